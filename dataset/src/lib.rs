@@ -1,0 +1,44 @@
+//! iamref's dataset: the domain model of the AWS Service Authorization
+//! Reference, its SQLite schema, and the snapshot format.
+//!
+//! No network code lives here.
+
+pub mod db;
+pub mod merge;
+pub mod model;
+pub mod schema;
+pub mod snapshot;
+
+pub use model::*;
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{0}: invalid JSON: {1}")]
+    Json(PathBuf, serde_json::Error),
+    #[error("no database at {0}; build one with `iamref build --from-dir DIR --out FILE` or drop --db to use the shipped snapshot")]
+    NoDatabase(PathBuf),
+    #[error("{0} is not an iamref database ({1})")]
+    NotADatabase(PathBuf, String),
+    #[error("{path} has schema version {found}, this iamref reads version {supported}; rebuild it with `iamref build`")]
+    SchemaMismatch {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("the database has schema version {found}, newer than this iamref supports ({supported}); upgrade iamref")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub fn io(path: &Path, e: std::io::Error) -> Error {
+        Error::Io(path.to_path_buf(), e)
+    }
+}

@@ -1,0 +1,194 @@
+//! `iamref build` and `iamref export`.
+
+use crate::exit::{input, Exit, Failure};
+use crate::output::Out;
+use anyhow::{Context, Result};
+use iamref_dataset::snapshot::{self, Bundle};
+use iamref_dataset::Warning;
+use iamref_scraper::pipeline;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Folder of saved reference pages (list_*.html), e.g. ../shared/corpus/sar-html/2026-06-14
+    #[arg(long, value_name = "DIR")]
+    pub from_dir: PathBuf,
+    /// Database to write (replaced atomically)
+    #[arg(long, value_name = "FILE", required_unless_present = "snapshot_dir")]
+    pub out: Option<PathBuf>,
+    /// Also write the git-diffable snapshot folder (e.g. data)
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_dir: Option<PathBuf>,
+    /// Capture date to record (default: the folder name if it is a date)
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub captured: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// Where to write (a file, or a folder for `snapshot`); `-` for stdout (json only)
+    pub out: PathBuf,
+}
+
+/// `--format json` (default): one bundle `{"manifest", "services"}`;
+/// `sqlite`: a copy of the database; `snapshot`: the `data/` folder layout
+/// (manifest.json + services/PREFIX.json).
+#[derive(Clone, Copy)]
+pub enum ExportFormat {
+    Json,
+    Sqlite,
+    Snapshot,
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress(len: u64, quiet: bool, what: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn print_warnings(warnings: &[Warning], quiet: bool) {
+    if quiet || warnings.is_empty() {
+        return;
+    }
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{} warning(s):", warnings.len());
+    for w in warnings {
+        let _ = writeln!(e, "  warning: {w}");
+    }
+}
+
+pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
+    if !a.from_dir.is_dir() {
+        return Err(input(format!(
+            "{}: not a folder; --from-dir takes a folder of saved reference pages (list_*.html)",
+            a.from_dir.display()
+        )));
+    }
+    let pages = pipeline::read_pages_dir(&a.from_dir).map_err(|e| input(e.to_string()))?;
+    let pb = progress(pages.len() as u64, quiet, "parsing");
+    let results = pipeline::parse_all(&pages, &|| pb.inc(1));
+    pb.finish_and_clear();
+    let parsed = pipeline::collect_pages(results).map_err(|e| input(e.to_string()))?;
+    let captured = a
+        .captured
+        .clone()
+        .or_else(|| pipeline::date_from_path(&a.from_dir));
+    let assembled = pipeline::assemble(parsed, &source_name(&a.from_dir), captured);
+    if assembled.services.is_empty() {
+        return Err(Failure::Refused(format!(
+            "{}: the pages yielded no service data; nothing written",
+            a.from_dir.display()
+        ))
+        .into());
+    }
+    if let Some(out) = &a.out {
+        iamref_dataset::db::write_database(out, &assembled.manifest, &assembled.services)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(dir) = &a.snapshot_dir {
+        snapshot::write_snapshot(dir, &assembled.manifest, &assembled.services)
+            .with_context(|| format!("writing snapshot {}", dir.display()))?;
+    }
+    print_warnings(&assembled.warnings, quiet);
+    if !quiet {
+        let c = assembled.manifest.counts;
+        eprintln!(
+            "built: {} pages, {} prefixes, {} actions, {} resource types, {} condition keys, {} operations, {} warnings",
+            c.pages,
+            c.prefixes,
+            c.actions,
+            c.resource_types,
+            c.condition_keys,
+            c.operations,
+            assembled.warnings.len()
+        );
+    }
+    Ok(Exit::Found)
+}
+
+/// How a source folder is recorded in the manifest: relative paths stay
+/// as given (so the snapshot does not depend on where the repo lives).
+fn source_name(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>) -> Result<Exit> {
+    let format = match format {
+        "sqlite" => ExportFormat::Sqlite,
+        "snapshot" => ExportFormat::Snapshot,
+        _ => ExportFormat::Json,
+    };
+    let path = crate::locate::resolve(db)?;
+    let conn = iamref_dataset::db::open_read_only(&path)?;
+    match format {
+        ExportFormat::Sqlite => {
+            if a.out.as_os_str() == "-" {
+                return Err(input(
+                    "--format sqlite cannot be written to stdout; give a file name",
+                ));
+            }
+            // VACUUM INTO writes a consistent copy; go through a temporary
+            // file so an existing file is replaced only when complete.
+            let dir = a
+                .out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::Builder::new()
+                .prefix(".iamref-export-")
+                .tempfile_in(dir)
+                .with_context(|| format!("creating a file in {}", dir.display()))?;
+            let tmp_path = tmp.into_temp_path();
+            std::fs::remove_file(&tmp_path).ok();
+            conn.execute("VACUUM INTO ?1", [tmp_path.to_string_lossy().as_ref()])?;
+            tmp_path
+                .persist(&a.out)
+                .with_context(|| format!("writing {}", a.out.display()))?;
+        }
+        ExportFormat::Json | ExportFormat::Snapshot => {
+            let manifest = iamref_dataset::db::read_manifest(&conn)?;
+            let services = iamref_dataset::db::read_services(&conn)?;
+            if matches!(format, ExportFormat::Snapshot) {
+                snapshot::write_snapshot(&a.out, &manifest, &services)?;
+            } else {
+                let bundle = Bundle { manifest, services };
+                let mut bytes = serde_json::to_vec_pretty(&bundle)?;
+                bytes.push(b'\n');
+                if a.out.as_os_str() == "-" {
+                    std::io::stdout().lock().write_all(&bytes)?;
+                } else {
+                    write_atomic(&a.out, &bytes)?;
+                }
+            }
+        }
+    }
+    Ok(Exit::Found)
+}
+
+/// Write a file through a temporary file beside it and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".iamref-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a file in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! The `iamref` binary: argument parsing, dispatch, output. Everything else
+//! lives in the library crates.
+
+use anyhow::Result;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use iamref_query::exit::{Exit, Failure};
+use iamref_query::output::{Format, Out};
+use iamref_query::{build_cmd, commands, locate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXIT_CODES: &str = "\
+EXIT CODES:
+    0  success: found what was asked (check: the action supports resource-level permissions)
+    1  nothing matched (check: the action must be granted on \"*\")
+    2  error: bad arguments or input, unknown names, unreadable files or pages
+    3  refused: a crawl or build whose result would replace good data with broken or shrunken data";
+
+#[derive(Parser)]
+#[command(
+    name = "iamref",
+    version,
+    about = "Answers IAM policy-authoring questions from the AWS Service Authorization Reference",
+    long_about = "iamref answers the questions people ask while writing least-privilege IAM \
+policies: which resource types and ARNs an action takes, which condition keys apply, what a \
+wildcard expands to. It reads a normalized SQLite dataset built from the AWS Service \
+Authorization Reference; a snapshot ships inside the binary.",
+    after_help = EXIT_CODES,
+    after_long_help = EXIT_CODES,
+)]
+struct Cli {
+    /// Database to read (default: the snapshot shipped with iamref)
+    #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Output format: table (default), json, jsonl or tsv; for `export`:
+    /// json (default), sqlite or snapshot
+    #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
+    format: Option<String>,
+    /// Less output on stderr (no progress, no warnings list)
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Parse a folder of saved reference pages into a database and/or a snapshot folder
+    Build(build_cmd::BuildArgs),
+    /// Write the current database as a JSON bundle or an SQLite file
+    Export(build_cmd::ExportArgs),
+    /// Show actions: resource types with ARN formats, condition keys, dependent actions
+    Action(commands::ActionArgs),
+    /// Exit 0 if an action supports resource-level permissions, 1 if it needs "*", 2 if unknown
+    Check(commands::CheckArgs),
+    /// List actions, filtered
+    Actions(commands::ActionsArgs),
+    /// List the actions an IAM wildcard pattern matches (`s3:Get*`, `ec2:Describe?pc*`)
+    Expand(commands::ExpandArgs),
+    /// List service prefixes
+    Services,
+    /// Show one service: name, pages, counts, resource types, condition keys
+    Service(commands::ServiceArgs),
+    /// Show a resource type: ARN formats, condition keys, the actions that take it
+    ResourceType(commands::ResourceTypeArgs),
+    /// Show a condition key: type, description, the services and actions that support it
+    ConditionKey(commands::ConditionKeyArgs),
+    /// Which resource types (and actions) an ARN or ARN pattern matches
+    Arn(commands::ArnArgs),
+    /// Run a read-only SQL query over the documented views
+    Sql(commands::SqlArgs),
+    /// Print shell completions
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    shell: clap_complete::Shell,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let is_export = matches!(cli.cmd, Cmd::Export(_));
+    let format = match cli.format.as_deref() {
+        None => None,
+        Some(f) if is_export => {
+            if !matches!(f, "json" | "sqlite" | "snapshot") {
+                eprintln!("iamref: unknown export format {f:?}; expected json, sqlite or snapshot");
+                return ExitCode::from(2);
+            }
+            None
+        }
+        Some(f) => match <Format as clap::ValueEnum>::from_str(f, true) {
+            Ok(f) => Some(f),
+            Err(_) => {
+                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let export_format = if is_export { cli.format.clone() } else { None };
+    let mut out = Out::new(format);
+    let result = run(cli, export_format, &mut out);
+    let flushed = out.finish();
+    match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
+        Ok(Exit::Found) => ExitCode::from(0),
+        Ok(Exit::NotFound) => ExitCode::from(1),
+        Err(e) => {
+            if iamref_query::exit::is_broken_pipe(&e) {
+                return ExitCode::from(0);
+            }
+            let code = match e.downcast_ref::<Failure>() {
+                Some(f) => f.code(),
+                None => 2,
+            };
+            eprintln!("iamref: {e:#}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
+    let db = cli.db;
+    let quiet = cli.quiet;
+    match cli.cmd {
+        Cmd::Build(a) => build_cmd::build(a, quiet, out),
+        Cmd::Export(a) => build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db),
+        Cmd::Completions(a) => {
+            clap_complete::generate(
+                a.shell,
+                &mut Cli::command(),
+                "iamref",
+                &mut std::io::stdout(),
+            );
+            Ok(Exit::Found)
+        }
+        Cmd::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            Ok(Exit::Found)
+        }
+        cmd => {
+            let conn = commands::open(locate::resolve(db)?)?;
+            match cmd {
+                Cmd::Action(a) => commands::action(&conn, a, out),
+                Cmd::Check(a) => commands::check(&conn, a, out),
+                Cmd::Actions(a) => commands::actions(&conn, a, out),
+                Cmd::Expand(a) => commands::expand(&conn, a, out),
+                Cmd::Services => commands::services(&conn, out),
+                Cmd::Service(a) => commands::service(&conn, a, out),
+                Cmd::ResourceType(a) => commands::resource_type(&conn, a, out),
+                Cmd::ConditionKey(a) => commands::condition_key(&conn, a, out),
+                Cmd::Arn(a) => commands::arn(&conn, a, out),
+                Cmd::Sql(a) => commands::sql(&conn, a, out),
+                Cmd::Build(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => unreachable!(),
+            }
+        }
+    }
+}

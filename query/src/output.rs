@@ -1,0 +1,154 @@
+//! Output formatting: readable aligned tables on a terminal (colour only
+//! there, `NO_COLOR` respected), no decoration on a pipe, and stable
+//! machine formats (`json`, `jsonl`, `tsv` with a header row).
+
+use serde::Serialize;
+use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned, human-readable text
+    Table,
+    /// One JSON array
+    Json,
+    /// One JSON object per line
+    Jsonl,
+    /// Tab-separated values with a header row
+    Tsv,
+}
+
+pub struct Out {
+    pub format: Format,
+    /// Colour allowed (a terminal, no NO_COLOR).
+    pub color: bool,
+    /// Stdout is a terminal.
+    pub tty: bool,
+    w: BufWriter<Stdout>,
+}
+
+impl Out {
+    pub fn new(format: Option<Format>) -> Out {
+        let tty = io::stdout().is_terminal();
+        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Out {
+            format: format.unwrap_or(Format::Table),
+            color,
+            tty,
+            w: BufWriter::new(io::stdout()),
+        }
+    }
+
+    pub fn w(&mut self) -> &mut BufWriter<Stdout> {
+        &mut self.w
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+
+    /// Bold (on a colour terminal).
+    pub fn bold(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// Dim (on a colour terminal).
+    pub fn dim(&self, s: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// Write records in the chosen format. `headers` name the TSV/table
+    /// columns; `rows` are the same records as cells; `items` as JSON.
+    pub fn records<T: Serialize>(
+        &mut self,
+        headers: &[&str],
+        rows: &[Vec<String>],
+        items: &[T],
+    ) -> io::Result<()> {
+        match self.format {
+            Format::Json => self.json(items),
+            Format::Jsonl => self.jsonl(items),
+            Format::Tsv => self.tsv(headers, rows),
+            Format::Table => self.table(headers, rows),
+        }
+    }
+
+    pub fn json<T: Serialize>(&mut self, items: &[T]) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.w, items)?;
+        self.w.write_all(b"\n")
+    }
+
+    pub fn jsonl<T: Serialize>(&mut self, items: &[T]) -> io::Result<()> {
+        for i in items {
+            serde_json::to_writer(&mut self.w, i)?;
+            self.w.write_all(b"\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn tsv(&mut self, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+        writeln!(self.w, "{}", headers.join("\t"))?;
+        for r in rows {
+            let cells: Vec<String> = r.iter().map(|c| tsv_cell(c)).collect();
+            writeln!(self.w, "{}", cells.join("\t"))?;
+        }
+        Ok(())
+    }
+
+    /// Aligned columns with a header on a terminal; on a pipe the same
+    /// rows, tab-separated, without header or padding.
+    pub fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+        if !self.tty {
+            for r in rows {
+                let cells: Vec<String> = r.iter().map(|c| tsv_cell(c)).collect();
+                writeln!(self.w, "{}", cells.join("\t"))?;
+            }
+            return Ok(());
+        }
+        let n = headers.len();
+        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        for r in rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+        let line = |cells: Vec<String>, widths: &[usize]| -> String {
+            let mut s = String::new();
+            for (i, c) in cells.iter().enumerate() {
+                if i + 1 == cells.len() {
+                    s.push_str(c);
+                } else {
+                    s.push_str(c);
+                    for _ in c.chars().count()..widths[i] + 2 {
+                        s.push(' ');
+                    }
+                }
+            }
+            s.trim_end().to_string()
+        };
+        let head = line(headers.iter().map(|h| h.to_uppercase()).collect(), &widths);
+        let head = self.bold(&head);
+        writeln!(self.w, "{head}")?;
+        for r in rows {
+            writeln!(self.w, "{}", line(r.clone(), &widths))?;
+        }
+        Ok(())
+    }
+}
+
+/// A TSV cell: tabs and newlines would break the format, so they become
+/// spaces.
+pub fn tsv_cell(s: &str) -> String {
+    if s.contains(['\t', '\n', '\r']) {
+        s.replace(['\t', '\n', '\r'], " ")
+    } else {
+        s.to_string()
+    }
+}

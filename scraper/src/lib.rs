@@ -1,0 +1,8 @@
+//! iamref's scraper: parsing Service Authorization Reference pages (pure
+//! functions, no I/O) and the pipeline that turns pages into services.
+
+pub mod parse;
+pub mod pipeline;
+
+pub use iamref_dataset::merge::merge_operation;
+pub use parse::{parse_page, parse_toc, ParseError};

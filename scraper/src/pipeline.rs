@@ -1,0 +1,181 @@
+//! From page bytes to services: parse every page (in parallel), refuse to
+//! go on if any page is unreadable, merge the rest per prefix.
+
+use crate::parse::{parse_page, ParseError};
+use iamref_dataset::model::*;
+use iamref_dataset::{merge, snapshot};
+use rayon::prelude::*;
+use std::path::Path;
+
+/// One page's raw bytes and file name.
+#[derive(Debug, Clone)]
+pub struct PageSource {
+    pub file: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{dir}: no service pages (list_*.html) found; point --from-dir at a folder of saved reference pages")]
+    NoPages { dir: String },
+    #[error("{} page(s) could not be parsed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Parse(Vec<ParseError>),
+}
+
+/// Read every `list_*.html` in `dir`, sorted by name.
+pub fn read_pages_dir(dir: &Path) -> Result<Vec<PageSource>, PipelineError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| PipelineError::Io(dir.display().to_string(), e))?;
+    let mut names: Vec<String> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with("list_") && n.ends_with(".html"))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(PipelineError::NoPages {
+            dir: dir.display().to_string(),
+        });
+    }
+    names
+        .into_par_iter()
+        .map(|file| {
+            let p = dir.join(&file);
+            let bytes =
+                std::fs::read(&p).map_err(|e| PipelineError::Io(p.display().to_string(), e))?;
+            Ok(PageSource { file, bytes })
+        })
+        .collect()
+}
+
+/// Parse one page's bytes (which must be UTF-8).
+pub fn parse_source(src: &PageSource) -> Result<Page, ParseError> {
+    let text = std::str::from_utf8(&src.bytes).map_err(|e| {
+        ParseError(Warning {
+            page: src.file.clone(),
+            table: None,
+            row: None,
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        })
+    })?;
+    parse_page(&src.file, text)
+}
+
+/// Parse all pages in parallel; `tick` is called once per page (for a
+/// progress bar). Pages come back in input order.
+pub fn parse_all(pages: &[PageSource], tick: &(dyn Fn() + Sync)) -> Vec<Result<Page, ParseError>> {
+    pages
+        .par_iter()
+        .map(|p| {
+            let r = parse_source(p);
+            tick();
+            r
+        })
+        .collect()
+}
+
+/// What a build produces before it is written anywhere.
+#[derive(Debug)]
+pub struct Assembled {
+    pub manifest: Manifest,
+    pub services: Vec<Service>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Merge parsed pages into services and describe them in a manifest.
+/// Pages without any table (retired stubs) give a warning, not a service.
+pub fn assemble(pages: Vec<Page>, source: &str, captured: Option<String>) -> Assembled {
+    let mut warnings = Vec::new();
+    let mut page_hashes = std::collections::BTreeMap::new();
+    let mut kept = Vec::new();
+    for mut p in pages {
+        warnings.append(&mut p.warnings);
+        page_hashes.insert(p.file.clone(), p.sha256.clone());
+        let empty = p.actions.is_empty()
+            && p.resource_types.is_empty()
+            && p.condition_keys.is_empty()
+            && p.operations.is_empty();
+        if !empty {
+            kept.push(p);
+        }
+    }
+    let services = merge::merge_pages(kept);
+    // Resource types an action names that its prefix does not define.
+    for s in &services {
+        for a in &s.actions {
+            for r in a
+                .resource_types
+                .iter()
+                .chain(a.scenarios.iter().flat_map(|x| x.resource_types.iter()))
+            {
+                if !s
+                    .resource_types
+                    .iter()
+                    .any(|t| t.name.eq_ignore_ascii_case(&r.name))
+                {
+                    warnings.push(Warning {
+                        page: a.pages.first().cloned().unwrap_or_default(),
+                        table: Some("actions".into()),
+                        row: None,
+                        message: format!(
+                            "{}:{} names resource type {:?}, which {} does not define",
+                            s.prefix, a.name, r.name, s.prefix
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    warnings.sort();
+    warnings.dedup();
+    let manifest = Manifest {
+        format: snapshot::FORMAT,
+        source: source.to_string(),
+        captured,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        partial: false,
+        counts: snapshot::count(&services),
+        pages: page_hashes,
+        json_documents: Default::default(),
+        notes: Vec::new(),
+    };
+    Assembled {
+        manifest,
+        services,
+        warnings,
+    }
+}
+
+/// Split parse results into pages and errors; any error fails the build.
+pub fn collect_pages(results: Vec<Result<Page, ParseError>>) -> Result<Vec<Page>, PipelineError> {
+    let mut pages = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) => pages.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(pages)
+    } else {
+        Err(PipelineError::Parse(errors))
+    }
+}
+
+/// A capture date taken from a folder name like `.../2026-06-14`.
+pub fn date_from_path(p: &Path) -> Option<String> {
+    let name = p.file_name()?.to_str()?;
+    let b = name.as_bytes();
+    let ok = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    ok.then(|| name.to_string())
+}
