@@ -1,42 +1,943 @@
-//! The query commands. (Being written.)
+//! The query commands: arguments, lookups, rendering.
 
-use crate::exit::Exit;
-use crate::output::Out;
-use anyhow::{bail, Result};
-use rusqlite::Connection;
+use crate::exit::{input, Exit};
+use crate::lookup::{self, ActionFilter, ActionInfo, ResourceTypeUse};
+use crate::matching::{arn_matches_format, key_matches_template, policy_pattern};
+use crate::output::{Format, Out};
+use anyhow::Result;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use std::io::Write;
 use std::path::PathBuf;
 
 pub fn open(path: PathBuf) -> Result<Connection> {
     Ok(iamref_dataset::db::open_read_only(&path)?)
 }
 
-macro_rules! args {
-    ($($name:ident),*) => {$(
-        #[derive(clap::Args)]
-        pub struct $name {
-            pub names: Vec<String>,
-        }
-    )*};
+fn found(any: bool) -> Exit {
+    if any {
+        Exit::Found
+    } else {
+        Exit::NotFound
+    }
 }
-args!(
-    ActionArgs,
-    CheckArgs,
-    ActionsArgs,
-    ExpandArgs,
-    ServiceArgs,
-    ResourceTypeArgs,
-    ConditionKeyArgs,
-    ArnArgs,
-    SqlArgs
-);
 
-macro_rules! todo_cmd {
-    ($($f:ident : $a:ty),*) => {$(
-        pub fn $f(_c: &Connection, _a: $a, _o: &mut Out) -> Result<Exit> { bail!("not yet") }
-    )*};
+fn join(v: &[String]) -> String {
+    v.join(",")
 }
-todo_cmd!(action: ActionArgs, check: CheckArgs, actions: ActionsArgs, expand: ExpandArgs, service: ServiceArgs,
-    resource_type: ResourceTypeArgs, condition_key: ConditionKeyArgs, arn: ArnArgs, sql: SqlArgs);
-pub fn services(_c: &Connection, _o: &mut Out) -> Result<Exit> {
-    bail!("not yet")
+
+/// The first `n` items, then how many more (for long lists on a terminal).
+fn abbreviate(v: &[String], n: usize) -> String {
+    if v.len() <= n {
+        return v.join(", ");
+    }
+    format!(
+        "{}, … and {} more (--format json lists all)",
+        v[..n].join(", "),
+        v.len() - n
+    )
+}
+
+// ---------------------------------------------------------------------------
+// action
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct ActionArgs {
+    /// Actions such as s3:GetObject, any case; wildcards allowed (s3:Get*)
+    #[arg(required = true, value_name = "ACTION")]
+    pub actions: Vec<String>,
+}
+
+/// Resolve every argument; an unknown exact name is an error (exit 2)
+/// after the others have been shown.
+fn collect_actions(
+    conn: &Connection,
+    args: &[String],
+) -> Result<(Vec<ActionInfo>, Vec<anyhow::Error>)> {
+    let mut infos: Vec<ActionInfo> = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for a in args {
+        let r = match lookup::parse_action_ref(a) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match lookup::resolve_actions(conn, &r) {
+            Ok(ids) => {
+                for (id, _, _) in ids {
+                    if seen.insert(id) {
+                        infos.push(lookup::action_info(conn, id)?);
+                    }
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    Ok((infos, errors))
+}
+
+fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(found(any)),
+        Some(first) => {
+            for e in errors {
+                eprintln!("iamref: {e:#}");
+            }
+            Err(first)
+        }
+    }
+}
+
+pub fn action(conn: &Connection, a: ActionArgs, out: &mut Out) -> Result<Exit> {
+    let (infos, errors) = collect_actions(conn, &a.actions)?;
+    match out.format {
+        Format::Json => out.json(&infos)?,
+        Format::Jsonl => out.jsonl(&infos)?,
+        Format::Tsv => out.tsv(&ACTION_TSV, &action_tsv_rows(&infos))?,
+        Format::Table => {
+            for (i, info) in infos.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out.w())?;
+                }
+                render_action(out, info)?;
+            }
+        }
+    }
+    out.w().flush()?;
+    finish_with_errors(errors, !infos.is_empty())
+}
+
+const ACTION_TSV: [&str; 9] = [
+    "prefix",
+    "action",
+    "access_level",
+    "resource_level",
+    "resource_type",
+    "required",
+    "arn",
+    "condition_keys",
+    "dependent_actions",
+];
+
+/// One row per (action, resource type, ARN format); the action-level row
+/// has an empty resource type.
+fn action_tsv_rows(infos: &[ActionInfo]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for i in infos {
+        let base = |rt: &str, req: &str, arn: &str, keys: &[String], deps: &[String]| {
+            vec![
+                i.prefix.clone(),
+                i.action.clone(),
+                i.access_level.clone().unwrap_or_default(),
+                i.resource_level.to_string(),
+                rt.to_string(),
+                req.to_string(),
+                arn.to_string(),
+                join(keys),
+                join(deps),
+            ]
+        };
+        for r in &i.resource_types {
+            let req = r.required.to_string();
+            if r.arns.is_empty() {
+                rows.push(base(
+                    &r.name,
+                    &req,
+                    "",
+                    &r.condition_keys,
+                    &r.dependent_actions,
+                ));
+            }
+            for arn in &r.arns {
+                rows.push(base(
+                    &r.name,
+                    &req,
+                    arn,
+                    &r.condition_keys,
+                    &r.dependent_actions,
+                ));
+            }
+        }
+        rows.push(base("", "", "", &i.condition_keys, &i.dependent_actions));
+    }
+    rows
+}
+
+fn render_resource_rows(out: &mut Out, rts: &[ResourceTypeUse], indent: &str) -> Result<()> {
+    let width = rts
+        .iter()
+        .map(|r| r.name.len() + usize::from(r.required))
+        .max()
+        .unwrap_or(0);
+    for r in rts {
+        let label = format!("{}{}", r.name, if r.required { "*" } else { "" });
+        let pad = " ".repeat(width - label.len() + 2);
+        if r.arns.is_empty() {
+            writeln!(out.w(), "{indent}{label}{pad}(not defined by the service)")?;
+        }
+        for (n, arn) in r.arns.iter().enumerate() {
+            let lead = if n == 0 {
+                label.clone()
+            } else {
+                " ".repeat(label.len())
+            };
+            let hint = out.dim(&format!("  → Resource: {}", policy_pattern(arn)));
+            writeln!(out.w(), "{indent}{lead}{pad}{arn}{hint}")?;
+        }
+        let sub = format!("{indent}{}", " ".repeat(width + 2));
+        if !r.condition_keys.is_empty() {
+            writeln!(
+                out.w(),
+                "{sub}condition keys: {}",
+                r.condition_keys.join(", ")
+            )?;
+        }
+        if !r.dependent_actions.is_empty() {
+            writeln!(
+                out.w(),
+                "{sub}dependent actions: {}",
+                r.dependent_actions.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
+    let title = out.bold(&format!("{}:{}", i.prefix, i.action));
+    let po = if i.permission_only {
+        " [permission only]"
+    } else {
+        ""
+    };
+    writeln!(out.w(), "{title}{po}  ({})", i.service)?;
+    let field = |out: &mut Out, k: &str, v: &str| writeln!(out.w(), "  {k:<19}{v}");
+    field(
+        out,
+        "access level",
+        i.access_level.as_deref().unwrap_or("(not stated)"),
+    )?;
+    if let Some(d) = &i.description {
+        field(out, "description", d)?;
+    }
+    if i.resource_level {
+        field(
+            out,
+            "resource-level",
+            "yes: scope Resource to these types (* = required)",
+        )?;
+        render_resource_rows(out, &i.resource_types, "    ")?;
+    } else {
+        field(out, "resource-level", "no: grant it on \"Resource\": \"*\"")?;
+    }
+    for s in &i.scenarios {
+        field(out, "scenario", &s.name)?;
+        render_resource_rows(out, &s.resource_types, "    ")?;
+    }
+    if !i.condition_keys.is_empty() {
+        field(out, "condition keys", &i.condition_keys.join(", "))?;
+    }
+    if !i.dependent_actions.is_empty() {
+        field(out, "dependent actions", &i.dependent_actions.join(", "))?;
+    }
+    if !i.operations.is_empty() {
+        let ops: Vec<String> = i
+            .operations
+            .iter()
+            .map(|o| format!("{}:{}", o.prefix, o.operation))
+            .collect();
+        field(out, "needed by API", &ops.join(", "))?;
+    }
+    if let Some(u) = &i.doc_url {
+        field(out, "documentation", u)?;
+    }
+    let mut src = i.pages.join(", ");
+    if i.sources != "html" {
+        src = format!(
+            "{src}{}source: {}",
+            if src.is_empty() { "" } else { "; " },
+            i.sources
+        );
+    }
+    field(out, "from", &src)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// check
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// One action, e.g. s3:ListBucket (no wildcards)
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+}
+
+#[derive(Serialize)]
+struct CheckResult {
+    action: String,
+    resource_level: bool,
+    resource_types: Vec<String>,
+}
+
+pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
+    let r = lookup::parse_action_ref(&a.action)?;
+    if r.is_pattern() {
+        return Err(input(format!(
+            "check takes one action, not a pattern ({}); use `iamref expand` first",
+            a.action
+        )));
+    }
+    let ids = lookup::resolve_actions(conn, &r)?;
+    let (id, prefix, name) = ids
+        .into_iter()
+        .next()
+        .expect("exact name resolves to one action");
+    let rts: Vec<String> = conn
+        .prepare(
+            "SELECT resource_type || CASE WHEN required THEN '*' ELSE '' END FROM action_resource_types
+             WHERE action_id = ?1 AND scenario_id IS NULL ORDER BY ord",
+        )?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let res = CheckResult {
+        action: format!("{prefix}:{name}"),
+        resource_level: !rts.is_empty(),
+        resource_types: rts,
+    };
+    match out.format {
+        Format::Json => out.json(&[&res])?,
+        Format::Jsonl => out.jsonl(&[&res])?,
+        Format::Tsv => out.tsv(
+            &["action", "resource_level", "resource_types"],
+            &[vec![
+                res.action.clone(),
+                res.resource_level.to_string(),
+                join(&res.resource_types),
+            ]],
+        )?,
+        Format::Table => {
+            if res.resource_level {
+                writeln!(
+                    out.w(),
+                    "{}\tresource-level\t{}",
+                    res.action,
+                    join(&res.resource_types)
+                )?;
+            } else {
+                writeln!(out.w(), "{}\twildcard-only\t*", res.action)?;
+            }
+        }
+    }
+    Ok(found(res.resource_level))
+}
+
+// ---------------------------------------------------------------------------
+// actions, expand
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct ActionsArgs {
+    /// Only this service prefix
+    #[arg(long, short)]
+    pub service: Option<String>,
+    /// Only this access level: list, read, write, permissions-management, tagging
+    #[arg(long, short)]
+    pub access_level: Option<String>,
+    /// Only actions that take this resource type (NAME or PREFIX:NAME)
+    #[arg(long, short)]
+    pub resource_type: Option<String>,
+    /// Only actions without resource-level permissions (must be granted on "*")
+    #[arg(long)]
+    pub wildcard_only: bool,
+    /// Only actions that support this condition key
+    #[arg(long, short)]
+    pub condition_key: Option<String>,
+    /// Only permission-only actions (no API operation of their own)
+    #[arg(long)]
+    pub permission_only: bool,
+}
+
+fn print_action_rows(out: &mut Out, rows: &[lookup::ActionRow]) -> Result<()> {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                format!("{}:{}", r.prefix, r.action),
+                r.access_level.clone().unwrap_or_default(),
+                join(&r.resource_types),
+            ]
+        })
+        .collect();
+    match out.format {
+        Format::Tsv => out.tsv(&["action", "access_level", "resource_types"], &cells)?,
+        _ => out.records(&["action", "access level", "resource types"], &cells, rows)?,
+    }
+    Ok(())
+}
+
+pub fn actions(conn: &Connection, a: ActionsArgs, out: &mut Out) -> Result<Exit> {
+    let f = ActionFilter {
+        service: a.service,
+        access_level: a.access_level,
+        resource_type: a.resource_type,
+        wildcard_only: a.wildcard_only,
+        condition_key: a.condition_key,
+        permission_only: a.permission_only,
+    };
+    let rows = lookup::list_actions(conn, &f)?;
+    print_action_rows(out, &rows)?;
+    Ok(found(!rows.is_empty()))
+}
+
+#[derive(clap::Args)]
+pub struct ExpandArgs {
+    /// IAM action patterns: s3:Get*, ec2:Describe?pc*, *:ListTagsForResource
+    #[arg(required = true, value_name = "PATTERN")]
+    pub patterns: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Expanded {
+    action: String,
+}
+
+pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
+    let mut names: Vec<String> = Vec::new();
+    for p in &a.patterns {
+        let r = lookup::parse_action_ref(p)?;
+        for (_, prefix, name) in lookup::resolve_actions(conn, &r)? {
+            names.push(format!("{prefix}:{name}"));
+        }
+    }
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.dedup();
+    match out.format {
+        Format::Table => {
+            let w = out.w();
+            for n in &names {
+                writeln!(w, "{n}")?;
+            }
+        }
+        _ => {
+            let items: Vec<Expanded> = names
+                .iter()
+                .map(|n| Expanded { action: n.clone() })
+                .collect();
+            let rows: Vec<Vec<String>> = names.iter().map(|n| vec![n.clone()]).collect();
+            out.records(&["action"], &rows, &items)?;
+        }
+    }
+    Ok(found(!names.is_empty()))
+}
+
+// ---------------------------------------------------------------------------
+// services, service
+// ---------------------------------------------------------------------------
+
+pub fn services(conn: &Connection, out: &mut Out) -> Result<Exit> {
+    let rows = lookup::services(conn)?;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.prefix.clone(),
+                r.name.clone(),
+                r.actions.to_string(),
+                r.sources.to_string(),
+            ]
+        })
+        .collect();
+    out.records(&["prefix", "name", "actions", "sources"], &cells, &rows)?;
+    Ok(found(!rows.is_empty()))
+}
+
+#[derive(clap::Args)]
+pub struct ServiceArgs {
+    /// Service prefix, e.g. s3
+    pub prefix: String,
+}
+
+#[derive(Serialize)]
+struct ServiceInfo {
+    prefix: String,
+    name: String,
+    pages: Vec<String>,
+    actions: i64,
+    access_levels: Vec<(String, i64)>,
+    resource_types: Vec<NameArns>,
+    condition_keys: Vec<KeyInfo>,
+}
+
+#[derive(Serialize)]
+struct NameArns {
+    name: String,
+    arns: Vec<String>,
+}
+
+#[derive(Serialize, Clone)]
+struct KeyInfo {
+    prefix: String,
+    condition_key: String,
+    r#type: Option<String>,
+    description: Option<String>,
+}
+
+pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit> {
+    lookup::check_name("service prefix", &a.prefix)?;
+    let (sid, prefix, name) = lookup::service_id(conn, &a.prefix)?;
+    let strings = |sql: &str| -> Result<Vec<String>> {
+        Ok(conn
+            .prepare(sql)?
+            .query_map([sid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?)
+    };
+    let pages = strings("SELECT file FROM pages WHERE service_id = ?1 ORDER BY file")?;
+    let access_levels: Vec<(String, i64)> = conn
+        .prepare(
+            "SELECT coalesce(access_level, '(none)'), count(*) FROM actions WHERE service_id = ?1
+             GROUP BY 1 ORDER BY 1",
+        )?
+        .query_map([sid], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut resource_types = Vec::new();
+    for (tid, tname) in conn
+        .prepare("SELECT id, name FROM resource_types WHERE service_id = ?1 ORDER BY name")?
+        .query_map([sid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?
+    {
+        let arns = conn
+            .prepare_cached("SELECT arn FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord")?
+            .query_map([tid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        resource_types.push(NameArns { name: tname, arns });
+    }
+    let condition_keys: Vec<KeyInfo> = conn
+        .prepare("SELECT name, type, description FROM condition_keys WHERE service_id = ?1 ORDER BY name")?
+        .query_map([sid], |r| {
+            Ok(KeyInfo {
+                prefix: prefix.clone(),
+                condition_key: r.get(0)?,
+                r#type: r.get(1)?,
+                description: r.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let info = ServiceInfo {
+        actions: access_levels.iter().map(|(_, n)| n).sum(),
+        prefix,
+        name,
+        pages,
+        access_levels,
+        resource_types,
+        condition_keys,
+    };
+    match out.format {
+        Format::Json => out.json(&[&info])?,
+        Format::Jsonl => out.jsonl(&[&info])?,
+        Format::Tsv => {
+            let mut rows = Vec::new();
+            for (l, n) in &info.access_levels {
+                rows.push(vec!["access_level".into(), l.clone(), n.to_string()]);
+            }
+            for r in &info.resource_types {
+                for arn in &r.arns {
+                    rows.push(vec!["resource_type".into(), r.name.clone(), arn.clone()]);
+                }
+            }
+            for k in &info.condition_keys {
+                rows.push(vec![
+                    "condition_key".into(),
+                    k.condition_key.clone(),
+                    k.r#type.clone().unwrap_or_default(),
+                ]);
+            }
+            out.tsv(&["kind", "name", "value"], &rows)?;
+        }
+        Format::Table => {
+            let title = out.bold(&format!("{}  ({})", info.prefix, info.name));
+            let w = out.w();
+            writeln!(w, "{title}")?;
+            writeln!(w, "  pages: {}", info.pages.join(", "))?;
+            let levels: Vec<String> = info
+                .access_levels
+                .iter()
+                .map(|(l, n)| format!("{l} {n}"))
+                .collect();
+            writeln!(w, "  actions: {} ({})", info.actions, levels.join(", "))?;
+            writeln!(w, "  resource types: {}", info.resource_types.len())?;
+            for r in &info.resource_types {
+                writeln!(w, "    {:<32} {}", r.name, r.arns.join("  "))?;
+            }
+            writeln!(w, "  condition keys: {}", info.condition_keys.len())?;
+            for k in &info.condition_keys {
+                writeln!(
+                    w,
+                    "    {:<48} {}",
+                    k.condition_key,
+                    k.r#type.as_deref().unwrap_or("")
+                )?;
+            }
+        }
+    }
+    Ok(Exit::Found)
+}
+
+// ---------------------------------------------------------------------------
+// resource-type, condition-key
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct ResourceTypeArgs {
+    /// PREFIX:NAME, e.g. s3:bucket
+    pub resource_type: String,
+}
+
+pub fn resource_type(conn: &Connection, a: ResourceTypeArgs, out: &mut Out) -> Result<Exit> {
+    let id = lookup::resource_type_id(conn, &a.resource_type)?;
+    let info = lookup::resource_type_info(conn, id)?;
+    match out.format {
+        Format::Json => out.json(&[&info])?,
+        Format::Jsonl => out.jsonl(&[&info])?,
+        Format::Tsv => {
+            let rows: Vec<Vec<String>> = info
+                .actions
+                .iter()
+                .map(|x| {
+                    vec![
+                        info.prefix.clone(),
+                        info.resource_type.clone(),
+                        x.action.clone(),
+                        x.required.to_string(),
+                    ]
+                })
+                .collect();
+            out.tsv(&["prefix", "resource_type", "action", "required"], &rows)?;
+        }
+        Format::Table => {
+            let title = out.bold(&format!("{}:{}", info.prefix, info.resource_type));
+            let w = out.w();
+            writeln!(w, "{title}")?;
+            for arn in &info.arns {
+                writeln!(
+                    w,
+                    "  arn               {arn}   (Resource: {})",
+                    policy_pattern(arn)
+                )?;
+            }
+            if !info.condition_keys.is_empty() {
+                writeln!(w, "  condition keys    {}", info.condition_keys.join(", "))?;
+            }
+            writeln!(w, "  actions ({}; * = required):", info.actions.len())?;
+            for x in &info.actions {
+                writeln!(w, "    {}{}", x.action, if x.required { "*" } else { "" })?;
+            }
+        }
+    }
+    Ok(Exit::Found)
+}
+
+#[derive(clap::Args)]
+pub struct ConditionKeyArgs {
+    /// Condition key, e.g. s3:prefix or aws:ResourceTag/Owner
+    pub key: String,
+}
+
+#[derive(Serialize)]
+struct KeyUse {
+    action: String,
+    /// Resource type whose row lists the key; null for action-level keys.
+    resource_type: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ConditionKeyInfo {
+    condition_key: String,
+    definitions: Vec<KeyInfo>,
+    actions: Vec<KeyUse>,
+    resource_types: Vec<String>,
+}
+
+pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> Result<Exit> {
+    lookup::check_name("condition key", &a.key)?;
+    let all: Vec<(String, String, Option<String>, Option<String>)> = conn
+        .prepare(
+            "SELECT s.prefix, k.name, k.type, k.description FROM condition_keys k
+             JOIN services s ON s.id = k.service_id ORDER BY s.prefix",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    // Exact names first; else templates the key fits (aws:ResourceTag/${TagKey}).
+    let mut names: Vec<String> = all
+        .iter()
+        .filter(|k| k.1.eq_ignore_ascii_case(&a.key))
+        .map(|k| k.1.clone())
+        .collect();
+    if names.is_empty() {
+        names = all
+            .iter()
+            .filter(|k| key_matches_template(&k.1, &a.key))
+            .map(|k| k.1.clone())
+            .collect();
+    }
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        let cands: Vec<&str> = all.iter().map(|k| k.1.as_str()).collect();
+        return Err(input(match crate::matching::suggest(&a.key, cands) {
+            Some(s) => format!("unknown condition key {}; did you mean {s}?", a.key),
+            None => format!("unknown condition key {}", a.key),
+        }));
+    }
+    let mut infos = Vec::new();
+    for name in &names {
+        let definitions: Vec<KeyInfo> = all
+            .iter()
+            .filter(|k| &k.1 == name)
+            .map(|k| KeyInfo {
+                prefix: k.0.clone(),
+                condition_key: k.1.clone(),
+                r#type: k.2.clone(),
+                description: k.3.clone(),
+            })
+            .collect();
+        let actions: Vec<KeyUse> = conn
+            .prepare(
+                "SELECT DISTINCT s.prefix || ':' || a.name, r.resource_type FROM action_condition_keys k
+                 JOIN actions a ON a.id = k.action_id JOIN services s ON s.id = a.service_id
+                 LEFT JOIN action_resource_types r ON r.id = k.action_resource_type_id
+                 WHERE k.condition_key = ?1 ORDER BY 1, 2",
+            )?
+            .query_map(params![name], |r| {
+                Ok(KeyUse {
+                    action: r.get(0)?,
+                    resource_type: r.get(1)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        let resource_types: Vec<String> = conn
+            .prepare(
+                "SELECT s.prefix || ':' || t.name FROM resource_type_condition_keys k
+                 JOIN resource_types t ON t.id = k.resource_type_id JOIN services s ON s.id = t.service_id
+                 WHERE k.condition_key = ?1 ORDER BY 1",
+            )?
+            .query_map(params![name], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        infos.push(ConditionKeyInfo {
+            condition_key: name.clone(),
+            definitions,
+            actions,
+            resource_types,
+        });
+    }
+    match out.format {
+        Format::Json => out.json(&infos)?,
+        Format::Jsonl => out.jsonl(&infos)?,
+        Format::Tsv => {
+            let mut rows = Vec::new();
+            for i in &infos {
+                for u in &i.actions {
+                    rows.push(vec![
+                        i.condition_key.clone(),
+                        u.action.clone(),
+                        u.resource_type.clone().unwrap_or_default(),
+                    ]);
+                }
+            }
+            out.tsv(&["condition_key", "action", "resource_type"], &rows)?;
+        }
+        Format::Table => {
+            for i in &infos {
+                let title = out.bold(&i.condition_key);
+                let w = out.w();
+                writeln!(w, "{title}")?;
+                let mut types: Vec<&str> = i
+                    .definitions
+                    .iter()
+                    .filter_map(|d| d.r#type.as_deref())
+                    .collect();
+                types.sort();
+                types.dedup();
+                writeln!(w, "  type          {}", types.join(", "))?;
+                let prefixes: Vec<String> =
+                    i.definitions.iter().map(|d| d.prefix.clone()).collect();
+                writeln!(
+                    w,
+                    "  defined by    {} service(s): {}",
+                    prefixes.len(),
+                    abbreviate(&prefixes, 12)
+                )?;
+                if let Some(d) = i.definitions.iter().find_map(|d| d.description.as_deref()) {
+                    writeln!(w, "  description   {d}")?;
+                }
+                if !i.resource_types.is_empty() {
+                    writeln!(
+                        w,
+                        "  resource types ({}): {}",
+                        i.resource_types.len(),
+                        abbreviate(&i.resource_types, 12)
+                    )?;
+                }
+                writeln!(w, "  actions ({}):", i.actions.len())?;
+                for u in &i.actions {
+                    match &u.resource_type {
+                        Some(rt) => writeln!(w, "    {}  (on {rt})", u.action)?,
+                        None => writeln!(w, "    {}", u.action)?,
+                    }
+                }
+            }
+        }
+    }
+    Ok(Exit::Found)
+}
+
+// ---------------------------------------------------------------------------
+// arn
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct ArnArgs {
+    /// An ARN, or an ARN pattern with * and ? as in a policy's Resource
+    pub arn: String,
+}
+
+#[derive(Serialize)]
+struct ArnMatch {
+    prefix: String,
+    resource_type: String,
+    arn_format: String,
+    actions: Vec<String>,
+}
+
+pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
+    lookup::check_name("ARN", &a.arn)?;
+    if !a.arn.starts_with("arn:") || a.arn.split(':').count() < 6 {
+        if a.arn == "*" {
+            return Err(input(
+                "\"*\" matches every resource type; give an ARN such as arn:aws:s3:::my-bucket",
+            ));
+        }
+        return Err(input(format!(
+            "{:?} is not an ARN: expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
+            a.arn
+        )));
+    }
+    let formats: Vec<(i64, String, String, String)> = conn
+        .prepare(
+            "SELECT t.id, s.prefix, t.name, f.arn FROM arn_formats f JOIN resource_types t ON t.id = f.resource_type_id
+             JOIN services s ON s.id = t.service_id ORDER BY s.prefix, t.name, f.ord",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut matches = Vec::new();
+    for (tid, prefix, name, format) in formats {
+        if !arn_matches_format(&format, &a.arn) {
+            continue;
+        }
+        let actions = conn
+            .prepare_cached(
+                "SELECT DISTINCT a.name FROM action_resource_types r JOIN actions a ON a.id = r.action_id
+                 WHERE r.resource_type_id = ?1 AND r.scenario_id IS NULL ORDER BY a.name",
+            )?
+            .query_map([tid], |r| Ok(format!("{prefix}:{}", r.get::<_, String>(0)?)))?
+            .collect::<Result<_, _>>()?;
+        matches.push(ArnMatch {
+            prefix,
+            resource_type: name,
+            arn_format: format,
+            actions,
+        });
+    }
+    match out.format {
+        Format::Table => {
+            for m in &matches {
+                let title = out.bold(&format!("{}:{}", m.prefix, m.resource_type));
+                let w = out.w();
+                writeln!(w, "{title}  {}", m.arn_format)?;
+                writeln!(
+                    w,
+                    "  actions ({}): {}",
+                    m.actions.len(),
+                    m.actions.join(", ")
+                )?;
+            }
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = matches
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.prefix.clone(),
+                        m.resource_type.clone(),
+                        m.arn_format.clone(),
+                        join(&m.actions),
+                    ]
+                })
+                .collect();
+            out.records(
+                &["prefix", "resource_type", "arn_format", "actions"],
+                &rows,
+                &matches,
+            )?;
+        }
+    }
+    Ok(found(!matches.is_empty()))
+}
+
+// ---------------------------------------------------------------------------
+// sql
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args)]
+pub struct SqlArgs {
+    /// A read-only SQL statement, e.g. "SELECT * FROM v_actions WHERE prefix = 's3'"
+    pub query: String,
+}
+
+pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
+    if a.query.len() > 1 << 20 {
+        return Err(input("the SQL statement is longer than 1 MiB"));
+    }
+    let mut stmt = conn
+        .prepare(&a.query)
+        .map_err(|e| input(format!("SQL: {e}")))?;
+    if !stmt.readonly() {
+        return Err(input(
+            "only read-only statements are allowed (SELECT, WITH, read-only PRAGMA)",
+        ));
+    }
+    let cols: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let mut rows_out: Vec<Vec<String>> = Vec::new();
+    let mut items: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
+    let mut rows = stmt.query([]).map_err(|e| input(format!("SQL: {e}")))?;
+    while let Some(r) = rows.next().map_err(|e| input(format!("SQL: {e}")))? {
+        let mut cells = Vec::with_capacity(cols.len());
+        let mut obj = serde_json::Map::new();
+        for (i, c) in cols.iter().enumerate() {
+            use rusqlite::types::ValueRef;
+            let (text, json) = match r.get_ref(i)? {
+                ValueRef::Null => (String::new(), serde_json::Value::Null),
+                ValueRef::Integer(n) => (n.to_string(), n.into()),
+                ValueRef::Real(f) => (f.to_string(), serde_json::Value::from(f)),
+                ValueRef::Text(t) => {
+                    let s = String::from_utf8_lossy(t).into_owned();
+                    (s.clone(), s.into())
+                }
+                ValueRef::Blob(b) => (format!("<{} bytes>", b.len()), serde_json::Value::Null),
+            };
+            cells.push(text);
+            obj.insert(c.clone(), json);
+        }
+        rows_out.push(cells);
+        items.push(obj);
+    }
+    let headers: Vec<&str> = cols.iter().map(String::as_str).collect();
+    out.records(&headers, &rows_out, &items)?;
+    Ok(found(!rows_out.is_empty()))
 }

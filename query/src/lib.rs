@@ -6,4 +6,6 @@ pub mod build_cmd;
 pub mod commands;
 pub mod exit;
 pub mod locate;
+pub mod lookup;
+pub mod matching;
 pub mod output;

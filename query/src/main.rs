@@ -50,6 +50,7 @@ enum Cmd {
     /// Write the current database as a JSON bundle or an SQLite file
     Export(build_cmd::ExportArgs),
     /// Show actions: resource types with ARN formats, condition keys, dependent actions
+    #[command(visible_alias = "a")]
     Action(commands::ActionArgs),
     /// Exit 0 if an action supports resource-level permissions, 1 if it needs "*", 2 if unknown
     Check(commands::CheckArgs),
