@@ -635,3 +635,162 @@ fn read_action_details(conn: &Connection, aid: i64, action: &mut Action) -> Resu
     action.dependent_actions = deps_by_row.remove(&None).unwrap_or_default();
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merge::merge_pages;
+
+    fn sample() -> Vec<Service> {
+        let mut get = Action::new("GetThing");
+        get.access_level = Some("Read".into());
+        get.description = Some("Grants permission to get a thing".into());
+        get.resource_types.push(ActionResource {
+            name: "thing".into(),
+            required: true,
+            condition_keys: vec![KeyRef::html("x:Color")],
+            dependent_actions: vec!["kms:Decrypt".into()],
+            sources: Sources::BOTH,
+        });
+        get.resource_types.push(ActionResource {
+            name: "undefined-type".into(),
+            required: false,
+            condition_keys: vec![],
+            dependent_actions: vec![],
+            sources: Sources::HTML,
+        });
+        get.condition_keys.push(KeyRef {
+            name: "aws:RequestTag/${TagKey}".into(),
+            sources: Sources::JSON,
+        });
+        get.scenarios.push(Scenario {
+            name: "Classic".into(),
+            resource_types: vec![ActionResource {
+                name: "thing".into(),
+                required: true,
+                condition_keys: vec![],
+                dependent_actions: vec![],
+                sources: Sources::HTML,
+            }],
+        });
+        get.annotations = Some(Annotations {
+            is_list: false,
+            is_write: false,
+            is_permission_management: false,
+            is_tagging_only: false,
+        });
+        get.supported_by
+            .insert("IAM Action Last Accessed".into(), true);
+        let mut list = Action::new("ListThings");
+        list.access_level = Some("List".into());
+        list.permission_only = true;
+        let page = Page {
+            file: "list_x.html".into(),
+            service_name: "Service X".into(),
+            prefix: "x".into(),
+            url: Some("https://example.invalid/list_x.html".into()),
+            sha256: "ab".into(),
+            layout: Layout::Live2026,
+            actions: vec![list, get],
+            resource_types: vec![ResourceType {
+                name: "thing".into(),
+                doc_url: None,
+                arns: vec![
+                    ArnFormat {
+                        arn: "arn:${Partition}:x:::thing/${Id}".into(),
+                        sources: Sources::HTML,
+                    },
+                    ArnFormat {
+                        arn: "arn:${Partition}:x:::alt/${Id}".into(),
+                        sources: Sources::JSON,
+                    },
+                ],
+                condition_keys: vec![KeyRef::html("x:Color")],
+                pages: vec![],
+                sources: Sources::HTML,
+            }],
+            condition_keys: vec![ConditionKey {
+                name: "x:Color".into(),
+                description: Some("Filters by color".into()),
+                r#type: Some("String".into()),
+                doc_url: None,
+                pages: vec![],
+                sources: Sources::HTML,
+            }],
+            operations: vec![Operation {
+                name: "GetThing".into(),
+                actions: vec![OperationAction {
+                    service: "x".into(),
+                    action: "GetThing".into(),
+                    condition_keys: vec!["x:Color".into()],
+                    access_level: Some("Read".into()),
+                    sources: Sources::HTML,
+                }],
+                sdk: vec![SdkMethod {
+                    package: "Boto3".into(),
+                    client: "x".into(),
+                    method: "get_thing".into(),
+                }],
+                sources: Sources::JSON,
+            }],
+            warnings: vec![],
+        };
+        merge_pages(vec![page])
+    }
+
+    #[test]
+    fn database_round_trips_the_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let services = sample();
+        let manifest = Manifest {
+            format: 1,
+            source: "test".into(),
+            ..Default::default()
+        };
+        write_database(&path, &manifest, &services).unwrap();
+        let conn = open_read_only(&path).unwrap();
+        assert_eq!(read_manifest(&conn).unwrap(), manifest);
+        assert_eq!(read_services(&conn).unwrap(), services);
+        // The views see it too; the undefined type has no ARN.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM v_action_resource_types WHERE action = 'getthing' AND arn IS NULL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn failed_write_leaves_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        std::fs::write(&path, b"precious").unwrap();
+        let mut services = sample();
+        // Two services with the same prefix violate the UNIQUE constraint.
+        services.push(services[0].clone());
+        let err = write_database(&path, &Manifest::default(), &services).unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"precious");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left behind"
+        );
+    }
+
+    #[test]
+    fn schema_versions_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(
+            open_read_only(&path),
+            Err(Error::SchemaMismatch { found: 99, .. })
+        ));
+        assert!(matches!(
+            open_read_only(&dir.path().join("none")),
+            Err(Error::NoDatabase(_))
+        ));
+    }
+}
