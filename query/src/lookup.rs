@@ -231,30 +231,28 @@ pub struct ActionInfo {
 }
 
 pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
-    let (prefix, service, action, access_level, description, doc_url, permission_only, sources): (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        bool,
-        u8,
-    ) = conn.query_row(
+    let mut info = conn.query_row(
         "SELECT s.prefix, s.name, a.name, a.access_level, a.description, a.doc_url, a.permission_only, a.sources
          FROM actions a JOIN services s ON s.id = a.service_id WHERE a.id = ?1",
         [id],
         |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            Ok(ActionInfo {
+                prefix: r.get(0)?,
+                service: r.get(1)?,
+                action: r.get(2)?,
+                access_level: r.get(3)?,
+                description: r.get(4)?,
+                doc_url: r.get(5)?,
+                resource_level: false,
+                permission_only: r.get(6)?,
+                resource_types: Vec::new(),
+                condition_keys: Vec::new(),
+                dependent_actions: Vec::new(),
+                scenarios: Vec::new(),
+                operations: Vec::new(),
+                pages: Vec::new(),
+                sources: sources_str(r.get(7)?),
+            })
         },
     )?;
 
@@ -280,7 +278,8 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
         mine.into_iter().map(|(_, k)| k).collect()
     };
 
-    let rows: Vec<(i64, Option<i64>, Option<String>, String, bool, Option<i64>)> = conn
+    type Row = (i64, Option<i64>, Option<String>, String, bool, Option<i64>);
+    let rows: Vec<Row> = conn
         .prepare_cached(
             "SELECT r.id, r.scenario_id, sc.name, r.resource_type, r.required, r.resource_type_id
              FROM action_resource_types r LEFT JOIN scenarios sc ON sc.id = r.scenario_id
@@ -332,7 +331,7 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
              JOIN operations o ON o.id = oa.operation_id JOIN services s ON s.id = o.service_id
              WHERE oa.service = ?1 AND oa.action = ?2 ORDER BY s.prefix, o.name",
         )?
-        .query_map(params![prefix, action], |r| {
+        .query_map(params![info.prefix, info.action], |r| {
             Ok(OperationRef {
                 prefix: r.get(0)?,
                 operation: r.get(1)?,
@@ -346,23 +345,14 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
         )?
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    Ok(ActionInfo {
-        prefix,
-        service,
-        action,
-        access_level,
-        description,
-        doc_url,
-        resource_level: !resource_types.is_empty(),
-        permission_only,
-        condition_keys: take(&mut keys, None),
-        dependent_actions: take(&mut deps, None),
-        resource_types,
-        scenarios,
-        operations,
-        pages,
-        sources: sources_str(sources),
-    })
+    info.resource_level = !resource_types.is_empty();
+    info.condition_keys = take(&mut keys, None);
+    info.dependent_actions = take(&mut deps, None);
+    info.resource_types = resource_types;
+    info.scenarios = scenarios;
+    info.operations = operations;
+    info.pages = pages;
+    Ok(info)
 }
 
 #[derive(Debug, Clone, Serialize)]
