@@ -9,3 +9,4 @@ pub mod locate;
 pub mod lookup;
 pub mod matching;
 pub mod output;
+pub mod policy;

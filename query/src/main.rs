@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{build_cmd, commands, locate};
+use iamref_query::{build_cmd, commands, locate, policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,6 +70,9 @@ enum Cmd {
     Arn(commands::ArnArgs),
     /// Run a read-only SQL query over the documented views
     Sql(commands::SqlArgs),
+    /// Check a policy against the data, or write a least-privilege policy
+    #[command(subcommand)]
+    Policy(policy::PolicyCmd),
     /// Print shell completions
     Completions(CompletionsArgs),
     /// Print the man page (roff)
@@ -161,6 +164,7 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::ConditionKey(a) => commands::condition_key(&conn, a, out),
                 Cmd::Arn(a) => commands::arn(&conn, a, out),
                 Cmd::Sql(a) => commands::sql(&conn, a, out),
+                Cmd::Policy(c) => policy::run(&conn, c, out),
                 Cmd::Build(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => unreachable!(),
             }
         }

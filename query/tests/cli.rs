@@ -589,3 +589,139 @@ fn closed_pipe_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------
+// policy check / policy write
+// ---------------------------------------------------------------------------
+
+#[test]
+fn policy_check_reports_what_would_not_work() {
+    let fx = Fx::new();
+    let policy = fx.dir.path().join("p.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version":"2012-10-17","Statement":[
+          {"Sid":"Read","Effect":"Allow",
+           "Action":["s3:GetObject","s3:ListBucket","s3:ListAllMyBuckets","s3:GetObjekt"],
+           "Resource":"arn:aws:s3:::mybucket/*",
+           "Condition":{"StringLike":{"s3:prefix":"home/*","aws:SourceVpc":"vpc-1"}}},
+          {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::mybucket",
+           "Condition":{"StringLike":{"s3:prefix":"home/*"}}}]}"#,
+    )
+    .unwrap();
+    let out = fx
+        .cmd()
+        .args(["policy", "check", "--format", "json"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<(u64, &str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["statement"].as_u64().unwrap(),
+                f["code"].as_str().unwrap(),
+                f["action"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0, "unsupported-condition-key", "s3:GetObject"),
+            (0, "resource-mismatch", "s3:ListBucket"),
+            (0, "needs-wildcard-resource", "s3:ListAllMyBuckets"),
+            (0, "unsupported-condition-key", "s3:ListAllMyBuckets"),
+            (0, "unknown-action", "s3:GetObjekt"),
+        ],
+        "the second statement is clean; aws:SourceVpc is global"
+    );
+    // A clean policy exits 0 with no output.
+    let clean = fx.dir.path().join("clean.json");
+    std::fs::write(
+        &clean,
+        r#"{"Statement":{"Effect":"Allow","Action":"s3:Get*","Resource":"arn:aws:s3:::b/*"}}"#,
+    )
+    .unwrap();
+    fx.cmd()
+        .args(["policy", "check"])
+        .arg(&clean)
+        .assert()
+        .code(0)
+        .stdout("");
+    // Malformed policies are errors that say what is wrong.
+    let bad = fx.dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"Statement\": [\n  {\"Effect\": \"Allow\",}\n]}").unwrap();
+    fx.cmd()
+        .args(["policy", "check"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("line 2"));
+    std::fs::write(
+        &bad,
+        r#"{"Statement":[{"Effect":"Allow","Action":5,"Resource":"*"}]}"#,
+    )
+    .unwrap();
+    fx.cmd()
+        .args(["policy", "check"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("statement 0: Action"));
+}
+
+#[test]
+fn policy_write_scopes_each_action() {
+    let fx = Fx::new();
+    let v = fx.json(&[
+        "policy",
+        "write",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:ListAllMyBuckets",
+        "-r",
+        "arn:aws:s3:::mybucket",
+        "-r",
+        "arn:aws:s3:::mybucket/*",
+    ]);
+    assert_eq!(v["Version"], "2012-10-17");
+    let st = v["Statement"].as_array().unwrap();
+    let by_action = |a: &str| {
+        st.iter()
+            .find(|s| s["Action"].as_array().unwrap().iter().any(|x| x == a))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        by_action("s3:GetObject")["Resource"],
+        "arn:aws:s3:::mybucket/*"
+    );
+    assert_eq!(
+        by_action("s3:ListBucket")["Resource"],
+        "arn:aws:s3:::mybucket"
+    );
+    assert_eq!(by_action("s3:ListAllMyBuckets")["Resource"], "*");
+    // Without ARNs, the required resource types' patterns.
+    let v = fx.json(&["policy", "write", "s3:PutObject"]);
+    assert_eq!(v["Statement"][0]["Resource"], "arn:aws:s3:::*/*");
+    assert_eq!(v["Statement"][0]["Sid"], "S3Object");
+    // The written policy passes the checker.
+    let p = fx.dir.path().join("w.json");
+    let out = fx
+        .cmd()
+        .args(["policy", "write", "s3:*", "sqs:*"])
+        .output()
+        .unwrap();
+    std::fs::write(&p, &out.stdout).unwrap();
+    fx.cmd().args(["policy", "check"]).arg(&p).assert().code(0);
+}

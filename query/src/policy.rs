@@ -1,0 +1,545 @@
+//! `iamref policy check` (lint an identity policy against the data) and
+//! `iamref policy write` (a least-privilege policy for a list of actions).
+
+use crate::exit::{input, Exit};
+use crate::lookup::{self, ActionInfo};
+use crate::matching::{arn_matches_format, key_matches_template, policy_pattern};
+use crate::output::{Format, Out};
+use anyhow::Result;
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+#[derive(clap::Subcommand)]
+pub enum PolicyCmd {
+    /// Check an IAM identity policy against the data: unknown actions,
+    /// resources that no resource type of an action matches, actions that
+    /// need "*", condition keys an action does not support
+    Check(CheckArgs),
+    /// Write a least-privilege policy for actions: each action scoped to the
+    /// ARNs of its resource types (or the --resource ARNs that fit them)
+    Write(WriteArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Policy document (JSON); `-` reads standard input
+    pub file: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct WriteArgs {
+    /// Actions or patterns, e.g. s3:GetObject s3:List*; `-` reads them from standard input, one per line
+    #[arg(required = true, value_name = "ACTION")]
+    pub actions: Vec<String>,
+    /// Concrete ARNs (or patterns) to scope to; each action gets those its resource types match
+    #[arg(long = "resource", short, value_name = "ARN")]
+    pub resources: Vec<String>,
+    /// Partition for generated ARN patterns
+    #[arg(long, default_value = "aws")]
+    pub partition: String,
+}
+
+pub fn run(conn: &Connection, cmd: PolicyCmd, out: &mut Out) -> Result<Exit> {
+    match cmd {
+        PolicyCmd::Check(a) => check(conn, a, out),
+        PolicyCmd::Write(a) => write(conn, a, out),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// check
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Finding {
+    /// `error` (the policy will not do what it says) or `warning`.
+    pub severity: &'static str,
+    /// 0-based statement index, and its Sid if any.
+    pub statement: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    /// Stable identifier, e.g. `unknown-action`.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    pub message: String,
+}
+
+/// A policy element that may be a string or a list of strings.
+fn strings(v: Option<&Value>, what: &str, stmt: usize) -> Result<Vec<String>> {
+    match v {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str().map(str::to_string).ok_or_else(|| {
+                    input(format!(
+                        "statement {stmt}: every {what} entry must be a string, found {x}"
+                    ))
+                })
+            })
+            .collect(),
+        Some(other) => Err(input(format!(
+            "statement {stmt}: {what} must be a string or a list of strings, found {other}"
+        ))),
+    }
+}
+
+fn read_policy(file: &PathBuf) -> Result<Value> {
+    let mut text = String::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        let bytes = std::fs::read(file).map_err(|e| input(format!("{}: {e}", file.display())))?;
+        text = String::from_utf8(bytes)
+            .map_err(|_| input(format!("{}: not UTF-8 text", file.display())))?;
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        input(format!(
+            "{}: not a JSON policy document: {e} (line {}, column {})",
+            file.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Every condition key an action supports (action level, resource-type
+/// rows, and the resource types' own keys).
+fn supported_keys(conn: &Connection, info: &ActionInfo) -> Result<BTreeSet<String>> {
+    let mut keys: BTreeSet<String> = info.condition_keys.iter().cloned().collect();
+    for r in info
+        .resource_types
+        .iter()
+        .chain(info.scenarios.iter().flat_map(|s| s.resource_types.iter()))
+    {
+        keys.extend(r.condition_keys.iter().cloned());
+        let mut q = conn.prepare_cached(
+            "SELECT k.condition_key FROM resource_type_condition_keys k
+             JOIN resource_types t ON t.id = k.resource_type_id JOIN services s ON s.id = t.service_id
+             WHERE s.prefix = ?1 AND t.name = ?2",
+        )?;
+        for k in q.query_map([&info.prefix, &r.name], |row| row.get::<_, String>(0))? {
+            keys.insert(k?);
+        }
+    }
+    Ok(keys)
+}
+
+/// Keys AWS documents per service and per action; other `aws:` keys are
+/// global and valid with any action.
+fn is_service_scoped_global(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("aws:requesttag/") || k.starts_with("aws:resourcetag/") || k == "aws:tagkeys"
+}
+
+pub fn check_policy(conn: &Connection, policy: &Value) -> Result<Vec<Finding>> {
+    let stmts: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        Some(_) => return Err(input("Statement must be an object or a list of objects")),
+        None => return Err(input("not an IAM policy: it has no Statement")),
+    };
+    let mut findings = Vec::new();
+    for (i, st) in stmts.iter().enumerate() {
+        if !st.is_object() {
+            return Err(input(format!("statement {i} is not an object")));
+        }
+        let sid = st.get("Sid").and_then(Value::as_str).map(str::to_string);
+        let mut find = |severity, code, action: Option<String>, message: String| {
+            findings.push(Finding {
+                severity,
+                statement: i,
+                sid: sid.clone(),
+                code,
+                action,
+                message,
+            })
+        };
+        let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("");
+        if effect != "Allow" && effect != "Deny" {
+            find(
+                "error",
+                "bad-effect",
+                None,
+                format!("Effect must be \"Allow\" or \"Deny\", found {:?}", effect),
+            );
+        }
+        let actions = strings(st.get("Action"), "Action", i)?;
+        let not_actions = strings(st.get("NotAction"), "NotAction", i)?;
+        let resources = strings(st.get("Resource"), "Resource", i)?;
+        let has_not_resource = st.get("NotResource").is_some();
+        if actions.is_empty() && not_actions.is_empty() {
+            find(
+                "error",
+                "no-action",
+                None,
+                "the statement has neither Action nor NotAction".into(),
+            );
+        }
+        if resources.is_empty() && !has_not_resource {
+            find(
+                "error",
+                "no-resource",
+                None,
+                "the statement has neither Resource nor NotResource (identity policies need one)"
+                    .into(),
+            );
+        }
+        let cond_keys: Vec<String> = st
+            .get("Condition")
+            .and_then(Value::as_object)
+            .map(|ops| {
+                ops.values()
+                    .filter_map(Value::as_object)
+                    .flat_map(|m| m.keys().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (pat, is_not) in actions
+            .iter()
+            .map(|a| (a, false))
+            .chain(not_actions.iter().map(|a| (a, true)))
+        {
+            if pat == "*" {
+                if !is_not && effect == "Allow" {
+                    find(
+                        "warning",
+                        "allow-all-actions",
+                        None,
+                        "Action \"*\" allows every action of every service".into(),
+                    );
+                }
+                continue;
+            }
+            let r = match lookup::parse_action_ref(pat) {
+                Ok(r) => r,
+                Err(e) => {
+                    find(
+                        "error",
+                        "malformed-action",
+                        Some(pat.clone()),
+                        e.to_string(),
+                    );
+                    continue;
+                }
+            };
+            let ids = match lookup::resolve_actions(conn, &r) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    find("error", "unknown-action", Some(pat.clone()), e.to_string());
+                    continue;
+                }
+            };
+            if ids.is_empty() {
+                find(
+                    "error",
+                    "no-match",
+                    Some(pat.clone()),
+                    format!("{pat} matches no action"),
+                );
+                continue;
+            }
+            if is_not {
+                continue;
+            }
+            for (id, prefix, name) in ids {
+                let full = format!("{prefix}:{name}");
+                let info = lookup::action_info(conn, id)?;
+                if !resources.is_empty() && !resources.iter().any(|r| r == "*") {
+                    if !info.resource_level {
+                        find(
+                            "error",
+                            "needs-wildcard-resource",
+                            Some(full.clone()),
+                            format!("{full} does not support resource-level permissions: grant it on \"Resource\": \"*\" (in its own statement)"),
+                        );
+                    } else {
+                        let formats: Vec<&String> = info
+                            .resource_types
+                            .iter()
+                            .flat_map(|t| t.arns.iter())
+                            .collect();
+                        let any = resources
+                            .iter()
+                            .any(|arn| formats.iter().any(|f| arn_matches_format(f, arn)));
+                        if !any {
+                            let want: Vec<String> = info
+                                .resource_types
+                                .iter()
+                                .flat_map(|t| {
+                                    t.arns
+                                        .iter()
+                                        .map(move |a| format!("{} ({})", policy_pattern(a), t.name))
+                                })
+                                .collect();
+                            find(
+                                "error",
+                                "resource-mismatch",
+                                Some(full.clone()),
+                                format!("no Resource of this statement is an ARN {full} accepts; it takes {}", want.join(", ")),
+                            );
+                        }
+                    }
+                }
+                if !cond_keys.is_empty() {
+                    let supported = supported_keys(conn, &info)?;
+                    for k in &cond_keys {
+                        let global = k.to_ascii_lowercase().starts_with("aws:")
+                            && !is_service_scoped_global(k);
+                        let ok = global
+                            || supported
+                                .iter()
+                                .any(|s| s.eq_ignore_ascii_case(k) || key_matches_template(s, k));
+                        if !ok {
+                            find(
+                                "warning",
+                                "unsupported-condition-key",
+                                Some(full.clone()),
+                                format!("{full} does not support condition key {k}; the condition never matches for it"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(findings)
+}
+
+fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
+    let policy = read_policy(&a.file)?;
+    let findings = check_policy(conn, &policy)?;
+    match out.format {
+        Format::Table => {
+            let w = out.w();
+            for f in &findings {
+                let sid = f
+                    .sid
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                writeln!(
+                    w,
+                    "{}: statement {}{sid}: {}: {}",
+                    f.severity, f.statement, f.code, f.message
+                )?;
+            }
+        }
+        _ => {
+            let rows: Vec<Vec<String>> = findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.severity.to_string(),
+                        f.statement.to_string(),
+                        f.sid.clone().unwrap_or_default(),
+                        f.code.to_string(),
+                        f.action.clone().unwrap_or_default(),
+                        f.message.clone(),
+                    ]
+                })
+                .collect();
+            out.records(
+                &["severity", "statement", "sid", "code", "action", "message"],
+                &rows,
+                &findings,
+            )?;
+        }
+    }
+    // Exit 1 when there are findings, as linters do; 0 when clean.
+    Ok(if findings.is_empty() {
+        Exit::Found
+    } else {
+        Exit::NotFound
+    })
+}
+
+// ---------------------------------------------------------------------------
+// write
+// ---------------------------------------------------------------------------
+
+fn camel(s: &str) -> String {
+    s.split(['-', '_', '.', ' ', '/'])
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<String>()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// A statement id from the service and what the statement is scoped to.
+fn sid_for(prefix: &str, types: &BTreeSet<String>, resources: &[String]) -> String {
+    let what = if resources == ["*"] {
+        "AllResources".to_string()
+    } else {
+        types.iter().map(|t| camel(t)).collect::<Vec<_>>().join("")
+    };
+    format!("{}{}", camel(prefix), what)
+}
+
+pub fn write_policy(
+    conn: &Connection,
+    patterns: &[String],
+    resources: &[String],
+    partition: &str,
+) -> Result<(Value, Vec<String>)> {
+    let mut notes = Vec::new();
+    // action -> resources it is granted on
+    let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // action -> names of the resource types those resources are
+    let mut granted_types: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
+    for p in patterns {
+        let r = lookup::parse_action_ref(p)?;
+        let ids = lookup::resolve_actions(conn, &r)?;
+        if ids.is_empty() {
+            return Err(input(format!("{p} matches no action")));
+        }
+        for (id, prefix, name) in ids {
+            let full = format!("{prefix}:{name}");
+            prefixes.insert(full.clone(), prefix.clone());
+            let info = lookup::action_info(conn, id)?;
+            let mut res = BTreeSet::new();
+            let types = granted_types.entry(full.clone()).or_default();
+            if !info.resource_level {
+                res.insert("*".to_string());
+            } else {
+                for arn in resources {
+                    for t in &info.resource_types {
+                        if t.arns.iter().any(|f| arn_matches_format(f, arn)) {
+                            res.insert(arn.clone());
+                            types.insert(t.name.clone());
+                        }
+                    }
+                }
+                if res.is_empty() {
+                    // Scope to the ARN patterns of its required resource
+                    // types (all of them when none is required).
+                    let required: Vec<_> =
+                        info.resource_types.iter().filter(|t| t.required).collect();
+                    let chosen: Vec<_> = if required.is_empty() {
+                        info.resource_types.iter().collect()
+                    } else {
+                        required
+                    };
+                    for t in chosen {
+                        types.insert(t.name.clone());
+                        for f in &t.arns {
+                            res.insert(policy_pattern(f).replacen(
+                                "arn:aws:",
+                                &format!("arn:{partition}:"),
+                                1,
+                            ));
+                        }
+                        if t.arns.is_empty() {
+                            notes.push(format!(
+                                "{full}: resource type {} has no ARN format in the data",
+                                t.name
+                            ));
+                        }
+                    }
+                    if !resources.is_empty() {
+                        notes.push(format!(
+                            "{full}: none of the --resource ARNs fit its resource types; scoped to {}",
+                            res.iter().cloned().collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                    if res.is_empty() {
+                        res.insert("*".to_string());
+                    }
+                }
+            }
+            grants.entry(full).or_default().extend(res);
+        }
+    }
+    // Group actions that share the same resources into one statement.
+    let mut groups: BTreeMap<Vec<String>, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
+    for (action, res) in grants {
+        let g = groups.entry(res.into_iter().collect()).or_default();
+        if let Some(t) = granted_types.get(&action) {
+            g.1.extend(t.iter().cloned());
+        }
+        g.0.push(action);
+    }
+    let mut statements = Vec::new();
+    let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
+    let mut ordered: Vec<(Vec<String>, (Vec<String>, BTreeSet<String>))> =
+        groups.into_iter().collect();
+    ordered.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
+    for (res, (actions, types)) in ordered {
+        let prefix = prefixes.get(&actions[0]).cloned().unwrap_or_default();
+        let mut sid = sid_for(&prefix, &types, &res);
+        let n = used_sids.entry(sid.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            sid = format!("{sid}{n}");
+        }
+        let resource = if res.len() == 1 {
+            json!(res[0])
+        } else {
+            json!(res)
+        };
+        statements.push(json!({
+            "Sid": sid,
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": resource,
+        }));
+    }
+    Ok((
+        json!({"Version": "2012-10-17", "Statement": statements}),
+        notes,
+    ))
+}
+
+fn write(conn: &Connection, a: WriteArgs, out: &mut Out) -> Result<Exit> {
+    let mut patterns = Vec::new();
+    for p in &a.actions {
+        if p == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            patterns.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(|l| l.split_whitespace().next().unwrap_or(l).to_string()),
+            );
+        } else {
+            patterns.push(p.clone());
+        }
+    }
+    if patterns.is_empty() {
+        return Err(input("no actions given"));
+    }
+    for r in &a.resources {
+        lookup::check_name("--resource ARN", r)?;
+        if r != "*" && !r.starts_with("arn:") {
+            return Err(input(format!("--resource {r:?} is not an ARN")));
+        }
+    }
+    let (policy, notes) = write_policy(conn, &patterns, &a.resources, &a.partition)?;
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    let compact = out.format == Format::Jsonl;
+    let w = out.w();
+    if compact {
+        serde_json::to_writer(&mut *w, &policy)?;
+    } else {
+        serde_json::to_writer_pretty(&mut *w, &policy)?;
+    }
+    writeln!(w)?;
+    Ok(Exit::Found)
+}
