@@ -465,7 +465,9 @@ pub fn write_policy(
         }
     }
     // Group actions that share the same resources into one statement.
-    let mut groups: BTreeMap<Vec<String>, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
+    /// Resources → (actions granted on them, resource type names).
+    type Groups = BTreeMap<Vec<String>, (Vec<String>, BTreeSet<String>)>;
+    let mut groups: Groups = BTreeMap::new();
     for (action, res) in grants {
         let g = groups.entry(res.into_iter().collect()).or_default();
         if let Some(t) = granted_types.get(&action) {
@@ -475,8 +477,7 @@ pub fn write_policy(
     }
     let mut statements = Vec::new();
     let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut ordered: Vec<(Vec<String>, (Vec<String>, BTreeSet<String>))> =
-        groups.into_iter().collect();
+    let mut ordered: Vec<_> = groups.into_iter().collect();
     ordered.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
     for (res, (actions, types)) in ordered {
         let prefix = prefixes.get(&actions[0]).cloned().unwrap_or_default();
