@@ -465,10 +465,15 @@ struct Cols {
     iam_action: Option<usize>,
     values: Option<usize>,
     sdk: Option<usize>,
+    /// The header cells, for messages.
+    headers: String,
 }
 
 fn map_columns(kind: TableKind, headers: &[String]) -> (Cols, Vec<String>) {
-    let mut c = Cols::default();
+    let mut c = Cols {
+        headers: headers.join(" | "),
+        ..Cols::default()
+    };
     let mut unknown = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.as_str();
@@ -702,7 +707,7 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
                         table_name.clone(),
                         None,
                         format!(
-                            "table under an unrecognized heading read as a {} table from its header cells",
+                            "table under an unrecognized heading read, from its header cells, as the {} table",
                             k.label()
                         ),
                     );
@@ -864,6 +869,7 @@ fn service_prefix(sentence: &str, code: Option<&str>) -> Option<String> {
 fn require(
     page: &str,
     kind: TableKind,
+    cols: &Cols,
     col: Option<usize>,
     name: &str,
 ) -> Result<usize, ParseError> {
@@ -872,7 +878,14 @@ fn require(
             page,
             Some(kind.label()),
             None,
-            format!("the table has no {name:?} column"),
+            format!(
+                "the table has no {name:?} column (header cells: {})",
+                if cols.headers.is_empty() {
+                    "none"
+                } else {
+                    &cols.headers
+                }
+            ),
         )
     })
 }
@@ -928,9 +941,9 @@ fn read_actions(
     kind: TableKind,
 ) -> Result<(), ParseError> {
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Actions")?;
-    require(&file, kind, cols.resource, "Resource types")?;
-    require(&file, kind, cols.access, "Access level")?;
+    let name_col = require(&file, kind, cols, cols.name, "Actions")?;
+    require(&file, kind, cols, cols.resource, "Resource types")?;
+    require(&file, kind, cols, cols.access, "Access level")?;
     let mut current: Option<Action> = None;
     for r in 0..grid.grid.len() {
         let row_no = r + 1;
@@ -1094,8 +1107,8 @@ fn read_actions(
 fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::ResourceTypes;
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Resource types")?;
-    require(&file, kind, cols.arn, "ARN")?;
+    let name_col = require(&file, kind, cols, cols.name, "Resource types")?;
+    require(&file, kind, cols, cols.arn, "ARN")?;
     for r in 0..grid.grid.len() {
         let Some((c, origin)) = grid.at(r, Some(name_col)) else {
             continue;
@@ -1156,7 +1169,7 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
 fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::ConditionKeys;
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Condition keys")?;
+    let name_col = require(&file, kind, cols, cols.name, "Condition keys")?;
     for r in 0..grid.grid.len() {
         let Some((c, origin)) = grid.at(r, Some(name_col)) else {
             continue;
@@ -1191,8 +1204,8 @@ fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
 fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::Operations;
     let file = page.file.clone();
-    let op_col = require(&file, kind, cols.operation, "Operation")?;
-    require(&file, kind, cols.iam_action, "IAM action")?;
+    let op_col = require(&file, kind, cols, cols.operation, "Operation")?;
+    require(&file, kind, cols, cols.iam_action, "IAM action")?;
     let mut current: Option<Operation> = None;
     for r in 0..grid.grid.len() {
         let row_no = r + 1;
