@@ -122,18 +122,60 @@ pub fn collapse(s: &str) -> String {
     out
 }
 
+/// Text with whitespace collapsed as it is appended (cheaper than
+/// collecting the raw text, mostly indentation on real pages, and
+/// collapsing it afterwards).
+#[derive(Default)]
+struct TextBuf {
+    s: String,
+    pending_space: bool,
+}
+
+impl TextBuf {
+    fn push(&mut self, t: &str) {
+        let mut words = t.split_whitespace();
+        if t.starts_with(char::is_whitespace) {
+            self.pending_space = true;
+        }
+        if let Some(w) = words.next() {
+            self.word(w);
+            for w in words {
+                self.pending_space = true;
+                self.word(w);
+            }
+            if t.ends_with(char::is_whitespace) {
+                self.pending_space = true;
+            }
+        }
+    }
+    fn word(&mut self, w: &str) {
+        if self.pending_space && !self.s.is_empty() {
+            self.s.push(' ');
+        }
+        self.pending_space = false;
+        self.s.push_str(w);
+    }
+    fn space(&mut self) {
+        self.pending_space = true;
+    }
+    fn take(&mut self) -> String {
+        self.pending_space = false;
+        std::mem::take(&mut self.s)
+    }
+}
+
 /// An element's text, whitespace collapsed, with block boundaries as spaces.
 fn text_of(e: ElementRef) -> String {
-    let mut buf = String::new();
+    let mut buf = TextBuf::default();
     walk(*e, |n, entering| {
         match n.value() {
-            Node::Text(t) if entering => buf.push_str(t),
-            Node::Element(el) if is_block(el.name()) => buf.push(' '),
+            Node::Text(t) if entering => buf.push(t),
+            Node::Element(el) if is_block(el.name()) => buf.space(),
             _ => {}
         }
         true
     });
-    collapse(&buf)
+    buf.take()
 }
 
 fn squeeze(s: &str) -> String {
@@ -156,8 +198,8 @@ struct Cell {
 
 /// Read a cell in one pass over its subtree.
 fn read_cell(td: ElementRef) -> Cell {
-    let mut text = String::new();
-    let mut seg = String::new();
+    let mut text = TextBuf::default();
+    let mut seg = TextBuf::default();
     let mut items = Vec::new();
     let mut codes = Vec::new();
     let mut code = String::new();
@@ -165,32 +207,31 @@ fn read_cell(td: ElementRef) -> Cell {
     // First <a>: None = not seen; Some(depth) while inside it.
     let mut a_depth: Option<usize> = None;
     let mut a_done = false;
-    let mut link = String::new();
+    let mut link = TextBuf::default();
     let mut href = None;
-    let flush = |seg: &mut String, items: &mut Vec<String>| {
-        let t = collapse(seg);
+    let flush = |seg: &mut TextBuf, items: &mut Vec<String>| {
+        let t = seg.take();
         if !t.is_empty() {
             items.push(t);
         }
-        seg.clear();
     };
     walk(*td, |n, entering| {
         if entering {
             match n.value() {
                 Node::Text(t) => {
-                    text.push_str(t);
-                    seg.push_str(t);
+                    text.push(t);
+                    seg.push(t);
                     if code_depth > 0 {
-                        code.push_str(t);
+                        code.extend(t.chars().filter(|c| !c.is_whitespace()));
                     }
                     if a_depth.is_some() {
-                        link.push_str(t);
+                        link.push(t);
                     }
                 }
                 Node::Element(el) => {
                     let name = el.name();
                     if is_block(name) {
-                        text.push(' ');
+                        text.space();
                         flush(&mut seg, &mut items);
                     }
                     match name {
@@ -215,18 +256,14 @@ fn read_cell(td: ElementRef) -> Cell {
                 return true;
             };
             if is_block(name) {
-                text.push(' ');
+                text.space();
                 flush(&mut seg, &mut items);
             }
             match name {
                 "code" if code_depth > 0 => {
                     code_depth -= 1;
-                    if code_depth == 0 {
-                        let c = squeeze(&code);
-                        if !c.is_empty() {
-                            codes.push(c);
-                        }
-                        code.clear();
+                    if code_depth == 0 && !code.is_empty() {
+                        codes.push(std::mem::take(&mut code));
                     }
                 }
                 "a" if !a_done => {
@@ -245,12 +282,12 @@ fn read_cell(td: ElementRef) -> Cell {
     });
     flush(&mut seg, &mut items);
     let link_text = if a_done || a_depth.is_some() {
-        Some(collapse(&link)).filter(|t| !t.is_empty())
+        Some(link.take()).filter(|t| !t.is_empty())
     } else {
         None
     };
     Cell {
-        text: collapse(&text),
+        text: text.take(),
         items,
         href,
         link_text,
@@ -1321,4 +1358,56 @@ pub fn parse_toc(html: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collapsing on the fly equals collapsing the joined text.
+    #[test]
+    fn text_buf_collapses_like_collapse() {
+        let pieces: &[&[&str]] = &[
+            &["  a  b ", "c", " d\n\t", "", "   ", "e"],
+            &["Get", "Object", " [permission only]"],
+            &["\n  arn:$\n ", "{", "\n Partition}:s3"],
+            &["", " ", ""],
+            &["x\u{a0}y", "\u{2003}z"],
+        ];
+        for p in pieces {
+            let mut b = TextBuf::default();
+            for t in *p {
+                b.push(t);
+            }
+            assert_eq!(b.take(), collapse(&p.concat()), "{p:?}");
+        }
+        let mut b = TextBuf::default();
+        b.push("a");
+        b.space();
+        b.push("b");
+        b.space();
+        assert_eq!(b.take(), "a b");
+        b.space();
+        b.push("c");
+        assert_eq!(b.take(), "c");
+    }
+
+    #[test]
+    fn scenario_rows_need_the_colon() {
+        let cell = |t: &str| Cell {
+            text: t.into(),
+            ..Cell::default()
+        };
+        assert_eq!(
+            scenario_name(&cell("SCENARIO: EC2-VPC-EBS")).as_deref(),
+            Some("EC2-VPC-EBS")
+        );
+        assert_eq!(
+            scenario_name(&cell("Scenario : Fargate")).as_deref(),
+            Some("Fargate")
+        );
+        assert_eq!(scenario_name(&cell("Scenario-based testing")), None);
+        assert_eq!(scenario_name(&cell("Sc")), None);
+        assert_eq!(scenario_name(&cell("ScénarioX")), None);
+    }
 }
