@@ -807,3 +807,70 @@ fn toc_lists_service_pages_once() {
         ["list_amazons3.html", "list_amazonec2.html"]
     );
 }
+
+#[test]
+fn pipeline_refuses_a_directory_with_a_broken_page() {
+    use iamref_scraper::pipeline;
+    let dir = tempfile::tempdir().unwrap();
+    let put = |file: &str, fixture_name: &str| {
+        std::fs::write(dir.path().join(file), fixture(fixture_name)).unwrap()
+    };
+    put("list_amazonexamplestorage.html", "classic.html");
+    put("list_exq.html", "live2026_sdk.html");
+    put("list_amazonexamplelegacy.html", "retired_stub.html");
+    let pages = pipeline::read_pages_dir(dir.path()).unwrap();
+    assert_eq!(pages.len(), 3);
+    let parsed = pipeline::collect_pages(pipeline::parse_all(&pages, &|| {})).unwrap();
+    let a = pipeline::assemble(parsed, "fixtures", None);
+    let prefixes: Vec<&str> = a.services.iter().map(|s| s.prefix.as_str()).collect();
+    assert_eq!(prefixes, ["exq", "exs"]);
+    // The stub's hash is recorded, but it is no service's page.
+    assert_eq!(a.manifest.pages.len(), 3);
+    assert_eq!(a.manifest.counts.pages, 2);
+    assert_eq!(a.manifest.counts.actions, 9);
+    // Only the stub's warning: every resource type named is defined.
+    assert_eq!(a.warnings.len(), 1, "{:#?}", a.warnings);
+    assert_eq!(a.warnings[0].page, "list_amazonexamplelegacy.html");
+
+    put(
+        "list_amazonexamplebroken.html",
+        "broken_unreadable_name.html",
+    );
+    put("list_zz.html", "broken_no_prefix.html");
+    let pages = pipeline::read_pages_dir(dir.path()).unwrap();
+    let err = pipeline::collect_pages(pipeline::parse_all(&pages, &|| {})).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.starts_with("2 page(s) could not be parsed"), "{msg}");
+    assert!(
+        msg.contains(
+            "list_amazonexamplebroken.html, actions table, row 3: cannot read an action name"
+        ),
+        "{msg}"
+    );
+    assert!(msg.contains("list_zz.html: no service prefix"), "{msg}");
+}
+
+#[test]
+fn pipeline_merges_both_layouts_of_one_prefix() {
+    let classic = parse("classic.html", "list_amazonexamplestorage.html");
+    let live = parse("live2026.html", "list_exs.html");
+    let a = iamref_scraper::pipeline::assemble(vec![live, classic], "fixtures", None);
+    assert_eq!(a.services.len(), 1);
+    let s = &a.services[0];
+    let layouts: Vec<(&str, Layout)> = s
+        .pages
+        .iter()
+        .map(|p| (p.file.as_str(), p.layout))
+        .collect();
+    assert_eq!(
+        layouts,
+        [
+            ("list_amazonexamplestorage.html", Layout::Classic),
+            ("list_exs.html", Layout::Live2026)
+        ]
+    );
+    assert_eq!(s.actions.len(), 7);
+    assert!(s.actions.iter().all(|a| a.pages.len() == 2));
+    assert_eq!(s.operations.len(), 4);
+    assert!(a.warnings.is_empty(), "{:#?}", a.warnings);
+}
