@@ -794,7 +794,10 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
                 if cols.deps.is_some() {
                     seen_deps_column = true;
                 }
+                // The July 2026 layout dropped the Dependent actions column
+                // and moved Access level last.
                 if kind == TableKind::PermissionOnly
+                    || cols.deps.is_none()
                     || grid.headers.last().map(String::as_str) == Some("access level")
                 {
                     seen_live_marker = true;
@@ -1146,25 +1149,9 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
     let file = page.file.clone();
     let name_col = require(&file, kind, cols, cols.name, "Resource types")?;
     require(&file, kind, cols, cols.arn, "ARN")?;
-    for r in 0..grid.grid.len() {
-        let Some((c, origin)) = grid.at(r, Some(name_col)) else {
-            continue;
-        };
-        if !origin {
-            continue;
-        }
-        let name = collapse(c.link_text.as_deref().unwrap_or(&c.text));
-        if name.is_empty() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(r + 1),
-                message: "resource type row without a name skipped".into(),
-            });
-            continue;
-        }
-        let arns: Vec<ArnFormat> = grid
-            .at(r, cols.arn)
+    let arns_in = |r: usize| -> Vec<ArnFormat> {
+        grid.at(r, cols.arn)
+            .filter(|(_, origin)| *origin)
             .map(|(c, _)| {
                 if c.codes.is_empty() {
                     c.items
@@ -1182,7 +1169,41 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
                 arn,
                 sources: Sources::HTML,
             })
-            .collect();
+            .collect()
+    };
+    for r in 0..grid.grid.len() {
+        let Some((c, origin)) = grid.at(r, Some(name_col)) else {
+            continue;
+        };
+        if !origin {
+            // A name cell spanning rows: one more ARN format (or keys) per
+            // row for the resource type above.
+            if let Some(last) = page.resource_types.last_mut() {
+                for a in arns_in(r) {
+                    if !last.arns.contains(&a) {
+                        last.arns.push(a);
+                    }
+                }
+                if grid.at(r, cols.keys).is_some_and(|(_, o)| o) {
+                    iamref_dataset::merge::merge_keys(
+                        &mut last.condition_keys,
+                        keys_of(grid.at(r, cols.keys)),
+                    );
+                }
+            }
+            continue;
+        }
+        let name = collapse(c.link_text.as_deref().unwrap_or(&c.text));
+        if name.is_empty() {
+            page.warnings.push(Warning {
+                page: file.clone(),
+                table: Some(kind.label().into()),
+                row: Some(r + 1),
+                message: "resource type row without a name skipped".into(),
+            });
+            continue;
+        }
+        let arns = arns_in(r);
         if arns.is_empty() {
             page.warnings.push(Warning {
                 page: file.clone(),

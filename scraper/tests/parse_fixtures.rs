@@ -874,3 +874,39 @@ fn pipeline_merges_both_layouts_of_one_prefix() {
     assert_eq!(s.operations.len(), 4);
     assert!(a.warnings.is_empty(), "{:#?}", a.warnings);
 }
+
+#[test]
+fn resource_type_spanning_rows_and_name_from_prefix_sentence() {
+    // No "Actions, resources, and condition keys for" title: the service
+    // name comes from the prefix sentence. A resource type whose name cell
+    // spans two rows, one ARN format per row.
+    let s = "<h1>Amazon Example Span</h1>\
+        <p>Amazon Example Span (service prefix: <code>exsp</code>) provides ...</p>\
+        <h2>Actions defined by Amazon Example Span</h2><table><thead><tr><th>Actions</th>\
+        <th>Description</th><th>Resource types (*required)</th><th>Condition keys</th>\
+        <th>Access level</th></tr></thead><tr><td>GetWidget</td><td>Gets</td>\
+        <td><p>widget*</p></td><td></td><td>Read</td></tr></table>\
+        <h2>Resource types defined by Amazon Example Span</h2><table><thead><tr>\
+        <th>Resource types</th><th>ARN</th><th>Condition keys</th></tr></thead>\
+        <tr><td rowspan=\"2\"><a href=\"#w\">widget</a></td><td><code>arn:${Partition}:exsp:::widget/${Id}</code></td>\
+        <td rowspan=\"2\"><p>aws:ResourceTag/${TagKey}</p></td></tr>\
+        <tr><td><code>arn:${Partition}:exsp:::widget/${Group}/${Id}</code></td></tr></table>";
+    let p = parse_page("list_exsp.html", s).unwrap();
+    assert_eq!(p.service_name, "Amazon Example Span");
+    assert_eq!(p.layout, Layout::Live2026);
+    assert_eq!(p.resource_types.len(), 1);
+    let arns: Vec<&str> = p.resource_types[0]
+        .arns
+        .iter()
+        .map(|a| a.arn.as_str())
+        .collect();
+    assert_eq!(
+        arns,
+        [
+            "arn:${Partition}:exsp:::widget/${Id}",
+            "arn:${Partition}:exsp:::widget/${Group}/${Id}"
+        ]
+    );
+    assert_eq!(p.resource_types[0].condition_keys.len(), 1);
+    assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+}
