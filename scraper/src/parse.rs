@@ -890,6 +890,14 @@ fn valid_prefix(p: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// An action name as IAM writes it (`GetObject`, `GET`): letters, digits,
+/// `-`, `_`, `.`; never a wildcard.
+fn valid_action(a: &str) -> bool {
+    !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 fn service_prefix(sentence: &str, code: Option<&str>) -> Option<String> {
     // Prefer the <code> element if present.
     if let Some(c) = code.filter(|c| valid_prefix(c)) {
@@ -1015,11 +1023,7 @@ fn read_actions(
                     name = rest.to_string();
                 }
             }
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-            {
+            if !valid_action(&name) {
                 return Err(ParseError::new(
                     &file,
                     Some(kind.label()),
@@ -1318,11 +1322,17 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
         let Some((ac, _)) = grid.at(r, cols.iam_action) else {
             continue;
         };
-        let raw = squeeze(ac.link_text.as_deref().unwrap_or(&ac.text));
-        if raw.is_empty() {
+        // One IAM action per row, or several listed in one cell.
+        let raws: Vec<String> = if ac.items.len() > 1 {
+            ac.items.iter().map(|i| squeeze(i)).collect()
+        } else {
+            vec![squeeze(ac.link_text.as_deref().unwrap_or(&ac.text))]
+        };
+        let keys = list_of(grid.at(r, cols.keys));
+        if raws.iter().all(|x| x.is_empty()) {
             // A continuation row: its keys belong to the row above's action.
             if let Some(last) = op.actions.last_mut() {
-                for k in list_of(grid.at(r, cols.keys)) {
+                for k in keys {
                     if !last.condition_keys.contains(&k) {
                         last.condition_keys.push(k);
                     }
@@ -1330,31 +1340,41 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
             }
             continue;
         }
-        let (service, action) = match raw.split_once(':') {
-            Some((s, a)) => (s.to_string(), a.to_string()),
-            None => (page.prefix.clone(), raw.clone()),
-        };
-        let keys = list_of(grid.at(r, cols.keys));
         let access = grid
             .at(r, cols.access)
             .and_then(|(c, _)| non_empty(&c.text));
-        match op.actions.iter_mut().find(|x| {
-            x.service.eq_ignore_ascii_case(&service) && x.action.eq_ignore_ascii_case(&action)
-        }) {
-            Some(e) => {
-                for k in keys {
-                    if !e.condition_keys.contains(&k) {
-                        e.condition_keys.push(k);
+        for raw in raws.into_iter().filter(|x| !x.is_empty()) {
+            let (service, action) = match raw.split_once(':') {
+                Some((s, a)) => (s.to_string(), a.to_string()),
+                None => (page.prefix.clone(), raw.clone()),
+            };
+            if !valid_prefix(&service) || !valid_action(&action) {
+                page.warnings.push(Warning {
+                    page: file.clone(),
+                    table: Some(kind.label().into()),
+                    row: Some(row_no),
+                    message: format!("{}: cannot read an IAM action from {raw:?}", op.name),
+                });
+                continue;
+            }
+            match op.actions.iter_mut().find(|x| {
+                x.service.eq_ignore_ascii_case(&service) && x.action.eq_ignore_ascii_case(&action)
+            }) {
+                Some(e) => {
+                    for k in &keys {
+                        if !e.condition_keys.contains(k) {
+                            e.condition_keys.push(k.clone());
+                        }
                     }
                 }
+                None => op.actions.push(OperationAction {
+                    service,
+                    action,
+                    condition_keys: keys.clone(),
+                    access_level: access.clone(),
+                    sources: Sources::HTML,
+                }),
             }
-            None => op.actions.push(OperationAction {
-                service,
-                action,
-                condition_keys: keys,
-                access_level: access,
-                sources: Sources::HTML,
-            }),
         }
     }
     if let Some(op) = current.take() {

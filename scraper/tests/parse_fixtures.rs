@@ -910,3 +910,31 @@ fn resource_type_spanning_rows_and_name_from_prefix_sentence() {
     assert_eq!(p.resource_types[0].condition_keys.len(), 1);
     assert!(p.warnings.is_empty(), "{:?}", p.warnings);
 }
+
+#[test]
+fn operations_with_several_actions_in_a_cell_and_unreadable_ones() {
+    let s = format!(
+        "{PREFIX_P}<h2>API operations defined by Amazon Example Broken</h2><table><thead><tr>\
+         <th>Operation</th><th>IAM action</th><th>Access level</th></tr></thead>\
+         <tr><td>CopyThing</td><td><p>exb:GetThing</p><p>kms:Decrypt</p></td><td>Read</td></tr>\
+         <tr><td>Odd</td><td>exb:Get Thing!</td><td>Read</td></tr></table>\
+         {ACTIONS_HEAD}<tr><td>GetThing</td><td>Gets</td><td>Read</td><td></td><td></td><td></td></tr></table>"
+    );
+    let p = parse_page("list_x.html", &s).unwrap();
+    let a: Vec<(&str, &str)> = p.operations[0]
+        .actions
+        .iter()
+        .map(|a| (a.service.as_str(), a.action.as_str()))
+        .collect();
+    assert_eq!(a, [("exb", "GetThing"), ("kms", "Decrypt")]);
+    assert!(p.operations[1].actions.is_empty());
+    let w = p
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("cannot read an IAM action"))
+        .unwrap();
+    assert_eq!(
+        (w.table.as_deref(), w.row),
+        (Some("API operations"), Some(2))
+    );
+}
