@@ -8,7 +8,7 @@
 //! actions, separate permission-only and API operations tables).
 
 use iamref_dataset::model::*;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html, Node, Selector};
 use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
@@ -35,15 +35,80 @@ macro_rules! sel {
             LazyLock::new(|| Selector::parse($s).expect("valid selector"));
     };
 }
-sel!(TITLE, "title");
-sel!(H1, "h1");
-sel!(CANONICAL, r#"link[rel="canonical"]"#);
-sel!(P, "p");
-sel!(CODE, "code");
 sel!(A, "a");
-sel!(B, "b, strong");
-sel!(H2_OR_TABLE, "h2, table");
-sel!(TR, "tr");
+
+type NodeRef<'a> = ego_tree::NodeRef<'a, Node>;
+
+/// Widest table the grid reader expands; cells beyond it are dropped (with
+/// a warning), so that absurd `colspan`s cannot blow up memory.
+const MAX_COLS: usize = 64;
+/// Largest `rowspan`/`colspan` honoured.
+const MAX_SPAN: usize = 1000;
+
+/// Depth-first walk of `root` without recursion (pages can nest deeply).
+/// `visit(node, true)` is called on entering a node and says whether to
+/// descend into it; `visit(node, false)` when leaving it (also when not
+/// descended).
+fn walk<'a>(root: NodeRef<'a>, mut visit: impl FnMut(NodeRef<'a>, bool) -> bool) {
+    let mut node = root;
+    let mut descend = visit(node, true);
+    loop {
+        if descend {
+            if let Some(c) = node.first_child() {
+                node = c;
+                descend = visit(node, true);
+                continue;
+            }
+        }
+        loop {
+            visit(node, false);
+            if node.id() == root.id() {
+                return;
+            }
+            if let Some(s) = node.next_sibling() {
+                node = s;
+                descend = visit(node, true);
+                break;
+            }
+            match node.parent() {
+                Some(p) => node = p,
+                None => return,
+            }
+        }
+    }
+}
+
+fn element_name<'a>(n: &NodeRef<'a>) -> Option<&'a str> {
+    match n.value() {
+        Node::Element(e) => Some(e.name()),
+        _ => None,
+    }
+}
+
+/// Elements whose edges separate words and list items.
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "dd"
+            | "dt"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "pre"
+    )
+}
 
 /// Collapse runs of whitespace into one space and trim.
 pub fn collapse(s: &str) -> String {
@@ -57,13 +122,60 @@ pub fn collapse(s: &str) -> String {
     out
 }
 
-fn text_of(e: ElementRef) -> String {
-    let mut buf = String::new();
-    for t in e.text() {
-        buf.push_str(t);
-        buf.push(' ');
+/// Text with whitespace collapsed as it is appended (cheaper than
+/// collecting the raw text, mostly indentation on real pages, and
+/// collapsing it afterwards).
+#[derive(Default)]
+struct TextBuf {
+    s: String,
+    pending_space: bool,
+}
+
+impl TextBuf {
+    fn push(&mut self, t: &str) {
+        let mut words = t.split_whitespace();
+        if t.starts_with(char::is_whitespace) {
+            self.pending_space = true;
+        }
+        if let Some(w) = words.next() {
+            self.word(w);
+            for w in words {
+                self.pending_space = true;
+                self.word(w);
+            }
+            if t.ends_with(char::is_whitespace) {
+                self.pending_space = true;
+            }
+        }
     }
-    collapse(&buf)
+    fn word(&mut self, w: &str) {
+        if self.pending_space && !self.s.is_empty() {
+            self.s.push(' ');
+        }
+        self.pending_space = false;
+        self.s.push_str(w);
+    }
+    fn space(&mut self) {
+        self.pending_space = true;
+    }
+    fn take(&mut self) -> String {
+        self.pending_space = false;
+        std::mem::take(&mut self.s)
+    }
+}
+
+/// An element's text, whitespace collapsed, with block boundaries as spaces.
+fn text_of(e: ElementRef) -> String {
+    let mut buf = TextBuf::default();
+    walk(*e, |n, entering| {
+        match n.value() {
+            Node::Text(t) if entering => buf.push(t),
+            Node::Element(el) if is_block(el.name()) => buf.space(),
+            _ => {}
+        }
+        true
+    });
+    buf.take()
 }
 
 fn squeeze(s: &str) -> String {
@@ -74,40 +186,112 @@ fn squeeze(s: &str) -> String {
 #[derive(Debug, Default, Clone)]
 struct Cell {
     text: String,
-    /// Text of each `<p>` in the cell (or the whole text if it has none).
+    /// The cell's text split at block boundaries (`<p>`, `<br>`, `<div>`,
+    /// `<li>`): one entry per listed resource type, key or action.
     items: Vec<String>,
     href: Option<String>,
     /// First link's text.
     link_text: Option<String>,
     /// `<code>` contents with all whitespace removed (ARN formats).
     codes: Vec<String>,
-    bold: String,
 }
 
+/// Read a cell in one pass over its subtree.
 fn read_cell(td: ElementRef) -> Cell {
-    let text = text_of(td);
-    let mut items: Vec<String> = td
-        .select(&P)
-        .map(text_of)
-        .filter(|t| !t.is_empty())
-        .collect();
-    if items.is_empty() && !text.is_empty() {
-        items.push(text.clone());
-    }
-    let first_a = td.select(&A).next();
+    let mut text = TextBuf::default();
+    let mut seg = TextBuf::default();
+    let mut items = Vec::new();
+    let mut codes = Vec::new();
+    let mut code = String::new();
+    let mut code_depth = 0usize;
+    // First <a>: None = not seen; Some(depth) while inside it.
+    let mut a_depth: Option<usize> = None;
+    let mut a_done = false;
+    let mut link = TextBuf::default();
+    let mut href = None;
+    let flush = |seg: &mut TextBuf, items: &mut Vec<String>| {
+        let t = seg.take();
+        if !t.is_empty() {
+            items.push(t);
+        }
+    };
+    walk(*td, |n, entering| {
+        if entering {
+            match n.value() {
+                Node::Text(t) => {
+                    text.push(t);
+                    seg.push(t);
+                    if code_depth > 0 {
+                        code.extend(t.chars().filter(|c| !c.is_whitespace()));
+                    }
+                    if a_depth.is_some() {
+                        link.push(t);
+                    }
+                }
+                Node::Element(el) => {
+                    let name = el.name();
+                    if is_block(name) {
+                        text.space();
+                        flush(&mut seg, &mut items);
+                    }
+                    match name {
+                        "code" => code_depth += 1,
+                        "a" if !a_done => {
+                            if let Some(d) = a_depth.as_mut() {
+                                *d += 1;
+                            } else {
+                                a_depth = Some(1);
+                                href = el.attr("href").map(str::to_string);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            return true;
+        }
+        {
+            let Some(name) = element_name(&n) else {
+                return true;
+            };
+            if is_block(name) {
+                text.space();
+                flush(&mut seg, &mut items);
+            }
+            match name {
+                "code" if code_depth > 0 => {
+                    code_depth -= 1;
+                    if code_depth == 0 && !code.is_empty() {
+                        codes.push(std::mem::take(&mut code));
+                    }
+                }
+                "a" if !a_done => {
+                    if let Some(d) = a_depth.as_mut() {
+                        *d -= 1;
+                        if *d == 0 {
+                            a_depth = None;
+                            a_done = true;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        true
+    });
+    flush(&mut seg, &mut items);
+    let link_text = if a_done || a_depth.is_some() {
+        Some(link.take()).filter(|t| !t.is_empty())
+    } else {
+        None
+    };
     Cell {
-        href: first_a
-            .and_then(|a| a.value().attr("href"))
-            .map(str::to_string),
-        link_text: first_a.map(text_of).filter(|t| !t.is_empty()),
-        codes: td
-            .select(&CODE)
-            .map(|c| squeeze(&c.text().collect::<String>()))
-            .filter(|c| !c.is_empty())
-            .collect(),
-        bold: td.select(&B).map(text_of).collect::<Vec<_>>().join(" "),
+        text: text.take(),
         items,
-        text,
+        href,
+        link_text,
+        codes,
     }
 }
 
@@ -118,6 +302,8 @@ struct Grid {
     headers: Vec<String>,
     cells: Vec<Cell>,
     grid: Vec<Vec<Option<(usize, bool)>>>,
+    /// Some row had cells beyond [`MAX_COLS`]; they were dropped.
+    too_wide: bool,
 }
 
 fn span(e: ElementRef, attr: &str) -> usize {
@@ -125,7 +311,7 @@ fn span(e: ElementRef, attr: &str) -> usize {
         .attr(attr)
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(1)
-        .clamp(1, 1000)
+        .clamp(1, MAX_SPAN)
 }
 
 type Slot = Option<(usize, bool)>;
@@ -142,34 +328,48 @@ fn take_carry(carry: &mut [(usize, usize)], row: &mut Vec<Slot>, col: &mut usize
     }
 }
 
+/// The table's own rows (`table > tr` and `table > thead|tbody|tfoot > tr`),
+/// never those of a table nested in a cell.
+fn table_rows(table: ElementRef) -> Vec<(ElementRef, bool)> {
+    let mut rows = Vec::new();
+    for child in table.child_elements() {
+        match child.value().name() {
+            "tr" => rows.push((child, false)),
+            g @ ("thead" | "tbody" | "tfoot") => rows.extend(
+                child
+                    .child_elements()
+                    .filter(|e| e.value().name() == "tr")
+                    .map(|e| (e, g == "thead")),
+            ),
+            _ => {}
+        }
+    }
+    rows
+}
+
 fn read_grid(table: ElementRef) -> Grid {
     let mut headers = Vec::new();
     let mut cells = Vec::new();
     let mut grid: Vec<Vec<Option<(usize, bool)>>> = Vec::new();
+    let mut too_wide = false;
     // carry[c] = (rows left, cell index)
     let mut carry: Vec<(usize, usize)> = Vec::new();
-    for tr in table.select(&TR) {
-        // Skip rows of nested tables.
-        if tr
-            .ancestors()
-            .filter_map(ElementRef::wrap)
-            .find(|a| a.value().name() == "table")
-            .map(|t| t.id())
-            != Some(table.id())
-        {
-            continue;
-        }
+    for (tr, in_thead) in table_rows(table) {
         let tds: Vec<ElementRef> = tr
-            .children()
-            .filter_map(ElementRef::wrap)
+            .child_elements()
             .filter(|e| {
                 let n = e.value().name();
                 n == "td" || n == "th"
             })
             .collect();
-        if headers.is_empty() && !tds.is_empty() && tds.iter().all(|c| c.value().name() == "th") {
+        if headers.is_empty()
+            && grid.is_empty()
+            && !tds.is_empty()
+            && (in_thead || tds.iter().all(|c| c.value().name() == "th"))
+        {
             headers = tds
                 .iter()
+                .take(MAX_COLS)
                 .map(|c| text_of(*c).to_ascii_lowercase())
                 .collect();
             continue;
@@ -178,11 +378,19 @@ fn read_grid(table: ElementRef) -> Grid {
         let mut col = 0;
         for td in tds {
             take_carry(&mut carry, &mut row, &mut col);
+            if col >= MAX_COLS {
+                too_wide = true;
+                break;
+            }
             let idx = cells.len();
             cells.push(read_cell(td));
             let rs = span(td, "rowspan");
             let cs = span(td, "colspan");
             for _ in 0..cs {
+                if col >= MAX_COLS {
+                    too_wide = true;
+                    break;
+                }
                 while row.len() <= col {
                     row.push(None);
                 }
@@ -208,6 +416,7 @@ fn read_grid(table: ElementRef) -> Grid {
         headers,
         cells,
         grid,
+        too_wide,
     }
 }
 
@@ -243,24 +452,27 @@ impl TableKind {
     }
 }
 
-fn classify(heading: &str, headers: &[String]) -> Option<TableKind> {
+/// The kind of table a section heading announces.
+fn heading_kind(heading: &str) -> Option<TableKind> {
     let h = heading.to_ascii_lowercase();
     if h.starts_with("permission-only actions") || h.starts_with("permission only actions") {
-        return Some(TableKind::PermissionOnly);
+        Some(TableKind::PermissionOnly)
+    } else if h.starts_with("actions defined by") {
+        Some(TableKind::Actions)
+    } else if h.starts_with("api operations") {
+        Some(TableKind::Operations)
+    } else if h.starts_with("resource types defined by") {
+        Some(TableKind::ResourceTypes)
+    } else if h.starts_with("condition keys for") {
+        Some(TableKind::ConditionKeys)
+    } else {
+        None
     }
-    if h.starts_with("actions defined by") {
-        return Some(TableKind::Actions);
-    }
-    if h.starts_with("api operations") {
-        return Some(TableKind::Operations);
-    }
-    if h.starts_with("resource types defined by") {
-        return Some(TableKind::ResourceTypes);
-    }
-    if h.starts_with("condition keys for") {
-        return Some(TableKind::ConditionKeys);
-    }
-    // Fall back on the header cells.
+}
+
+/// The kind of table its header cells suggest (for tables under a heading
+/// that is not recognized).
+fn header_kind(headers: &[String]) -> Option<TableKind> {
     let has = |n: &str| headers.iter().any(|x| x == n);
     if has("operation") && has("iam action") {
         Some(TableKind::Operations)
@@ -290,10 +502,15 @@ struct Cols {
     iam_action: Option<usize>,
     values: Option<usize>,
     sdk: Option<usize>,
+    /// The header cells, for messages.
+    headers: String,
 }
 
 fn map_columns(kind: TableKind, headers: &[String]) -> (Cols, Vec<String>) {
-    let mut c = Cols::default();
+    let mut c = Cols {
+        headers: headers.join(" | "),
+        ..Cols::default()
+    };
     let mut unknown = Vec::new();
     for (i, h) in headers.iter().enumerate() {
         let h = h.as_str();
@@ -348,39 +565,124 @@ fn map_columns(kind: TableKind, headers: &[String]) -> (Cols, Vec<String>) {
     (c, unknown)
 }
 
+/// What one walk over the document finds outside tables.
+#[derive(Default)]
+struct Outline<'a> {
+    h1: Vec<String>,
+    titles: Vec<String>,
+    canonical: Option<String>,
+    /// Text of the first paragraph naming the service prefix, and its first
+    /// `<code>` (whitespace removed).
+    prefix_sentence: Option<(String, Option<String>)>,
+    /// Section headings (`h2`) and top-level tables, in document order.
+    sections: Vec<Section<'a>>,
+}
+
+enum Section<'a> {
+    Heading(String),
+    Table(ElementRef<'a>),
+}
+
+fn outline(doc: &Html) -> Outline<'_> {
+    let mut o = Outline::default();
+    walk(doc.tree.root(), |n, entering| {
+        if !entering {
+            return false;
+        }
+        {
+            let Some(el) = ElementRef::wrap(n) else {
+                return true;
+            };
+            match el.value().name() {
+                // Tables are read on their own; nested tables are part of a
+                // cell, never tables of the page.
+                "table" => {
+                    o.sections.push(Section::Table(el));
+                    false
+                }
+                "h2" => {
+                    o.sections.push(Section::Heading(text_of(el)));
+                    false
+                }
+                "h1" => {
+                    o.h1.push(text_of(el));
+                    false
+                }
+                "title" => {
+                    o.titles.push(text_of(el));
+                    false
+                }
+                "link" => {
+                    if o.canonical.is_none()
+                        && el
+                            .value()
+                            .attr("rel")
+                            .is_some_and(|r| r.eq_ignore_ascii_case("canonical"))
+                    {
+                        o.canonical = el.value().attr("href").map(str::to_string);
+                    }
+                    false
+                }
+                "p" if o.prefix_sentence.is_none() => {
+                    let t = text_of(el);
+                    if t.to_ascii_lowercase().contains("service prefix:") {
+                        let code = el
+                            .descendent_elements()
+                            .find(|c| c.value().name() == "code")
+                            .map(|c| squeeze(&c.text().collect::<String>()))
+                            .filter(|c| !c.is_empty());
+                        o.prefix_sentence = Some((t, code));
+                    }
+                    false
+                }
+                "script" | "style" | "template" | "noscript" => false,
+                _ => true,
+            }
+        }
+    });
+    o
+}
+
 /// Parse one page. `file` is the page's file name (`list_amazons3.html`),
 /// used for provenance and in every message.
+///
+/// A page is an error (never an empty service) when it names no service
+/// prefix, when an actions, permission-only or API operations heading has no
+/// table after it, when such a table lacks a column it needs or has rows
+/// that yield no action, or when it has tables but none could be read as
+/// the page's actions. A page with no tables at all (a retired service's
+/// stub) parses to an empty page with a warning.
 pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
     let sha256 = hex::encode(Sha256::digest(html.as_bytes()));
     let doc = Html::parse_document(html);
+    let o = outline(&doc);
 
-    let service_name = service_name(&doc).ok_or_else(|| {
+    let prefix = o
+        .prefix_sentence
+        .as_ref()
+        .and_then(|(t, code)| service_prefix(t, code.as_deref()))
+        .ok_or_else(|| {
+            ParseError::new(
+                file,
+                None,
+                None,
+                "no service prefix: expected a sentence like \"Amazon S3 (service prefix: s3)\"",
+            )
+        })?;
+    let service_name = service_name(&o).ok_or_else(|| {
         ParseError::new(
             file,
             None,
             None,
-            "no service name: the page has neither an h1 title nor a <title>",
+            "no service name: neither the h1 title, the <title> nor the prefix sentence names the service",
         )
     })?;
-    let prefix = service_prefix(&doc).ok_or_else(|| {
-        ParseError::new(
-            file,
-            None,
-            None,
-            "no service prefix: expected a sentence like \"Amazon S3 (service prefix: s3)\"",
-        )
-    })?;
-    let url = doc
-        .select(&CANONICAL)
-        .next()
-        .and_then(|l| l.value().attr("href"))
-        .map(str::to_string);
 
     let mut page = Page {
         file: file.to_string(),
         service_name,
         prefix,
-        url,
+        url: o.canonical.clone(),
         sha256,
         layout: Layout::Classic,
         actions: Vec::new(),
@@ -390,53 +692,129 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
         warnings: Vec::new(),
     };
 
+    let warn = |page: &mut Page, table: String, row: Option<usize>, message: String| {
+        page.warnings.push(Warning {
+            page: file.to_string(),
+            table: Some(table),
+            row,
+            message,
+        })
+    };
+
     let mut heading = String::new();
+    // A heading that must be followed by its table, not yet seen.
+    let mut pending: Option<(TableKind, String)> = None;
     let mut tables = 0;
+    let mut unrecognized = 0;
     let mut seen_deps_column = false;
     let mut seen_live_marker = false;
-    for el in doc.select(&H2_OR_TABLE) {
-        if el.value().name() == "h2" {
-            heading = text_of(el);
-            continue;
-        }
+    for section in &o.sections {
+        let el = match section {
+            Section::Heading(h) => {
+                if let Some((kind, h0)) = pending.take() {
+                    return Err(missing_table(file, kind, &h0));
+                }
+                heading = h.clone();
+                pending = heading_kind(h)
+                    .filter(|k| {
+                        matches!(
+                            k,
+                            TableKind::Actions | TableKind::PermissionOnly | TableKind::Operations
+                        )
+                    })
+                    .map(|k| (k, h.clone()));
+                continue;
+            }
+            Section::Table(el) => *el,
+        };
         tables += 1;
         let grid = read_grid(el);
-        let Some(kind) = classify(&heading, &grid.headers) else {
-            page.warnings.push(Warning {
-                page: file.to_string(),
-                table: Some(if heading.is_empty() {
-                    format!("table {tables}")
-                } else {
-                    heading.clone()
-                }),
-                row: None,
-                message: format!(
+        let table_name = if heading.is_empty() {
+            format!("table {tables}")
+        } else {
+            heading.clone()
+        };
+        let kind = match heading_kind(&heading) {
+            Some(k) => Some(k),
+            None => {
+                let k = header_kind(&grid.headers);
+                if let Some(k) = k {
+                    warn(
+                        &mut page,
+                        table_name.clone(),
+                        None,
+                        format!(
+                            "table under an unrecognized heading read, from its header cells, as the {} table",
+                            k.label()
+                        ),
+                    );
+                }
+                k
+            }
+        };
+        let Some(kind) = kind else {
+            unrecognized += 1;
+            warn(
+                &mut page,
+                table_name,
+                None,
+                format!(
                     "unrecognized table (headers: {}); skipped",
-                    grid.headers.join(" | ")
+                    if grid.headers.is_empty() {
+                        "none".to_string()
+                    } else {
+                        grid.headers.join(" | ")
+                    }
                 ),
-            });
+            );
             continue;
         };
+        if pending.as_ref().is_some_and(|(k, _)| *k == kind) {
+            pending = None;
+        }
+        if grid.too_wide {
+            warn(
+                &mut page,
+                kind.label().into(),
+                None,
+                format!("cells beyond column {MAX_COLS} ignored"),
+            );
+        }
         let (cols, unknown) = map_columns(kind, &grid.headers);
         for u in unknown {
-            page.warnings.push(Warning {
-                page: file.to_string(),
-                table: Some(kind.label().into()),
-                row: None,
-                message: format!("unknown column {u:?} ignored"),
-            });
+            warn(
+                &mut page,
+                kind.label().into(),
+                None,
+                format!("unknown column {u:?} ignored"),
+            );
         }
         match kind {
             TableKind::Actions | TableKind::PermissionOnly => {
                 if cols.deps.is_some() {
                     seen_deps_column = true;
                 }
+                // The July 2026 layout dropped the Dependent actions column
+                // and moved Access level last.
                 if kind == TableKind::PermissionOnly
+                    || cols.deps.is_none()
                     || grid.headers.last().map(String::as_str) == Some("access level")
                 {
                     seen_live_marker = true;
                 }
-                read_actions(&mut page, &grid, &cols, kind)?
+                let before = page.actions.len();
+                read_actions(&mut page, &grid, &cols, kind)?;
+                if page.actions.len() == before && !grid.grid.is_empty() {
+                    return Err(ParseError::new(
+                        file,
+                        Some(kind.label()),
+                        None,
+                        format!(
+                            "the table has {} rows but no action could be read from them",
+                            grid.grid.len()
+                        ),
+                    ));
+                }
             }
             TableKind::ResourceTypes => read_resource_types(&mut page, &grid, &cols)?,
             TableKind::ConditionKeys => read_condition_keys(&mut page, &grid, &cols)?,
@@ -445,6 +823,9 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
                 read_operations(&mut page, &grid, &cols)?
             }
         }
+    }
+    if let Some((kind, h)) = pending {
+        return Err(missing_table(file, kind, &h));
     }
     if seen_live_marker && !seen_deps_column {
         page.layout = Layout::Live2026;
@@ -458,54 +839,85 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
                 "the page has no tables (a retired service's stub?); no service data taken from it"
                     .into(),
         });
+    } else if page.actions.is_empty() && unrecognized > 0 {
+        return Err(ParseError::new(
+            file,
+            None,
+            None,
+            format!(
+                "no actions read: {unrecognized} of {tables} table(s) could not be recognized \
+                 (has the page layout changed?)"
+            ),
+        ));
     }
     Ok(page)
 }
 
-fn service_name(doc: &Html) -> Option<String> {
+fn missing_table(file: &str, kind: TableKind, heading: &str) -> ParseError {
+    ParseError::new(
+        file,
+        Some(kind.label()),
+        None,
+        format!("the heading {heading:?} is not followed by a table"),
+    )
+}
+
+fn service_name(o: &Outline) -> Option<String> {
     const LEAD: &str = "actions, resources, and condition keys for ";
-    let from = |t: String| -> Option<String> {
+    let from = |t: &String| -> Option<String> {
         let lower = t.to_ascii_lowercase();
         let i = lower.find(LEAD)?;
         let rest = &t[i + LEAD.len()..];
         let rest = rest.split(" - ").next().unwrap_or(rest).trim();
         (!rest.is_empty()).then(|| rest.to_string())
     };
-    doc.select(&H1)
-        .map(text_of)
+    o.h1.iter()
         .find_map(from)
-        .or_else(|| doc.select(&TITLE).map(text_of).find_map(from))
+        .or_else(|| o.titles.iter().find_map(from))
+        .or_else(|| {
+            // "Amazon S3 (service prefix: s3) provides ..."
+            let (t, _) = o.prefix_sentence.as_ref()?;
+            let i = t.to_ascii_lowercase().find("(service prefix:")?;
+            non_empty(&t[..i])
+        })
 }
 
-fn service_prefix(doc: &Html) -> Option<String> {
-    for p in doc.select(&P) {
-        let t = text_of(p);
-        let lower = t.to_ascii_lowercase();
-        if let Some(i) = lower.find("service prefix:") {
-            // Prefer the <code> element if present.
-            if let Some(code) = p.select(&CODE).next() {
-                let c = squeeze(&code.text().collect::<String>());
-                if !c.is_empty() {
-                    return Some(c);
-                }
-            }
-            let rest = &t[i + "service prefix:".len()..];
-            let word: String = rest
-                .trim_start()
-                .chars()
-                .take_while(|c| !c.is_whitespace() && *c != ')' && *c != ',')
-                .collect();
-            if !word.is_empty() {
-                return Some(word);
-            }
-        }
+/// A prefix as IAM writes it: `s3`, `s3-object-lambda`, `aws-marketplace`.
+fn valid_prefix(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 64
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// An action name as IAM writes it (`GetObject`, `GET`): letters, digits,
+/// `-`, `_`, `.`; never a wildcard.
+fn valid_action(a: &str) -> bool {
+    !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn service_prefix(sentence: &str, code: Option<&str>) -> Option<String> {
+    // Prefer the <code> element if present.
+    if let Some(c) = code.filter(|c| valid_prefix(c)) {
+        return Some(c.to_string());
     }
-    None
+    let lower = sentence.to_ascii_lowercase();
+    let i = lower.find("service prefix:")?;
+    let rest = &sentence[i + "service prefix:".len()..];
+    let word: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ')' && *c != ',')
+        .collect();
+    valid_prefix(&word).then_some(word)
 }
 
 fn require(
     page: &str,
     kind: TableKind,
+    cols: &Cols,
     col: Option<usize>,
     name: &str,
 ) -> Result<usize, ParseError> {
@@ -514,7 +926,14 @@ fn require(
             page,
             Some(kind.label()),
             None,
-            format!("the table has no {name:?} column"),
+            format!(
+                "the table has no {name:?} column (header cells: {})",
+                if cols.headers.is_empty() {
+                    "none"
+                } else {
+                    &cols.headers
+                }
+            ),
         )
     })
 }
@@ -538,6 +957,26 @@ fn list_of(cell: Option<(&Cell, bool)>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `SCENARIO: EC2-VPC-EBS` (the word usually in bold) names a scenario row.
+fn scenario_name(c: &Cell) -> Option<String> {
+    let t = c.text.trim_start();
+    let head = t.get(..8)?;
+    if !head.eq_ignore_ascii_case("scenario") {
+        return None;
+    }
+    let rest = t[8..].trim_start().strip_prefix(':')?;
+    Some(collapse(rest))
+}
+
+/// Remove a `[permission only]` marker (any case).
+fn strip_marker(s: &str) -> String {
+    const M: &str = "[permission only]";
+    match s.to_ascii_lowercase().find(M) {
+        Some(i) => format!("{}{}", &s[..i], &s[i + M.len()..]),
+        None => s.to_string(),
+    }
+}
+
 fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
@@ -550,9 +989,9 @@ fn read_actions(
     kind: TableKind,
 ) -> Result<(), ParseError> {
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Actions")?;
-    require(&file, kind, cols.resource, "Resource types")?;
-    require(&file, kind, cols.access, "Access level")?;
+    let name_col = require(&file, kind, cols, cols.name, "Actions")?;
+    require(&file, kind, cols, cols.resource, "Resource types")?;
+    require(&file, kind, cols, cols.access, "Access level")?;
     let mut current: Option<Action> = None;
     for r in 0..grid.grid.len() {
         let row_no = r + 1;
@@ -577,12 +1016,14 @@ fn read_actions(
                     .text
                     .to_ascii_lowercase()
                     .contains("[permission only]");
-            let name = squeeze(raw.replace("[permission only]", "").trim());
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-            {
+            let mut name = squeeze(&strip_marker(&raw));
+            // Tolerate `s3:GetObject` for the page's own prefix.
+            if let Some((p, rest)) = name.split_once(':') {
+                if p.eq_ignore_ascii_case(&page.prefix) {
+                    name = rest.to_string();
+                }
+            }
+            if !valid_action(&name) {
                 return Err(ParseError::new(
                     &file,
                     Some(kind.label()),
@@ -595,18 +1036,16 @@ fn read_actions(
             a.doc_url = name_cell.href.clone();
             current = Some(a);
         }
-        let action = current.as_mut().expect("set above");
+        let Some(action) = current.as_mut() else {
+            return Err(ParseError::new(
+                &file,
+                Some(kind.label()),
+                Some(row_no),
+                "row continues an action that has no name cell",
+            ));
+        };
         let desc = grid.at(r, cols.description);
-        let scenario = desc.and_then(|(c, _)| {
-            let t = c.text.trim_start();
-            if t.to_ascii_uppercase().starts_with("SCENARIO:")
-                || c.bold.to_ascii_uppercase().starts_with("SCENARIO")
-            {
-                Some(collapse(t.get("SCENARIO:".len()..).unwrap_or("")))
-            } else {
-                None
-            }
-        });
+        let scenario = desc.and_then(|(c, origin)| Some((scenario_name(c)?, origin)));
         if scenario.is_none() {
             if let Some((c, true)) = desc {
                 if action.description.is_none() {
@@ -625,9 +1064,10 @@ fn read_actions(
             .unwrap_or_default();
         let keys = keys_of(grid.at(r, cols.keys));
         let deps = list_of(grid.at(r, cols.deps));
-        if let Some(name) = scenario {
-            let resource_types = rts
+        if let Some((name, origin)) = scenario {
+            let resource_types: Vec<ActionResource> = rts
                 .into_iter()
+                .filter(|(n, _)| !n.is_empty())
                 .map(|(n, req)| ActionResource {
                     name: n,
                     required: req,
@@ -636,10 +1076,16 @@ fn read_actions(
                     sources: Sources::HTML,
                 })
                 .collect();
-            action.scenarios.push(Scenario {
-                name,
-                resource_types,
-            });
+            match action.scenarios.last_mut() {
+                // A scenario cell that a rowspan carries over several rows.
+                Some(last) if !origin && last.name == name => {
+                    last.resource_types.extend(resource_types)
+                }
+                _ => action.scenarios.push(Scenario {
+                    name,
+                    resource_types,
+                }),
+            }
             continue;
         }
         if rts.is_empty() {
@@ -705,27 +1151,11 @@ fn read_actions(
 fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::ResourceTypes;
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Resource types")?;
-    require(&file, kind, cols.arn, "ARN")?;
-    for r in 0..grid.grid.len() {
-        let Some((c, origin)) = grid.at(r, Some(name_col)) else {
-            continue;
-        };
-        if !origin {
-            continue;
-        }
-        let name = collapse(c.link_text.as_deref().unwrap_or(&c.text));
-        if name.is_empty() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(r + 1),
-                message: "resource type row without a name skipped".into(),
-            });
-            continue;
-        }
-        let arns: Vec<ArnFormat> = grid
-            .at(r, cols.arn)
+    let name_col = require(&file, kind, cols, cols.name, "Resource types")?;
+    require(&file, kind, cols, cols.arn, "ARN")?;
+    let arns_in = |r: usize| -> Vec<ArnFormat> {
+        grid.at(r, cols.arn)
+            .filter(|(_, origin)| *origin)
             .map(|(c, _)| {
                 if c.codes.is_empty() {
                     c.items
@@ -743,7 +1173,41 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
                 arn,
                 sources: Sources::HTML,
             })
-            .collect();
+            .collect()
+    };
+    for r in 0..grid.grid.len() {
+        let Some((c, origin)) = grid.at(r, Some(name_col)) else {
+            continue;
+        };
+        if !origin {
+            // A name cell spanning rows: one more ARN format (or keys) per
+            // row for the resource type above.
+            if let Some(last) = page.resource_types.last_mut() {
+                for a in arns_in(r) {
+                    if !last.arns.contains(&a) {
+                        last.arns.push(a);
+                    }
+                }
+                if grid.at(r, cols.keys).is_some_and(|(_, o)| o) {
+                    iamref_dataset::merge::merge_keys(
+                        &mut last.condition_keys,
+                        keys_of(grid.at(r, cols.keys)),
+                    );
+                }
+            }
+            continue;
+        }
+        let name = collapse(c.link_text.as_deref().unwrap_or(&c.text));
+        if name.is_empty() {
+            page.warnings.push(Warning {
+                page: file.clone(),
+                table: Some(kind.label().into()),
+                row: Some(r + 1),
+                message: "resource type row without a name skipped".into(),
+            });
+            continue;
+        }
+        let arns = arns_in(r);
         if arns.is_empty() {
             page.warnings.push(Warning {
                 page: file.clone(),
@@ -767,7 +1231,7 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
 fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::ConditionKeys;
     let file = page.file.clone();
-    let name_col = require(&file, kind, cols.name, "Condition keys")?;
+    let name_col = require(&file, kind, cols, cols.name, "Condition keys")?;
     for r in 0..grid.grid.len() {
         let Some((c, origin)) = grid.at(r, Some(name_col)) else {
             continue;
@@ -802,8 +1266,8 @@ fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
 fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), ParseError> {
     let kind = TableKind::Operations;
     let file = page.file.clone();
-    let op_col = require(&file, kind, cols.operation, "Operation")?;
-    require(&file, kind, cols.iam_action, "IAM action")?;
+    let op_col = require(&file, kind, cols, cols.operation, "Operation")?;
+    require(&file, kind, cols, cols.iam_action, "IAM action")?;
     let mut current: Option<Operation> = None;
     for r in 0..grid.grid.len() {
         let row_no = r + 1;
@@ -835,7 +1299,14 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
                 sources: Sources::HTML,
             });
         }
-        let op = current.as_mut().expect("set above");
+        let Some(op) = current.as_mut() else {
+            return Err(ParseError::new(
+                &file,
+                Some(kind.label()),
+                Some(row_no),
+                "row continues an operation that has no name cell",
+            ));
+        };
         if let Some((c, true)) = grid.at(r, cols.sdk) {
             if let Some(client) = non_empty(&c.text) {
                 let s = SdkMethod {
@@ -851,35 +1322,59 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
         let Some((ac, _)) = grid.at(r, cols.iam_action) else {
             continue;
         };
-        let raw = squeeze(ac.link_text.as_deref().unwrap_or(&ac.text));
-        if raw.is_empty() {
-            continue;
-        }
-        let (service, action) = match raw.split_once(':') {
-            Some((s, a)) => (s.to_string(), a.to_string()),
-            None => (page.prefix.clone(), raw.clone()),
+        // One IAM action per row, or several listed in one cell.
+        let raws: Vec<String> = if ac.items.len() > 1 {
+            ac.items.iter().map(|i| squeeze(i)).collect()
+        } else {
+            vec![squeeze(ac.link_text.as_deref().unwrap_or(&ac.text))]
         };
         let keys = list_of(grid.at(r, cols.keys));
-        let access = grid
-            .at(r, cols.access)
-            .and_then(|(c, _)| non_empty(&c.text));
-        match op.actions.iter_mut().find(|x| {
-            x.service.eq_ignore_ascii_case(&service) && x.action.eq_ignore_ascii_case(&action)
-        }) {
-            Some(e) => {
+        if raws.iter().all(|x| x.is_empty()) {
+            // A continuation row: its keys belong to the row above's action.
+            if let Some(last) = op.actions.last_mut() {
                 for k in keys {
-                    if !e.condition_keys.contains(&k) {
-                        e.condition_keys.push(k);
+                    if !last.condition_keys.contains(&k) {
+                        last.condition_keys.push(k);
                     }
                 }
             }
-            None => op.actions.push(OperationAction {
-                service,
-                action,
-                condition_keys: keys,
-                access_level: access,
-                sources: Sources::HTML,
-            }),
+            continue;
+        }
+        let access = grid
+            .at(r, cols.access)
+            .and_then(|(c, _)| non_empty(&c.text));
+        for raw in raws.into_iter().filter(|x| !x.is_empty()) {
+            let (service, action) = match raw.split_once(':') {
+                Some((s, a)) => (s.to_string(), a.to_string()),
+                None => (page.prefix.clone(), raw.clone()),
+            };
+            if !valid_prefix(&service) || !valid_action(&action) {
+                page.warnings.push(Warning {
+                    page: file.clone(),
+                    table: Some(kind.label().into()),
+                    row: Some(row_no),
+                    message: format!("{}: cannot read an IAM action from {raw:?}", op.name),
+                });
+                continue;
+            }
+            match op.actions.iter_mut().find(|x| {
+                x.service.eq_ignore_ascii_case(&service) && x.action.eq_ignore_ascii_case(&action)
+            }) {
+                Some(e) => {
+                    for k in &keys {
+                        if !e.condition_keys.contains(k) {
+                            e.condition_keys.push(k.clone());
+                        }
+                    }
+                }
+                None => op.actions.push(OperationAction {
+                    service,
+                    action,
+                    condition_keys: keys.clone(),
+                    access_level: access.clone(),
+                    sources: Sources::HTML,
+                }),
+            }
         }
     }
     if let Some(op) = current.take() {
@@ -904,4 +1399,56 @@ pub fn parse_toc(html: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collapsing on the fly equals collapsing the joined text.
+    #[test]
+    fn text_buf_collapses_like_collapse() {
+        let pieces: &[&[&str]] = &[
+            &["  a  b ", "c", " d\n\t", "", "   ", "e"],
+            &["Get", "Object", " [permission only]"],
+            &["\n  arn:$\n ", "{", "\n Partition}:s3"],
+            &["", " ", ""],
+            &["x\u{a0}y", "\u{2003}z"],
+        ];
+        for p in pieces {
+            let mut b = TextBuf::default();
+            for t in *p {
+                b.push(t);
+            }
+            assert_eq!(b.take(), collapse(&p.concat()), "{p:?}");
+        }
+        let mut b = TextBuf::default();
+        b.push("a");
+        b.space();
+        b.push("b");
+        b.space();
+        assert_eq!(b.take(), "a b");
+        b.space();
+        b.push("c");
+        assert_eq!(b.take(), "c");
+    }
+
+    #[test]
+    fn scenario_rows_need_the_colon() {
+        let cell = |t: &str| Cell {
+            text: t.into(),
+            ..Cell::default()
+        };
+        assert_eq!(
+            scenario_name(&cell("SCENARIO: EC2-VPC-EBS")).as_deref(),
+            Some("EC2-VPC-EBS")
+        );
+        assert_eq!(
+            scenario_name(&cell("Scenario : Fargate")).as_deref(),
+            Some("Fargate")
+        );
+        assert_eq!(scenario_name(&cell("Scenario-based testing")), None);
+        assert_eq!(scenario_name(&cell("Sc")), None);
+        assert_eq!(scenario_name(&cell("ScénarioX")), None);
+    }
 }
