@@ -449,29 +449,50 @@ fn check_action(p: &str, a: &Action, out: &mut Vec<Difference>) {
         }
     }
     // Where each source places each key: "action" or "resource:NAME".
-    let mut places: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
-    let mut note = |k: &KeyRef, place: String| {
+    // Placement is compared only over the levels both sources have (the
+    // action level and resource-type rows both list): a key on a row only
+    // one source has is already reported with that row.
+    type Places = (String, BTreeSet<String>, BTreeSet<String>, bool, bool);
+    let mut places: BTreeMap<String, Places> = BTreeMap::new();
+    let mut note = |k: &KeyRef, place: String, common: bool| {
         let e = places
             .entry(k.name.to_ascii_lowercase())
-            .or_insert_with(|| (k.name.clone(), BTreeSet::new(), BTreeSet::new()));
+            .or_insert_with(|| {
+                (
+                    k.name.clone(),
+                    BTreeSet::new(),
+                    BTreeSet::new(),
+                    false,
+                    false,
+                )
+            });
         if k.sources.has_html() {
-            e.1.insert(place.clone());
+            e.3 = true;
+            if common {
+                e.1.insert(place.clone());
+            }
         }
         if k.sources.has_json() {
-            e.2.insert(place);
+            e.4 = true;
+            if common {
+                e.2.insert(place);
+            }
         }
     };
     for k in &a.condition_keys {
-        note(k, "action".to_string());
+        note(k, "action".to_string(), true);
     }
     for r in &a.resource_types {
         for k in &r.condition_keys {
-            note(k, format!("resource:{}", r.name));
+            note(
+                k,
+                format!("resource:{}", r.name),
+                r.sources == Sources::BOTH,
+            );
         }
     }
-    for (name, html, json) in places.into_values() {
-        match (html.is_empty(), json.is_empty()) {
+    for (name, html, json, in_html, in_json) in places.into_values() {
+        match (!in_html, !in_json) {
             (false, true) => out.push(with_action(only(
                 DiffKind::ActionConditionKey,
                 p,
