@@ -5,7 +5,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 fn corpus() -> Option<(PathBuf, PathBuf)> {
@@ -46,7 +46,7 @@ fn db() -> Option<PathBuf> {
     .map(|(_, p)| p.clone())
 }
 
-fn iamref(db: &PathBuf) -> Command {
+fn iamref(db: &Path) -> Command {
     let mut c = Command::cargo_bin("iamref").unwrap();
     c.arg("--db").arg(db).env("NO_COLOR", "1");
     c

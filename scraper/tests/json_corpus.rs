@@ -5,7 +5,7 @@
 use iamref_dataset::{Service, Sources};
 use iamref_scraper::pipeline;
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn corpus() -> Option<(PathBuf, PathBuf)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
@@ -22,7 +22,7 @@ fn corpus() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-fn build(html: &PathBuf, json: &PathBuf, reverse_docs: bool) -> pipeline::Assembled {
+fn build(html: &Path, json: &Path, reverse_docs: bool) -> pipeline::Assembled {
     let pages = pipeline::read_pages_dir(html).unwrap();
     let parsed = pipeline::collect_pages(pipeline::parse_all(&pages, &|| {})).unwrap();
     let mut docs = pipeline::read_service_reference_dir(json).unwrap();
