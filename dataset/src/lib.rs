@@ -4,8 +4,10 @@
 //! No network code lives here.
 
 pub mod db;
+pub mod json_doc;
 pub mod merge;
 pub mod model;
+pub mod reconcile;
 pub mod schema;
 pub mod snapshot;
 

@@ -103,9 +103,13 @@ fn merge_page(svc: &mut Service, page: Page) {
     }
 }
 
-/// Add `op` to `ops`, merging with an operation of the same name.
+/// Add `op` to `ops`, merging with an operation of the same name (compared
+/// case-insensitively) and joining sources.
 pub fn merge_operation(ops: &mut Vec<Operation>, op: Operation) {
-    match ops.iter_mut().find(|x| x.name == op.name) {
+    match ops
+        .iter_mut()
+        .find(|x| x.name.eq_ignore_ascii_case(&op.name))
+    {
         None => ops.push(op),
         Some(existing) => {
             existing.sources = existing.sources.union(op.sources);

@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 pub struct BuildArgs {
     /// Folder of saved reference pages (list_*.html), e.g. ../shared/corpus/sar-html/2026-06-14
     #[arg(long, value_name = "DIR")]
-    pub from_dir: PathBuf,
+    pub from_dir: Option<PathBuf>,
+    /// Folder of AWS's JSON service reference (index.json, v1/PREFIX/PREFIX.json),
+    /// e.g. ../shared/corpus/service-reference/2026-06-14; reconciled with the pages
+    #[arg(long, value_name = "DIR")]
+    pub service_reference_dir: Option<PathBuf>,
     /// Database to write (replaced atomically)
     #[arg(long, value_name = "FILE", required_unless_present = "snapshot_dir")]
     pub out: Option<PathBuf>,
@@ -69,26 +73,84 @@ pub fn print_warnings(warnings: &[Warning], quiet: bool) {
 }
 
 pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
-    if !a.from_dir.is_dir() {
-        return Err(input(format!(
-            "{}: not a folder; --from-dir takes a folder of saved reference pages (list_*.html)",
-            a.from_dir.display()
-        )));
+    if a.from_dir.is_none() && a.service_reference_dir.is_none() {
+        return Err(input(
+            "nothing to build from: give --from-dir (saved reference pages) and/or --service-reference-dir (the JSON service reference)",
+        ));
     }
-    let pages = pipeline::read_pages_dir(&a.from_dir).map_err(|e| input(e.to_string()))?;
-    let pb = progress(pages.len() as u64, quiet, "parsing");
-    let results = pipeline::parse_all(&pages, &|| pb.inc(1));
-    pb.finish_and_clear();
-    let parsed = pipeline::collect_pages(results).map_err(|e| input(e.to_string()))?;
-    let captured = a
-        .captured
-        .clone()
-        .or_else(|| pipeline::date_from_path(&a.from_dir));
-    let assembled = pipeline::assemble(parsed, &source_name(&a.from_dir), captured);
+    let mut warnings: Vec<Warning> = Vec::new();
+    let mut parsed = Vec::new();
+    if let Some(from_dir) = &a.from_dir {
+        if !from_dir.is_dir() {
+            return Err(input(format!(
+                "{}: not a folder; --from-dir takes a folder of saved reference pages (list_*.html)",
+                from_dir.display()
+            )));
+        }
+        let pages = pipeline::read_pages_dir(from_dir).map_err(|e| input(e.to_string()))?;
+        let pb = progress(pages.len() as u64, quiet, "parsing");
+        let results = pipeline::parse_all(&pages, &|| pb.inc(1));
+        pb.finish_and_clear();
+        if a.service_reference_dir.is_some() {
+            // With the JSON as a second source, an unreadable page is a
+            // warning: its prefix is covered by the JSON alone.
+            for r in results {
+                match r {
+                    Ok(p) => parsed.push(p),
+                    Err(e) => {
+                        let mut w = e.0;
+                        w.message = format!(
+                            "{}; page skipped, its prefix comes from the JSON service reference only",
+                            w.message
+                        );
+                        warnings.push(w);
+                    }
+                }
+            }
+        } else {
+            parsed = pipeline::collect_pages(results).map_err(|e| input(e.to_string()))?;
+        }
+    }
+    let captured = a.captured.clone().or_else(|| {
+        a.from_dir
+            .as_deref()
+            .or(a.service_reference_dir.as_deref())
+            .and_then(pipeline::date_from_path)
+    });
+    let source = match (&a.from_dir, &a.service_reference_dir) {
+        (Some(h), Some(j)) => format!("{} + {}", source_name(h), source_name(j)),
+        (Some(h), None) => source_name(h),
+        (None, Some(j)) => source_name(j),
+        (None, None) => unreachable!("checked above"),
+    };
+    let mut assembled = match &a.service_reference_dir {
+        None => pipeline::assemble(parsed, &source, captured),
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(input(format!(
+                    "{}: not a folder; --service-reference-dir takes a folder laid out like the service reference (index.json, v1/PREFIX/PREFIX.json)",
+                    dir.display()
+                )));
+            }
+            let docs =
+                pipeline::read_service_reference_dir(dir).map_err(|e| input(e.to_string()))?;
+            pipeline::assemble_with_json(parsed, docs, &source, captured)
+                .map_err(|e| input(e.to_string()))?
+        }
+    };
+    if !warnings.is_empty() {
+        assembled.warnings.append(&mut warnings);
+        assembled.warnings.sort();
+    }
+    let from_what = a
+        .from_dir
+        .as_deref()
+        .or(a.service_reference_dir.as_deref())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     if assembled.services.is_empty() {
         return Err(Failure::Refused(format!(
-            "{}: the pages yielded no service data; nothing written",
-            a.from_dir.display()
+            "{from_what}: the sources yielded no service data; nothing written"
         ))
         .into());
     }
@@ -104,8 +166,9 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
     if !quiet {
         let c = assembled.manifest.counts;
         eprintln!(
-            "built: {} pages, {} prefixes, {} actions, {} resource types, {} condition keys, {} operations, {} warnings",
+            "built: {} pages, {} JSON documents, {} prefixes, {} actions, {} resource types, {} condition keys, {} operations, {} warnings",
             c.pages,
+            assembled.manifest.json_documents.len(),
             c.prefixes,
             c.actions,
             c.resource_types,

@@ -2,6 +2,7 @@
 //! command, and output formatting. The `iamref` binary is a thin layer
 //! over this crate.
 
+pub mod api_cmd;
 pub mod build_cmd;
 pub mod commands;
 pub mod exit;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{build_cmd, commands, locate, policy};
+use iamref_query::{api_cmd, build_cmd, commands, locate, policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -70,6 +70,14 @@ enum Cmd {
     Arn(commands::ArnArgs),
     /// Run a read-only SQL query over the documented views
     Sql(commands::SqlArgs),
+    /// The IAM actions an API operation needs (`s3:CopyObject` or `s3 CopyObject`)
+    Api(api_cmd::ApiArgs),
+    /// The IAM actions an SDK method needs (`boto3 s3.copy_object`)
+    Sdk(api_cmd::SdkArgs),
+    /// The IAM actions covering a list of calls or a CloudTrail log (FILE or stdin)
+    Calls(api_cmd::CallsArgs),
+    /// Every disagreement between the HTML pages and the JSON service reference
+    Crosscheck(api_cmd::CrosscheckArgs),
     /// Check a policy against the data, or write a least-privilege policy
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
@@ -164,6 +172,10 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::ConditionKey(a) => commands::condition_key(&conn, a, out),
                 Cmd::Arn(a) => commands::arn(&conn, a, out),
                 Cmd::Sql(a) => commands::sql(&conn, a, out),
+                Cmd::Api(a) => api_cmd::api(&conn, a, out),
+                Cmd::Sdk(a) => api_cmd::sdk(&conn, a, out),
+                Cmd::Calls(a) => api_cmd::calls(&conn, a, out),
+                Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
                 Cmd::Build(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => unreachable!(),
             }

@@ -3,6 +3,7 @@
 
 pub mod parse;
 pub mod pipeline;
+pub mod service_reference;
 
 pub use iamref_dataset::merge::merge_operation;
 pub use parse::{parse_page, parse_toc, ParseError};

@@ -2,8 +2,10 @@
 //! go on if any page is unreadable, merge the rest per prefix.
 
 use crate::parse::{parse_page, ParseError};
+use crate::service_reference::{self, JsonError};
+use iamref_dataset::json_doc::JsonDocument;
 use iamref_dataset::model::*;
-use iamref_dataset::{merge, snapshot};
+use iamref_dataset::{merge, reconcile, snapshot};
 use rayon::prelude::*;
 use std::path::Path;
 
@@ -22,6 +24,12 @@ pub enum PipelineError {
     NoPages { dir: String },
     #[error("{} page(s) could not be parsed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Parse(Vec<ParseError>),
+    #[error("{dir}: no service reference documents (v1/PREFIX/PREFIX.json) found; point --service-reference-dir at a folder laid out like the service reference (index.json, v1/)")]
+    NoDocuments { dir: String },
+    #[error("{dir}: index.json lists {} service(s) with no document: {}", .missing.len(), .missing.join(", "))]
+    MissingDocuments { dir: String, missing: Vec<String> },
+    #[error("{} service reference document(s) could not be read:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Json(Vec<JsonError>),
 }
 
 /// Read every `list_*.html` in `dir`, sorted by name.
@@ -47,6 +55,84 @@ pub fn read_pages_dir(dir: &Path) -> Result<Vec<PageSource>, PipelineError> {
             Ok(PageSource { file, bytes })
         })
         .collect()
+}
+
+/// Read a folder laid out like the service reference: `DIR/v1/PREFIX/PREFIX.json`
+/// for every prefix, and optionally `DIR/index.json`. Returns
+/// `(prefix, bytes)` pairs sorted by prefix. When the index is there, every
+/// service it lists must have its document (a partial copy is refused).
+pub fn read_service_reference_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, PipelineError> {
+    let io = |p: &Path, e| PipelineError::Io(p.display().to_string(), e);
+    let v1 = dir.join("v1");
+    let mut prefixes: Vec<String> = match std::fs::read_dir(&v1) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.') && v1.join(n).join(format!("{n}.json")).is_file())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io(&v1, e)),
+    };
+    prefixes.sort();
+    if prefixes.is_empty() {
+        return Err(PipelineError::NoDocuments {
+            dir: dir.display().to_string(),
+        });
+    }
+    let index_path = dir.join("index.json");
+    match std::fs::read(&index_path) {
+        Ok(bytes) => {
+            let index = service_reference::parse_index(&bytes).map_err(|e| {
+                PipelineError::Json(vec![JsonError {
+                    document: index_path.display().to_string(),
+                    message: e.message,
+                }])
+            })?;
+            let missing: Vec<String> = index
+                .into_iter()
+                .map(|e| e.service)
+                .filter(|s| prefixes.binary_search(s).is_err())
+                .collect();
+            if !missing.is_empty() {
+                return Err(PipelineError::MissingDocuments {
+                    dir: dir.display().to_string(),
+                    missing,
+                });
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(&index_path, e)),
+    }
+    prefixes
+        .into_par_iter()
+        .map(|prefix| {
+            let p = v1.join(&prefix).join(format!("{prefix}.json"));
+            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
+            Ok((prefix, bytes))
+        })
+        .collect()
+}
+
+/// Parse service reference documents in parallel; any unreadable document
+/// fails with every error listed. Documents come back in input order.
+pub fn parse_json_docs(docs: &[(String, Vec<u8>)]) -> Result<Vec<JsonDocument>, PipelineError> {
+    let results: Vec<Result<JsonDocument, JsonError>> = docs
+        .par_iter()
+        .map(|(prefix, bytes)| service_reference::parse_document(prefix, bytes))
+        .collect();
+    let mut ok = Vec::with_capacity(results.len());
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(d) => ok.push(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(ok)
+    } else {
+        Err(PipelineError::Json(errors))
+    }
 }
 
 /// Parse one page's bytes (which must be UTF-8).
@@ -89,6 +175,37 @@ pub struct Assembled {
 /// Merge parsed pages into services and describe them in a manifest.
 /// Pages without any table (retired stubs) give a warning, not a service.
 pub fn assemble(pages: Vec<Page>, source: &str, captured: Option<String>) -> Assembled {
+    assemble_docs(pages, Vec::new(), source, captured)
+}
+
+/// [`assemble`] with AWS's JSON service reference as a second source:
+/// `json_docs` are `(prefix, document bytes)` pairs as fetched from
+/// `v1/PREFIX/PREFIX.json` (or read by [`read_service_reference_dir`]). The
+/// documents are parsed in parallel and reconciled with the pages (see
+/// `iamref_dataset::reconcile`); a prefix without pages becomes a JSON-only
+/// service. Any unreadable document fails the whole call.
+pub fn assemble_with_json(
+    pages: Vec<Page>,
+    json_docs: Vec<(String, Vec<u8>)>,
+    source: &str,
+    captured: Option<String>,
+) -> Result<Assembled, PipelineError> {
+    let docs = parse_json_docs(&json_docs)?;
+    drop(json_docs);
+    Ok(assemble_docs(pages, docs, source, captured))
+}
+
+/// [`assemble_with_json`] with documents already parsed.
+pub fn assemble_docs(
+    pages: Vec<Page>,
+    docs: Vec<JsonDocument>,
+    source: &str,
+    captured: Option<String>,
+) -> Assembled {
+    let json_documents: std::collections::BTreeMap<String, String> = docs
+        .iter()
+        .map(|d| (d.prefix.clone(), d.sha256.clone()))
+        .collect();
     let mut warnings = Vec::new();
     let mut page_hashes = std::collections::BTreeMap::new();
     let mut kept = Vec::new();
@@ -103,7 +220,10 @@ pub fn assemble(pages: Vec<Page>, source: &str, captured: Option<String>) -> Ass
             kept.push(p);
         }
     }
-    let services = merge::merge_pages(kept);
+    let mut services = merge::merge_pages(kept);
+    if !docs.is_empty() {
+        services = reconcile::reconcile(services, docs);
+    }
     // Resource types an action names that its prefix does not define.
     for s in &services {
         for a in &s.actions {
@@ -118,7 +238,11 @@ pub fn assemble(pages: Vec<Page>, source: &str, captured: Option<String>) -> Ass
                     .any(|t| t.name.eq_ignore_ascii_case(&r.name))
                 {
                     warnings.push(Warning {
-                        page: a.pages.first().cloned().unwrap_or_default(),
+                        page: a
+                            .pages
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| service_reference::document_name(&s.prefix)),
                         table: Some("actions".into()),
                         row: None,
                         message: format!(
@@ -140,7 +264,7 @@ pub fn assemble(pages: Vec<Page>, source: &str, captured: Option<String>) -> Ass
         partial: false,
         counts: snapshot::count(&services),
         pages: page_hashes,
-        json_documents: Default::default(),
+        json_documents,
         notes: Vec::new(),
     };
     Assembled {

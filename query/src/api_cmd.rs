@@ -1,0 +1,1013 @@
+//! API-operation queries, from AWS's JSON service reference (and the HTML
+//! operations table where pages have one):
+//!
+//! - `iamref api s3:CopyObject`: the IAM actions an API operation needs;
+//! - `iamref sdk boto3 s3.copy_object`: the same, from an SDK method;
+//! - `iamref calls [FILE|-]`: the actions that cover a list of calls or a
+//!   CloudTrail log;
+//! - `iamref crosscheck`: every disagreement between the HTML pages and
+//!   the JSON reference.
+
+use crate::exit::{input, Exit};
+use crate::output::{Format, Out};
+use anyhow::{Context, Result};
+use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
+use iamref_dataset::Sources;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ApiArgs {
+    /// `SERVICE:Operation` (e.g. s3:CopyObject), or `SERVICE Operation`
+    #[arg(required = true, num_args = 1..=2, value_name = "OPERATION")]
+    pub operation: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct SdkArgs {
+    /// SDK package, e.g. boto3 (case-insensitive)
+    pub package: String,
+    /// `client.method` (e.g. s3.copy_object), or client and method as two words
+    #[arg(required = true, num_args = 1..=2, value_name = "METHOD")]
+    pub method: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct CallsArgs {
+    /// Input: lines of `service:Operation` (or `service Operation`), or
+    /// CloudTrail JSON (`{"Records": [...]}` or one event per line);
+    /// `-` or nothing for stdin
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct CrosscheckArgs {
+    /// Only these service prefixes
+    #[arg(value_name = "PREFIX")]
+    pub prefixes: Vec<String>,
+    /// Only this kind of difference (service, action, resource_type,
+    /// arn_format, condition_key, resource_type_condition_key,
+    /// action_resource_type, action_condition_key, condition_key_placement,
+    /// access_level)
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+}
+
+/// One IAM action an API operation needs (`api`, `sdk`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiRow {
+    /// `prefix:Operation`, e.g. `s3:CopyObject`.
+    pub operation: String,
+    /// `prefix:Action`, e.g. `s3-object-lambda:PutObject`.
+    pub action: String,
+    /// The operations table's access level, else the action's.
+    pub access_level: Option<String>,
+    /// Resource types the action takes (empty: `"*"` only).
+    pub resource_types: Vec<String>,
+    /// Condition keys of the action (action level and resource-type rows)
+    /// and those the operation names for it (e.g. `iam:PassedToService`).
+    pub condition_keys: Vec<String>,
+    /// Which source maps the operation to this action: html, json or both.
+    pub sources: String,
+    /// Whether the action is defined in the dataset.
+    pub known: bool,
+}
+
+/// One action covering some calls (`calls`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallsRow {
+    /// `prefix:Action`.
+    pub action: String,
+    pub access_level: Option<String>,
+    /// The input calls (`prefix:Operation`) that need it, sorted.
+    pub needed_by: Vec<String>,
+    /// Whether the action is defined in the dataset.
+    pub known: bool,
+}
+
+/// One summary row of `crosscheck` (table output).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CrosscheckSummary {
+    /// A prefix, or `(all)` for the totals.
+    pub prefix: String,
+    pub kind: String,
+    pub count: usize,
+}
+
+// ---------------------------------------------------------------------------
+// Lookups.
+// ---------------------------------------------------------------------------
+
+/// Levenshtein distance, case-insensitive.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Up to three close names, best first.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let limit = (name.chars().count() / 3).max(2);
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, String)> = candidates
+        .into_iter()
+        .filter_map(|c| {
+            let d = distance(name, c);
+            let cl = c.to_lowercase();
+            let close = d <= limit
+                || (lower.len() >= 4 && (cl.starts_with(&lower) || lower.starts_with(&cl)));
+            close.then(|| (d, c.to_string()))
+        })
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(3).map(|(_, c)| c).collect()
+}
+
+fn did_you_mean(s: &[String]) -> String {
+    if s.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", s.join(", "))
+    }
+}
+
+struct Db<'c> {
+    conn: &'c Connection,
+}
+
+struct ActionInfo {
+    prefix: String,
+    name: String,
+    access_level: Option<String>,
+    resource_types: Vec<String>,
+    condition_keys: Vec<String>,
+}
+
+impl<'c> Db<'c> {
+    /// The service's id and prefix as stored.
+    fn service(&self, prefix: &str) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, prefix FROM services WHERE prefix = ?1")?
+            .query_row([prefix], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn prefixes(&self) -> Result<Vec<String>> {
+        let mut q = self.conn.prepare_cached("SELECT prefix FROM services")?;
+        let v = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(v)
+    }
+
+    fn operation(&self, sid: i64, name: &str) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT id, name FROM operations WHERE service_id = ?1 AND name = ?2")?
+            .query_row(params![sid, name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    fn operation_names(&self, sid: i64) -> Result<Vec<String>> {
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT name FROM operations WHERE service_id = ?1")?;
+        let v = q
+            .query_map([sid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(v)
+    }
+
+    fn action(&self, prefix: &str, name: &str) -> Result<Option<ActionInfo>> {
+        let row: Option<(i64, String, String, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, s.prefix, a.name, a.access_level FROM actions a
+                 JOIN services s ON s.id = a.service_id WHERE s.prefix = ?1 AND a.name = ?2",
+            )?
+            .query_row([prefix, name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        let Some((aid, prefix, name, access_level)) = row else {
+            return Ok(None);
+        };
+        let resource_types: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT resource_type FROM action_resource_types
+                 WHERE action_id = ?1 AND scenario_id IS NULL ORDER BY ord",
+            )?
+            .query_map([aid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let condition_keys: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT k.condition_key FROM action_condition_keys k
+                 LEFT JOIN action_resource_types r ON r.id = k.action_resource_type_id
+                 WHERE k.action_id = ?1 AND r.scenario_id IS NULL",
+            )?
+            .query_map([aid], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(ActionInfo {
+            prefix,
+            name,
+            access_level,
+            resource_types,
+            condition_keys,
+        }))
+    }
+
+    /// The rows of one operation.
+    fn operation_rows(&self, prefix: &str, oid: i64, op_name: &str) -> Result<Vec<ApiRow>> {
+        let acts: Vec<(i64, String, String, Option<String>, u8)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, service, action, access_level, sources FROM operation_actions
+                 WHERE operation_id = ?1 ORDER BY ord",
+            )?
+            .query_map([oid], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut rows = Vec::with_capacity(acts.len());
+        for (oaid, service, action, access, sources) in acts {
+            let op_keys: Vec<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT condition_key FROM operation_action_condition_keys
+                     WHERE operation_action_id = ?1 ORDER BY ord",
+                )?
+                .query_map([oaid], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let info = self.action(&service, &action)?;
+            let mut keys = op_keys;
+            let (full, access_level, resource_types, known) = match info {
+                Some(i) => {
+                    keys.extend(i.condition_keys);
+                    (
+                        format!("{}:{}", i.prefix, i.name),
+                        access.or(i.access_level),
+                        i.resource_types,
+                        true,
+                    )
+                }
+                None => (format!("{service}:{action}"), access, Vec::new(), false),
+            };
+            rows.push(ApiRow {
+                operation: format!("{prefix}:{op_name}"),
+                action: full,
+                access_level,
+                resource_types,
+                condition_keys: sorted_unique(keys),
+                sources: Sources::from_bits(sources).as_str().to_string(),
+                known,
+            });
+        }
+        Ok(rows)
+    }
+}
+
+fn sorted_unique(mut v: Vec<String>) -> Vec<String> {
+    v.sort_by(|a, b| {
+        a.to_ascii_lowercase()
+            .cmp(&b.to_ascii_lowercase())
+            .then_with(|| a.cmp(b))
+    });
+    v.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+    v
+}
+
+/// Why an operation could not be found (a message for the user).
+enum Lookup {
+    Found(String, i64, String),
+    Unknown(String),
+}
+
+fn find_operation(db: &Db, prefix: &str, op: &str) -> Result<Lookup> {
+    let Some((sid, prefix)) = db.service(prefix)? else {
+        let prefixes = db.prefixes()?;
+        let s = suggest(prefix, prefixes.iter().map(String::as_str));
+        return Ok(Lookup::Unknown(format!(
+            "unknown service prefix {prefix:?}{}",
+            did_you_mean(&s)
+        )));
+    };
+    if let Some((oid, name)) = db.operation(sid, op)? {
+        return Ok(Lookup::Found(prefix, oid, name));
+    }
+    let names = db.operation_names(sid)?;
+    if names.is_empty() {
+        return Ok(Lookup::Unknown(format!(
+            "{prefix}:{op}: the dataset has no API operations for {prefix} (its JSON service reference lists none)"
+        )));
+    }
+    let s = suggest(op, names.iter().map(String::as_str));
+    Ok(Lookup::Unknown(format!(
+        "{prefix}:{op}: unknown API operation{}",
+        did_you_mean(&s)
+    )))
+}
+
+fn split_call(args: &[String]) -> Option<(String, String)> {
+    match args {
+        [one] => {
+            let (p, o) = one.split_once(':')?;
+            let (p, o) = (p.trim(), o.trim());
+            (!p.is_empty() && !o.is_empty() && !o.contains(':'))
+                .then(|| (p.to_string(), o.to_string()))
+        }
+        [p, o] => {
+            let (p, o) = (p.trim(), o.trim());
+            (!p.is_empty() && !o.is_empty()).then(|| (p.to_string(), o.to_string()))
+        }
+        _ => None,
+    }
+}
+
+const API_HEADERS: [&str; 7] = [
+    "operation",
+    "action",
+    "access_level",
+    "resource_types",
+    "condition_keys",
+    "sources",
+    "known",
+];
+
+fn print_api_rows(rows: &[ApiRow], out: &mut Out) -> Result<()> {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.operation.clone(),
+                r.action.clone(),
+                r.access_level.clone().unwrap_or_default(),
+                r.resource_types.join(", "),
+                r.condition_keys.join(", "),
+                r.sources.clone(),
+                if r.known { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    out.records(&API_HEADERS, &cells, rows)?;
+    Ok(())
+}
+
+/// `iamref api s3:CopyObject`.
+pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
+    let Some((prefix, op)) = split_call(&a.operation) else {
+        return Err(input(format!(
+            "{:?}: expected SERVICE:Operation (e.g. s3:CopyObject) or SERVICE Operation",
+            a.operation.join(" ")
+        )));
+    };
+    let db = Db { conn };
+    match find_operation(&db, &prefix, &op)? {
+        Lookup::Unknown(msg) => Err(input(msg)),
+        Lookup::Found(prefix, oid, name) => {
+            let rows = db.operation_rows(&prefix, oid, &name)?;
+            print_api_rows(&rows, out)?;
+            if rows.is_empty() {
+                eprintln!(
+                    "iamref: {prefix}:{name}: the reference names no IAM action for this operation"
+                );
+                Ok(Exit::NotFound)
+            } else {
+                Ok(Exit::Found)
+            }
+        }
+    }
+}
+
+/// `iamref sdk boto3 s3.copy_object`.
+pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
+    let (client, method) = match a.method.as_slice() {
+        [one] => match one.rsplit_once('.') {
+            Some((c, m)) if !c.is_empty() && !m.is_empty() => (c.to_string(), m.to_string()),
+            _ => {
+                return Err(input(format!(
+                    "{one:?}: expected CLIENT.METHOD (e.g. s3.copy_object) or CLIENT METHOD"
+                )))
+            }
+        },
+        [c, m] => (c.clone(), m.clone()),
+        _ => return Err(input("expected CLIENT.METHOD or CLIENT METHOD")),
+    };
+    let found: Vec<(String, i64, String)> = conn
+        .prepare_cached(
+            "SELECT s.prefix, o.id, o.name FROM sdk_methods m
+             JOIN operations o ON o.id = m.operation_id
+             JOIN services s ON s.id = o.service_id
+             WHERE m.package = ?1 AND m.client = ?2 AND m.method = ?3
+             ORDER BY s.prefix, o.name",
+        )?
+        .query_map([&a.package, &client, &method], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    if found.is_empty() {
+        let col = |sql: &str, args: &[&str]| -> Result<Vec<String>> {
+            let mut q = conn.prepare(sql)?;
+            let v = q
+                .query_map(rusqlite::params_from_iter(args), |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(v)
+        };
+        let packages = col("SELECT DISTINCT package FROM sdk_methods", &[])?;
+        if !packages.iter().any(|p| p.eq_ignore_ascii_case(&a.package)) {
+            return Err(input(format!(
+                "unknown SDK package {:?}; the dataset knows {}",
+                a.package,
+                if packages.is_empty() {
+                    "none (build with --service-reference-dir)".to_string()
+                } else {
+                    packages.join(", ")
+                }
+            )));
+        }
+        let clients = col(
+            "SELECT DISTINCT client FROM sdk_methods WHERE package = ?1",
+            &[&a.package],
+        )?;
+        if !clients.iter().any(|c| c.eq_ignore_ascii_case(&client)) {
+            let s = suggest(&client, clients.iter().map(String::as_str));
+            return Err(input(format!(
+                "{}: unknown client {client:?}{}",
+                a.package,
+                did_you_mean(&s)
+            )));
+        }
+        let methods = col(
+            "SELECT DISTINCT method FROM sdk_methods WHERE package = ?1 AND client = ?2",
+            &[&a.package, &client],
+        )?;
+        let s = suggest(&method, methods.iter().map(String::as_str));
+        return Err(input(format!(
+            "{} {client}: unknown method {method:?}{}",
+            a.package,
+            did_you_mean(&s)
+        )));
+    }
+    let db = Db { conn };
+    let mut rows = Vec::new();
+    for (prefix, oid, name) in found {
+        rows.extend(db.operation_rows(&prefix, oid, &name)?);
+    }
+    print_api_rows(&rows, out)?;
+    Ok(if rows.is_empty() {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
+}
+
+// ---------------------------------------------------------------------------
+// `calls`
+// ---------------------------------------------------------------------------
+
+/// One call read from the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// Where it is: `line 3` or `record 2 (line 40)`.
+    pub at: String,
+    /// A service prefix, or a CloudTrail event source (`s3.amazonaws.com`).
+    pub service: String,
+    pub operation: String,
+    /// True if `service` is a CloudTrail event source.
+    pub event_source: bool,
+}
+
+/// Event-source host labels that are not the service prefix.
+const EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
+    ("monitoring", "cloudwatch"),
+    ("email", "ses"),
+    ("tagging", "tag"),
+    ("metering-marketplace", "aws-marketplace"),
+    ("elasticloadbalancingv2", "elasticloadbalancing"),
+    ("streams.dynamodb", "dynamodb"),
+    ("runtime.sagemaker", "sagemaker"),
+    ("runtime.lex", "lex"),
+    ("models.lex", "lex"),
+    ("data.iot", "iot"),
+    ("api.ecr", "ecr"),
+    ("api.sagemaker", "sagemaker"),
+];
+
+/// The prefix candidates for a CloudTrail event source: the host's first
+/// label, then the known exceptions.
+fn prefix_candidates(source: &str) -> Vec<String> {
+    let host = source.trim().to_ascii_lowercase();
+    let host = host
+        .strip_suffix(".amazonaws.com.cn")
+        .or_else(|| host.strip_suffix(".amazonaws.com"))
+        .unwrap_or(&host)
+        .to_string();
+    let mut v = Vec::new();
+    for (from, to) in EVENT_SOURCE_PREFIXES {
+        if host == *from {
+            v.push(to.to_string());
+        }
+    }
+    let first = host.split('.').next().unwrap_or("").to_string();
+    for (from, to) in EVENT_SOURCE_PREFIXES {
+        if first == *from && !v.iter().any(|x| x == to) {
+            v.push(to.to_string());
+        }
+    }
+    v.insert(0, first);
+    v
+}
+
+/// Read calls from text or CloudTrail JSON. Errors (exit 2) say where.
+pub fn parse_calls(text: &str) -> Result<Vec<Call>, String> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return parse_cloudtrail(text);
+    }
+    let mut calls = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = if line.contains(':') {
+            line.splitn(2, ':').map(str::trim).collect()
+        } else {
+            line.split_whitespace().collect()
+        };
+        match parts.as_slice() {
+            [s, o] if !s.is_empty() && !o.is_empty() && !o.contains([':', ' ', '\t']) => calls
+                .push(Call {
+                    at: format!("line {}", i + 1),
+                    service: s.to_string(),
+                    operation: o.to_string(),
+                    event_source: false,
+                }),
+            _ => {
+                return Err(format!(
+                    "line {}: {line:?}: expected service:Operation or service Operation",
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(calls)
+}
+
+fn event_call(v: &serde_json::Value, at: String) -> Result<Call, String> {
+    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    match (field("eventSource"), field("eventName")) {
+        (Some(s), Some(n)) if !s.trim().is_empty() && !n.trim().is_empty() => Ok(Call {
+            at,
+            service: s,
+            operation: n,
+            event_source: true,
+        }),
+        _ => Err(format!(
+            "{at}: not a CloudTrail event (needs string fields eventSource and eventName)"
+        )),
+    }
+}
+
+fn parse_cloudtrail(text: &str) -> Result<Vec<Call>, String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) if m.contains_key("Records") => {
+            let Some(records) = m.get("Records").and_then(|r| r.as_array()) else {
+                return Err("\"Records\" is not an array".into());
+            };
+            let lines = record_lines(text);
+            let lines = (lines.len() == records.len()).then_some(lines);
+            records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let at = match &lines {
+                        Some(l) => format!("record {} (line {})", i + 1, l[i]),
+                        None => format!("record {}", i + 1),
+                    };
+                    event_call(r, at)
+                })
+                .collect()
+        }
+        Ok(serde_json::Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, r)| event_call(r, format!("record {}", i + 1)))
+            .collect(),
+        Ok(v @ serde_json::Value::Object(_)) => Ok(vec![event_call(&v, "line 1".into())?]),
+        _ => {
+            // JSON lines: one event per line.
+            let mut calls = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_str(line)
+                    .map_err(|e| format!("line {}: invalid JSON: {e}", i + 1))?;
+                calls.push(event_call(&v, format!("line {}", i + 1))?);
+            }
+            Ok(calls)
+        }
+    }
+}
+
+/// The line on which each element of the top-level `"Records"` array
+/// starts (a string-aware bracket scan of valid JSON).
+fn record_lines(text: &str) -> Vec<usize> {
+    let b = text.as_bytes();
+    let (mut i, mut line, mut depth) = (0usize, 1usize, 0usize);
+    let mut last_key: &str = "";
+    let mut in_records = false;
+    let mut done = false;
+    let mut expecting = false;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => line += 1,
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    } else if b[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                if in_records && depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                } else if depth == 1 {
+                    last_key = text.get(start..i).unwrap_or("");
+                }
+            }
+            b'{' | b'[' => {
+                if in_records && depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                }
+                depth += 1;
+                if c == b'[' && depth == 2 && !done && last_key == "Records" {
+                    in_records = true;
+                    expecting = true;
+                }
+            }
+            b'}' | b']' => {
+                if in_records && depth == 2 {
+                    in_records = false;
+                    done = true;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' => {
+                if in_records && depth == 2 {
+                    expecting = true;
+                }
+            }
+            c if c.is_ascii_whitespace() || c == b':' => {}
+            _ => {
+                if in_records && depth == 2 && expecting {
+                    out.push(line);
+                    expecting = false;
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `iamref calls [FILE|-]`.
+pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
+    let (name, bytes) = match &a.file {
+        None => ("stdin".to_string(), read_stdin()?),
+        Some(p) if p.as_os_str() == "-" => ("stdin".to_string(), read_stdin()?),
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read(p).map_err(|e| input(format!("{}: {e}", p.display())))?,
+        ),
+    };
+    let text = String::from_utf8(bytes).map_err(|e| {
+        input(format!(
+            "{name}: not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    let list = parse_calls(&text).map_err(|e| input(format!("{name}: {e}")))?;
+    let db = Db { conn };
+    let mut by_action: BTreeMap<(String, String), CallsRow> = BTreeMap::new();
+    let mut matched = 0usize;
+    let mut unknown = 0usize;
+    let mut memo: BTreeMap<(String, String), Result<Vec<ApiRow>, String>> = BTreeMap::new();
+    for c in &list {
+        let key = (
+            c.service.to_ascii_lowercase(),
+            c.operation.to_ascii_lowercase(),
+        );
+        if !memo.contains_key(&key) {
+            let r = resolve_call(&db, c)?;
+            memo.insert(key.clone(), r);
+        }
+        match &memo[&key] {
+            Err(msg) => {
+                unknown += 1;
+                eprintln!("iamref: {name}: {}: {msg}", c.at);
+            }
+            Ok(rows) if rows.is_empty() => {
+                unknown += 1;
+                eprintln!(
+                    "iamref: {name}: {}: {}:{}: the reference names no IAM action for this operation",
+                    c.at, c.service, c.operation
+                );
+            }
+            Ok(rows) => {
+                matched += 1;
+                for r in rows {
+                    let k = (r.action.to_ascii_lowercase(), r.action.clone());
+                    let e = by_action.entry(k).or_insert_with(|| CallsRow {
+                        action: r.action.clone(),
+                        access_level: r.access_level.clone(),
+                        needed_by: Vec::new(),
+                        known: r.known,
+                    });
+                    if !e.needed_by.contains(&r.operation) {
+                        e.needed_by.push(r.operation.clone());
+                    }
+                }
+            }
+        }
+    }
+    let mut rows: Vec<CallsRow> = by_action.into_values().collect();
+    for r in &mut rows {
+        r.needed_by = sorted_unique(std::mem::take(&mut r.needed_by));
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.action.clone(),
+                r.access_level.clone().unwrap_or_default(),
+                r.needed_by.join(", "),
+                if r.known { "yes" } else { "no" }.to_string(),
+            ]
+        })
+        .collect();
+    out.records(
+        &["action", "access_level", "needed_by", "known"],
+        &cells,
+        &rows,
+    )?;
+    if unknown > 0 {
+        eprintln!(
+            "iamref: {unknown} of {} call(s) not matched, {matched} matched",
+            list.len()
+        );
+    }
+    Ok(if matched == 0 {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut v)
+        .context("reading stdin")?;
+    Ok(v)
+}
+
+/// The rows of a call, or why there are none.
+fn resolve_call(db: &Db, c: &Call) -> Result<Result<Vec<ApiRow>, String>> {
+    let prefix = if c.event_source {
+        let mut found = None;
+        for p in prefix_candidates(&c.service) {
+            if let Some((_, stored)) = db.service(&p)? {
+                found = Some(stored);
+                break;
+            }
+        }
+        match found {
+            Some(p) => p,
+            None => {
+                return Ok(Err(format!(
+                    "event source {:?} does not map to a known service prefix (tried {})",
+                    c.service,
+                    prefix_candidates(&c.service).join(", ")
+                )))
+            }
+        }
+    } else {
+        c.service.clone()
+    };
+    Ok(match find_operation(db, &prefix, &c.operation)? {
+        Lookup::Unknown(msg) => Err(msg),
+        Lookup::Found(prefix, oid, name) => Ok(db.operation_rows(&prefix, oid, &name)?),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// `crosscheck`
+// ---------------------------------------------------------------------------
+
+const KINDS: &[&str] = &[
+    "service",
+    "action",
+    "resource_type",
+    "arn_format",
+    "condition_key",
+    "resource_type_condition_key",
+    "action_resource_type",
+    "action_condition_key",
+    "condition_key_placement",
+    "access_level",
+];
+
+/// `iamref crosscheck [PREFIX...] [--kind KIND]`.
+pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result<Exit> {
+    if let Some(k) = &a.kind {
+        if !KINDS.contains(&k.as_str()) {
+            return Err(input(format!(
+                "unknown kind {k:?}; expected one of {}",
+                KINDS.join(", ")
+            )));
+        }
+    }
+    let db = Db { conn };
+    for p in &a.prefixes {
+        if db.service(p)?.is_none() {
+            let prefixes = db.prefixes()?;
+            let s = suggest(p, prefixes.iter().map(String::as_str));
+            return Err(input(format!(
+                "unknown service prefix {p:?}{}",
+                did_you_mean(&s)
+            )));
+        }
+    }
+    let has_json: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM services WHERE sources & 2 != 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    let has_html: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM services WHERE sources & 1 != 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_json || !has_html {
+        return Err(input(format!(
+            "the database has no {} data to compare with; build it with both --from-dir and --service-reference-dir",
+            if has_json { "HTML" } else { "JSON service reference" }
+        )));
+    }
+    let mut services = iamref_dataset::db::read_services(conn)?;
+    if !a.prefixes.is_empty() {
+        services.retain(|s| a.prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)));
+    }
+    let mut diffs: Vec<Difference> = run_crosscheck(&services);
+    if let Some(k) = &a.kind {
+        diffs.retain(|d| d.kind.as_str() == k);
+    }
+    if out.format == Format::Table {
+        let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut per: BTreeMap<(String, &str), usize> = BTreeMap::new();
+        for d in &diffs {
+            *totals.entry(d.kind.as_str()).or_default() += 1;
+            *per.entry((d.prefix.clone(), d.kind.as_str())).or_default() += 1;
+        }
+        let mut summary: Vec<CrosscheckSummary> = KINDS
+            .iter()
+            .filter_map(|k| {
+                totals.get(k).map(|&count| CrosscheckSummary {
+                    prefix: "(all)".into(),
+                    kind: k.to_string(),
+                    count,
+                })
+            })
+            .collect();
+        let mut per_prefix: BTreeSet<String> = BTreeSet::new();
+        for ((p, _), _) in per.iter() {
+            per_prefix.insert(p.clone());
+        }
+        for p in per_prefix {
+            for k in KINDS {
+                if let Some(&count) = per.get(&(p.clone(), *k)) {
+                    summary.push(CrosscheckSummary {
+                        prefix: p.clone(),
+                        kind: k.to_string(),
+                        count,
+                    });
+                }
+            }
+        }
+        let cells: Vec<Vec<String>> = summary
+            .iter()
+            .map(|s| vec![s.prefix.clone(), s.kind.clone(), s.count.to_string()])
+            .collect();
+        out.records(&["prefix", "kind", "count"], &cells, &summary)?;
+    } else {
+        let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+        let cells: Vec<Vec<String>> = diffs
+            .iter()
+            .map(|d| {
+                vec![
+                    d.kind.as_str().to_string(),
+                    d.prefix.clone(),
+                    opt(&d.action),
+                    opt(&d.resource_type),
+                    d.item.clone(),
+                    opt(&d.only_in),
+                    opt(&d.html),
+                    opt(&d.json),
+                ]
+            })
+            .collect();
+        out.records(
+            &[
+                "kind",
+                "prefix",
+                "action",
+                "resource_type",
+                "item",
+                "only_in",
+                "html",
+                "json",
+            ],
+            &cells,
+            &diffs,
+        )?;
+    }
+    Ok(if diffs.is_empty() {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_calls_accept_both_spellings_and_report_bad_lines() {
+        let c = parse_calls("# comment\ns3:CopyObject\n\n  s3 GetObject  \n").unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].at, "line 2");
+        assert_eq!(
+            (c[1].service.as_str(), c[1].operation.as_str()),
+            ("s3", "GetObject")
+        );
+        let e = parse_calls("s3:CopyObject\njust-one-word\n").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+    }
+
+    #[test]
+    fn cloudtrail_records_carry_their_line() {
+        // Constructed CloudTrail-shaped document.
+        let text = "{\n \"Records\": [\n  {\"eventSource\": \"s3.amazonaws.com\",\n   \"eventName\": \"GetObject\"},\n  {\"eventSource\": \"monitoring.amazonaws.com\", \"eventName\": \"PutMetricData\", \"x\": \"]\"}\n ]\n}\n";
+        let c = parse_calls(text).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].at, "record 1 (line 3)");
+        assert_eq!(c[1].at, "record 2 (line 5)");
+        assert!(c[1].event_source);
+        let lines = "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"}\n\n{\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"GetRole\"}\n";
+        let c = parse_calls(lines).unwrap();
+        assert_eq!(c[1].at, "line 3");
+        let e = parse_calls("{\"eventSource\":\"s3.amazonaws.com\"}\n{oops\n").unwrap_err();
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn event_sources_map_to_prefixes() {
+        assert_eq!(prefix_candidates("s3.amazonaws.com")[0], "s3");
+        assert!(prefix_candidates("monitoring.amazonaws.com").contains(&"cloudwatch".to_string()));
+        assert!(prefix_candidates("email.amazonaws.com").contains(&"ses".to_string()));
+    }
+
+    #[test]
+    fn suggestions_are_close_names() {
+        let names = ["CopyObject", "GetObject", "PutObject", "ListBuckets"];
+        assert_eq!(suggest("CopyObjet", names), ["CopyObject"]);
+        assert!(suggest("Zzzzzz", names).is_empty());
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,347 @@
+//! The `iamref` binary's API-operation commands (api, sdk, calls,
+//! crosscheck) on a database built from the 2026-06-14 corpus pair (HTML
+//! pages + JSON service reference). Skipped, with a message, when
+//! `../shared/corpus` (relative to the workspace root) is absent.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+fn corpus() -> Option<(PathBuf, PathBuf)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    let html = root.join("sar-html/2026-06-14");
+    let json = root.join("service-reference/2026-06-14");
+    if html.is_dir() && json.is_dir() {
+        Some((html, json))
+    } else {
+        eprintln!(
+            "SKIPPED: corpus not found at {} (expected sar-html/2026-06-14 and service-reference/2026-06-14)",
+            root.display()
+        );
+        None
+    }
+}
+
+/// One database for every test in this file, built by the real binary.
+fn db() -> Option<PathBuf> {
+    static DB: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let (html, json) = corpus()?;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("both.sqlite");
+        Command::cargo_bin("iamref")
+            .unwrap()
+            .args(["build", "-q", "--from-dir"])
+            .arg(&html)
+            .arg("--service-reference-dir")
+            .arg(&json)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        Some((dir, out))
+    })
+    .as_ref()
+    .map(|(_, p)| p.clone())
+}
+
+fn iamref(db: &Path) -> Command {
+    let mut c = Command::cargo_bin("iamref").unwrap();
+    c.arg("--db").arg(db).env("NO_COLOR", "1");
+    c
+}
+
+fn json_of(out: &[u8]) -> Vec<Value> {
+    serde_json::from_slice(out).expect("valid JSON array")
+}
+
+fn actions_of(rows: &[Value]) -> Vec<String> {
+    rows.iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn api_lists_the_actions_copy_object_needs() {
+    let Some(db) = db() else { return };
+    for args in [
+        vec!["api", "s3:CopyObject"],
+        vec!["api", "s3", "copyobject"],
+    ] {
+        let out = iamref(&db)
+            .args(&args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let rows = json_of(&out);
+        let acts = actions_of(&rows);
+        for want in ["s3:GetObject", "s3:PutObject", "s3-object-lambda:PutObject"] {
+            assert!(acts.iter().any(|a| a == want), "{want} not in {acts:?}");
+        }
+        let get = rows.iter().find(|r| r["action"] == "s3:GetObject").unwrap();
+        assert_eq!(get["operation"], "s3:CopyObject");
+        assert_eq!(get["sources"], "json");
+        assert_eq!(get["known"], true);
+        assert_eq!(get["access_level"], "Read");
+        assert!(get["resource_types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "object"));
+        assert!(!get["condition_keys"].as_array().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn api_unknown_operation_suggests_a_close_name() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db).args(["api", "s3:CopyObjet"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("did you mean CopyObject"), "{err}");
+    let out = iamref(&db).args(["api", "s33:CopyObject"]).assert().code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("unknown service prefix"), "{err}");
+    iamref(&db).args(["api", "no-colon"]).assert().code(2);
+}
+
+#[test]
+fn api_context_keys_of_pass_role_are_listed() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["api", "access-analyzer:StartPolicyGeneration", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    let pass = rows.iter().find(|r| r["action"] == "iam:PassRole").unwrap();
+    assert!(pass["condition_keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k == "iam:PassedToService"));
+}
+
+#[test]
+fn sdk_method_maps_to_the_same_actions() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["sdk", "boto3", "S3.Copy_Object", "-f", "jsonl"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let acts = actions_of(&rows);
+    assert!(acts.iter().any(|a| a == "s3:GetObject"));
+    assert!(acts.iter().any(|a| a == "s3-object-lambda:PutObject"));
+    let out = iamref(&db)
+        .args(["sdk", "boto3", "s3", "copy_objekt"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("did you mean copy_object"), "{err}");
+    iamref(&db)
+        .args(["sdk", "nosuchsdk", "s3.copy_object"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn calls_from_lines_dedupe_and_report_unknowns() {
+    let Some(db) = db() else { return };
+    let input = "# constructed input\ns3:CopyObject\ns3 GetObject\ns3:NoSuchOperation\n";
+    let out = iamref(&db)
+        .args(["calls", "-", "-f", "json"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("line 4"), "{err}");
+    assert!(err.contains("NoSuchOperation"), "{err}");
+    let rows = json_of(&out.get_output().stdout);
+    let acts = actions_of(&rows);
+    let mut sorted = acts.clone();
+    sorted.sort_by_key(|a| a.to_ascii_lowercase());
+    sorted.dedup();
+    assert_eq!(acts, sorted, "sorted and deduplicated");
+    let get = rows.iter().find(|r| r["action"] == "s3:GetObject").unwrap();
+    assert_eq!(
+        get["needed_by"],
+        serde_json::json!(["s3:CopyObject", "s3:GetObject"])
+    );
+}
+
+#[test]
+fn calls_from_cloudtrail_map_event_sources() {
+    let Some(db) = db() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("trail.json");
+    // Constructed CloudTrail-shaped document.
+    std::fs::write(
+        &f,
+        r#"{"Records": [
+  {"eventSource": "s3.amazonaws.com", "eventName": "CopyObject"},
+  {"eventSource": "monitoring.amazonaws.com", "eventName": "PutMetricData"},
+  {"eventSource": "nosuchservice.amazonaws.com", "eventName": "DoThing"}
+]}"#,
+    )
+    .unwrap();
+    let out = iamref(&db)
+        .arg("calls")
+        .arg(&f)
+        .args(["-f", "json"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("record 3 (line 4)"), "{err}");
+    assert!(err.contains("nosuchservice.amazonaws.com"), "{err}");
+    let acts = actions_of(&json_of(&out.get_output().stdout));
+    assert!(acts.iter().any(|a| a == "s3:PutObject"));
+    assert!(
+        acts.iter().any(|a| a == "cloudwatch:PutMetricData"),
+        "{acts:?}"
+    );
+}
+
+#[test]
+fn calls_exit_codes() {
+    let Some(db) = db() else { return };
+    iamref(&db)
+        .args(["calls", "-"])
+        .write_stdin("s3:NoSuchOperation\n")
+        .assert()
+        .code(1);
+    iamref(&db)
+        .args(["calls", "-"])
+        .write_stdin("s3:CopyObject\nthis line is not a call\n")
+        .assert()
+        .code(2);
+    iamref(&db)
+        .args(["calls", "-"])
+        .write_stdin("{\"Records\": [{\"eventName\": \"x\"}]}")
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn iot1click_is_json_only_and_queryable() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["crosscheck", "iot1click", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["kind"], "service");
+    assert_eq!(rows[0]["only_in"], "json");
+    // Its actions are in the database, marked json.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (n, both): (i64, i64) = conn
+        .query_row(
+            "SELECT COUNT(*), SUM(sources != 'json') FROM v_actions WHERE prefix = 'iot1click'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(n > 0);
+    assert_eq!(both, 0);
+}
+
+#[test]
+fn crosscheck_reports_details_and_a_summary() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["crosscheck", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    assert!(!rows.is_empty());
+    for r in &rows {
+        for field in [
+            "kind",
+            "prefix",
+            "action",
+            "resource_type",
+            "item",
+            "only_in",
+            "html",
+            "json",
+        ] {
+            assert!(r.get(field).is_some(), "{field} missing in {r}");
+        }
+    }
+    assert!(rows
+        .iter()
+        .any(|r| r["kind"] == "service" && r["prefix"] == "iot1click"));
+    assert!(rows.iter().any(|r| r["kind"] == "access_level"));
+    // Table output on a pipe: the summary, tab-separated, totals first.
+    let out = iamref(&db).arg("crosscheck").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("(all)\t"), "{first}");
+    let total: usize = text
+        .lines()
+        .filter(|l| l.starts_with("(all)\t"))
+        .map(|l| l.rsplit('\t').next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(total, rows.len());
+    iamref(&db)
+        .args(["crosscheck", "--kind", "nonsense"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn build_needs_a_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("iamref")
+        .unwrap()
+        .args(["build", "--out"])
+        .arg(dir.path().join("x.sqlite"))
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("--service-reference-dir"), "{err}");
+}
+
+#[test]
+fn json_only_build_works() {
+    let Some((_, json)) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("json.sqlite");
+    Command::cargo_bin("iamref")
+        .unwrap()
+        .args(["build", "-q", "--service-reference-dir"])
+        .arg(&json)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let o = iamref(&out)
+        .args(["api", "s3:CopyObject", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(actions_of(&json_of(&o)).iter().any(|a| a == "s3:GetObject"));
+    // Nothing to compare with: an error, not an empty report.
+    iamref(&out).arg("crosscheck").assert().code(2);
+}
