@@ -4,6 +4,7 @@
 
 pub mod build_cmd;
 pub mod commands;
+pub mod crawl_cmd;
 pub mod exit;
 pub mod locate;
 pub mod output;
