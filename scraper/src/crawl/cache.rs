@@ -130,7 +130,8 @@ impl Cache {
         line.push('\n');
         let state = self.dir.join("state.jsonl");
         if let Ok(mut j) = self.journal.lock() {
-            j.write_all(line.as_bytes()).map_err(|e| io_err(&state, e))?;
+            j.write_all(line.as_bytes())
+                .map_err(|e| io_err(&state, e))?;
         }
         if let Ok(mut m) = self.entries.lock() {
             m.insert(entry.url.clone(), entry);

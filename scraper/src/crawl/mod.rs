@@ -30,7 +30,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Default base URL of the Service Authorization Reference.
-pub const DEFAULT_BASE_URL: &str = "https://docs.aws.amazon.com/service-authorization/latest/reference/";
+pub const DEFAULT_BASE_URL: &str =
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/";
 /// Default root of AWS's JSON service reference.
 pub const DEFAULT_SERVICE_REFERENCE_URL: &str = "https://servicereference.us-east-1.amazonaws.com/";
 /// The table of contents, relative to the base URL.
@@ -401,7 +402,10 @@ impl Ctx<'_> {
                 })
             }
             Err(error) => {
-                self.progress.event(Event::Failed { url: key, error: &error });
+                self.progress.event(Event::Failed {
+                    url: key,
+                    error: &error,
+                });
                 if self.allow_partial {
                     // Prefer the last copy known to parse.
                     let fallback = prev.and_then(|p| {
@@ -592,7 +596,10 @@ async fn fetch_service_reference(
         if !safe_name(&e.service) {
             failures.push(fail(
                 &e.url,
-                format!("service name {:?} in the index is not a valid prefix", e.service),
+                format!(
+                    "service name {:?} in the index is not a valid prefix",
+                    e.service
+                ),
             ));
             continue;
         }
