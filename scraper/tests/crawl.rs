@@ -350,3 +350,76 @@ async fn full_corpus_crawl_matches_build() {
     assert_eq!(a.services.len(), expected.len());
     assert!(a.services == expected, "crawl and build disagree");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_stops_parsing_is_refused_or_carried_over() {
+    let (s, pages, _) = serve(4, true).await;
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = config(&s, cache.path());
+    c.service_reference_url = None;
+    let good = crawl(&c, &()).await.unwrap().assemble(None);
+
+    // The page now has no title and no prefix sentence.
+    s.put_page(
+        &pages[1].0,
+        b"<html><body><p>Moved.</p></body></html>".to_vec(),
+    );
+    let err = crawl(&c, &()).await.unwrap_err();
+    assert!(
+        matches!(&err, CrawlError::Parse(f) if f.len() == 1 && f[0].url.ends_with(&pages[1].0)),
+        "{err}"
+    );
+    let mut partial = c.clone();
+    partial.allow_partial = true;
+    let r = crawl(&partial, &()).await.unwrap();
+    assert_eq!(r.carried_over.len(), 1);
+    let a = r.assemble(None);
+    assert!(a.manifest.partial && a.manifest.notes[0].contains("does not parse"));
+    assert_eq!(a.services, good.services);
+}
+
+/// Counts finished URLs and wakes the test when `target` are done.
+struct Counter {
+    done: std::sync::atomic::AtomicUsize,
+    target: usize,
+    notify: tokio::sync::Notify,
+}
+
+impl iamref_scraper::crawl::Progress for Counter {
+    fn event(&self, e: iamref_scraper::crawl::Event<'_>) {
+        if let iamref_scraper::crawl::Event::Fetched { .. } = e {
+            let n = self.done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n == self.target {
+                self.notify.notify_one();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_crawl_resumes_from_the_cache() {
+    let (s, pages, _) = serve(10, true).await;
+    let hung = format!("{HTML}{}", pages[4].0);
+    s.fault(&hung, Fault::Hang(Duration::from_secs(30)), None);
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = config(&s, cache.path());
+    c.service_reference_url = None;
+    c.timeout = Duration::from_secs(30);
+    // Everything but the hung page (TOC + pages - 1), then "Ctrl-C": the
+    // crawl future is dropped, as `iamref crawl` does on SIGINT.
+    let counter = Counter {
+        done: Default::default(),
+        target: pages.len(),
+        notify: tokio::sync::Notify::new(),
+    };
+    tokio::select! {
+        r = crawl(&c, &counter) => panic!("the crawl should hang, got {:?}", r.map(|r| r.stats)),
+        _ = counter.notify.notified() => {}
+    }
+    s.clear_faults();
+    s.reset_counts();
+    let r = crawl(&c, &()).await.unwrap();
+    assert_eq!(s.bodies().into_iter().collect::<Vec<_>>(), vec![(hung, 1)]);
+    assert_eq!(r.stats.parsed, pages.len() as u64);
+    assert_eq!(r.assemble(None).services, build_services(&pages));
+}
