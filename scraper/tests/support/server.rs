@@ -381,9 +381,12 @@ pub fn corpus_dir() -> PathBuf {
 
 pub const DATE: &str = "2026-06-14";
 
+/// `(file or prefix, bytes)` pairs.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// The corpus pages (sorted by name) and JSON documents, or `None` (with
 /// a printed message) when the corpus is absent.
-pub fn corpus() -> Option<(Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>)> {
+pub fn corpus() -> Option<(Files, Files)> {
     let html = corpus_dir().join("sar-html").join(DATE);
     let sr = corpus_dir().join("service-reference").join(DATE);
     if !html.is_dir() {
@@ -441,7 +444,7 @@ pub fn fixture_page(prefix: &str, actions: &[&str]) -> String {
 }
 
 /// Constructed fixture pages and JSON documents (clearly not AWS data).
-pub fn fixtures(n: usize) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
+pub fn fixtures(n: usize) -> (Files, Files) {
     let mut pages = Vec::new();
     let mut docs = Vec::new();
     for i in 0..n {
@@ -463,7 +466,7 @@ pub fn fixtures(n: usize) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>) {
 /// Pages and documents for a test: the first `n` corpus pages (and every
 /// JSON document whose prefix a chosen page mentions, at most `n`), or `n`
 /// fixture pages when the corpus is absent. `n = usize::MAX`: everything.
-pub fn inputs(n: usize) -> (Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>, bool) {
+pub fn inputs(n: usize) -> (Files, Files, bool) {
     match corpus() {
         Some((mut pages, mut docs)) => {
             // Spread the subset over the alphabet (different layouts/sizes).
