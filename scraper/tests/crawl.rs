@@ -423,3 +423,23 @@ async fn an_interrupted_crawl_resumes_from_the_cache() {
     assert_eq!(r.stats.parsed, pages.len() as u64);
     assert_eq!(r.assemble(None).services, build_services(&pages));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzip_bodies_are_decoded_and_capped_after_decoding() {
+    let (s, pages, docs) = serve(4, true).await;
+    s.set_gzip(true);
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = config(&s, cache.path());
+    let r = crawl(&c, &()).await.unwrap();
+    for (cp, (_, b)) in r.pages.iter().zip(&pages) {
+        assert!(&cp.bytes == b);
+    }
+    assert_eq!(r.service_reference.unwrap().documents, docs);
+    // The cap applies to what the page decompresses to.
+    let fresh = tempfile::tempdir().unwrap();
+    c.cache_dir = fresh.path().to_path_buf();
+    let smallest = pages.iter().map(|p| p.1.len()).min().unwrap() as u64;
+    c.max_page_bytes = smallest - 1;
+    let err = crawl(&c, &()).await.unwrap_err().to_string();
+    assert!(err.contains("--max-page-bytes"), "{err}");
+}

@@ -61,6 +61,8 @@ pub struct Shared {
     pub requests: AtomicU64,
     pub not_modified: AtomicU64,
     latency_ms: AtomicU64,
+    /// Gzip bodies for clients that accept it.
+    gzip: std::sync::atomic::AtomicBool,
     user_agents: Mutex<Vec<String>>,
 }
 
@@ -126,6 +128,10 @@ impl Server {
         self.shared
             .latency_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+    /// Send bodies gzip-encoded to clients that accept gzip.
+    pub fn set_gzip(&self, on: bool) {
+        self.shared.gzip.store(on, Ordering::Relaxed);
     }
     /// Inject `fault` on `path` for the next `times` requests (`None`: always).
     pub fn fault(&self, path: &str, fault: Fault, times: Option<usize>) {
@@ -228,10 +234,13 @@ async fn serve_conn(mut sock: TcpStream, s: Arc<Shared>) -> std::io::Result<()> 
         let request_line = lines.next().unwrap_or("");
         let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
         let mut inm = None;
+        let mut accepts_gzip = false;
         for l in lines {
             if let Some((k, v)) = l.split_once(':') {
                 let k = k.trim().to_ascii_lowercase();
-                if k == "if-none-match" {
+                if k == "accept-encoding" {
+                    accepts_gzip = v.contains("gzip");
+                } else if k == "if-none-match" {
                     inm = Some(v.trim().to_string());
                 } else if k == "user-agent" {
                     s.user_agents.lock().unwrap().push(v.trim().to_string());
@@ -323,16 +332,21 @@ async fn serve_conn(mut sock: TcpStream, s: Arc<Shared>) -> std::io::Result<()> 
                     respond(&mut sock, 304, &[("ETag", &etag)], b"").await?;
                 } else {
                     *s.bodies.lock().unwrap().entry(path.clone()).or_default() += 1;
-                    respond(
-                        &mut sock,
-                        200,
-                        &[
-                            ("ETag", &etag),
-                            ("Last-Modified", "Sun, 14 Jun 2026 00:00:00 GMT"),
-                        ],
-                        &b,
-                    )
-                    .await?;
+                    let mut headers = vec![
+                        ("ETag", etag.as_str()),
+                        ("Last-Modified", "Sun, 14 Jun 2026 00:00:00 GMT"),
+                    ];
+                    let body = if accepts_gzip && s.gzip.load(Ordering::Relaxed) {
+                        use std::io::Write;
+                        let mut e =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                        e.write_all(&b)?;
+                        headers.push(("Content-Encoding", "gzip"));
+                        e.finish()?
+                    } else {
+                        b
+                    };
+                    respond(&mut sock, 200, &headers, &body).await?;
                 }
             }
         }
