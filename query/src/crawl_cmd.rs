@@ -440,15 +440,15 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
             .as_ref()
             .map_or(0, |sr| sr.documents.len());
         eprintln!(
-            "crawled: {} pages ({} downloaded, {} unchanged, {} parsed), {} JSON documents, {} requests, {} retries, {}",
+            "crawled: {} pages + {} JSON documents; {} bodies downloaded ({}), {} unchanged (304), {} pages parsed, {} requests, {} retries",
             result.pages.len(),
+            docs,
             s.bodies,
+            HumanBytes(s.bytes),
             s.not_modified,
             s.parsed,
-            docs,
             s.requests,
-            s.retries,
-            HumanBytes(s.bytes)
+            s.retries
         );
         if !result.carried_over.is_empty() {
             eprintln!(
