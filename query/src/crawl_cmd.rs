@@ -24,7 +24,7 @@ SAFETY:
     (100 - --max-shrink)% of the service prefixes and actions of the previous data: the --out
     database if it exists, else the --snapshot-dir manifest, else the snapshot shipped in iamref.
     Refusals exit 3 and leave the previous database and snapshot untouched. Ctrl-C stops at once,
-    writes nothing, and the next run resumes from the cache.";
+    writes nothing (exit 2), and the next run resumes from the cache.";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]
@@ -47,7 +47,8 @@ pub struct CrawlArgs {
     pub snapshot_dir: Option<PathBuf>,
     /// Save every fetched body under DIR: sar-html/*.html, service-reference/index.json,
     /// service-reference/v1/PREFIX/PREFIX.json (`iamref build --from-dir DIR/sar-html` rebuilds
-    /// the same data). Written even if the result is then refused, for inspection
+    /// the same data). Written once every URL was fetched, even if the shrink guard then
+    /// refuses the result, for inspection
     #[arg(long, value_name = "DIR")]
     pub save_pages: Option<PathBuf>,
     /// Cache folder [default: $IAMREF_CACHE_DIR, else the user cache folder]
@@ -87,7 +88,7 @@ pub struct CrawlArgs {
     /// Capture date to record (default: today, UTC)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub captured: Option<String>,
-    /// Log every URL (and every retry) on stderr
+    /// Log every URL fetched on stderr (retries and failures are logged unless --quiet)
     #[arg(long, short)]
     pub verbose: bool,
 }
