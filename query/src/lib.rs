@@ -5,6 +5,7 @@
 pub mod api_cmd;
 pub mod build_cmd;
 pub mod commands;
+pub mod crawl_cmd;
 pub mod exit;
 pub mod locate;
 pub mod lookup;

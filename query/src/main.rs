@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, locate, policy};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, locate, policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,6 +47,8 @@ struct Cli {
 enum Cmd {
     /// Parse a folder of saved reference pages into a database and/or a snapshot folder
     Build(build_cmd::BuildArgs),
+    /// Fetch the live reference (and JSON service reference) into a fresh database
+    Crawl(crawl_cmd::CrawlArgs),
     /// Write the current database as a JSON bundle or an SQLite file
     Export(build_cmd::ExportArgs),
     /// Show actions: resource types with ARN formats, condition keys, dependent actions
@@ -145,6 +147,7 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
     let quiet = cli.quiet;
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
+        Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
         Cmd::Export(a) => build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db),
         Cmd::Completions(a) => {
             clap_complete::generate(
@@ -177,7 +180,9 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::Calls(a) => api_cmd::calls(&conn, a, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
-                Cmd::Build(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => unreachable!(),
+                Cmd::Build(_) | Cmd::Crawl(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => {
+                    unreachable!()
+                }
             }
         }
     }

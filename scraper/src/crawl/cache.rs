@@ -1,0 +1,213 @@
+//! The crawl cache: what each URL looked like last time, the raw bodies of
+//! every crawl (content-addressed) and parsed pages keyed by body hash.
+//!
+//! Layout under the cache folder (`<cache>/crawl/` by default):
+//!
+//! - `state.jsonl`: one JSON [`Entry`] per line, later lines override earlier
+//!   ones. A line is appended as soon as a body is stored, so an interrupted
+//!   crawl (Ctrl-C, kill) leaves a usable state and the next run resumes
+//!   from it; a torn last line is ignored. Compacted at the end of a crawl.
+//! - `objects/<sha256>`: raw response bodies, written atomically.
+//! - `parsed/<parser id>/<sha256>.json`: the [`Page`] a body parsed to, so a
+//!   re-crawl re-parses nothing unchanged. The parser id is a hash of the
+//!   parser's source, so a changed parser never reuses stale results.
+
+use iamref_dataset::model::Page;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// What the cache remembers about one URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub etag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_modified: Option<String>,
+    /// SHA-256 of the last body received for this URL.
+    pub sha256: String,
+    /// SHA-256 of the last body of this URL that parsed (HTML pages only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub good: Option<String>,
+}
+
+/// Hash of the sources that decide what a page parses to.
+fn parser_id() -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(include_str!("../parse.rs").as_bytes());
+    h.update(include_str!("../pipeline.rs").as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+pub struct Cache {
+    dir: PathBuf,
+    parsed_dir: PathBuf,
+    entries: Mutex<BTreeMap<String, Entry>>,
+    journal: Mutex<std::fs::File>,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> String {
+    format!("{}: {e}", path.display())
+}
+
+fn is_hex_sha(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Write `bytes` to `path` through a temporary file beside it and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(|e| io_err(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| io_err(path, e))?;
+    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
+    Ok(())
+}
+
+impl Cache {
+    /// Open (creating if needed) the cache in `dir`.
+    pub fn open(dir: &Path) -> Result<Cache, String> {
+        let objects = dir.join("objects");
+        std::fs::create_dir_all(&objects).map_err(|e| io_err(&objects, e))?;
+        let parsed_dir = dir.join("parsed").join(parser_id());
+        std::fs::create_dir_all(&parsed_dir).map_err(|e| io_err(&parsed_dir, e))?;
+        let state = dir.join("state.jsonl");
+        let mut entries = BTreeMap::new();
+        match std::fs::read_to_string(&state) {
+            Ok(text) => {
+                for line in text.lines() {
+                    // A torn or foreign line is skipped: the worst outcome
+                    // is one unconditional request.
+                    if let Ok(e) = serde_json::from_str::<Entry>(line) {
+                        if is_hex_sha(&e.sha256) && e.good.as_deref().is_none_or(is_hex_sha) {
+                            entries.insert(e.url.clone(), e);
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&state, e)),
+        }
+        let journal = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&state)
+            .map_err(|e| io_err(&state, e))?;
+        Ok(Cache {
+            dir: dir.to_path_buf(),
+            parsed_dir,
+            entries: Mutex::new(entries),
+            journal: Mutex::new(journal),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn entry(&self, url: &str) -> Option<Entry> {
+        self.entries.lock().ok()?.get(url).cloned()
+    }
+
+    /// Record `entry` (in memory and appended to the journal).
+    pub fn record(&self, entry: Entry) -> Result<(), String> {
+        let mut line = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
+        line.push('\n');
+        let state = self.dir.join("state.jsonl");
+        if let Ok(mut j) = self.journal.lock() {
+            j.write_all(line.as_bytes())
+                .map_err(|e| io_err(&state, e))?;
+        }
+        if let Ok(mut m) = self.entries.lock() {
+            m.insert(entry.url.clone(), entry);
+        }
+        Ok(())
+    }
+
+    fn object_path(&self, sha: &str) -> PathBuf {
+        self.dir.join("objects").join(sha)
+    }
+
+    pub fn has_object(&self, sha: &str) -> bool {
+        is_hex_sha(sha) && self.object_path(sha).is_file()
+    }
+
+    /// Store a body under its hash; returns the hash.
+    pub fn put_object(&self, bytes: &[u8]) -> Result<String, String> {
+        let sha = sha256_hex(bytes);
+        let p = self.object_path(&sha);
+        if !p.is_file() {
+            write_atomic(&p, bytes)?;
+        }
+        Ok(sha)
+    }
+
+    /// A stored body, checked against its hash (a damaged object is `None`).
+    pub fn get_object(&self, sha: &str) -> Option<Vec<u8>> {
+        if !is_hex_sha(sha) {
+            return None;
+        }
+        let bytes = std::fs::read(self.object_path(sha)).ok()?;
+        (sha256_hex(&bytes) == sha).then_some(bytes)
+    }
+
+    fn parsed_path(&self, sha: &str) -> PathBuf {
+        self.parsed_dir.join(format!("{sha}.json"))
+    }
+
+    /// The page `file` parsed to from the body `sha`, if cached.
+    pub fn get_parsed(&self, file: &str, sha: &str) -> Option<Page> {
+        if !is_hex_sha(sha) {
+            return None;
+        }
+        let bytes = std::fs::read(self.parsed_path(sha)).ok()?;
+        let page: Page = serde_json::from_slice(&bytes).ok()?;
+        (page.file == file && page.sha256 == sha).then_some(page)
+    }
+
+    pub fn put_parsed(&self, page: &Page) -> Result<(), String> {
+        if !is_hex_sha(&page.sha256) {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(page).map_err(|e| e.to_string())?;
+        write_atomic(&self.parsed_path(&page.sha256), &bytes)
+    }
+
+    /// Rewrite the journal with one line per URL.
+    pub fn compact(&self) -> Result<(), String> {
+        let state = self.dir.join("state.jsonl");
+        let mut text = String::new();
+        if let Ok(m) = self.entries.lock() {
+            for e in m.values() {
+                text.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
+                text.push('\n');
+            }
+        }
+        let j = self.journal.lock();
+        write_atomic(&state, text.as_bytes())?;
+        // Appends must go to the new file from now on.
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&state)
+            .map_err(|e| io_err(&state, e))?;
+        if let Ok(mut j) = j {
+            *j = f;
+        }
+        Ok(())
+    }
+}
