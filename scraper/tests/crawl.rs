@@ -26,7 +26,8 @@ fn config(s: &Server, cache: &std::path::Path) -> CrawlConfig {
 }
 
 /// What `iamref build --from-dir` makes of these pages.
-fn build_services(pages: &[(String, Vec<u8>)]) -> Vec<Service> {
+/// What `iamref build` makes of these pages (and JSON documents, if any).
+fn build_services(pages: &[(String, Vec<u8>)], docs: &[(String, Vec<u8>)]) -> Vec<Service> {
     let sources: Vec<PageSource> = pages
         .iter()
         .map(|(f, b)| PageSource {
@@ -35,7 +36,13 @@ fn build_services(pages: &[(String, Vec<u8>)]) -> Vec<Service> {
         })
         .collect();
     let parsed = pipeline::collect_pages(pipeline::parse_all(&sources, &|| {})).unwrap();
-    pipeline::assemble(parsed, "build", None).services
+    if docs.is_empty() {
+        pipeline::assemble(parsed, "build", None).services
+    } else {
+        pipeline::assemble_with_json(parsed, docs.to_vec(), "build", None)
+            .unwrap()
+            .services
+    }
 }
 
 async fn serve(
@@ -74,9 +81,9 @@ async fn transient_faults_end_with_the_same_data_as_build() {
     assert!(r.stats.retries >= 9, "retries: {:?}", r.stats);
     assert!(r.carried_over.is_empty());
     assert_eq!(r.pages.len(), pages.len());
-    let assembled = r.assemble(None);
+    let assembled = r.assemble(None).unwrap();
     assert!(!assembled.manifest.partial);
-    assert_eq!(assembled.services, build_services(&pages));
+    assert_eq!(assembled.services, build_services(&pages, &docs));
 
     // Every byte as served.
     for (cp, (f, b)) in r.pages.iter().zip(&pages) {
@@ -93,7 +100,7 @@ async fn transient_faults_end_with_the_same_data_as_build() {
     r.save_pages(saved.path()).unwrap();
     let from_dir = pipeline::read_pages_dir(&saved.path().join("sar-html")).unwrap();
     let rebuilt: Vec<(String, Vec<u8>)> = from_dir.into_iter().map(|p| (p.file, p.bytes)).collect();
-    assert_eq!(build_services(&rebuilt), assembled.services);
+    assert_eq!(build_services(&rebuilt, &docs), assembled.services);
     assert!(saved.path().join("sar-html").join(TOC).is_file());
     assert!(saved.path().join("service-reference/index.json").is_file());
     assert_eq!(
@@ -223,8 +230,8 @@ async fn recrawl_is_conditional_and_reparses_only_changes() {
     assert_eq!(second.stats.parsed, 0);
     assert!(second.pages.iter().all(|p| p.origin == Origin::NotModified));
     assert_eq!(
-        second.assemble(None).services,
-        first.assemble(None).services
+        second.assemble(None).unwrap().services,
+        first.assemble(None).unwrap().services
     );
 
     // One page changes: exactly one body, one parse.
@@ -256,7 +263,7 @@ async fn allow_partial_keeps_the_last_good_copy() {
     let (s, pages, docs) = serve(6, true).await;
     let cache = tempfile::tempdir().unwrap();
     let c = config(&s, cache.path());
-    let good = crawl(&c, &()).await.unwrap().assemble(None);
+    let good = crawl(&c, &()).await.unwrap().assemble(None).unwrap();
 
     let bad = format!("{HTML}{}", pages[2].0);
     s.fault(&bad, Fault::Status(500), None);
@@ -272,7 +279,7 @@ async fn allow_partial_keeps_the_last_good_copy() {
     let r = crawl(&partial, &()).await.unwrap();
     let urls: Vec<&str> = r.carried_over.iter().map(|f| f.url.as_str()).collect();
     assert!(urls.contains(&s.url(&bad).as_str()), "{urls:?}");
-    let a = r.assemble(None);
+    let a = r.assemble(None).unwrap();
     assert!(a.manifest.partial);
     assert!(
         a.manifest
@@ -337,15 +344,17 @@ async fn full_corpus_crawl_matches_build() {
         r.service_reference.as_ref().unwrap().documents.len(),
         docs.len()
     );
-    let a = r.assemble(None);
+    let a = r.assemble(None).unwrap();
     let expected = match server::corpus() {
         Some(_) => {
             let dir = server::corpus_dir().join("sar-html").join(server::DATE);
             let src = pipeline::read_pages_dir(&dir).unwrap();
             let parsed = pipeline::collect_pages(pipeline::parse_all(&src, &|| {})).unwrap();
-            pipeline::assemble(parsed, "build", None).services
+            pipeline::assemble_with_json(parsed, docs.clone(), "build", None)
+                .unwrap()
+                .services
         }
-        None => build_services(&pages),
+        None => build_services(&pages, &docs),
     };
     assert_eq!(a.services.len(), expected.len());
     assert!(a.services == expected, "crawl and build disagree");
@@ -357,7 +366,7 @@ async fn a_page_that_stops_parsing_is_refused_or_carried_over() {
     let cache = tempfile::tempdir().unwrap();
     let mut c = config(&s, cache.path());
     c.service_reference_url = None;
-    let good = crawl(&c, &()).await.unwrap().assemble(None);
+    let good = crawl(&c, &()).await.unwrap().assemble(None).unwrap();
 
     // The page now has no title and no prefix sentence.
     s.put_page(
@@ -373,7 +382,7 @@ async fn a_page_that_stops_parsing_is_refused_or_carried_over() {
     partial.allow_partial = true;
     let r = crawl(&partial, &()).await.unwrap();
     assert_eq!(r.carried_over.len(), 1);
-    let a = r.assemble(None);
+    let a = r.assemble(None).unwrap();
     assert!(a.manifest.partial && a.manifest.notes[0].contains("does not parse"));
     assert_eq!(a.services, good.services);
 }
@@ -421,7 +430,7 @@ async fn an_interrupted_crawl_resumes_from_the_cache() {
     let r = crawl(&c, &()).await.unwrap();
     assert_eq!(s.bodies().into_iter().collect::<Vec<_>>(), vec![(hung, 1)]);
     assert_eq!(r.stats.parsed, pages.len() as u64);
-    assert_eq!(r.assemble(None).services, build_services(&pages));
+    assert_eq!(r.assemble(None).unwrap().services, build_services(&pages, &[]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

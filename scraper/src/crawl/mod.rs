@@ -8,7 +8,7 @@
 //! use iamref_scraper::crawl::{crawl, CrawlConfig};
 //! let cfg = CrawlConfig::new(std::path::PathBuf::from("/tmp/iamref-cache/crawl"));
 //! let result = crawl(&cfg, &()).await?;
-//! let assembled = result.assemble(None);
+//! let assembled = result.assemble(None).expect("every fetched document parses");
 //! # Ok(()) }
 //! ```
 //!
@@ -227,8 +227,20 @@ pub struct CrawlResult {
 impl CrawlResult {
     /// Merge the parsed pages into services, as `iamref build` does; a
     /// partial crawl is marked in the manifest with a note per page.
-    pub fn assemble(&self, captured: Option<String>) -> Assembled {
-        let mut a = pipeline::assemble(self.parsed.clone(), &self.base_url, captured);
+    ///
+    /// With the JSON service reference fetched, its documents are
+    /// reconciled with the pages; a document that cannot be read fails the
+    /// whole result, as an unreadable page does.
+    pub fn assemble(&self, captured: Option<String>) -> Result<Assembled, pipeline::PipelineError> {
+        let mut a = match &self.service_reference {
+            Some(sr) => pipeline::assemble_with_json(
+                self.parsed.clone(),
+                sr.documents.clone(),
+                &self.base_url,
+                captured,
+            )?,
+            None => pipeline::assemble(self.parsed.clone(), &self.base_url, captured),
+        };
         if !self.carried_over.is_empty() {
             a.manifest.partial = true;
             for f in &self.carried_over {
@@ -238,7 +250,7 @@ impl CrawlResult {
                 ));
             }
         }
-        a
+        Ok(a)
     }
 
     /// The pages as `pipeline` takes them.
