@@ -150,6 +150,12 @@ struct Db<'c> {
     conn: &'c Connection,
 }
 
+/// Read the database through a memory map: fewer system calls for the
+/// handful of scattered pages a lookup touches.
+fn fast_reads(conn: &Connection) {
+    let _ = conn.execute_batch("PRAGMA mmap_size = 268435456");
+}
+
 struct ActionInfo {
     prefix: String,
     name: String,
@@ -376,6 +382,7 @@ pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
             a.operation.join(" ")
         )));
     };
+    fast_reads(conn);
     let db = Db { conn };
     match find_operation(&db, &prefix, &op)? {
         Lookup::Unknown(msg) => Err(input(msg)),
@@ -408,6 +415,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         [c, m] => (c.clone(), m.clone()),
         _ => return Err(input("expected CLIENT.METHOD or CLIENT METHOD")),
     };
+    fast_reads(conn);
     let found: Vec<(String, i64, String)> = conn
         .prepare_cached(
             "SELECT s.prefix, o.id, o.name FROM sdk_methods m
@@ -711,6 +719,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
         ))
     })?;
     let list = parse_calls(&text).map_err(|e| input(format!("{name}: {e}")))?;
+    fast_reads(conn);
     let db = Db { conn };
     let mut by_action: BTreeMap<(String, String), CallsRow> = BTreeMap::new();
     let mut matched = 0usize;

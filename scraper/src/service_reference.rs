@@ -20,6 +20,10 @@ pub struct JsonError {
 }
 
 fn de<T: serde::de::DeserializeOwned>(document: &str, bytes: &[u8]) -> Result<T, JsonError> {
+    // Fast path; on failure, parse again tracking the path for the message.
+    if let Ok(v) = serde_json::from_slice(bytes) {
+        return Ok(v);
+    }
     let mut d = serde_json::Deserializer::from_slice(bytes);
     let v: T = serde_path_to_error::deserialize(&mut d).map_err(|e| {
         let path = e.path().to_string();
