@@ -72,11 +72,13 @@ fn crawl_publishes_only_what_passes_the_shrink_guard() {
     let crawled = services(&out);
     assert!(!crawled.is_empty());
 
-    // `iamref build --from-dir` on the saved pages: the same services.
+    // `iamref build` on the saved pages and JSON: the same services.
     let built = tmp.path().join("built.sqlite");
     iamref(&cache)
         .args(["build", "--from-dir"])
         .arg(saved.join("sar-html"))
+        .arg("--service-reference-dir")
+        .arg(saved.join("service-reference"))
         .arg("--out")
         .arg(&built)
         .arg("--quiet")
