@@ -406,7 +406,9 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
     }
     let captured = a.captured.clone().or_else(|| Some(today_utc()));
     let assembled = result.assemble(captured).map_err(|e| {
-        Failure::Refused(format!("{e}\nnothing written; the previous data is unchanged"))
+        Failure::Refused(format!(
+            "{e}\nnothing written; the previous data is unchanged"
+        ))
     })?;
     crate::build_cmd::print_warnings(&assembled.warnings, quiet);
     let c = assembled.manifest.counts;

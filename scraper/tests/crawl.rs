@@ -430,7 +430,10 @@ async fn an_interrupted_crawl_resumes_from_the_cache() {
     let r = crawl(&c, &()).await.unwrap();
     assert_eq!(s.bodies().into_iter().collect::<Vec<_>>(), vec![(hung, 1)]);
     assert_eq!(r.stats.parsed, pages.len() as u64);
-    assert_eq!(r.assemble(None).unwrap().services, build_services(&pages, &[]));
+    assert_eq!(
+        r.assemble(None).unwrap().services,
+        build_services(&pages, &[])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
