@@ -17,7 +17,8 @@ hyperfine -N --warmup 10 --runs 200 \
   "$bin actions --wildcard-only" \
   "$bin check s3:GetObject" \
   "$bin arn arn:aws:s3:::awsexamplebucket1/*" \
-  ${EXTRA_QUERIES:-} \
+  "$bin api s3:CopyObject" \
+  "$bin policy write s3:GetObject s3:ListBucket" \
   --export-markdown "${BENCH_OUT:-/dev/null}" -i
 for q in "action s3:ListBucket" "expand s3:*" "actions --wildcard-only"; do
   /usr/bin/time -f "peak RSS %M KiB: iamref $q" $bin $q >/dev/null
