@@ -725,3 +725,55 @@ fn policy_write_scopes_each_action() {
     std::fs::write(&p, &out.stdout).unwrap();
     fx.cmd().args(["policy", "check"]).arg(&p).assert().code(0);
 }
+
+#[test]
+fn calls_feed_policy_write() {
+    let fx = Fx::new();
+    // The July 2026 fixture page maps SendMessage to sqs:SendMessage and
+    // kms:GenerateDataKey (kms has no page in the fixture database).
+    let calls = fx
+        .cmd()
+        .args(["calls", "-"])
+        .write_stdin("sqs:SendMessage\nsqs ListQueues\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        calls.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&calls.stderr)
+    );
+    let text = String::from_utf8(calls.stdout).unwrap();
+    let actions: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["kms:GenerateDataKey", "sqs:ListQueues", "sqs:SendMessage"]
+    );
+    // Piped into policy write (unknown kms actions are an error there).
+    let known: String = actions
+        .iter()
+        .filter(|a| a.starts_with("sqs:"))
+        .map(|a| format!("{a}\n"))
+        .collect();
+    let out = fx
+        .cmd()
+        .args(["policy", "write", "-"])
+        .write_stdin(known)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let st = v["Statement"].as_array().unwrap();
+    assert_eq!(st.len(), 2);
+    assert_eq!(st[0]["Action"][0], "sqs:ListQueues");
+    assert_eq!(st[0]["Resource"], "*");
+    assert_eq!(st[1]["Action"][0], "sqs:SendMessage");
+    assert_eq!(st[1]["Resource"], "arn:aws:sqs:*:*:*");
+}
