@@ -134,12 +134,7 @@ pub fn cache_base(flag: Option<&Path>) -> PathBuf {
     if let Some(d) = flag {
         return d.to_path_buf();
     }
-    match std::env::var_os("IAMREF_CACHE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => directories::ProjectDirs::from("", "", "iamref")
-            .map(|d| d.cache_dir().to_path_buf())
-            .unwrap_or_else(|| std::env::temp_dir().join("iamref")),
-    }
+    crate::locate::cache_dir()
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.

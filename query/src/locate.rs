@@ -26,15 +26,20 @@ pub fn embedded_bundle() -> Result<Bundle> {
     serde_json::from_slice(&json).context("decoding the embedded snapshot")
 }
 
-/// Where the embedded snapshot is materialized.
-pub fn cache_path() -> Result<PathBuf> {
-    let base = match std::env::var_os("IAMREF_CACHE_DIR") {
+/// iamref's cache folder: `$IAMREF_CACHE_DIR`, else the user's cache
+/// folder (`~/.cache/iamref` on Linux).
+pub fn cache_dir() -> PathBuf {
+    match std::env::var_os("IAMREF_CACHE_DIR") {
         Some(d) => PathBuf::from(d),
         None => directories::ProjectDirs::from("", "", "iamref")
             .map(|d| d.cache_dir().to_path_buf())
             .unwrap_or_else(|| std::env::temp_dir().join("iamref")),
-    };
-    Ok(base.join(format!(
+    }
+}
+
+/// Where the embedded snapshot is materialized.
+pub fn cache_path() -> Result<PathBuf> {
+    Ok(cache_dir().join(format!(
         "snapshot-{}-{SNAPSHOT_ID}.sqlite",
         env!("CARGO_PKG_VERSION")
     )))

@@ -204,7 +204,8 @@ pub fn key_matches_template(template: &str, key: &str) -> bool {
 // Suggestions.
 // ---------------------------------------------------------------------------
 
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance, ignoring ASCII case.
+pub fn distance(a: &str, b: &str) -> usize {
     let a: Vec<u8> = a.bytes().map(|c| c.to_ascii_lowercase()).collect();
     let b: Vec<u8> = b.bytes().map(|c| c.to_ascii_lowercase()).collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
