@@ -166,6 +166,11 @@ impl Cache {
         (sha256_hex(&bytes) == sha).then_some(bytes)
     }
 
+    /// Is a parse of the body `sha` cached (by whatever page name)?
+    pub fn has_parsed(&self, sha: &str) -> bool {
+        is_hex_sha(sha) && self.parsed_path(sha).is_file()
+    }
+
     fn parsed_path(&self, sha: &str) -> PathBuf {
         self.parsed_dir.join(format!("{sha}.json"))
     }

@@ -316,6 +316,37 @@ struct Ctx<'a> {
     progress: &'a dyn Progress,
     force: bool,
     allow_partial: bool,
+    /// Pages being parsed while the rest download: page file → result.
+    preparsed: std::sync::Mutex<std::collections::HashMap<String, PreParse>>,
+}
+
+type PreParse = tokio::sync::oneshot::Receiver<Result<Page, crate::parse::ParseError>>;
+
+impl Ctx<'_> {
+    /// Start parsing a freshly downloaded page on the rayon pool, so that
+    /// parsing overlaps the downloads still in flight.
+    fn preparse(&self, file: &str, got: &Got) {
+        if !matches!(got.origin, Origin::Downloaded) || self.cache.has_parsed(&got.sha256) {
+            return;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let src = PageSource {
+            file: file.to_string(),
+            bytes: got.bytes.clone(),
+        };
+        rayon::spawn(move || {
+            let _ = tx.send(pipeline::parse_source(&src));
+        });
+        if let Ok(mut m) = self.preparsed.lock() {
+            m.insert(file.to_string(), rx);
+        }
+    }
+
+    /// The result of [`Ctx::preparse`] for this page, if it was started.
+    async fn take_preparsed(&self, file: &str) -> Option<Result<Page, crate::parse::ParseError>> {
+        let rx = self.preparsed.lock().ok()?.remove(file)?;
+        rx.await.ok()
+    }
 }
 
 /// A body, and whether it came over the wire.
@@ -474,6 +505,7 @@ pub async fn crawl(cfg: &CrawlConfig, progress: &dyn Progress) -> Result<CrawlRe
         progress,
         force: cfg.force,
         allow_partial: cfg.allow_partial,
+        preparsed: Default::default(),
     };
 
     // The service reference runs beside the HTML crawl.
@@ -570,6 +602,9 @@ async fn fetch_html(ctx: &Ctx<'_>, base: &Url) -> Result<(Got, PageResults), Cra
         match base.join(&file) {
             Ok(url) => {
                 let r = ctx.get(&url).await;
+                if let Ok(g) = &r {
+                    ctx.preparse(&file, g);
+                }
                 (file, url, r)
             }
             Err(e) => {
@@ -690,7 +725,18 @@ async fn parse_pages(
     let n = todo.len() as u64;
     if !todo.is_empty() {
         ctx.progress.event(Event::Parsing { n: todo.len() });
-        let sources: Vec<PageSource> = todo
+        // Pages parsed while the downloads went on; the rest now.
+        let mut results: Vec<(usize, Result<Page, crate::parse::ParseError>)> = Vec::new();
+        let mut rest: Vec<usize> = Vec::new();
+        for &i in &todo {
+            match ctx.take_preparsed(&pages[i].file).await {
+                Some(r) if r.as_ref().map_or(true, |p| p.sha256 == pages[i].sha256) => {
+                    results.push((i, r))
+                }
+                _ => rest.push(i),
+            }
+        }
+        let sources: Vec<PageSource> = rest
             .iter()
             .map(|&i| PageSource {
                 file: pages[i].file.clone(),
@@ -698,11 +744,13 @@ async fn parse_pages(
             })
             .collect();
         // Parsing is CPU work: run it on rayon, off the async threads.
-        let results = tokio::task::spawn_blocking(move || pipeline::parse_all(&sources, &|| {}))
+        let late = tokio::task::spawn_blocking(move || pipeline::parse_all(&sources, &|| {}))
             .await
             .map_err(|e| CrawlError::Cache(format!("the parser stopped: {e}")))?;
+        results.extend(rest.into_iter().zip(late));
+        results.sort_by_key(|(i, _)| *i);
         let mut errors = Vec::new();
-        for (&i, r) in todo.iter().zip(results) {
+        for (i, r) in results {
             let page = &mut pages[i];
             match r {
                 Ok(p) => {
