@@ -977,6 +977,16 @@ fn strip_marker(s: &str) -> String {
     }
 }
 
+/// Record a warning about `kind`'s table (and row) on the page.
+fn warn(page: &mut Page, kind: TableKind, row: Option<usize>, message: impl Into<String>) {
+    page.warnings.push(Warning {
+        page: page.file.clone(),
+        table: Some(kind.label().into()),
+        row,
+        message: message.into(),
+    });
+}
+
 fn non_empty(s: &str) -> Option<String> {
     let s = s.trim();
     (!s.is_empty()).then(|| s.to_string())
@@ -1098,16 +1108,11 @@ fn read_actions(
             continue;
         }
         if rts.len() > 1 {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(row_no),
-                message: format!(
+            warn(page, kind, Some(row_no), format!(
                     "{}: one row names {} resource types; the row's condition keys and dependent actions apply to each",
                     action.name,
                     rts.len()
-                ),
-            });
+                ));
         }
         for (n, req) in rts {
             if n.is_empty() {
@@ -1135,15 +1140,14 @@ fn read_actions(
     if let Some(a) = current.take() {
         page.actions.push(a);
     }
-    for a in &page.actions {
-        if a.access_level.is_none() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: None,
-                message: format!("action {} has no access level", a.name),
-            });
-        }
+    let unlevelled: Vec<String> = page
+        .actions
+        .iter()
+        .filter(|a| a.access_level.is_none())
+        .map(|a| format!("action {} has no access level", a.name))
+        .collect();
+    for m in unlevelled {
+        warn(page, kind, None, m);
     }
     Ok(())
 }
@@ -1199,22 +1203,22 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
         }
         let name = collapse(c.link_text.as_deref().unwrap_or(&c.text));
         if name.is_empty() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(r + 1),
-                message: "resource type row without a name skipped".into(),
-            });
+            warn(
+                page,
+                kind,
+                Some(r + 1),
+                "resource type row without a name skipped",
+            );
             continue;
         }
         let arns = arns_in(r);
         if arns.is_empty() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(r + 1),
-                message: format!("resource type {name} has no ARN format"),
-            });
+            warn(
+                page,
+                kind,
+                Some(r + 1),
+                format!("resource type {name} has no ARN format"),
+            );
         }
         page.resource_types.push(ResourceType {
             name,
@@ -1241,12 +1245,12 @@ fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
         }
         let name = squeeze(c.link_text.as_deref().unwrap_or(&c.text));
         if name.is_empty() {
-            page.warnings.push(Warning {
-                page: file.clone(),
-                table: Some(kind.label().into()),
-                row: Some(r + 1),
-                message: "condition key row without a name skipped".into(),
-            });
+            warn(
+                page,
+                kind,
+                Some(r + 1),
+                "condition key row without a name skipped",
+            );
             continue;
         }
         page.condition_keys.push(ConditionKey {
@@ -1349,12 +1353,12 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
                 None => (page.prefix.clone(), raw.clone()),
             };
             if !valid_prefix(&service) || !valid_action(&action) {
-                page.warnings.push(Warning {
-                    page: file.clone(),
-                    table: Some(kind.label().into()),
-                    row: Some(row_no),
-                    message: format!("{}: cannot read an IAM action from {raw:?}", op.name),
-                });
+                warn(
+                    page,
+                    kind,
+                    Some(row_no),
+                    format!("{}: cannot read an IAM action from {raw:?}", op.name),
+                );
                 continue;
             }
             match op.actions.iter_mut().find(|x| {
