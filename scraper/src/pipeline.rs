@@ -120,19 +120,7 @@ pub fn parse_json_docs(docs: &[(String, Vec<u8>)]) -> Result<Vec<JsonDocument>, 
         .par_iter()
         .map(|(prefix, bytes)| service_reference::parse_document(prefix, bytes))
         .collect();
-    let mut ok = Vec::with_capacity(results.len());
-    let mut errors = Vec::new();
-    for r in results {
-        match r {
-            Ok(d) => ok.push(d),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok(ok)
-    } else {
-        Err(PipelineError::Json(errors))
-    }
+    all_or_errors(results).map_err(PipelineError::Json)
 }
 
 /// Parse one page's bytes (which must be UTF-8).
@@ -276,18 +264,23 @@ pub fn assemble_docs(
 
 /// Split parse results into pages and errors; any error fails the build.
 pub fn collect_pages(results: Vec<Result<Page, ParseError>>) -> Result<Vec<Page>, PipelineError> {
-    let mut pages = Vec::with_capacity(results.len());
+    all_or_errors(results).map_err(PipelineError::Parse)
+}
+
+/// Every value, in order, or every error if there is any.
+fn all_or_errors<T, E>(results: Vec<Result<T, E>>) -> Result<Vec<T>, Vec<E>> {
+    let mut ok = Vec::with_capacity(results.len());
     let mut errors = Vec::new();
     for r in results {
         match r {
-            Ok(p) => pages.push(p),
+            Ok(v) => ok.push(v),
             Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
-        Ok(pages)
+        Ok(ok)
     } else {
-        Err(PipelineError::Parse(errors))
+        Err(errors)
     }
 }
 
