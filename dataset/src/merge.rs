@@ -17,17 +17,9 @@ pub fn merge_pages(mut pages: Vec<Page>) -> Vec<Service> {
     let mut by_prefix: BTreeMap<String, Service> = BTreeMap::new();
     for page in pages {
         let key = page.prefix.to_ascii_lowercase();
-        let svc = by_prefix.entry(key).or_insert_with(|| Service {
-            prefix: page.prefix.clone(),
-            name: page.service_name.clone(),
-            sources: Sources::HTML,
-            pages: Vec::new(),
-            json_version: None,
-            actions: Vec::new(),
-            resource_types: Vec::new(),
-            condition_keys: Vec::new(),
-            operations: Vec::new(),
-        });
+        let svc = by_prefix
+            .entry(key)
+            .or_insert_with(|| Service::new(&page.prefix, &page.service_name, Sources::HTML));
         merge_page(svc, page);
     }
     let mut out: Vec<Service> = by_prefix.into_values().collect();
@@ -200,7 +192,8 @@ fn push_unique(v: &mut Vec<String>, s: &str) {
     }
 }
 
-fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
+/// Canonical order of names: case-insensitive, ties by exact spelling.
+pub fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.to_ascii_lowercase()
         .cmp(&b.to_ascii_lowercase())
         .then_with(|| a.cmp(b))

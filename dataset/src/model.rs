@@ -197,6 +197,23 @@ pub struct Service {
     pub operations: Vec<Operation>,
 }
 
+impl Service {
+    /// A service with no pages and no data yet.
+    pub fn new(prefix: impl Into<String>, name: impl Into<String>, sources: Sources) -> Service {
+        Service {
+            prefix: prefix.into(),
+            name: name.into(),
+            sources,
+            pages: Vec::new(),
+            json_version: None,
+            actions: Vec::new(),
+            resource_types: Vec::new(),
+            condition_keys: Vec::new(),
+            operations: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageRef {
     pub file: String,

@@ -9,7 +9,7 @@
 //! disagreement.
 
 use crate::json_doc::*;
-use crate::merge::{merge_keys, merge_operation, sort_service};
+use crate::merge::{merge_keys, merge_operation, name_order, sort_service};
 use crate::model::*;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -60,12 +60,7 @@ fn json_keys(names: &[String]) -> Vec<KeyRef> {
 /// prefix order, so the result does not depend on the order of `docs`.
 /// A prefix without HTML becomes a JSON-only service.
 pub fn reconcile(mut services: Vec<Service>, mut docs: Vec<JsonDocument>) -> Vec<Service> {
-    docs.sort_by(|a, b| {
-        a.prefix
-            .to_ascii_lowercase()
-            .cmp(&b.prefix.to_ascii_lowercase())
-            .then_with(|| a.prefix.cmp(&b.prefix))
-    });
+    docs.sort_by(|a, b| name_order(&a.prefix, &b.prefix));
     let mut index: HashMap<String, usize> = services
         .iter()
         .enumerate()
@@ -76,30 +71,15 @@ pub fn reconcile(mut services: Vec<Service>, mut docs: Vec<JsonDocument>) -> Vec
         let i = match index.get(&key) {
             Some(&i) => i,
             None => {
-                services.push(Service {
-                    prefix: d.prefix.clone(),
-                    // The JSON has no long service name.
-                    name: d.prefix.clone(),
-                    sources: Sources::JSON,
-                    pages: Vec::new(),
-                    json_version: None,
-                    actions: Vec::new(),
-                    resource_types: Vec::new(),
-                    condition_keys: Vec::new(),
-                    operations: Vec::new(),
-                });
+                // The JSON has no long service name.
+                services.push(Service::new(&d.prefix, &d.prefix, Sources::JSON));
                 index.insert(key, services.len() - 1);
                 services.len() - 1
             }
         };
         apply_doc(&mut services[i], d.doc);
     }
-    services.sort_by(|a, b| {
-        a.prefix
-            .to_ascii_lowercase()
-            .cmp(&b.prefix.to_ascii_lowercase())
-            .then_with(|| a.prefix.cmp(&b.prefix))
-    });
+    services.sort_by(|a, b| name_order(&a.prefix, &b.prefix));
     for s in &mut services {
         sort_service(s);
     }
@@ -205,53 +185,40 @@ fn apply_doc(svc: &mut Service, doc: ServiceDoc) {
             })
             .collect();
         let keys = json_keys(&a.action_condition_keys);
-        match act_idx.get(&a.name.to_ascii_lowercase()) {
-            Some(&i) => {
-                let e = &mut svc.actions[i];
-                e.sources = e.sources.union(Sources::JSON);
-                if ann.is_some() {
-                    e.annotations = ann;
-                }
-                if e.access_level.is_none() {
-                    e.access_level = ann.map(|x| access_level_from(&x).to_string());
-                }
-                e.supported_by.extend(a.supported_by);
-                for row in rows {
-                    match e
-                        .resource_types
-                        .iter_mut()
-                        .find(|x| x.name.eq_ignore_ascii_case(&row.name))
-                    {
-                        Some(x) => {
-                            x.sources = x.sources.union(Sources::JSON);
-                            merge_keys(&mut x.condition_keys, row.condition_keys);
-                        }
-                        None => e.resource_types.push(row),
-                    }
-                }
-                merge_keys(&mut e.condition_keys, keys);
-            }
+        let i = match act_idx.get(&a.name.to_ascii_lowercase()) {
+            Some(&i) => i,
             None => {
                 let mut n = Action::new(a.name.clone());
-                n.sources = Sources::JSON;
-                n.access_level = ann.map(|x| access_level_from(&x).to_string());
-                n.annotations = ann;
-                n.supported_by = a.supported_by;
-                for row in rows {
-                    match n
-                        .resource_types
-                        .iter_mut()
-                        .find(|x| x.name.eq_ignore_ascii_case(&row.name))
-                    {
-                        Some(x) => merge_keys(&mut x.condition_keys, row.condition_keys),
-                        None => n.resource_types.push(row),
-                    }
-                }
-                n.condition_keys = keys;
+                // Only the JSON states it (the union below adds JSON).
+                n.sources = Sources::NONE;
                 act_idx.insert(a.name.to_ascii_lowercase(), svc.actions.len());
                 svc.actions.push(n);
+                svc.actions.len() - 1
+            }
+        };
+        let e = &mut svc.actions[i];
+        e.sources = e.sources.union(Sources::JSON);
+        if ann.is_some() {
+            e.annotations = ann;
+        }
+        if e.access_level.is_none() {
+            e.access_level = ann.map(|x| access_level_from(&x).to_string());
+        }
+        e.supported_by.extend(a.supported_by);
+        for row in rows {
+            match e
+                .resource_types
+                .iter_mut()
+                .find(|x| x.name.eq_ignore_ascii_case(&row.name))
+            {
+                Some(x) => {
+                    x.sources = x.sources.union(Sources::JSON);
+                    merge_keys(&mut x.condition_keys, row.condition_keys);
+                }
+                None => e.resource_types.push(row),
             }
         }
+        merge_keys(&mut e.condition_keys, keys);
     }
 
     // Operations (merged with the HTML operations table by name).
