@@ -84,8 +84,8 @@ pub fn write_snapshot(dir: &Path, manifest: &Manifest, services: &[Service]) -> 
     Ok(())
 }
 
-/// Read a snapshot folder written by [`write_snapshot`].
-pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
+/// Read a snapshot folder's `manifest.json`, checking its format.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
     let mp = dir.join("manifest.json");
     let text = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
     let manifest: Manifest =
@@ -97,6 +97,12 @@ pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
             manifest.format
         )));
     }
+    Ok(manifest)
+}
+
+/// Read a snapshot folder written by [`write_snapshot`].
+pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
+    let manifest = read_manifest(dir)?;
     let sdir = dir.join("services");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&sdir)
         .map_err(|e| Error::io(&sdir, e))?

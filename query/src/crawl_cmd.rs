@@ -297,20 +297,12 @@ fn previous_counts(a: &CrawlArgs, out: &Path) -> Result<Option<(Counts, String)>
     if let Some(dir) = &a.snapshot_dir {
         let mp = dir.join("manifest.json");
         if mp.exists() {
-            let text = std::fs::read(&mp).with_context(|| format!("reading {}", mp.display()))?;
-            let m: iamref_dataset::Manifest = serde_json::from_slice(&text)
-                .with_context(|| format!("{}: not a snapshot manifest", mp.display()))?;
+            let m = snapshot::read_manifest(dir)?;
             return Ok(Some((m.counts, mp.display().to_string())));
         }
     }
-    if crate::locate::has_embedded() {
-        let b = crate::locate::embedded_bundle()?;
-        return Ok(Some((
-            b.manifest.counts,
-            "the snapshot shipped in iamref".into(),
-        )));
-    }
-    Ok(None)
+    Ok(crate::locate::embedded_manifest()?
+        .map(|m| (m.counts, "the snapshot shipped in iamref".to_string())))
 }
 
 /// `None` if `new` keeps enough of `old`, else why not.

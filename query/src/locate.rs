@@ -3,15 +3,22 @@
 
 use anyhow::{bail, Context, Result};
 use iamref_dataset::snapshot::Bundle;
+use iamref_dataset::Manifest;
 use std::io::Read;
 use std::path::PathBuf;
 
 static EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snapshot.json.gz"));
+static EMBEDDED_MANIFEST: &str = include_str!(concat!(env!("OUT_DIR"), "/manifest.json"));
 const SNAPSHOT_ID: &str = env!("IAMREF_SNAPSHOT_ID");
 
-/// Is a snapshot embedded in this binary?
-pub fn has_embedded() -> bool {
-    !EMBEDDED.is_empty()
+/// The embedded snapshot's manifest (cheap: no decompression), if any.
+pub fn embedded_manifest() -> Result<Option<Manifest>> {
+    if EMBEDDED_MANIFEST.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_str(EMBEDDED_MANIFEST)
+        .map(Some)
+        .context("decoding the embedded snapshot's manifest")
 }
 
 /// Decompress and decode the embedded snapshot.
