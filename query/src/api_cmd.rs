@@ -15,7 +15,7 @@ use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
 use iamref_dataset::Sources;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -133,12 +133,6 @@ fn did_you_mean(s: &[String]) -> String {
 
 struct Db<'c> {
     conn: &'c Connection,
-}
-
-/// Read the database through a memory map: fewer system calls for the
-/// handful of scattered pages a lookup touches.
-fn fast_reads(conn: &Connection) {
-    let _ = conn.execute_batch("PRAGMA mmap_size = 268435456");
 }
 
 struct ActionInfo {
@@ -289,14 +283,19 @@ enum Lookup {
     Unknown(String),
 }
 
+/// "unknown service prefix …; did you mean …?"
+fn unknown_prefix(db: &Db, prefix: &str) -> Result<String> {
+    let prefixes = db.prefixes()?;
+    let s = suggest(prefix, prefixes.iter().map(String::as_str));
+    Ok(format!(
+        "unknown service prefix {prefix:?}{}",
+        did_you_mean(&s)
+    ))
+}
+
 fn find_operation(db: &Db, prefix: &str, op: &str) -> Result<Lookup> {
     let Some((sid, prefix)) = db.service(prefix)? else {
-        let prefixes = db.prefixes()?;
-        let s = suggest(prefix, prefixes.iter().map(String::as_str));
-        return Ok(Lookup::Unknown(format!(
-            "unknown service prefix {prefix:?}{}",
-            did_you_mean(&s)
-        )));
+        return Ok(Lookup::Unknown(unknown_prefix(db, prefix)?));
     };
     if let Some((oid, name)) = db.operation(sid, op)? {
         return Ok(Lookup::Found(prefix, oid, name));
@@ -367,7 +366,6 @@ pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
             a.operation.join(" ")
         )));
     };
-    fast_reads(conn);
     let db = Db { conn };
     match find_operation(&db, &prefix, &op)? {
         Lookup::Unknown(msg) => Err(input(msg)),
@@ -400,7 +398,6 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         [c, m] => (c.clone(), m.clone()),
         _ => return Err(input("expected CLIENT.METHOD or CLIENT METHOD")),
     };
-    fast_reads(conn);
     let found: Vec<(String, i64, String)> = conn
         .prepare_cached(
             "SELECT s.prefix, o.id, o.name FROM sdk_methods m
@@ -704,7 +701,6 @@ pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
         ))
     })?;
     let list = parse_calls(&text).map_err(|e| input(format!("{name}: {e}")))?;
-    fast_reads(conn);
     let db = Db { conn };
     let mut by_action: BTreeMap<(String, String), CallsRow> = BTreeMap::new();
     let mut matched = 0usize;
@@ -849,23 +845,13 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
     let db = Db { conn };
     for p in &a.prefixes {
         if db.service(p)?.is_none() {
-            let prefixes = db.prefixes()?;
-            let s = suggest(p, prefixes.iter().map(String::as_str));
-            return Err(input(format!(
-                "unknown service prefix {p:?}{}",
-                did_you_mean(&s)
-            )));
+            return Err(input(unknown_prefix(&db, p)?));
         }
     }
-    let has_json: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM services WHERE sources & 2 != 0)",
+    let (has_html, has_json): (bool, bool) = conn.query_row(
+        "SELECT coalesce(max(sources & 1), 0) != 0, coalesce(max(sources & 2), 0) != 0 FROM services",
         [],
-        |r| r.get(0),
-    )?;
-    let has_html: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM services WHERE sources & 1 != 0)",
-        [],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if !has_json || !has_html {
         return Err(input(format!(
@@ -882,37 +868,29 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
         diffs.retain(|d| d.kind.as_str() == k);
     }
     if out.format == Format::Table {
-        let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut per: BTreeMap<(String, &str), usize> = BTreeMap::new();
+        // Counted by position in KINDS, so that kinds come in that order.
+        let rank = |d: &Difference| {
+            KINDS
+                .iter()
+                .position(|k| *k == d.kind.as_str())
+                .unwrap_or(0)
+        };
+        let mut totals: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut per: BTreeMap<(String, usize), usize> = BTreeMap::new();
         for d in &diffs {
-            *totals.entry(d.kind.as_str()).or_default() += 1;
-            *per.entry((d.prefix.clone(), d.kind.as_str())).or_default() += 1;
+            *totals.entry(rank(d)).or_default() += 1;
+            *per.entry((d.prefix.clone(), rank(d))).or_default() += 1;
         }
-        let mut summary: Vec<CrosscheckSummary> = KINDS
+        let row = |prefix: &str, k: usize, count: usize| CrosscheckSummary {
+            prefix: prefix.to_string(),
+            kind: KINDS[k].to_string(),
+            count,
+        };
+        let summary: Vec<CrosscheckSummary> = totals
             .iter()
-            .filter_map(|k| {
-                totals.get(k).map(|&count| CrosscheckSummary {
-                    prefix: "(all)".into(),
-                    kind: k.to_string(),
-                    count,
-                })
-            })
+            .map(|(&k, &count)| row("(all)", k, count))
+            .chain(per.iter().map(|((p, k), &count)| row(p, *k, count)))
             .collect();
-        let mut per_prefix: BTreeSet<String> = BTreeSet::new();
-        for ((p, _), _) in per.iter() {
-            per_prefix.insert(p.clone());
-        }
-        for p in per_prefix {
-            for k in KINDS {
-                if let Some(&count) = per.get(&(p.clone(), *k)) {
-                    summary.push(CrosscheckSummary {
-                        prefix: p.clone(),
-                        kind: k.to_string(),
-                        count,
-                    });
-                }
-            }
-        }
         let cells: Vec<Vec<String>> = summary
             .iter()
             .map(|s| vec![s.prefix.clone(), s.kind.clone(), s.count.to_string()])
