@@ -496,13 +496,11 @@ struct KeyInfo {
 pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit> {
     lookup::check_name("service prefix", &a.prefix)?;
     let (sid, prefix, name) = lookup::service_id(conn, &a.prefix)?;
-    let strings = |sql: &str| -> Result<Vec<String>> {
-        Ok(conn
-            .prepare(sql)?
-            .query_map([sid], |r| r.get(0))?
-            .collect::<Result<_, _>>()?)
-    };
-    let pages = strings("SELECT file FROM pages WHERE service_id = ?1 ORDER BY file")?;
+    let pages = lookup::column(
+        conn,
+        "SELECT file FROM pages WHERE service_id = ?1 ORDER BY file",
+        [sid],
+    )?;
     let access_levels: Vec<(String, i64)> = conn
         .prepare(
             "SELECT coalesce(access_level, '(none)'), count(*) FROM actions WHERE service_id = ?1
@@ -516,10 +514,7 @@ pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit>
         .query_map([sid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
         .collect::<Result<Vec<_>, _>>()?
     {
-        let arns = conn
-            .prepare_cached("SELECT arn FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord")?
-            .query_map([tid], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let arns = lookup::arn_formats(conn, tid)?;
         resource_types.push(NameArns { name: tname, arns });
     }
     let condition_keys: Vec<KeyInfo> = conn

@@ -66,6 +66,23 @@ pub fn parse_action_ref(s: &str) -> Result<ActionRef> {
     })
 }
 
+/// The first column of every row `sql` returns, as strings.
+pub fn column(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<String>> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_map(params, |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// A resource type's ARN formats, in page order.
+pub fn arn_formats(conn: &Connection, type_id: i64) -> Result<Vec<String>> {
+    column(
+        conn,
+        "SELECT arn FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord",
+        [type_id],
+    )
+}
+
 fn sources_str(bits: u8) -> &'static str {
     match bits {
         1 => "html",
@@ -113,10 +130,7 @@ pub fn service_id(conn: &Connection, prefix: &str) -> Result<(i64, String, Strin
     if let Some(f) = found {
         return Ok(f);
     }
-    let all: Vec<String> = conn
-        .prepare("SELECT prefix FROM services")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let all = column(conn, "SELECT prefix FROM services", [])?;
     Err(input(
         match suggest(prefix, all.iter().map(String::as_str)) {
             Some(s) => format!("unknown service prefix {prefix}; did you mean {s}?"),
@@ -141,10 +155,11 @@ pub fn resolve_actions(conn: &Connection, r: &ActionRef) -> Result<Vec<(i64, Str
         if let Some((id, name)) = found {
             return Ok(vec![(id, prefix, name)]);
         }
-        let names: Vec<String> = conn
-            .prepare("SELECT name FROM actions WHERE service_id = ?1")?
-            .query_map([sid], |row| row.get(0))?
-            .collect::<Result<_, _>>()?;
+        let names = column(
+            conn,
+            "SELECT name FROM actions WHERE service_id = ?1",
+            [sid],
+        )?;
         return Err(input(
             match suggest(&r.action, names.iter().map(String::as_str)) {
                 Some(s) => format!(
@@ -298,13 +313,9 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
         .collect::<Result<_, _>>()?;
     let mut resource_types = Vec::new();
     let mut scenarios: Vec<ScenarioInfo> = Vec::new();
-    let mut arn_q = conn
-        .prepare_cached("SELECT arn FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord")?;
     for (rid, scenario, scenario_name, name, required, type_id) in rows {
-        let arns: Vec<String> = match type_id {
-            Some(t) => arn_q
-                .query_map([t], |r| r.get(0))?
-                .collect::<Result<_, _>>()?,
+        let arns = match type_id {
+            Some(t) => arn_formats(conn, t)?,
             None => Vec::new(),
         };
         let u = ResourceTypeUse {
@@ -486,10 +497,7 @@ pub fn resource_type_info(conn: &Connection, type_id: i64) -> Result<ResourceTyp
         [type_id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let arns = conn
-        .prepare_cached("SELECT arn FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord")?
-        .query_map([type_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let arns = arn_formats(conn, type_id)?;
     let condition_keys = conn
         .prepare_cached(
             "SELECT condition_key FROM resource_type_condition_keys WHERE resource_type_id = ?1 ORDER BY ord",
@@ -536,10 +544,11 @@ pub fn resource_type_id(conn: &Connection, spec: &str) -> Result<i64> {
     if let Some(id) = id {
         return Ok(id);
     }
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM resource_types WHERE service_id = ?1")?
-        .query_map([sid], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let names = column(
+        conn,
+        "SELECT name FROM resource_types WHERE service_id = ?1",
+        [sid],
+    )?;
     Err(input(match suggest(name, names.iter().map(String::as_str)) {
         Some(s) => format!("unknown resource type {prefix}:{name}; did you mean {prefix}:{s}?"),
         None => format!(
