@@ -10,13 +10,12 @@
 
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
 use iamref_dataset::Sources;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -686,20 +685,7 @@ fn record_lines(text: &str) -> Vec<usize> {
 
 /// `iamref calls [FILE|-]`.
 pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
-    let (name, bytes) = match &a.file {
-        None => ("stdin".to_string(), read_stdin()?),
-        Some(p) if p.as_os_str() == "-" => ("stdin".to_string(), read_stdin()?),
-        Some(p) => (
-            p.display().to_string(),
-            std::fs::read(p).map_err(|e| input(format!("{}: {e}", p.display())))?,
-        ),
-    };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        input(format!(
-            "{name}: not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
+    let (name, text) = crate::input::read_text(a.file.as_deref())?;
     let list = parse_calls(&text).map_err(|e| input(format!("{name}: {e}")))?;
     let db = Db { conn };
     let mut by_action: BTreeMap<(String, String), CallsRow> = BTreeMap::new();
@@ -775,15 +761,6 @@ pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
     } else {
         Exit::Found
     })
-}
-
-fn read_stdin() -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut v)
-        .context("reading stdin")?;
-    Ok(v)
 }
 
 /// The rows of a call, or why there are none.

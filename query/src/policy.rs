@@ -10,8 +10,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Subcommand)]
 pub enum PolicyCmd {
@@ -90,19 +90,11 @@ fn strings(v: Option<&Value>, what: &str, stmt: usize) -> Result<Vec<String>> {
     }
 }
 
-fn read_policy(file: &PathBuf) -> Result<Value> {
-    let mut text = String::new();
-    if file.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text)?;
-    } else {
-        let bytes = std::fs::read(file).map_err(|e| input(format!("{}: {e}", file.display())))?;
-        text = String::from_utf8(bytes)
-            .map_err(|_| input(format!("{}: not UTF-8 text", file.display())))?;
-    }
+fn read_policy(file: &Path) -> Result<Value> {
+    let (name, text) = crate::input::read_text(Some(file))?;
     serde_json::from_str(&text).map_err(|e| {
         input(format!(
-            "{}: not a JSON policy document: {e} (line {}, column {})",
-            file.display(),
+            "{name}: not a JSON policy document: {e} (line {}, column {})",
             e.line(),
             e.column()
         ))
@@ -509,8 +501,7 @@ fn write(conn: &Connection, a: WriteArgs, out: &mut Out) -> Result<Exit> {
     let mut patterns = Vec::new();
     for p in &a.actions {
         if p == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text)?;
+            let (_, text) = crate::input::read_text(None)?;
             patterns.extend(
                 text.lines()
                     .map(str::trim)
