@@ -388,11 +388,13 @@ pub fn write_policy(
     partition: &str,
 ) -> Result<(Value, Vec<String>)> {
     let mut notes = Vec::new();
-    // action -> resources it is granted on
-    let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    // action -> names of the resource types those resources are
-    let mut granted_types: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut prefixes: BTreeMap<String, String> = BTreeMap::new();
+    /// What one action is granted on: resources, and their resource types.
+    #[derive(Default)]
+    struct Grant {
+        resources: BTreeSet<String>,
+        types: BTreeSet<String>,
+    }
+    let mut grants: BTreeMap<String, Grant> = BTreeMap::new();
     for p in patterns {
         let r = lookup::parse_action_ref(p)?;
         let ids = lookup::resolve_actions(conn, &r)?;
@@ -401,10 +403,9 @@ pub fn write_policy(
         }
         for (id, prefix, name) in ids {
             let full = format!("{prefix}:{name}");
-            prefixes.insert(full.clone(), prefix.clone());
             let info = lookup::action_info(conn, id)?;
             let mut res = BTreeSet::new();
-            let types = granted_types.entry(full.clone()).or_default();
+            let mut types = BTreeSet::new();
             if !info.resource_level {
                 res.insert("*".to_string());
             } else {
@@ -453,27 +454,27 @@ pub fn write_policy(
                     }
                 }
             }
-            grants.entry(full).or_default().extend(res);
+            let g = grants.entry(full).or_default();
+            g.resources.extend(res);
+            g.types.extend(types);
         }
     }
     // Group actions that share the same resources into one statement.
     /// Resources → (actions granted on them, resource type names).
     type Groups = BTreeMap<Vec<String>, (Vec<String>, BTreeSet<String>)>;
     let mut groups: Groups = BTreeMap::new();
-    for (action, res) in grants {
-        let g = groups.entry(res.into_iter().collect()).or_default();
-        if let Some(t) = granted_types.get(&action) {
-            g.1.extend(t.iter().cloned());
-        }
-        g.0.push(action);
+    for (action, g) in grants {
+        let e = groups.entry(g.resources.into_iter().collect()).or_default();
+        e.1.extend(g.types);
+        e.0.push(action);
     }
     let mut statements = Vec::new();
     let mut used_sids: BTreeMap<String, usize> = BTreeMap::new();
     let mut ordered: Vec<_> = groups.into_iter().collect();
     ordered.sort_by(|a, b| a.1 .0.cmp(&b.1 .0));
     for (res, (actions, types)) in ordered {
-        let prefix = prefixes.get(&actions[0]).cloned().unwrap_or_default();
-        let mut sid = sid_for(&prefix, &types, &res);
+        let prefix = actions[0].split(':').next().unwrap_or_default();
+        let mut sid = sid_for(prefix, &types, &res);
         let n = used_sids.entry(sid.clone()).or_insert(0);
         *n += 1;
         if *n > 1 {
