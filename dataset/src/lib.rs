@@ -15,6 +15,13 @@ pub use model::*;
 
 use std::path::{Path, PathBuf};
 
+/// SHA-256 of bytes, lowercase hex: how pages and documents are named in
+/// the manifest and the crawl cache.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("SQLite: {0}")]

@@ -9,7 +9,6 @@
 
 use iamref_dataset::model::*;
 use scraper::{ElementRef, Html, Node, Selector};
-use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 /// A page that cannot be read. Names the page and, where it can, the table
@@ -653,7 +652,7 @@ fn outline(doc: &Html) -> Outline<'_> {
 /// the page's actions. A page with no tables at all (a retired service's
 /// stub) parses to an empty page with a warning.
 pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
-    let sha256 = hex::encode(Sha256::digest(html.as_bytes()));
+    let sha256 = iamref_dataset::sha256_hex(html.as_bytes());
     let doc = Html::parse_document(html);
     let o = outline(&doc);
 

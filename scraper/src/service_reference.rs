@@ -6,7 +6,6 @@
 //! document and the JSON path of the problem out.
 
 use iamref_dataset::json_doc::{IndexEntry, JsonDocument, ServiceDoc};
-use sha2::{Digest, Sha256};
 
 pub use iamref_dataset::json_doc;
 
@@ -95,7 +94,7 @@ pub fn parse_document(prefix: &str, bytes: &[u8]) -> Result<JsonDocument, JsonEr
     let doc = parse_service_doc(prefix, bytes)?;
     Ok(JsonDocument {
         prefix: doc.name.clone(),
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: iamref_dataset::sha256_hex(bytes),
         doc,
     })
 }

@@ -44,9 +44,7 @@ fn parser_id() -> String {
     hex::encode(&h.finalize()[..8])
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
+pub use iamref_dataset::sha256_hex;
 
 pub struct Cache {
     dir: PathBuf,

@@ -20,7 +20,7 @@ pub mod cache;
 pub mod http;
 
 use crate::pipeline::{self, Assembled, PageSource};
-use cache::{sha256_hex, Cache, Entry};
+use cache::{Cache, Entry};
 use futures_util::future::join_all;
 use http::{Fetched, Fetcher, Validators};
 use iamref_dataset::model::Page;
@@ -796,9 +796,4 @@ async fn parse_pages(
     }
     let parsed = parsed.into_iter().flatten().collect();
     Ok((parsed, n))
-}
-
-/// SHA-256 of bytes, lowercase hex (as the manifest records pages).
-pub fn sha256(bytes: &[u8]) -> String {
-    sha256_hex(bytes)
 }
