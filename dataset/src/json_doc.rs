@@ -10,22 +10,13 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
-/// A list that may be absent or `null`.
-fn list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+/// A list or map that may be absent or `null` (then empty).
+fn list<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: Deserialize<'de> + Default,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
-}
-
-/// A map that may be absent or `null`.
-fn map<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
-where
-    D: Deserializer<'de>,
-    V: Deserialize<'de>,
-{
-    Ok(Option::<BTreeMap<String, V>>::deserialize(d)?.unwrap_or_default())
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// One service document (`v1/PREFIX/PREFIX.json`).
@@ -60,7 +51,7 @@ pub struct DocAction {
     #[serde(default, deserialize_with = "list")]
     pub resources: Vec<DocActionResource>,
     /// e.g. `{"IAM Action Last Accessed": true}`.
-    #[serde(default, deserialize_with = "map")]
+    #[serde(default, deserialize_with = "list")]
     pub supported_by: BTreeMap<String, bool>,
 }
 
