@@ -11,11 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub fn open(path: PathBuf) -> Result<Connection> {
-    let conn = iamref_dataset::db::open_read_only(&path)?;
-    // Read through a memory map: fewer system calls for the scattered
-    // pages a lookup touches.
-    let _ = conn.execute_batch("PRAGMA mmap_size = 268435456");
-    Ok(conn)
+    Ok(iamref_dataset::db::open_read_only(&path)?)
 }
 
 fn found(any: bool) -> Exit {
