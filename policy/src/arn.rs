@@ -1,0 +1,1 @@
+//! The ARN pattern algebra (filled in by the next commits).

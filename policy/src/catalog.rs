@@ -1,0 +1,1 @@
+//! The catalog (filled in by the next commits).

@@ -1,0 +1,12 @@
+//! `iamref-policy`: the policy engine.
+//!
+//! Pure over a [`catalog::Catalog`] loaded once from the dataset: no SQL,
+//! no I/O, so every piece is testable without a database.
+//!
+//! - [`arn`]: the ARN pattern algebra (policy `Resource` patterns against
+//!   ARN formats of the reference), shared by `policy check`,
+//!   `policy write`, `iamref arn` and the recorder.
+//! - [`catalog`]: the services a run needs, indexed for lookups.
+
+pub mod arn;
+pub mod catalog;
