@@ -28,6 +28,8 @@ pub struct BuildArgs {
     /// Capture date to record (default: the folder name if it is a date)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub captured: Option<String>,
+    #[command(flatten)]
+    pub guard: crate::guard::GuardArgs,
 }
 
 #[derive(clap::Args)]
@@ -154,6 +156,15 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         ))
         .into());
     }
+    let baselines = crate::guard::baselines(a.out.as_deref(), a.snapshot_dir.as_deref(), false)?;
+    crate::guard::check(
+        &baselines,
+        &crate::guard::Profile::of(&assembled.manifest, &assembled.services),
+        a.guard.max_shrink,
+        a.guard.accept_shrink,
+        &mut assembled.manifest,
+        quiet,
+    )?;
     if let Some(out) = &a.out {
         iamref_dataset::db::write_database(out, &assembled.manifest, &assembled.services)
             .with_context(|| format!("writing {}", out.display()))?;

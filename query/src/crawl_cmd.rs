@@ -3,7 +3,7 @@
 
 use crate::exit::{input, Exit, Failure};
 use anyhow::{Context, Result};
-use iamref_dataset::{snapshot, Counts};
+use iamref_dataset::snapshot;
 use iamref_scraper::crawl::{self, CrawlConfig, CrawlError, Event, Progress};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -20,9 +20,11 @@ FILES:
 
 SAFETY:
     Nothing is written unless every page was fetched and parsed (or, with --allow-partial, replaced
-    by its last good cached copy, recorded in the manifest) and the result holds at least
-    (100 - --max-shrink)% of the service prefixes and actions of the previous data: the --out
-    database if it exists, else the --snapshot-dir manifest, else the snapshot shipped in iamref.
+    by its last good cached copy, recorded in the manifest) and the result keeps, against the data
+    it replaces (the --out database and the --snapshot-dir snapshot where they exist, else the
+    snapshot shipped in iamref), at least (100 - --max-shrink)% of each source's pages, HTML
+    actions, JSON documents, JSON actions and operations, and at least half of every service's
+    HTML and JSON actions.
     Refusals exit 3 and leave the previous database and snapshot untouched. Ctrl-C stops at once,
     writes nothing (exit 2), and the next run resumes from the cache.";
 
@@ -79,12 +81,8 @@ pub struct CrawlArgs {
     /// refusing; the manifest is marked partial and names them
     #[arg(long)]
     pub allow_partial: bool,
-    /// Refuse a result with fewer than (100 - PERCENT)% of the previous prefixes or actions
-    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, value_parser = percent)]
-    pub max_shrink: f64,
-    /// Publish even if the result shrank more than --max-shrink allows
-    #[arg(long)]
-    pub accept_shrink: bool,
+    #[command(flatten)]
+    pub guard: crate::guard::GuardArgs,
     /// Capture date to record (default: today, UTC)
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub captured: Option<String>,
@@ -99,13 +97,6 @@ fn positive_secs(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "{s:?}: expected a number of seconds between 0 and 3600"
         )),
-    }
-}
-
-fn percent(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s:?}: expected a percentage between 0 and 100")),
     }
 }
 
@@ -282,47 +273,6 @@ impl Progress for Report {
     }
 }
 
-/// Counts of the data the crawl would replace, and where they come from.
-fn previous_counts(a: &CrawlArgs, out: &Path) -> Result<Option<(Counts, String)>> {
-    if out.exists() {
-        let conn = iamref_dataset::db::open_read_only(out).with_context(|| {
-            format!(
-                "reading the previous database {} to compare counts (remove it or pass --accept-shrink)",
-                out.display()
-            )
-        })?;
-        let m = iamref_dataset::db::read_manifest(&conn)?;
-        return Ok(Some((m.counts, out.display().to_string())));
-    }
-    if let Some(dir) = &a.snapshot_dir {
-        let mp = dir.join("manifest.json");
-        if mp.exists() {
-            let m = snapshot::read_manifest(dir)?;
-            return Ok(Some((m.counts, mp.display().to_string())));
-        }
-    }
-    Ok(crate::locate::embedded_manifest()?
-        .map(|m| (m.counts, "the snapshot shipped in iamref".to_string())))
-}
-
-/// `None` if `new` keeps enough of `old`, else why not.
-pub fn shrink_check(old: &Counts, new: &Counts, max_shrink: f64) -> Option<String> {
-    let keep = (100.0 - max_shrink) / 100.0;
-    let mut lost = Vec::new();
-    for (what, o, n) in [
-        ("service prefixes", old.prefixes, new.prefixes),
-        ("actions", old.actions, new.actions),
-    ] {
-        if (n as f64) < (o as f64) * keep {
-            lost.push(format!(
-                "{what}: {n}, down from {o} ({:.1}%)",
-                n as f64 * 100.0 / o.max(1) as f64
-            ));
-        }
-    }
-    (!lost.is_empty()).then(|| lost.join("; "))
-}
-
 pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
     let base = cache_base(a.cache_dir.as_deref());
     let out = a.out.clone().unwrap_or_else(|| base.join("crawl.sqlite"));
@@ -392,7 +342,7 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
             .map_err(|e| anyhow::anyhow!("saving pages: {e}"))?;
     }
     let captured = a.captured.clone().or_else(|| Some(today_utc()));
-    let assembled = result.assemble(captured).map_err(|e| {
+    let mut assembled = result.assemble(captured).map_err(|e| {
         Failure::Refused(format!(
             "{e}\nnothing written; the previous data is unchanged"
         ))
@@ -406,19 +356,15 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         ))
         .into());
     }
-    if !a.accept_shrink {
-        if let Some((old, from)) = previous_counts(&a, &out)? {
-            if let Some(why) = shrink_check(&old, &c, a.max_shrink) {
-                return Err(Failure::Refused(format!(
-                    "the crawl lost more than {}% against {from} ({why}); nothing written. \
-                     If AWS really removed this much, pass --accept-shrink; if the page layout \
-                     changed, the parser needs updating",
-                    a.max_shrink
-                ))
-                .into());
-            }
-        }
-    }
+    let baselines = crate::guard::baselines(Some(&out), a.snapshot_dir.as_deref(), true)?;
+    crate::guard::check(
+        &baselines,
+        &crate::guard::Profile::of(&assembled.manifest, &assembled.services),
+        a.guard.max_shrink,
+        a.guard.accept_shrink,
+        &mut assembled.manifest,
+        quiet,
+    )?;
     iamref_dataset::db::write_database(&out, &assembled.manifest, &assembled.services)
         .with_context(|| format!("writing {}", out.display()))?;
     if let Some(dir) = &a.snapshot_dir {
@@ -472,24 +418,6 @@ mod tests {
         assert_eq!(parse_size("1000"), Ok(1000));
         assert!(parse_size("0").is_err());
         assert!(parse_size("lots").is_err());
-    }
-
-    #[test]
-    fn shrink() {
-        let old = Counts {
-            prefixes: 456,
-            actions: 21_425,
-            ..Default::default()
-        };
-        let mut new = old;
-        assert_eq!(shrink_check(&old, &new, 10.0), None);
-        new.actions = 271;
-        assert!(shrink_check(&old, &new, 10.0)
-            .unwrap()
-            .contains("actions: 271"));
-        new.actions = 19_300;
-        assert_eq!(shrink_check(&old, &new, 10.0), None);
-        assert!(shrink_check(&old, &new, 5.0).is_some());
     }
 
     #[test]

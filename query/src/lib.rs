@@ -7,6 +7,7 @@ pub mod build_cmd;
 pub mod commands;
 pub mod crawl_cmd;
 pub mod exit;
+pub mod guard;
 pub mod input;
 pub mod locate;
 pub mod lookup;

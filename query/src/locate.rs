@@ -33,6 +33,14 @@ pub fn embedded_bundle() -> Result<Bundle> {
     serde_json::from_slice(&json).context("decoding the embedded snapshot")
 }
 
+/// The embedded snapshot, or `None` if this binary was built without one.
+pub fn embedded_bundle_opt() -> Result<Option<Bundle>> {
+    if EMBEDDED.is_empty() {
+        return Ok(None);
+    }
+    embedded_bundle().map(Some)
+}
+
 /// iamref's cache folder: `$IAMREF_CACHE_DIR`, else the user's cache
 /// folder (`~/.cache/iamref` on Linux).
 pub fn cache_dir() -> PathBuf {

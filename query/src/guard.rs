@@ -1,0 +1,299 @@
+//! The publication guard shared by `build` and `crawl`: a result is
+//! compared, source by source and prefix by prefix, with the data it would
+//! replace, and refused (exit 3) if it lost too much.
+//!
+//! Compared, for each source: pages and the actions the pages state
+//! (HTML actions), JSON documents and the actions they state (JSON
+//! actions), and API operations; a source that falls below
+//! `(100 - max_shrink)%` of its previous count is named. And for each
+//! prefix: a service that keeps less than half of its HTML actions or of
+//! its JSON actions (or disappears) is named. `--accept-shrink` publishes
+//! anyway and records what shrank in the manifest's notes.
+
+use crate::exit::Failure;
+use anyhow::{Context, Result};
+use iamref_dataset::{Manifest, Service};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The guard's options, the same for `build` and `crawl`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GuardArgs {
+    /// Refuse a result in which a source (pages, HTML actions, JSON documents, JSON actions,
+    /// operations) has fewer than (100 - PERCENT)% of the data it replaces
+    #[arg(long, value_name = "PERCENT", default_value_t = 10.0, value_parser = percent)]
+    pub max_shrink: f64,
+    /// Publish even if the result shrank (a source beyond --max-shrink, or a service that lost
+    /// more than half its actions); what shrank is recorded in the manifest
+    #[arg(long)]
+    pub accept_shrink: bool,
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?}: expected a percentage between 0 and 100")),
+    }
+}
+
+/// What a dataset holds, per source and per prefix.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub pages: usize,
+    pub html_actions: usize,
+    pub json_documents: usize,
+    pub json_actions: usize,
+    pub operations: usize,
+    /// prefix -> (HTML actions, JSON actions)
+    pub prefixes: BTreeMap<String, (usize, usize)>,
+}
+
+impl Profile {
+    pub fn of(manifest: &Manifest, services: &[Service]) -> Profile {
+        let mut p = Profile {
+            pages: manifest.counts.pages.max(manifest.pages.len()),
+            json_documents: manifest.json_documents.len(),
+            ..Profile::default()
+        };
+        for s in services {
+            let html = s.actions.iter().filter(|a| a.sources.has_html()).count();
+            let json = s.actions.iter().filter(|a| a.sources.has_json()).count();
+            p.html_actions += html;
+            p.json_actions += json;
+            p.operations += s.operations.len();
+            let e = p.prefixes.entry(s.prefix.to_ascii_lowercase()).or_default();
+            e.0 += html;
+            e.1 += json;
+        }
+        p
+    }
+}
+
+/// Data a result would replace, and how to name it in messages.
+pub struct Baseline {
+    pub what: String,
+    pub profile: Profile,
+}
+
+/// The data a build or crawl would replace: the `out` database if it
+/// exists, and the `snapshot_dir` folder if it has a manifest; if neither
+/// exists and `shipped` is set, the snapshot shipped in the binary.
+pub fn baselines(
+    out: Option<&Path>,
+    snapshot_dir: Option<&Path>,
+    shipped: bool,
+) -> Result<Vec<Baseline>> {
+    let mut v = Vec::new();
+    let how = "to compare what the new data keeps; remove it, or pass --accept-shrink to replace it unchecked";
+    if let Some(out) = out.filter(|p| p.exists()) {
+        let conn = iamref_dataset::db::open_read_only(out)
+            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
+        let manifest = iamref_dataset::db::read_manifest(&conn)
+            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
+        let services = iamref_dataset::db::read_services(&conn)
+            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
+        v.push(Baseline {
+            what: out.display().to_string(),
+            profile: Profile::of(&manifest, &services),
+        });
+    }
+    if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
+        let (manifest, services) = iamref_dataset::snapshot::read_snapshot(dir)
+            .with_context(|| format!("reading the previous snapshot {} {how}", dir.display()))?;
+        v.push(Baseline {
+            what: dir.join("manifest.json").display().to_string(),
+            profile: Profile::of(&manifest, &services),
+        });
+    }
+    if v.is_empty() && shipped {
+        if let Some(b) = crate::locate::embedded_bundle_opt()? {
+            v.push(Baseline {
+                what: "the snapshot shipped in iamref".to_string(),
+                profile: Profile::of(&b.manifest, &b.services),
+            });
+        }
+    }
+    Ok(v)
+}
+
+/// What `new` lost against `old`, one line per source; empty if it kept
+/// enough. `max_shrink` is the percentage a source's total may lose.
+pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {
+    let keep = (100.0 - max_shrink) / 100.0;
+    let mut out = Vec::new();
+    let total = |what: &str, o: usize, n: usize, out: &mut Vec<String>| {
+        if o > 0 && (n as f64) < (o as f64) * keep {
+            out.push(format!(
+                "{what}: {n}, down from {o} ({:.1}%)",
+                n as f64 * 100.0 / o as f64
+            ));
+        }
+    };
+    total("pages", old.pages, new.pages, &mut out);
+    total("HTML actions", old.html_actions, new.html_actions, &mut out);
+    total(
+        "JSON documents",
+        old.json_documents,
+        new.json_documents,
+        &mut out,
+    );
+    total("JSON actions", old.json_actions, new.json_actions, &mut out);
+    total("operations", old.operations, new.operations, &mut out);
+    for (source, pick) in [
+        (
+            "HTML",
+            (|c: &(usize, usize)| c.0) as fn(&(usize, usize)) -> usize,
+        ),
+        ("JSON", |c: &(usize, usize)| c.1),
+    ] {
+        let mut shrunk = Vec::new();
+        for (prefix, counts) in &old.prefixes {
+            let o = pick(counts);
+            let n = new.prefixes.get(prefix).map_or(0, pick);
+            if o > 0 && n * 2 < o {
+                shrunk.push(format!("{prefix} {o}→{n}"));
+            }
+        }
+        if !shrunk.is_empty() {
+            let mut line = format!(
+                "{} service(s) lost more than half of their {source} actions: ",
+                shrunk.len()
+            );
+            let shown = shrunk.len().min(12);
+            line.push_str(&shrunk[..shown].join(", "));
+            if shrunk.len() > shown {
+                let _ = write!(line, ", … and {} more", shrunk.len() - shown);
+            }
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// Refuse (exit 3) if the result lost too much against any baseline;
+/// with `accept`, record the losses in the manifest's notes instead and
+/// say so on stderr.
+pub fn check(
+    baselines: &[Baseline],
+    new: &Profile,
+    max_shrink: f64,
+    accept: bool,
+    manifest: &mut Manifest,
+    quiet: bool,
+) -> Result<()> {
+    let mut report = String::new();
+    for b in baselines {
+        let lost = losses(&b.profile, new, max_shrink);
+        if lost.is_empty() {
+            continue;
+        }
+        let _ = writeln!(report, "against {}:", b.what);
+        for l in lost {
+            let _ = writeln!(report, "  {l}");
+        }
+    }
+    if report.is_empty() {
+        return Ok(());
+    }
+    if accept {
+        for line in report.lines() {
+            manifest.notes.push(format!(
+                "accepted shrink (--accept-shrink): {}",
+                line.trim()
+            ));
+        }
+        if !quiet {
+            eprint!("warning: publishing a shrunken result (--accept-shrink), recorded in the manifest:\n{report}");
+        }
+        return Ok(());
+    }
+    Err(Failure::Refused(format!(
+        "refused: the new data is smaller than the data it would replace; nothing written.\n{report}\
+         If AWS really removed this much, pass --accept-shrink (recorded in the manifest); \
+         if pages are missing or truncated, fetch them again; if the page layout changed, the \
+         parser needs updating"
+    ))
+    .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(prefixes: &[(&str, usize, usize)]) -> Profile {
+        let mut p = Profile {
+            pages: prefixes.len(),
+            json_documents: prefixes.len(),
+            ..Profile::default()
+        };
+        for (name, h, j) in prefixes {
+            p.html_actions += h;
+            p.json_actions += j;
+            p.prefixes.insert(name.to_string(), (*h, *j));
+        }
+        p
+    }
+
+    #[test]
+    fn same_or_bigger_passes() {
+        let old = profile(&[("s3", 168, 170), ("ec2", 7000, 700)]);
+        assert!(losses(&old, &old, 10.0).is_empty());
+        let mut new = old.clone();
+        new.prefixes.insert("new".into(), (3, 3));
+        assert!(losses(&old, &new, 10.0).is_empty());
+    }
+
+    #[test]
+    fn a_service_losing_half_is_named_even_when_totals_hold() {
+        let old = profile(&[("s3", 168, 170), ("ec2", 7000, 700)]);
+        let new = profile(&[("s3", 10, 170), ("ec2", 7000, 700)]);
+        let l = losses(&old, &new, 10.0);
+        assert_eq!(l.len(), 1, "{l:?}");
+        assert!(l[0].contains("HTML actions: s3 168→10"), "{l:?}");
+        // exactly half kept passes
+        let new = profile(&[("s3", 84, 170), ("ec2", 7000, 700)]);
+        assert!(losses(&old, &new, 10.0).is_empty());
+    }
+
+    #[test]
+    fn totals_per_source() {
+        let old = profile(&[("a", 10, 10), ("b", 10, 10), ("c", 10, 10)]);
+        let mut new = old.clone();
+        new.pages = 1;
+        let l = losses(&old, &new, 10.0);
+        assert_eq!(l, vec!["pages: 1, down from 3 (33.3%)".to_string()]);
+        let mut new = old.clone();
+        new.json_documents = 0;
+        new.json_actions = 0;
+        new.prefixes.values_mut().for_each(|c| c.1 = 0);
+        let l = losses(&old, &new, 10.0);
+        assert!(l[0].starts_with("JSON documents: 0"), "{l:?}");
+        assert!(l[1].starts_with("JSON actions: 0"), "{l:?}");
+        assert!(l[2].contains("3 service(s) lost more than half of their JSON actions"));
+        // 100% allowed: only the per-prefix rule remains
+        let l = losses(&old, &new, 100.0);
+        assert_eq!(l.len(), 1);
+    }
+
+    #[test]
+    fn accept_records_in_manifest() {
+        let old = profile(&[("s3", 168, 0)]);
+        let new = profile(&[("s3", 10, 0)]);
+        let b = vec![Baseline {
+            what: "old.sqlite".into(),
+            profile: old,
+        }];
+        let mut m = Manifest::default();
+        let e = check(&b, &new, 10.0, false, &mut m, true).unwrap_err();
+        assert_eq!(e.downcast_ref::<Failure>().unwrap().code(), 3);
+        assert!(e.to_string().contains("against old.sqlite"));
+        assert!(m.notes.is_empty());
+        check(&b, &new, 10.0, true, &mut m, true).unwrap();
+        assert!(
+            m.notes.iter().any(|n| n.contains("s3 168→10")),
+            "{:?}",
+            m.notes
+        );
+    }
+}
