@@ -573,12 +573,19 @@ struct Outline<'a> {
     /// Text of the first paragraph naming the service prefix, and its first
     /// `<code>` (whitespace removed).
     prefix_sentence: Option<(String, Option<String>)>,
-    /// Section headings (`h2`) and top-level tables, in document order.
+    /// Section headings (`h2`), paragraphs and top-level tables, in
+    /// document order.
     sections: Vec<Section<'a>>,
+    /// The `id`s of the `h2` headings.
+    h2_ids: Vec<String>,
+    /// In-page links to sections (`<a href="#id">Actions defined by …</a>`,
+    /// the page's own contents list): (id, link text).
+    nav: Vec<(String, String)>,
 }
 
 enum Section<'a> {
     Heading(String),
+    Para(String),
     Table(ElementRef<'a>),
 }
 
@@ -601,8 +608,12 @@ fn outline(doc: &Html) -> Outline<'_> {
                 }
                 "h2" => {
                     o.sections.push(Section::Heading(text_of(el)));
+                    if let Some(id) = el.value().attr("id") {
+                        o.h2_ids.push(id.to_string());
+                    }
                     false
                 }
+
                 "h1" => {
                     o.h1.push(text_of(el));
                     false
@@ -634,6 +645,10 @@ fn outline(doc: &Html) -> Outline<'_> {
                     }
                     false
                 }
+                "p" => {
+                    o.sections.push(Section::Para(text_of(el)));
+                    false
+                }
                 "script" | "style" | "template" | "noscript" => false,
                 _ => true,
             }
@@ -653,8 +668,25 @@ fn outline(doc: &Html) -> Outline<'_> {
 /// stub) parses to an empty page with a warning.
 pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
     let sha256 = iamref_dataset::sha256_hex(html.as_bytes());
+    if !document_ends(html) {
+        return Err(ParseError::new(
+            file,
+            None,
+            None,
+            "the document does not end: it opens <html> but has no closing </html> \
+             (a truncated download or file); fetch or save the page again",
+        ));
+    }
     let doc = Html::parse_document(html);
-    let o = outline(&doc);
+    let mut o = outline(&doc);
+    for a in doc.select(&A) {
+        if let Some(id) = a.value().attr("href").and_then(|h| h.strip_prefix('#')) {
+            let t = text_of(a);
+            if heading_kind(&t).is_some() {
+                o.nav.push((id.to_string(), t));
+            }
+        }
+    }
 
     let prefix = o
         .prefix_sentence
@@ -714,14 +746,24 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
                     return Err(missing_table(file, kind, &h0));
                 }
                 heading = h.clone();
-                pending = heading_kind(h)
-                    .filter(|k| {
-                        matches!(
-                            k,
-                            TableKind::Actions | TableKind::PermissionOnly | TableKind::Operations
-                        )
-                    })
-                    .map(|k| (k, h.clone()));
+                pending = heading_kind(h).map(|k| (k, h.clone()));
+                continue;
+            }
+            Section::Para(t) => {
+                // "X does not support specifying a resource ARN …" and
+                // "X has no service-specific context keys …" stand in for
+                // the resource types and condition keys tables.
+                if let Some((kind, _)) = &pending {
+                    let t = t.to_ascii_lowercase();
+                    let stands_in = match kind {
+                        TableKind::ResourceTypes => t.contains("does not support"),
+                        TableKind::ConditionKeys => t.contains("no service-specific"),
+                        _ => false,
+                    };
+                    if stands_in {
+                        pending = None;
+                    }
+                }
                 continue;
             }
             Section::Table(el) => *el,
@@ -780,12 +822,47 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
             );
         }
         let (cols, unknown) = map_columns(kind, &grid.headers);
+        let missing = missing_columns(kind, &cols);
+        if let Some(u) = unknown.first().filter(|_| !missing.is_empty()) {
+            return Err(ParseError::new(
+                file,
+                Some(kind.label()),
+                None,
+                format!(
+                    "unknown column {u:?} where the known column(s) {} are missing: a renamed \
+                     column? (header cells: {}); the parser needs updating to read it",
+                    missing
+                        .iter()
+                        .map(|m| format!("{m:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    cols.headers
+                ),
+            ));
+        }
+        if let Some(m) = missing.iter().find(|m| !is_optional_column(kind, m)) {
+            return Err(ParseError::new(
+                file,
+                Some(kind.label()),
+                None,
+                format!(
+                    "the table has no {m:?} column (header cells: {})",
+                    if cols.headers.is_empty() {
+                        "none"
+                    } else {
+                        &cols.headers
+                    }
+                ),
+            ));
+        }
         for u in unknown {
             warn(
                 &mut page,
                 kind.label().into(),
                 None,
-                format!("unknown column {u:?} ignored"),
+                format!(
+                    "unknown column {u:?} ignored (a new column: every known column is present)"
+                ),
             );
         }
         match kind {
@@ -826,6 +903,20 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
     if let Some((kind, h)) = pending {
         return Err(missing_table(file, kind, &h));
     }
+    for (id, text) in &o.nav {
+        if !o.h2_ids.iter().any(|h| h == id) {
+            return Err(ParseError::new(
+                file,
+                heading_kind(text).map(TableKind::label),
+                None,
+                format!(
+                    "the page's contents list announces the section {text:?} (#{id}), but the \
+                     page has no such section (a truncated or changed page?)"
+                ),
+            ));
+        }
+    }
+    check_references(&page)?;
     if seen_live_marker && !seen_deps_column {
         page.layout = Layout::Live2026;
     }
@@ -850,6 +941,122 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
         ));
     }
     Ok(page)
+}
+
+/// A document that opens `<html>` must close it: a page cut short (a
+/// truncated download or file) lacks its end. Fragments without an
+/// `<html>` tag are not checked.
+fn document_ends(html: &str) -> bool {
+    let head = &html.as_bytes()[..html.len().min(4096)];
+    let opens = head.windows(5).any(|w| w.eq_ignore_ascii_case(b"<html"));
+    if !opens {
+        return true;
+    }
+    let tail = &html.as_bytes()[html.len().saturating_sub(4096)..];
+    tail.windows(7).any(|w| w.eq_ignore_ascii_case(b"</html>"))
+}
+
+/// The known columns of each table, by the name messages use. Optional
+/// ones may be absent (the July 2026 layout dropped "Dependent actions";
+/// the API operations table's key, value, access level and SDK columns vary
+/// by page); all others must be present.
+fn missing_columns(kind: TableKind, c: &Cols) -> Vec<&'static str> {
+    let known: &[(&str, Option<usize>)] = match kind {
+        TableKind::Actions | TableKind::PermissionOnly => &[
+            ("Actions", c.name),
+            ("Description", c.description),
+            ("Access level", c.access),
+            ("Resource types", c.resource),
+            ("Condition keys", c.keys),
+            ("Dependent actions", c.deps),
+        ],
+        TableKind::ResourceTypes => &[
+            ("Resource types", c.name),
+            ("ARN", c.arn),
+            ("Condition keys", c.keys),
+        ],
+        TableKind::ConditionKeys => &[
+            ("Condition keys", c.name),
+            ("Description", c.description),
+            ("Type", c.ktype),
+        ],
+        TableKind::Operations => &[
+            ("Operation", c.operation),
+            ("IAM action", c.iam_action),
+            ("Condition key", c.keys),
+            ("Possible value(s)", c.values),
+            ("Access level", c.access),
+            ("SDK", c.sdk),
+        ],
+    };
+    known
+        .iter()
+        .filter(|(_, col)| col.is_none())
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+fn is_optional_column(kind: TableKind, name: &str) -> bool {
+    match kind {
+        TableKind::Actions | TableKind::PermissionOnly => name == "Dependent actions",
+        TableKind::Operations => matches!(
+            name,
+            "Condition key" | "Possible value(s)" | "Access level" | "SDK"
+        ),
+        TableKind::ResourceTypes | TableKind::ConditionKeys => false,
+    }
+}
+
+/// The resource types the action rows name must be defined on the page: a
+/// page cut short, or a lost table, leaves actions pointing nowhere. AWS's
+/// own pages have the odd stray reference (`config`'s `Connector` on
+/// 2026-06-14), which the merge reports as a warning; so this is an error
+/// when the page defines no resource type at all while its actions name
+/// some, or when more than half of the names are undefined.
+fn check_references(page: &Page) -> Result<(), ParseError> {
+    if page.actions.is_empty() {
+        return Ok(());
+    }
+    let defined: std::collections::HashSet<String> = page
+        .resource_types
+        .iter()
+        .map(|r| r.name.to_ascii_lowercase())
+        .collect();
+    let mut named: Vec<String> = Vec::new();
+    let mut undefined: Vec<String> = Vec::new();
+    for a in &page.actions {
+        let rts = a
+            .resource_types
+            .iter()
+            .chain(a.scenarios.iter().flat_map(|s| s.resource_types.iter()));
+        for r in rts {
+            let lower = r.name.to_ascii_lowercase();
+            if named.contains(&lower) {
+                continue;
+            }
+            named.push(lower.clone());
+            if !defined.contains(&lower) {
+                undefined.push(format!("{} (first in {})", r.name, a.name));
+            }
+        }
+    }
+    if undefined.is_empty() || (!defined.is_empty() && undefined.len() * 2 <= named.len()) {
+        return Ok(());
+    }
+    let n = undefined.len();
+    undefined.truncate(5);
+    Err(ParseError::new(
+        &page.file,
+        Some(TableKind::ResourceTypes.label()),
+        None,
+        format!(
+            "{n} of the {} resource types the actions name are not defined in the page's \
+             resource types table: {}{} (a truncated page, or a lost table?)",
+            named.len(),
+            undefined.join(", "),
+            if n > 5 { ", …" } else { "" }
+        ),
+    ))
 }
 
 fn missing_table(file: &str, kind: TableKind, heading: &str) -> ParseError {

@@ -567,7 +567,8 @@ fn actions_heading_with_unrecognized_headers_is_an_error() {
     let w = parse_err("broken_actions_headers.html", "list_b.html");
     assert_eq!(w.page, "list_b.html");
     assert_eq!(w.table.as_deref(), Some("actions"));
-    assert!(w.message.contains("no \"Actions\" column"), "{w}");
+    assert!(w.message.contains("unknown column \"name\""), "{w}");
+    assert!(w.message.contains("renamed column?"), "{w}");
     assert!(w.message.contains("name | summary | category"), "{w}");
 }
 
@@ -577,6 +578,12 @@ fn actions_heading_with_unrecognized_headers_is_an_error() {
 
 const PREFIX_P: &str = "<h1>Actions, resources, and condition keys for Amazon Example Broken</h1>\
 <p>Amazon Example Broken (service prefix: <code>exb</code>) provides ...</p>";
+
+/// The resource types the snippets' actions name (`thing`, `other`).
+const RT_TABLE: &str = "<h2>Resource types defined by Amazon Example Broken</h2><table><thead><tr>\
+<th>Resource types</th><th>ARN</th><th>Condition keys</th></tr></thead>\
+<tr><td>thing</td><td><code>arn:${Partition}:exb:::thing/${Id}</code></td><td></td></tr>\
+<tr><td>other</td><td><code>arn:${Partition}:exb:::other/${Id}</code></td><td></td></tr></table>";
 
 const ACTIONS_HEAD: &str = "<h2>Actions defined by Amazon Example Broken</h2><table><thead><tr>\
 <th>Actions</th><th>Description</th><th>Access level</th><th>Resource types (*required)</th>\
@@ -656,6 +663,7 @@ fn huge_rowspans_and_colspans_are_bounded() {
         s.push_str("<tr><td colspan=\"1000\"></td><td colspan=\"1000\"></td></tr>");
     }
     s.push_str("</table>");
+    s.push_str(RT_TABLE);
     let p = parse_page("list_span.html", &s).unwrap();
     assert_eq!(names(&p), ["GetThing"]);
     let a = &p.actions[0];
@@ -717,7 +725,7 @@ fn table_under_unknown_heading_with_actions_headers_is_read_with_a_warning() {
          <th>Actions</th><th>Description</th><th>Resource types (*required)</th>\
          <th>Condition keys</th><th>Access level</th></tr></thead>\
          <tr><td>GetThing</td><td>Gets a thing</td><td><p>thing*</p></td><td></td><td>Read</td></tr>\
-         </table>"
+         </table>{RT_TABLE}"
     );
     let p = parse_page("list_x.html", &s).unwrap();
     assert_eq!(names(&p), ["GetThing"]);
@@ -774,7 +782,7 @@ fn action_cell_with_own_prefix_and_markup_inside_name() {
     let s = format!(
         "{PREFIX_P}{ACTIONS_HEAD}<tr><td><a href=\"#x\">exb:Get<b>Thing</b></a> [Permission Only]</td>\
          <td>Gets</td><td>Read</td><td><a href=\"#t\">thing*</a><br/><a href=\"#u\">other</a></td>\
-         <td></td><td></td></tr></table>"
+         <td></td><td></td></tr></table>{RT_TABLE}"
     );
     let p = parse_page("list_x.html", &s).unwrap();
     let a = &p.actions[0];
