@@ -3,7 +3,7 @@
 use crate::exit::{input, Exit};
 use crate::lookup::{self, ActionFilter, ActionInfo, ResourceTypeUse};
 use crate::matching::{arn_matches_format, key_matches_template, policy_pattern};
-use crate::output::{Format, Out};
+use crate::output::{tsv_cell, Format, Out};
 use anyhow::Result;
 use rusqlite::{params, Connection};
 use serde::Serialize;
@@ -893,6 +893,58 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
 pub struct SqlArgs {
     /// A read-only SQL statement, e.g. "SELECT * FROM v_actions WHERE prefix = 's3'"
     pub query: String,
+    /// Stop the query after this many seconds (exit 2); 0: no limit
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = timeout_secs)]
+    pub timeout: f64,
+}
+
+fn timeout_secs(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?}: expected a number of seconds between 0 (no limit) and 86400"
+        )),
+    }
+}
+
+/// Interrupts the connection's running statement when the deadline passes
+/// (`sqlite3_interrupt`), unless dropped first.
+struct Watchdog {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(conn: &Connection, secs: f64) -> Watchdog {
+        let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if secs <= 0.0 {
+            return Watchdog { stop: None, fired };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = conn.get_interrupt_handle();
+        let flag = fired.clone();
+        let limit = std::time::Duration::from_secs_f64(secs);
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                handle.interrupt();
+            }
+        });
+        Watchdog {
+            stop: Some(tx),
+            fired,
+        }
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+    }
 }
 
 pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
@@ -908,31 +960,208 @@ pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
         ));
     }
     let cols: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let mut rows_out: Vec<Vec<String>> = Vec::new();
-    let mut items: Vec<serde_json::Map<String, serde_json::Value>> = Vec::new();
-    let mut rows = stmt.query([]).map_err(|e| input(format!("SQL: {e}")))?;
-    while let Some(r) = rows.next().map_err(|e| input(format!("SQL: {e}")))? {
-        let mut cells = Vec::with_capacity(cols.len());
-        let mut obj = serde_json::Map::new();
-        for (i, c) in cols.iter().enumerate() {
-            use rusqlite::types::ValueRef;
-            let (text, json) = match r.get_ref(i)? {
-                ValueRef::Null => (String::new(), serde_json::Value::Null),
-                ValueRef::Integer(n) => (n.to_string(), n.into()),
-                ValueRef::Real(f) => (f.to_string(), serde_json::Value::from(f)),
-                ValueRef::Text(t) => {
-                    let s = String::from_utf8_lossy(t).into_owned();
-                    (s.clone(), s.into())
-                }
-                ValueRef::Blob(b) => (format!("<{} bytes>", b.len()), serde_json::Value::Null),
-            };
-            cells.push(text);
-            obj.insert(c.clone(), json);
+    let watchdog = Watchdog::start(conn, a.timeout);
+    let sql_error = |e: rusqlite::Error, rows: u64| {
+        if watchdog.fired() {
+            input(format!(
+                "SQL: the query was stopped after --timeout {} s ({rows} row(s) written); \
+                 narrow it (WHERE, LIMIT) or raise --timeout (0: no limit)",
+                a.timeout
+            ))
+        } else {
+            input(format!("SQL: {e}"))
         }
-        rows_out.push(cells);
-        items.push(obj);
+    };
+    let mut sink = RowSink::new(out, &cols);
+    let mut rows = stmt.query([]).map_err(|e| sql_error(e, 0))?;
+    loop {
+        let r = match rows.next() {
+            Ok(Some(r)) => r,
+            Ok(None) => break,
+            Err(e) => {
+                sink.finish()?;
+                return Err(sql_error(e, sink.count));
+            }
+        };
+        sink.row(r)?;
     }
-    let headers: Vec<&str> = cols.iter().map(String::as_str).collect();
-    out.records(&headers, &rows_out, &items)?;
-    Ok(found(!rows_out.is_empty()))
+    let any = sink.count > 0;
+    sink.finish()?;
+    Ok(found(any))
+}
+
+/// Writes query rows as they come, in the chosen format, holding at most
+/// one batch of rows (to align the columns of the first screenfuls on a
+/// terminal): memory does not grow with the result.
+struct RowSink<'a> {
+    out: &'a mut Out,
+    cols: &'a [String],
+    count: u64,
+    /// Table on a terminal: rows held until the widths are known.
+    pending: Vec<Vec<String>>,
+    widths: Option<Vec<usize>>,
+}
+
+/// Rows a terminal table holds to compute column widths.
+const ALIGN_BATCH: usize = 1000;
+
+impl<'a> RowSink<'a> {
+    fn new(out: &'a mut Out, cols: &'a [String]) -> RowSink<'a> {
+        RowSink {
+            out,
+            cols,
+            count: 0,
+            pending: Vec::new(),
+            widths: None,
+        }
+    }
+
+    fn json_value(v: rusqlite::types::ValueRef<'_>) -> serde_json::Value {
+        use rusqlite::types::ValueRef;
+        match v {
+            ValueRef::Null => serde_json::Value::Null,
+            ValueRef::Integer(n) => n.into(),
+            ValueRef::Real(f) => serde_json::Value::from(f),
+            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+            ValueRef::Blob(b) => format!("<{} bytes>", b.len()).into(),
+        }
+    }
+
+    /// One cell as text, written straight out (tabs and newlines become
+    /// spaces, as in `tsv_cell`).
+    fn write_cell(
+        w: &mut impl std::io::Write,
+        v: rusqlite::types::ValueRef<'_>,
+    ) -> std::io::Result<()> {
+        use rusqlite::types::ValueRef;
+        match v {
+            ValueRef::Null => Ok(()),
+            ValueRef::Integer(n) => write!(w, "{n}"),
+            ValueRef::Real(f) => write!(w, "{f}"),
+            ValueRef::Text(t) => {
+                let text = String::from_utf8_lossy(t);
+                if text.contains(['\t', '\n', '\r']) {
+                    w.write_all(tsv_cell(&text).as_bytes())
+                } else {
+                    w.write_all(text.as_bytes())
+                }
+            }
+            ValueRef::Blob(b) => write!(w, "<{} bytes>", b.len()),
+        }
+    }
+
+    fn row(&mut self, r: &rusqlite::Row<'_>) -> Result<()> {
+        use std::io::Write;
+        let first = self.count == 0;
+        self.count += 1;
+        let n = self.cols.len();
+        match self.out.format {
+            Format::Json | Format::Jsonl => {
+                let mut obj = serde_json::Map::with_capacity(n);
+                for (i, c) in self.cols.iter().enumerate() {
+                    obj.insert(c.clone(), Self::json_value(r.get_ref(i)?));
+                }
+                let json = self.out.format == Format::Json;
+                let w = self.out.w();
+                if json {
+                    w.write_all(if first { b"[\n" } else { b",\n" })?;
+                    let pretty = serde_json::to_string_pretty(&obj)?;
+                    for (i, line) in pretty.lines().enumerate() {
+                        if i > 0 {
+                            w.write_all(b"\n")?;
+                        }
+                        w.write_all(b"  ")?;
+                        w.write_all(line.as_bytes())?;
+                    }
+                } else {
+                    serde_json::to_writer(&mut *w, &obj)?;
+                    w.write_all(b"\n")?;
+                }
+            }
+            Format::Table if self.out.tty => {
+                let mut cells = Vec::with_capacity(n);
+                for i in 0..n {
+                    let mut b = Vec::new();
+                    Self::write_cell(&mut b, r.get_ref(i)?)?;
+                    cells.push(String::from_utf8_lossy(&b).into_owned());
+                }
+                self.pending.push(cells);
+                if self.pending.len() >= ALIGN_BATCH {
+                    self.flush_table()?;
+                }
+            }
+            Format::Tsv | Format::Table => {
+                if first && self.out.format == Format::Tsv {
+                    writeln!(self.out.w(), "{}", self.cols.join("\t"))?;
+                }
+                let w = self.out.w();
+                for i in 0..n {
+                    if i > 0 {
+                        w.write_all(b"\t")?;
+                    }
+                    Self::write_cell(w, r.get_ref(i)?)?;
+                }
+                w.write_all(b"\n")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Aligned rows on a terminal: the widths of the first batch (with the
+    /// header) hold for the rest.
+    fn flush_table(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let rows = std::mem::take(&mut self.pending);
+        if self.widths.is_none() {
+            let headers: Vec<&str> = self.cols.iter().map(String::as_str).collect();
+            let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+            for r in &rows {
+                for (w, c) in widths.iter_mut().zip(r) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let head: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+            let head = self.out.bold(&align(&head, &widths));
+            writeln!(self.out.w(), "{head}")?;
+            self.widths = Some(widths);
+        }
+        let widths = self.widths.clone().unwrap_or_default();
+        for r in rows {
+            writeln!(self.out.w(), "{}", align(&r, &widths))?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        match self.out.format {
+            Format::Json => {
+                let end: &[u8] = if self.count == 0 { b"[]\n" } else { b"\n]\n" };
+                self.out.w().write_all(end)?;
+            }
+            Format::Tsv if self.count == 0 => {
+                writeln!(self.out.w(), "{}", self.cols.join("\t"))?;
+            }
+            Format::Table if self.out.tty => {
+                if !self.pending.is_empty() || self.widths.is_none() {
+                    self.flush_table()?;
+                }
+            }
+            _ => {}
+        }
+        self.out.w().flush()
+    }
+}
+
+fn align(cells: &[String], widths: &[usize]) -> String {
+    let mut s = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        s.push_str(c);
+        if i + 1 < cells.len() {
+            for _ in c.chars().count()..widths.get(i).copied().unwrap_or(0) + 2 {
+                s.push(' ');
+            }
+        }
+    }
+    s.trim_end().to_string()
 }
