@@ -92,6 +92,17 @@ pub fn write_database(out: &Path, manifest: &Manifest, services: &[Service]) -> 
     Ok(())
 }
 
+/// The same database as [`write_database`], in memory (for when no folder
+/// can be written).
+pub fn write_in_memory(manifest: &Manifest, services: &[Service]) -> Result<Connection, Error> {
+    let mut conn = Connection::open_in_memory()?;
+    migrate(&mut conn)?;
+    let tx = conn.transaction()?;
+    insert_all(&tx, manifest, services)?;
+    tx.commit()?;
+    Ok(conn)
+}
+
 fn insert_all(
     tx: &rusqlite::Transaction,
     manifest: &Manifest,

@@ -4,8 +4,8 @@
 use anyhow::{bail, Context, Result};
 use iamref_dataset::snapshot::Bundle;
 use iamref_dataset::Manifest;
-use std::io::Read;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 static EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snapshot.json.gz"));
 static EMBEDDED_MANIFEST: &str = include_str!(concat!(env!("OUT_DIR"), "/manifest.json"));
@@ -54,22 +54,146 @@ pub fn cache_dir() -> PathBuf {
 
 /// Where the embedded snapshot is materialized.
 pub fn cache_path() -> Result<PathBuf> {
-    Ok(cache_dir().join(format!(
-        "snapshot-{}-{SNAPSHOT_ID}.sqlite",
-        env!("CARGO_PKG_VERSION")
-    )))
+    Ok(cache_dir().join(snapshot_file_name()))
 }
 
-/// The database to query: an explicit path, or the materialized snapshot.
+fn snapshot_file_name() -> String {
+    format!(
+        "snapshot-{}-{SNAPSHOT_ID}.sqlite",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// The file beside a materialized snapshot that records its size once it
+/// is completely written: `SIZE\n`.
+fn seal_path(db: &Path) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(".ok");
+    PathBuf::from(s)
+}
+
+/// Is the materialized snapshot at `path` whole: sealed with its size, an
+/// SQLite file with iamref's schema and a manifest? (Cheap: no full read.)
+fn is_intact(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let sealed = std::fs::read_to_string(seal_path(path))
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    if sealed != Some(meta.len()) {
+        return false;
+    }
+    let mut head = [0u8; 16];
+    let ok_head = std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"SQLite format 3\0";
+    ok_head
+        && iamref_dataset::db::open_read_only(path)
+            .ok()
+            .is_some_and(|c| iamref_dataset::db::read_manifest(&c).is_ok())
+}
+
+/// Write the embedded snapshot at `path` (atomically) and seal it.
+fn materialize(path: &Path) -> Result<()> {
+    let bundle = embedded_bundle()?;
+    iamref_dataset::db::write_database(path, &bundle.manifest, &bundle.services)
+        .with_context(|| format!("writing the snapshot database to {}", path.display()))?;
+    let len = std::fs::metadata(path)?.len();
+    let seal = seal_path(path);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    writeln!(tmp, "{len}")?;
+    tmp.persist(&seal)
+        .with_context(|| format!("writing {}", seal.display()))?;
+    Ok(())
+}
+
+/// The materialized snapshot in `dir`, written (or rewritten, if damaged)
+/// as needed.
+fn snapshot_in(dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(snapshot_file_name());
+    if !is_intact(&path) {
+        materialize(&path)?;
+    }
+    Ok(path)
+}
+
+/// Where the snapshot goes when the cache folder cannot be written.
+fn fallback_dir() -> PathBuf {
+    std::env::temp_dir().join("iamref")
+}
+
+/// The database to query: an explicit path, or the materialized snapshot:
+/// in the cache folder, else (not writable) in the system's temporary
+/// folder. A damaged copy (cut short, overwritten, unsealed) is rewritten.
 pub fn resolve(db: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(p) = db {
         return Ok(p);
     }
-    let path = cache_path()?;
-    if !path.exists() {
-        let bundle = embedded_bundle()?;
-        iamref_dataset::db::write_database(&path, &bundle.manifest, &bundle.services)
-            .with_context(|| format!("writing the snapshot database to {}", path.display()))?;
+    let cache = cache_dir();
+    match snapshot_in(&cache) {
+        Ok(p) => Ok(p),
+        Err(first) => snapshot_in(&fallback_dir()).with_context(|| {
+            format!(
+                "{first:#}; and in {} too. Set IAMREF_CACHE_DIR to a writable folder, or pass --db FILE",
+                fallback_dir().display()
+            )
+        }),
     }
-    Ok(path)
+}
+
+/// An open, read-only connection to the database to query: as
+/// [`resolve`], and if no folder can be written at all, the snapshot built
+/// in memory (slower to start, with a warning).
+pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<rusqlite::Connection> {
+    let explicit = db.is_some();
+    match resolve(db) {
+        Ok(p) => Ok(iamref_dataset::db::open_read_only(&p)?),
+        Err(e) if !explicit && !EMBEDDED.is_empty() => {
+            if !quiet {
+                eprintln!(
+                    "iamref: warning: {e:#}; answering from a copy of the snapshot in memory"
+                );
+            }
+            let bundle = embedded_bundle()?;
+            Ok(iamref_dataset::db::write_in_memory(
+                &bundle.manifest,
+                &bundle.services,
+            )?)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Did this error come from a damaged SQLite file? (By its code, or by
+/// SQLite's message where a command kept only the text.)
+pub fn is_corruption(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        let text = c.to_string();
+        if text.contains("database disk image is malformed")
+            || text.contains("file is not a database")
+        {
+            return true;
+        }
+        let sqlite = c.downcast_ref::<rusqlite::Error>().or_else(|| {
+            match c.downcast_ref::<iamref_dataset::Error>() {
+                Some(iamref_dataset::Error::Sqlite(s)) => Some(s),
+                _ => None,
+            }
+        });
+        matches!(
+            sqlite.and_then(|s| s.sqlite_error_code()),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    })
+}
+
+/// Unseal the materialized snapshot (in the cache and the fallback
+/// folder), so that the next run rewrites it from the binary.
+pub fn discard_snapshot() {
+    for dir in [cache_dir(), fallback_dir()] {
+        let _ = std::fs::remove_file(seal_path(&dir.join(snapshot_file_name())));
+    }
 }

@@ -163,8 +163,9 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
             Ok(Exit::Found)
         }
         cmd => {
-            let conn = commands::open(locate::resolve(db)?)?;
-            match cmd {
+            let from_snapshot = db.is_none();
+            let conn = locate::connect(db, quiet)?;
+            let result = match cmd {
                 Cmd::Action(a) => commands::action(&conn, a, out),
                 Cmd::Check(a) => commands::check(&conn, a, out),
                 Cmd::Actions(a) => commands::actions(&conn, a, out),
@@ -183,6 +184,16 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::Build(_) | Cmd::Crawl(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => {
                     unreachable!()
                 }
+            };
+            match result {
+                Err(e) if from_snapshot && locate::is_corruption(&e) => {
+                    locate::discard_snapshot();
+                    Err(e.context(
+                        "the cached copy of the snapshot is damaged; it was discarded and the next \
+                         run rewrites it from the binary",
+                    ))
+                }
+                r => r,
             }
         }
     }
