@@ -62,11 +62,16 @@ pub fn write_database(out: &Path, manifest: &Manifest, services: &[Service]) -> 
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    remove_stale_temps(dir);
     let tmp = tempfile::Builder::new()
-        .prefix(".iamref-build-")
+        .prefix(TEMP_PREFIX)
         .suffix(".sqlite")
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
+    // Held while the file is being written: a leftover that can be locked
+    // belongs to no live run (see `remove_stale_temps`).
+    #[cfg(unix)]
+    lock_exclusive(tmp.as_file(), false);
     {
         let mut conn = Connection::open(tmp.path())?;
         // A cache big enough for the whole build keeps pages from spilling to
@@ -90,6 +95,49 @@ pub fn write_database(out: &Path, manifest: &Manifest, services: &[Service]) -> 
     }
     tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
     Ok(())
+}
+
+const TEMP_PREFIX: &str = ".iamref-build-";
+
+/// Take (or, with `try_only`, try to take) an exclusive advisory lock on
+/// `f`, released when it is closed. True if taken.
+#[cfg(unix)]
+fn lock_exclusive(f: &std::fs::File, try_only: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let op = if try_only {
+        libc::LOCK_EX | libc::LOCK_NB
+    } else {
+        libc::LOCK_EX
+    };
+    // SAFETY: flock on a descriptor we own for the duration of the call.
+    unsafe { libc::flock(f.as_raw_fd(), op) == 0 }
+}
+
+/// Remove `.iamref-build-*.sqlite` files left in `dir` by runs that were
+/// killed mid-write (SIGKILL, power loss): a run holds a lock on its file
+/// while writing, so a file that can be locked is nobody's. Best effort.
+fn remove_stale_temps(dir: &Path) {
+    #[cfg(unix)]
+    {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !(name.starts_with(TEMP_PREFIX) && name.ends_with(".sqlite")) {
+                continue;
+            }
+            let path = e.path();
+            if let Ok(f) = std::fs::OpenOptions::new().read(true).open(&path) {
+                if lock_exclusive(&f, true) {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 /// The same database as [`write_database`], in memory (for when no folder

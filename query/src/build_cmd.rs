@@ -26,7 +26,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR")]
     pub snapshot_dir: Option<PathBuf>,
     /// Capture date to record (default: the folder name if it is a date)
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::guard::capture_date)]
     pub captured: Option<String>,
     #[command(flatten)]
     pub guard: crate::guard::GuardArgs,
@@ -118,6 +118,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
             .as_deref()
             .or(a.service_reference_dir.as_deref())
             .and_then(pipeline::date_from_path)
+            .filter(|d| crate::guard::capture_date(d).is_ok())
     });
     let source = match (&a.from_dir, &a.service_reference_dir) {
         (Some(h), Some(j)) => format!("{} + {}", source_name(h), source_name(j)),

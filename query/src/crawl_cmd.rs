@@ -84,7 +84,7 @@ pub struct CrawlArgs {
     #[command(flatten)]
     pub guard: crate::guard::GuardArgs,
     /// Capture date to record (default: today, UTC)
-    #[arg(long, value_name = "YYYY-MM-DD")]
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::guard::capture_date)]
     pub captured: Option<String>,
     /// Log every URL fetched on stderr (retries and failures are logged unless --quiet)
     #[arg(long, short)]

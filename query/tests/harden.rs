@@ -659,3 +659,62 @@ fn a_corrupted_cached_snapshot_is_detected_and_rewritten() {
     assert!(again.status.success());
     assert_eq!(again.stdout, good.stdout);
 }
+
+#[cfg(unix)]
+#[test]
+fn leftover_temp_files_of_killed_runs_are_removed_live_ones_kept() {
+    use std::os::fd::AsRawFd;
+    let s = Setup::new();
+    let html = s.pages_with("html", "", |b| b.to_vec());
+    let out_dir = s.dir("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // What a SIGKILLed build leaves: a half-written temporary database.
+    let dead = out_dir.join(".iamref-build-Dead01.sqlite");
+    std::fs::write(&dead, b"SQLite format 3\0 half written").unwrap();
+    // A run still writing holds a lock on its file.
+    let live = out_dir.join(".iamref-build-Live01.sqlite");
+    std::fs::write(&live, b"SQLite format 3\0 being written").unwrap();
+    let held = std::fs::File::open(&live).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    build(&s.cache(), &html, None, &out_dir.join("db.sqlite"))
+        .arg("--quiet")
+        .assert()
+        .code(0);
+    assert!(!dead.exists(), "the killed run's leftover is still there");
+    assert!(live.exists(), "a live run's file was removed");
+    drop(held);
+    let names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
+fn captured_must_be_a_real_date() {
+    let s = Setup::new();
+    let html = s.pages_with("html", "", |b| b.to_vec());
+    let db = s.dir("d.sqlite");
+    for bad in ["2026-13-45", "2026-02-30", "yesterday", "2026-6-1"] {
+        build(&s.cache(), &html, None, &db)
+            .args(["--captured", bad])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("YYYY-MM-DD"));
+        assert!(!db.exists());
+    }
+    iamref(&s.cache())
+        .args(["crawl", "--captured", "2026-13-45", "--out"])
+        .arg(&db)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no month 13"));
+    build(&s.cache(), &html, None, &db)
+        .args(["--captured", "2024-02-29", "--quiet"])
+        .assert()
+        .code(0);
+    let conn = iamref_dataset::db::open_read_only(&db).unwrap();
+    let m = iamref_dataset::db::read_manifest(&conn).unwrap();
+    assert_eq!(m.captured.as_deref(), Some("2024-02-29"));
+}
