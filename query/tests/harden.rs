@@ -718,3 +718,75 @@ fn captured_must_be_a_real_date() {
     let m = iamref_dataset::db::read_manifest(&conn).unwrap();
     assert_eq!(m.captured.as_deref(), Some("2024-02-29"));
 }
+
+#[test]
+fn a_tampered_crawl_cache_is_repaired_never_published() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let srv = rt.block_on(server::Server::start());
+    let (pages, docs) = server::fixtures(6);
+    srv.serve_pages(&pages);
+    srv.serve_service_reference(&docs, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let out = tmp.path().join("crawl.sqlite");
+    crawl(&srv, &cache, &out)
+        .arg("--accept-shrink")
+        .assert()
+        .code(0);
+    let good = facts(&out);
+    let crawl_dir = cache.join("crawl");
+
+    // 1. Every parsed page edited to drop its actions but one.
+    let mut edited = 0;
+    for d in std::fs::read_dir(crawl_dir.join("parsed")).unwrap() {
+        for f in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            let path = f.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+            let mut page: serde_json::Value = serde_json::from_slice(&bytes[nl + 1..]).unwrap();
+            page["actions"].as_array_mut().unwrap().truncate(1);
+            let mut new = bytes[..=nl].to_vec();
+            new.extend(serde_json::to_vec(&page).unwrap());
+            std::fs::write(&path, new).unwrap();
+            edited += 1;
+        }
+    }
+    assert_eq!(edited, pages.len());
+    crawl(&srv, &cache, &out).assert().code(0);
+    assert_eq!(facts(&out), good, "published from an edited parse cache");
+
+    // 2. A state entry pointed at another page's object.
+    let state_path = crawl_dir.join("state.jsonl");
+    let state = std::fs::read_to_string(&state_path).unwrap();
+    let mut lines: Vec<serde_json::Value> = state
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let idx = |file: &str| {
+        lines
+            .iter()
+            .position(|e| e["url"].as_str().unwrap().ends_with(file))
+            .unwrap()
+    };
+    let (a, b) = (idx(&pages[0].0), idx(&pages[1].0));
+    let other = lines[b]["sha256"].clone();
+    lines[a]["sha256"] = other.clone();
+    lines[a]["good"] = other;
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&state_path, text).unwrap();
+    crawl(&srv, &cache, &out).assert().code(0);
+    assert_eq!(
+        facts(&out),
+        good,
+        "published from a state entry naming the wrong object"
+    );
+
+    // 3. A stored body damaged in place.
+    for f in std::fs::read_dir(crawl_dir.join("objects")).unwrap() {
+        let path = f.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    }
+    crawl(&srv, &cache, &out).assert().code(0);
+    assert_eq!(facts(&out), good, "published from damaged objects");
+}

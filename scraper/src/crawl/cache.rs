@@ -11,6 +11,11 @@
 //! - `parsed/<parser id>/<sha256>.json`: the [`Page`] a body parsed to, so a
 //!   re-crawl re-parses nothing unchanged. The parser id is a hash of the
 //!   parser's source, so a changed parser never reuses stale results.
+//!
+//! Nothing damaged is used: an object must hash to its name; a state entry
+//! must match its checksum (else the URL is fetched afresh); a parsed page
+//! starts with a line naming the parser and body it came from and the hash
+//! of the page JSON after it (else the body is parsed again).
 
 use iamref_dataset::model::Page;
 use serde::{Deserialize, Serialize};
@@ -33,6 +38,50 @@ pub struct Entry {
     /// SHA-256 of the last body of this URL that parsed (HTML pages only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub good: Option<String>,
+    /// Checksum of the fields above, set when the entry is recorded: an
+    /// entry whose fields were changed (pointed at another object, say) no
+    /// longer matches it and is dropped, so the URL is fetched afresh.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub check: Option<String>,
+}
+
+impl Entry {
+    fn checksum(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            Some(self.url.as_str()),
+            self.etag.as_deref(),
+            self.last_modified.as_deref(),
+            Some(self.sha256.as_str()),
+            self.good.as_deref(),
+        ] {
+            // A tag per field keeps `None` and `""` apart.
+            match part {
+                Some(p) => {
+                    h.update([1u8]);
+                    h.update((p.len() as u64).to_le_bytes());
+                    h.update(p.as_bytes());
+                }
+                None => h.update([0u8]),
+            }
+        }
+        hex::encode(&h.finalize()[..16])
+    }
+
+    fn is_intact(&self) -> bool {
+        is_hex_sha(&self.sha256)
+            && self.good.as_deref().is_none_or(is_hex_sha)
+            && self.check.as_deref() == Some(self.checksum().as_str())
+    }
+}
+
+/// First line of a parsed-page file: where the page came from and a hash
+/// of the page JSON that follows it.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct ParsedHeader {
+    parser: String,
+    body: String,
+    page_sha256: String,
 }
 
 /// Hash of the sources that decide what a page parses to.
@@ -92,7 +141,7 @@ impl Cache {
                     // A torn or foreign line is skipped: the worst outcome
                     // is one unconditional request.
                     if let Ok(e) = serde_json::from_str::<Entry>(line) {
-                        if is_hex_sha(&e.sha256) && e.good.as_deref().is_none_or(is_hex_sha) {
+                        if e.is_intact() {
                             entries.insert(e.url.clone(), e);
                         }
                     }
@@ -123,7 +172,8 @@ impl Cache {
     }
 
     /// Record `entry` (in memory and appended to the journal).
-    pub fn record(&self, entry: Entry) -> Result<(), String> {
+    pub fn record(&self, mut entry: Entry) -> Result<(), String> {
+        entry.check = Some(entry.checksum());
         let mut line = serde_json::to_string(&entry).map_err(|e| e.to_string())?;
         line.push('\n');
         let state = self.dir.join("state.jsonl");
@@ -179,7 +229,16 @@ impl Cache {
             return None;
         }
         let bytes = std::fs::read(self.parsed_path(sha)).ok()?;
-        let page: Page = serde_json::from_slice(&bytes).ok()?;
+        let nl = bytes.iter().position(|&b| b == b'\n')?;
+        let header: ParsedHeader = serde_json::from_slice(&bytes[..nl]).ok()?;
+        let json = &bytes[nl + 1..];
+        if header.parser != parser_id()
+            || header.body != sha
+            || header.page_sha256 != sha256_hex(json)
+        {
+            return None;
+        }
+        let page: Page = serde_json::from_slice(json).ok()?;
         (page.file == file && page.sha256 == sha).then_some(page)
     }
 
@@ -187,7 +246,15 @@ impl Cache {
         if !is_hex_sha(&page.sha256) {
             return Ok(());
         }
-        let bytes = serde_json::to_vec(page).map_err(|e| e.to_string())?;
+        let json = serde_json::to_vec(page).map_err(|e| e.to_string())?;
+        let header = ParsedHeader {
+            parser: parser_id(),
+            body: page.sha256.clone(),
+            page_sha256: sha256_hex(&json),
+        };
+        let mut bytes = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&json);
         write_atomic(&self.parsed_path(&page.sha256), &bytes)
     }
 

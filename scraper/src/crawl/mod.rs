@@ -431,6 +431,7 @@ impl Ctx<'_> {
                         last_modified,
                         sha256: sha256.clone(),
                         good: prev.and_then(|p| p.good),
+                        check: None,
                     })
                     .map_err(|e| fail(key, format!("recording the crawl state: {e}")))?;
                 self.progress.event(Event::Fetched {
