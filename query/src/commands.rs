@@ -1142,10 +1142,10 @@ impl<'a> RowSink<'a> {
             Format::Tsv if self.count == 0 => {
                 writeln!(self.out.w(), "{}", self.cols.join("\t"))?;
             }
-            Format::Table if self.out.tty => {
-                if !self.pending.is_empty() || self.widths.is_none() {
-                    self.flush_table()?;
-                }
+            Format::Table
+                if self.out.tty && (!self.pending.is_empty() || self.widths.is_none()) =>
+            {
+                self.flush_table()?;
             }
             _ => {}
         }

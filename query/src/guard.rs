@@ -31,6 +31,7 @@ pub struct GuardArgs {
 }
 
 /// A capture date: `YYYY-MM-DD`, a real day of the Gregorian calendar.
+#[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs Rust 1.87
 pub fn capture_date(s: &str) -> Result<String, String> {
     let bad = || format!("{s:?}: expected a date as YYYY-MM-DD, e.g. 2026-06-14");
     let b = s.as_bytes();
