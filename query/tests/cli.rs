@@ -544,9 +544,10 @@ fn shipped_snapshot_answers_with_no_database_given() {
     );
     assert_eq!(v[2]["resource_level"], false);
     assert_eq!(v[2]["resource_types"].as_array().unwrap().len(), 0);
-    // The second run reuses the materialized database.
+    // The second run reuses the materialized database (and its seal,
+    // `.ok`, recording its size).
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-    assert_eq!(files.len(), 1);
+    assert_eq!(files.len(), 2);
     iamref(dir.path())
         .args(["check", "ec2:DescribeInstances"])
         .assert()

@@ -1007,12 +1007,13 @@ fn is_optional_column(kind: TableKind, name: &str) -> bool {
     }
 }
 
-/// The resource types the action rows name must be defined on the page: a
-/// page cut short, or a lost table, leaves actions pointing nowhere. AWS's
-/// own pages have the odd stray reference (`config`'s `Connector` on
-/// 2026-06-14), which the merge reports as a warning; so this is an error
-/// when the page defines no resource type at all while its actions name
-/// some, or when more than half of the names are undefined.
+/// The resource types the action rows name, and the condition keys the
+/// actions and resource types name, must be defined on the page: a page cut
+/// short, or a lost table, leaves them pointing nowhere. AWS's own pages
+/// have the odd stray reference (`config`'s `Connector` on 2026-06-14),
+/// which the merge reports as a warning; so this is an error when the page
+/// defines none at all while naming some, or when more than half of the
+/// names are undefined.
 fn check_references(page: &Page) -> Result<(), ParseError> {
     if page.actions.is_empty() {
         return Ok(());
@@ -1040,6 +1041,51 @@ fn check_references(page: &Page) -> Result<(), ParseError> {
             }
         }
     }
+    if !(undefined.is_empty() || (!defined.is_empty() && undefined.len() * 2 <= named.len())) {
+        let n = undefined.len();
+        undefined.truncate(5);
+        return Err(ParseError::new(
+            &page.file,
+            Some(TableKind::ResourceTypes.label()),
+            None,
+            format!(
+                "{n} of the {} resource types the actions name are not defined in the page's \
+                 resource types table: {}{} (a truncated page, or a lost table?)",
+                named.len(),
+                undefined.join(", "),
+                if n > 5 { ", …" } else { "" }
+            ),
+        ));
+    }
+    // The same for the condition keys the actions and resource types name.
+    let defined: std::collections::HashSet<String> = page
+        .condition_keys
+        .iter()
+        .map(|k| k.name.to_ascii_lowercase())
+        .collect();
+    let mut named: Vec<String> = Vec::new();
+    let mut undefined: Vec<String> = Vec::new();
+    let action_keys = page.actions.iter().flat_map(|a| {
+        a.condition_keys.iter().chain(
+            a.resource_types
+                .iter()
+                .flat_map(|r| r.condition_keys.iter()),
+        )
+    });
+    let rt_keys = page
+        .resource_types
+        .iter()
+        .flat_map(|r| r.condition_keys.iter());
+    for k in action_keys.chain(rt_keys) {
+        let lower = k.name.to_ascii_lowercase();
+        if named.contains(&lower) {
+            continue;
+        }
+        named.push(lower.clone());
+        if !defined.contains(&lower) {
+            undefined.push(k.name.clone());
+        }
+    }
     if undefined.is_empty() || (!defined.is_empty() && undefined.len() * 2 <= named.len()) {
         return Ok(());
     }
@@ -1047,11 +1093,11 @@ fn check_references(page: &Page) -> Result<(), ParseError> {
     undefined.truncate(5);
     Err(ParseError::new(
         &page.file,
-        Some(TableKind::ResourceTypes.label()),
+        Some(TableKind::ConditionKeys.label()),
         None,
         format!(
-            "{n} of the {} resource types the actions name are not defined in the page's \
-             resource types table: {}{} (a truncated page, or a lost table?)",
+            "{n} of the {} condition keys the actions and resource types name are not defined \
+             in the page's condition keys table: {}{} (a truncated page, or a lost table?)",
             named.len(),
             undefined.join(", "),
             if n > 5 { ", …" } else { "" }

@@ -158,14 +158,22 @@ fn resource_and_key_headings_need_a_table_or_the_sentence_that_replaces_it() {
     let w = parse_page("list_c.html", &without).unwrap_err().0;
     assert_eq!(w.table.as_deref(), Some("condition keys"));
     assert!(w.message.contains("not followed by a table"), "{w}");
-    // AWS's sentence for a service without keys stands in for the table.
+    // AWS's sentence for a service without keys stands in for the table
+    // (parse_fixtures.rs: resource_and_key_sections_may_have_no_table); but
+    // this page's actions name keys, which it then never defines.
     let with_sentence = format!(
         "{}<p>Example has no service-specific context keys that can be used in the Condition element.</p>{}",
         &html[..table_start],
         &html[table_end..]
     );
-    let p = parse_page("list_c.html", &with_sentence).unwrap();
-    assert!(p.condition_keys.is_empty());
+    let w = parse_page("list_c.html", &with_sentence).unwrap_err().0;
+    assert_eq!(w.table.as_deref(), Some("condition keys"));
+    assert!(
+        w.message
+            .contains("condition keys the actions and resource types name are not defined"),
+        "{w}"
+    );
+    assert!(w.message.contains("exs:AuthType"), "{w}");
 }
 
 #[test]

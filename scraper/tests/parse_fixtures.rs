@@ -898,7 +898,10 @@ fn resource_type_spanning_rows_and_name_from_prefix_sentence() {
         <th>Resource types</th><th>ARN</th><th>Condition keys</th></tr></thead>\
         <tr><td rowspan=\"2\"><a href=\"#w\">widget</a></td><td><code>arn:${Partition}:exsp:::widget/${Id}</code></td>\
         <td rowspan=\"2\"><p>aws:ResourceTag/${TagKey}</p></td></tr>\
-        <tr><td><code>arn:${Partition}:exsp:::widget/${Group}/${Id}</code></td></tr></table>";
+        <tr><td><code>arn:${Partition}:exsp:::widget/${Group}/${Id}</code></td></tr></table>\
+        <h2>Condition keys for Amazon Example Span</h2><table><thead><tr><th>Condition keys</th>\
+        <th>Description</th><th>Type</th></tr></thead><tr><td>aws:ResourceTag/${TagKey}</td>\
+        <td>Filters by tag</td><td>String</td></tr></table>";
     let p = parse_page("list_exsp.html", s).unwrap();
     assert_eq!(p.service_name, "Amazon Example Span");
     assert_eq!(p.layout, Layout::Live2026);
