@@ -117,7 +117,6 @@ mod tests {
         assert!(!wildcard_match("s3:GetObject", "s3:GetObjectAcl"));
     }
 
-
     #[test]
     fn key_templates() {
         assert!(key_matches_template(
