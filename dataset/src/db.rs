@@ -830,10 +830,10 @@ pub fn read_services_for(
             list.push(ar);
         }
     }
-    fn row_mut<'a>(
-        services: &'a mut [Service],
+    fn row_mut(
+        services: &mut [Service],
         (si, ai, scen, ri): (usize, usize, Option<usize>, usize),
-    ) -> &'a mut ActionResource {
+    ) -> &mut ActionResource {
         let a = &mut services[si].actions[ai];
         match scen {
             Some(k) => &mut a.scenarios[k].resource_types[ri],
