@@ -10,4 +10,5 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod finding;
 pub mod names;
