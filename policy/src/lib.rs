@@ -11,4 +11,5 @@
 pub mod arn;
 pub mod catalog;
 pub mod finding;
+pub mod json;
 pub mod names;
