@@ -339,15 +339,18 @@ impl<'a> Reader<'a> {
                             out.push(c);
                             continue;
                         }
-                        _ => return Err(self.error(format!("an invalid escape \\{}", self.describe()))),
+                        _ => {
+                            return Err(
+                                self.error(format!("an invalid escape \\{}", self.describe()))
+                            )
+                        }
                     };
                     self.pos += 1;
                     out.push(c);
                 }
                 Some(_) => {
-                    return Err(self.error(
-                        "a control character in a string (write newlines as \\n)".into(),
-                    ))
+                    return Err(self
+                        .error("a control character in a string (write newlines as \\n)".into()))
                 }
             }
         }
@@ -375,10 +378,26 @@ mod tests {
         let Value::Object(m) = &v.value else { panic!() };
         assert_eq!(m[0].0.name, "Version");
         assert_eq!(m[0].0.at, Location { line: 2, column: 3 });
-        assert_eq!(m[0].1.at, Location { line: 2, column: 14 });
-        let Value::Array(st) = &m[1].1.value else { panic!() };
-        assert_eq!(st[0].at, Location { line: 3, column: 18 });
-        let Value::Object(s) = &st[0].value else { panic!() };
+        assert_eq!(
+            m[0].1.at,
+            Location {
+                line: 2,
+                column: 14
+            }
+        );
+        let Value::Array(st) = &m[1].1.value else {
+            panic!()
+        };
+        assert_eq!(
+            st[0].at,
+            Location {
+                line: 3,
+                column: 18
+            }
+        );
+        let Value::Object(s) = &st[0].value else {
+            panic!()
+        };
         assert_eq!(s[1].1.value, Value::Number("-1.5e3".into()));
     }
 
@@ -393,9 +412,24 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let e = parse("{\n  \"a\": [1, 2,,]\n}").unwrap_err();
-        assert_eq!(e.at, Location { line: 2, column: 14 });
+        assert_eq!(
+            e.at,
+            Location {
+                line: 2,
+                column: 14
+            }
+        );
         for bad in [
-            "", "{", "[1,]", "{\"a\" 1}", "01", "\"\\x\"", "\"a\nb\"", "{} x", "nul", "\"\\ud800\"",
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "\"\\x\"",
+            "\"a\nb\"",
+            "{} x",
+            "nul",
+            "\"\\ud800\"",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

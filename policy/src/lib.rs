@@ -10,6 +10,7 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod document;
 pub mod finding;
 pub mod json;
 pub mod names;
