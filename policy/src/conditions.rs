@@ -205,14 +205,18 @@ pub const GLOBAL_KEYS: &[(&str, Type, bool)] = &[
 /// entry, or the closest name as a suggestion.
 pub fn global_key(name: &str) -> Result<(&'static str, Type, bool), Option<&'static str>> {
     for &(k, t, m) in GLOBAL_KEYS {
-        match k.split_once("${") {
+        let hit = match k.split_once("${") {
+            // A template: the stem and a non-empty rest.
             Some((stem, _)) => {
-                if name.len() > stem.len() && name[..stem.len()].eq_ignore_ascii_case(stem) {
-                    return Ok((k, t, m));
-                }
+                name.len() > stem.len()
+                    && name
+                        .get(..stem.len())
+                        .is_some_and(|h| h.eq_ignore_ascii_case(stem))
             }
-            None if k.eq_ignore_ascii_case(name) => return Ok((k, t, m)),
-            None => {}
+            None => k.eq_ignore_ascii_case(name),
+        };
+        if hit {
+            return Ok((k, t, m));
         }
     }
     Err(suggest(name, GLOBAL_KEYS.iter().map(|k| k.0)))
@@ -264,7 +268,7 @@ pub fn check_value(op: &Operator, value: &str) -> Result<(), String> {
         }
         Some(Type::Binary) => {
             if !value.is_empty()
-                && value.len() % 4 == 0
+                && value.len().is_multiple_of(4)
                 && value
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))

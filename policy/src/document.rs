@@ -131,7 +131,7 @@ pub fn parse(text: &str) -> Result<Policy, ParseError> {
         statements: Vec::new(),
         problems: Vec::new(),
     };
-    let mut doc_problem = |code, at, message: String, fix: Option<String>| {
+    let doc_problem = |code, at, message: String, fix: Option<String>| {
         finding(code, None, at, Vec::new(), message, fix)
     };
     let Value::Object(members) = &root.value else {
@@ -488,7 +488,7 @@ fn statement(index: usize, node: &Node, problems: &mut Vec<Finding>) -> Statemen
 
 fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Option<Element> {
     let mut items = Vec::new();
-    let mut bad = |n: &Node, out: &mut Vec<Finding>| {
+    let bad = |n: &Node, out: &mut Vec<Finding>| {
         out.push(finding(
             "malformed",
             Some(st),

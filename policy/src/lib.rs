@@ -10,6 +10,7 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod check;
 pub mod conditions;
 pub mod document;
 pub mod finding;
