@@ -551,8 +551,9 @@ impl<'a> Nfa<'a> {
 /// matches? `None` when the state bound was hit.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
     let nfas: Vec<Nfa> = pos.iter().chain(neg).map(|t| Nfa { toks: t }).collect();
-    // The alphabet: every literal that occurs, `:`, and one fresh character.
-    let mut alphabet: Vec<char> = vec![':', '\u{1}'];
+    // The alphabet: every literal that occurs, `:` and `/` (which variables
+    // treat apart), and one fresh character.
+    let mut alphabet: Vec<char> = vec![':', '/', '\u{1}'];
     for n in &nfas {
         for t in n.toks {
             if let Tok::Lit(c) = t {
@@ -1060,5 +1061,71 @@ mod tests {
         let mut m = Matcher::new();
         let _ = m.reaches(&p(&pat), &f(OBJECT), &[&f(BUCKET)]);
         assert!(t.elapsed().as_secs() < 5, "took {:?}", t.elapsed());
+    }
+
+    // -- Property test: the automata against brute force. ----------------
+
+    use proptest::prelude::*;
+
+    /// Does the token sequence match `s`, by plain backtracking?
+    fn brute(t: &[Tok], s: &[char]) -> bool {
+        match t.first() {
+            None => s.is_empty(),
+            Some(Tok::Lit(c)) => s.first() == Some(c) && brute(&t[1..], &s[1..]),
+            Some(Tok::One { colon }) => {
+                s.first().is_some_and(|&c| *colon || c != ':') && brute(&t[1..], &s[1..])
+            }
+            Some(Tok::Star { colon }) => (0..=s.len())
+                .take_while(|&k| k == 0 || *colon || s[k - 1] != ':')
+                .any(|k| brute(&t[1..], &s[k..])),
+            Some(Tok::Var { slash_end }) => (1..=s.len())
+                .take_while(|&k| s[k - 1] != ':')
+                .any(|k| (*slash_end || s[k - 1] != '/') && brute(&t[1..], &s[k..])),
+        }
+    }
+
+    /// Every string over {a, /, :, z} up to length 6.
+    fn strings() -> Vec<Vec<char>> {
+        let mut all = vec![vec![]];
+        let mut layer = vec![vec![]];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for s in &layer {
+                for c in ['a', '/', ':', 'z'] {
+                    let mut t: Vec<char> = s.clone();
+                    t.push(c);
+                    next.push(t);
+                }
+            }
+            all.extend(next.iter().cloned());
+            layer = next;
+        }
+        all
+    }
+
+    fn tok() -> impl Strategy<Value = Tok> {
+        prop_oneof![
+            Just(Tok::Lit('a')),
+            Just(Tok::Lit('/')),
+            Just(Tok::Lit(':')),
+            any::<bool>().prop_map(|colon| Tok::One { colon }),
+            any::<bool>().prop_map(|colon| Tok::Star { colon }),
+            any::<bool>().prop_map(|slash_end| Tok::Var { slash_end }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn exists_agrees_with_brute_force(
+            p in proptest::collection::vec(tok(), 0..4),
+            f in proptest::collection::vec(tok(), 0..4),
+            g in proptest::collection::vec(tok(), 0..3),
+        ) {
+            // Witnesses for sequences this short fit in 6 characters.
+            let all = strings();
+            let want = all.iter().any(|s| brute(&p, s) && brute(&f, s) && !brute(&g, s));
+            prop_assert_eq!(exists(&[&p, &f], &[&g]), Some(want));
+        }
     }
 }
