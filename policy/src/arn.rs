@@ -309,18 +309,7 @@ impl Format {
     /// The literal text of the resource part up to its first placeholder or
     /// wildcard (`table/` for `…:table/${TableName}/index/${IndexName}`).
     fn resource_stem(&self) -> String {
-        let mut colons = 0;
-        let mut out = String::new();
-        for t in &self.toks {
-            match t {
-                Tok::Lit(':') if colons < 5 => colons += 1,
-                Tok::Lit(c) if colons >= 5 => out.push(*c),
-                Tok::Lit(_) => {}
-                _ if colons >= 5 => break,
-                _ => {}
-            }
-        }
-        out
+        resource_stem(&self.toks)
     }
     fn literal_len(&self) -> usize {
         self.toks
@@ -626,7 +615,12 @@ impl Matcher {
         let Some(ptoks) = pattern.toks() else {
             return true;
         };
-        // Quick rejection on the first five parts, part by part.
+        // Quick rejections: the literal starts of the resource parts must
+        // agree, then the first five parts, part by part.
+        let (ps, fs) = (resource_stem(ptoks), resource_stem(&format.toks));
+        if !(ps.starts_with(&fs) || fs.starts_with(&ps)) {
+            return false;
+        }
         if !heads_compatible(ptoks, format.head()) {
             return false;
         }
@@ -686,6 +680,23 @@ impl Matcher {
         self.subset.insert(key, r);
         r
     }
+}
+
+/// The literal characters of the resource part (after the fifth `:`) up
+/// to the first wildcard, variable or placeholder.
+fn resource_stem(toks: &[Tok]) -> String {
+    let mut colons = 0;
+    let mut out = String::new();
+    for t in toks {
+        match t {
+            Tok::Lit(c) if colons >= 5 => out.push(*c),
+            Tok::Lit(':') => colons += 1,
+            Tok::Lit(_) => {}
+            _ if colons >= 5 => break,
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Do the first five parts of a pattern and a format head admit a common

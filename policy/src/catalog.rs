@@ -31,6 +31,9 @@ pub struct Catalog {
     by_prefix: HashMap<String, u32>,
     /// Every prefix of the dataset, loaded or not (lowercase, sorted).
     all_prefixes: Vec<String>,
+    /// Formats by the ARN's service part (`s3` holds s3:bucket and
+    /// ssm:bucket): (service, resource type, format) indexes.
+    by_namespace: HashMap<String, Vec<(u32, u32, u32)>>,
 }
 
 impl Catalog {
@@ -75,11 +78,23 @@ impl Catalog {
             .collect();
         all.sort();
         all.dedup();
+        let mut by_namespace: HashMap<String, Vec<(u32, u32, u32)>> = HashMap::new();
+        for (si, ix) in index.iter().enumerate() {
+            for (ti, fs) in ix.formats.iter().enumerate() {
+                for (fi, f) in fs.iter().enumerate() {
+                    by_namespace
+                        .entry(namespace(f.as_str()))
+                        .or_default()
+                        .push((si as u32, ti as u32, fi as u32));
+                }
+            }
+        }
         Catalog {
             services,
             index,
             by_prefix,
             all_prefixes: all,
+            by_namespace,
         }
     }
 
@@ -193,13 +208,18 @@ impl Catalog {
     pub fn formats(&self, service: u32, resource_type: u32) -> &[Format] {
         &self.index[service as usize].formats[resource_type as usize]
     }
-    /// Every parsed ARN format of a service (for the most-specific rule).
-    pub fn service_formats(&self, service: u32) -> Vec<&Format> {
-        self.index[service as usize]
-            .formats
-            .iter()
-            .flatten()
-            .collect()
+    /// Every loaded format sharing `format`'s ARN service part (for the
+    /// most-specific rule: `arn:aws:s3:::b/k` is an S3 object, so not an
+    /// ssm:bucket either).
+    pub fn namespace_formats(&self, format: &Format) -> Vec<&Format> {
+        self.by_namespace
+            .get(&namespace(format.as_str()))
+            .map(|v| {
+                v.iter()
+                    .map(|&(s, t, f)| &self.index[s as usize].formats[t as usize][f as usize])
+                    .collect()
+            })
+            .unwrap_or_default()
     }
     /// A condition key defined by a service, by exact name (any case).
     pub fn condition_key(
@@ -225,11 +245,15 @@ impl Catalog {
         if pattern.is_any() {
             return true;
         }
-        let all = self.service_formats(service);
         self.formats(service, resource_type)
             .iter()
-            .any(|f| m.reaches(pattern, f, &all))
+            .any(|f| m.reaches(pattern, f, &self.namespace_formats(f)))
     }
+}
+
+/// The ARN's service part, lowercase (`s3` in `arn:${Partition}:s3:::…`).
+fn namespace(arn: &str) -> String {
+    arn.split(':').nth(2).unwrap_or("").to_ascii_lowercase()
 }
 
 /// The formats of a resource type, parsed, with the CloudWatch Logs quirk:
