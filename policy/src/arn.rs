@@ -536,6 +536,30 @@ impl<'a> Nfa<'a> {
     }
 }
 
+/// The string a pattern of literals only stands for.
+fn literal_word(toks: &[Tok]) -> Option<Vec<char>> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Does a token sequence match one string?
+fn accepts(toks: &[Tok], word: &[char]) -> bool {
+    let n = Nfa { toks };
+    let mut s = n.start();
+    let mut work = 0;
+    for &c in word {
+        s = n.step(&s, c, &mut work);
+        if s.iter().all(|w| *w == 0) {
+            return false;
+        }
+    }
+    n.accepts(&s)
+}
+
 /// Is there a string every `pos` sequence matches and no `neg` sequence
 /// matches? `None` when the state bound was hit.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
@@ -637,6 +661,12 @@ impl Matcher {
             return r;
         }
         let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
+        // A concrete ARN is one string: run the formats over it.
+        if let Some(word) = literal_word(ptoks) {
+            let r = accepts(&format.toks, &word) && !neg.iter().any(|n| accepts(n, &word));
+            self.reach.insert(key, r);
+            return r;
+        }
         let r = match exists(&[ptoks, &format.toks], &neg) {
             Some(r) => r,
             None => {
@@ -1137,6 +1167,22 @@ mod tests {
             let all = strings();
             let want = all.iter().any(|s| brute(&p, s) && brute(&f, s) && !brute(&g, s));
             prop_assert_eq!(exists(&[&p, &f], &[&g]), Some(want));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The one-string fast path agrees with the automata product.
+        #[test]
+        fn literal_fast_path_agrees(
+            w in proptest::collection::vec(prop_oneof![Just('a'), Just('/'), Just(':'), Just('z')], 0..6),
+            f in proptest::collection::vec(tok(), 0..4),
+            g in proptest::collection::vec(tok(), 0..3),
+        ) {
+            let p: Vec<Tok> = w.iter().map(|&c| Tok::Lit(c)).collect();
+            let fast = accepts(&f, &w) && !accepts(&g, &w);
+            prop_assert_eq!(Some(fast), exists(&[&p, &f], &[&g]));
+            prop_assert_eq!(fast, brute(&f, &w) && !brute(&g, &w));
         }
     }
 }
