@@ -616,7 +616,9 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
 /// repeats the same Resources across statements and actions.
 #[derive(Default)]
 pub struct Matcher {
-    reach: HashMap<(String, Vec<String>), bool>,
+    /// By pattern and format (the other formats given with a format are
+    /// the same on every call: its namespace or service).
+    reach: HashMap<String, bool>,
     subset: HashMap<(String, String), bool>,
     /// Decisions that hit the state bound and were answered permissively.
     pub truncated: usize,
@@ -633,8 +635,9 @@ impl Matcher {
     }
 
     /// Is there an ARN that `pattern` matches and whose most specific
-    /// format, among `format` and `others` (the other formats of the
-    /// service), is `format`?
+    /// format, among `format` and `others` (the other formats of its
+    /// namespace or service, the same set on every call for one format),
+    /// is `format`?
     pub fn reaches(&mut self, pattern: &Pattern, format: &Format, others: &[&Format]) -> bool {
         let Some(ptoks) = pattern.toks() else {
             return true;
@@ -648,18 +651,15 @@ impl Matcher {
         if !heads_compatible(ptoks, format.head()) {
             return false;
         }
+        let key = format!("{}\u{0}{}", pattern.raw, format.raw);
+        if let Some(&r) = self.reach.get(&key) {
+            return r;
+        }
         let narrower: Vec<&Format> = others
             .iter()
             .copied()
             .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
             .collect();
-        let key = (
-            format!("{}\u{0}{}", pattern.raw, format.raw),
-            narrower.iter().map(|f| f.raw.clone()).collect::<Vec<_>>(),
-        );
-        if let Some(&r) = self.reach.get(&key) {
-            return r;
-        }
         let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
         // A concrete ARN is one string: run the formats over it.
         if let Some(word) = literal_word(ptoks) {
