@@ -157,7 +157,13 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         ))
         .into());
     }
-    let baselines = crate::guard::baselines(a.out.as_deref(), a.snapshot_dir.as_deref(), false)?;
+    let baselines = crate::guard::baselines_unless_accepted(
+        a.out.as_deref(),
+        a.snapshot_dir.as_deref(),
+        false,
+        a.guard.accept_shrink,
+        quiet,
+    )?;
     crate::guard::check(
         &baselines,
         &crate::guard::Profile::of(&assembled.manifest, &assembled.services),

@@ -356,7 +356,13 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         ))
         .into());
     }
-    let baselines = crate::guard::baselines(Some(&out), a.snapshot_dir.as_deref(), true)?;
+    let baselines = crate::guard::baselines_unless_accepted(
+        Some(&out),
+        a.snapshot_dir.as_deref(),
+        true,
+        a.guard.accept_shrink,
+        quiet,
+    )?;
     crate::guard::check(
         &baselines,
         &crate::guard::Profile::of(&assembled.manifest, &assembled.services),

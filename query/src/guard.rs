@@ -151,6 +151,26 @@ pub fn baselines(
     Ok(v)
 }
 
+/// [`baselines`], except that with `accept` (`--accept-shrink`) previous
+/// data that cannot be read is replaced unchecked, with a warning.
+pub fn baselines_unless_accepted(
+    out: Option<&Path>,
+    snapshot_dir: Option<&Path>,
+    shipped: bool,
+    accept: bool,
+    quiet: bool,
+) -> Result<Vec<Baseline>> {
+    match baselines(out, snapshot_dir, shipped) {
+        Err(e) if accept => {
+            if !quiet {
+                eprintln!("warning: {e:#}; replacing it unchecked (--accept-shrink)");
+            }
+            Ok(Vec::new())
+        }
+        r => r,
+    }
+}
+
 /// What `new` lost against `old`, one line per source; empty if it kept
 /// enough. `max_shrink` is the percentage a source's total may lose.
 pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {

@@ -790,3 +790,23 @@ fn a_tampered_crawl_cache_is_repaired_never_published() {
     crawl(&srv, &cache, &out).assert().code(0);
     assert_eq!(facts(&out), good, "published from damaged objects");
 }
+
+#[test]
+fn an_unreadable_previous_database_is_refused_unless_accepted() {
+    let s = Setup::new();
+    let html = s.pages_with("html", "", |b| b.to_vec());
+    let db = s.dir("junk.sqlite");
+    std::fs::write(&db, b"this is not a database").unwrap();
+    build(&s.cache(), &html, None, &db)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("junk.sqlite"))
+        .stderr(predicates::str::contains("--accept-shrink"));
+    assert_eq!(std::fs::read(&db).unwrap(), b"this is not a database");
+    build(&s.cache(), &html, None, &db)
+        .arg("--accept-shrink")
+        .assert()
+        .code(0)
+        .stderr(predicates::str::contains("replacing it unchecked"));
+    assert!(!facts(&db).is_empty());
+}
