@@ -647,7 +647,14 @@ fn outline(doc: &Html) -> Outline<'_> {
                 }
                 "p" => {
                     o.sections.push(Section::Para(text_of(el)));
+                    for a in el.descendent_elements() {
+                        nav_link(&mut o.nav, a);
+                    }
                     false
+                }
+                "a" => {
+                    nav_link(&mut o.nav, el);
+                    true
                 }
                 "script" | "style" | "template" | "noscript" => false,
                 _ => true,
@@ -655,6 +662,21 @@ fn outline(doc: &Html) -> Outline<'_> {
         }
     });
     o
+}
+
+/// Record `a` if it is an in-page link to a section (`<a href="#id">Actions
+/// defined by …</a>`): the page's contents list. (Tables are not walked, so
+/// their many links to resource types and keys cost nothing here.)
+fn nav_link(nav: &mut Vec<(String, String)>, a: ElementRef) {
+    if a.value().name() != "a" {
+        return;
+    }
+    if let Some(id) = a.value().attr("href").and_then(|h| h.strip_prefix('#')) {
+        let t = text_of(a);
+        if heading_kind(&t).is_some() {
+            nav.push((id.to_string(), t));
+        }
+    }
 }
 
 /// Parse one page. `file` is the page's file name (`list_amazons3.html`),
@@ -678,15 +700,7 @@ pub fn parse_page(file: &str, html: &str) -> Result<Page, ParseError> {
         ));
     }
     let doc = Html::parse_document(html);
-    let mut o = outline(&doc);
-    for a in doc.select(&A) {
-        if let Some(id) = a.value().attr("href").and_then(|h| h.strip_prefix('#')) {
-            let t = text_of(a);
-            if heading_kind(&t).is_some() {
-                o.nav.push((id.to_string(), t));
-            }
-        }
-    }
+    let o = outline(&doc);
 
     let prefix = o
         .prefix_sentence
