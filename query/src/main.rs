@@ -33,7 +33,7 @@ struct Cli {
     #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
     db: Option<PathBuf>,
     /// Output format: table (default), json, jsonl or tsv; for `export`:
-    /// json (default), sqlite or snapshot
+    /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry
     #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
     format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
@@ -49,7 +49,8 @@ enum Cmd {
     Build(build_cmd::BuildArgs),
     /// Fetch the live reference (and JSON service reference) into a fresh database
     Crawl(crawl_cmd::CrawlArgs),
-    /// Write the current database as a JSON bundle or an SQLite file
+    /// Write the current database as a JSON bundle, an SQLite file, a snapshot folder,
+    /// CSV or JSON-lines files per view, or policy_sentry's iam-definition.json
     Export(build_cmd::ExportArgs),
     /// Show actions: resource types with ARN formats, condition keys, dependent actions
     #[command(visible_alias = "a")]
@@ -107,8 +108,11 @@ fn main() -> ExitCode {
     let format = match cli.format.as_deref() {
         None => None,
         Some(f) if is_export => {
-            if !matches!(f, "json" | "sqlite" | "snapshot") {
-                eprintln!("iamref: unknown export format {f:?}; expected json, sqlite or snapshot");
+            if build_cmd::ExportFormat::parse(f).is_none() {
+                eprintln!(
+                    "iamref: unknown export format {f:?}; expected one of {}",
+                    build_cmd::ExportFormat::NAMES.join(", ")
+                );
                 return ExitCode::from(2);
             }
             None
@@ -148,7 +152,9 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
         Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
-        Cmd::Export(a) => build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db),
+        Cmd::Export(a) => {
+            build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db, quiet)
+        }
         Cmd::Completions(a) => {
             clap_complete::generate(
                 a.shell,
