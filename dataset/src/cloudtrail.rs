@@ -65,7 +65,10 @@ mod tests {
             prefix_candidates("runtime.sagemaker.amazonaws.com"),
             ["runtime", "sagemaker"]
         );
-        assert_eq!(prefix_candidates("email.amazonaws.com.cn"), ["email", "ses"]);
+        assert_eq!(
+            prefix_candidates("email.amazonaws.com.cn"),
+            ["email", "ses"]
+        );
         assert_eq!(prefix_candidates("api.ecr.amazonaws.com"), ["api", "ecr"]);
     }
 

@@ -224,9 +224,11 @@ fn cell<'a>(v: ValueRef<'a>, ty: ColumnType, table: &str, col: &str) -> Result<C
         (ValueRef::Integer(i), Bool) => Cell::Bool(i != 0),
         (ValueRef::Integer(i), Text) => Cell::Int(i),
         (ValueRef::Real(f), _) => Cell::Real(f),
-        (ValueRef::Text(t), _) => Cell::Text(std::str::from_utf8(t).map_err(|_| {
-            Error::Corrupt(format!("{table}.{col}: a value is not valid UTF-8"))
-        })?),
+        (ValueRef::Text(t), _) => {
+            Cell::Text(std::str::from_utf8(t).map_err(|_| {
+                Error::Corrupt(format!("{table}.{col}: a value is not valid UTF-8"))
+            })?)
+        }
         (ValueRef::Blob(_), _) => {
             return Err(Error::Corrupt(format!(
                 "{table}.{col}: a value is a blob, expected text"
@@ -618,7 +620,8 @@ mod tests {
             dependent_actions: vec!["IAM:PassRole".into()],
             sources: Sources::HTML,
         });
-        get.condition_keys.push(KeyRef::html("aws:RequestTag/${TagKey}"));
+        get.condition_keys
+            .push(KeyRef::html("aws:RequestTag/${TagKey}"));
         let mut list = Action::new("ListThings");
         list.access_level = Some("List".into());
         let mut put = Action::new("PutThing");

@@ -5,11 +5,11 @@
 
 pub mod cloudtrail;
 pub mod db;
+pub mod export;
 pub mod json_doc;
 pub mod merge;
 pub mod model;
 pub mod reconcile;
-pub mod export;
 pub mod schema;
 pub mod snapshot;
 

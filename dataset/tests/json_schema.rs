@@ -29,7 +29,10 @@ fn validator(name: &str) -> Validator {
     let mut registry = Registry::new();
     for s in SCHEMAS {
         let v = load(&root().join("schema").join(s));
-        let id = v["$id"].as_str().expect("every schema has an $id").to_string();
+        let id = v["$id"]
+            .as_str()
+            .expect("every schema has an $id")
+            .to_string();
         assert!(id.ends_with(s), "{s}: $id {id} does not name the file");
         registry = registry.add(id, v).expect("schema registers");
     }

@@ -54,8 +54,14 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    pub const NAMES: &'static [&'static str] =
-        &["json", "sqlite", "snapshot", "csv", "jsonl", "policy-sentry"];
+    pub const NAMES: &'static [&'static str] = &[
+        "json",
+        "sqlite",
+        "snapshot",
+        "csv",
+        "jsonl",
+        "policy-sentry",
+    ];
 
     pub fn parse(s: &str) -> Option<ExportFormat> {
         Some(match s {

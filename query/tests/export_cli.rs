@@ -180,10 +180,7 @@ fn csv_and_jsonl_round_trip_every_view() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        let mut want: Vec<String> = TABLES
-            .iter()
-            .map(|t| format!("{}.{ext}", t.name))
-            .collect();
+        let mut want: Vec<String> = TABLES.iter().map(|t| format!("{}.{ext}", t.name)).collect();
         want.sort();
         assert_eq!(names, want, "{format}: one file per table, nothing else");
         let mut got_counts = BTreeMap::new();
@@ -236,7 +233,11 @@ fn csv_and_jsonl_round_trip_every_view() {
             assert_eq!(known, actions.contains(&action.to_lowercase()), "{r:?}");
             unknown += usize::from(!known);
         }
-        assert!(unknown < map.len() / 10, "{unknown} unknown of {}", map.len());
+        assert!(
+            unknown < map.len() / 10,
+            "{unknown} unknown of {}",
+            map.len()
+        );
         let s3 = map
             .iter()
             .filter(|r| r[0].as_deref() == Some("s3") && r[1].as_deref() == Some("CopyObject"))
@@ -534,7 +535,13 @@ fn policy_sentry_answers_from_the_export() {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|s| s["Resource"].as_array().unwrap().iter().any(|r| r == resource))
+            .filter(|s| {
+                s["Resource"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r == resource)
+            })
             .flat_map(|s| s["Action"].as_array().unwrap().clone())
             .map(|a| a.as_str().unwrap().to_string())
             .collect()
