@@ -250,7 +250,7 @@ pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> 
             }
         }
         ExportFormat::PolicySentry => {
-            let services = iamref_dataset::db::read_services(&conn)?;
+            let services = export::read_for_policy_sentry(&conn)?;
             let (doc, losses) = export::policy_sentry(&services);
             let mut bytes = serde_json::to_vec_pretty(&doc)?;
             bytes.push(b'\n');
