@@ -85,7 +85,8 @@ fn damaged_files_are_rejected() {
     let service = validator("service.schema.json");
     let good = load(&root().join("data/services/s3.json"));
     assert!(service.is_valid(&good));
-    let damage: [(&str, fn(&mut Value)); 6] = [
+    type Damage = (&'static str, fn(&mut Value));
+    let damage: [Damage; 6] = [
         ("unknown field", |s| {
             s["colour"] = json!("red");
         }),
