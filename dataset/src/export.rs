@@ -567,223 +567,42 @@ fn policy_sentry_service(s: &Service, losses: &mut PolicySentryLosses) -> Value 
     })
 }
 
-/// The services with what policy_sentry's layout holds (names, access
-/// levels, descriptions, documentation links, resource types with ARN
-/// formats and keys, action rows with keys and dependent actions, scenario
-/// names, condition keys, the first page), read in a dozen bulk queries
-/// rather than [`crate::db::read_services`]' query per action: the same
-/// result for those fields, several times faster on the full dataset.
+/// The services with what policy_sentry's layout holds: the bulk reader
+/// [`crate::db::read_services_for`] (a dozen queries rather than
+/// [`crate::db::read_services`]' query set per action), plus each
+/// service's pages, for its documentation URL.
 pub fn read_for_policy_sentry(conn: &Connection) -> Result<Vec<Service>, Error> {
-    use crate::model::*;
-    use std::collections::HashMap;
-
-    let mut services: Vec<Service> = Vec::new();
-    let mut svc_ix: HashMap<i64, usize> = HashMap::new();
-    {
-        let mut q = conn.prepare("SELECT id, prefix, name, sources FROM services ORDER BY id")?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            svc_ix.insert(r.get(0)?, services.len());
-            services.push(Service::new(
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                Sources::from_bits(r.get(3)?),
-            ));
-        }
-    }
-    let svc = |id: i64| -> Result<usize, Error> {
-        svc_ix.get(&id).copied().ok_or_else(|| {
-            Error::Corrupt(format!("a row names service id {id}, which does not exist"))
-        })
-    };
-    {
-        let mut q = conn.prepare(
-            "SELECT service_id, file, service_name, url, sha256, layout FROM pages ORDER BY id",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let i = svc(r.get(0)?)?;
-            let layout: String = r.get(5)?;
-            services[i].pages.push(PageRef {
-                file: r.get(1)?,
-                service_name: r.get(2)?,
-                url: r.get(3)?,
-                sha256: r.get(4)?,
-                layout: if layout == "classic" {
-                    Layout::Classic
-                } else {
-                    Layout::Live2026
-                },
-            });
-        }
-    }
-    // Resource types, their ARN formats and keys.
-    let mut rt_ix: HashMap<i64, (usize, usize)> = HashMap::new();
-    {
-        let mut q =
-            conn.prepare("SELECT id, service_id, name, sources FROM resource_types ORDER BY id")?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let i = svc(r.get(1)?)?;
-            rt_ix.insert(r.get(0)?, (i, services[i].resource_types.len()));
-            services[i].resource_types.push(ResourceType {
-                name: r.get(2)?,
-                doc_url: None,
-                arns: Vec::new(),
-                condition_keys: Vec::new(),
-                pages: Vec::new(),
-                sources: Sources::from_bits(r.get(3)?),
-            });
-        }
-    }
-    {
-        let mut q = conn.prepare(
-            "SELECT resource_type_id, arn, sources FROM arn_formats ORDER BY resource_type_id, ord",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            if let Some(&(i, j)) = rt_ix.get(&r.get::<_, i64>(0)?) {
-                services[i].resource_types[j].arns.push(ArnFormat {
-                    arn: r.get(1)?,
-                    sources: Sources::from_bits(r.get(2)?),
-                });
-            }
-        }
-        let mut q = conn.prepare(
-            "SELECT resource_type_id, condition_key, sources FROM resource_type_condition_keys ORDER BY resource_type_id, ord",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            if let Some(&(i, j)) = rt_ix.get(&r.get::<_, i64>(0)?) {
-                services[i].resource_types[j].condition_keys.push(KeyRef {
-                    name: r.get(1)?,
-                    sources: Sources::from_bits(r.get(2)?),
-                });
-            }
-        }
-    }
-    {
-        let mut q = conn.prepare(
-            "SELECT service_id, name, type, description, sources FROM condition_keys ORDER BY id",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let i = svc(r.get(0)?)?;
-            services[i].condition_keys.push(ConditionKey {
-                name: r.get(1)?,
-                r#type: r.get(2)?,
-                description: r.get(3)?,
-                doc_url: None,
-                pages: Vec::new(),
-                sources: Sources::from_bits(r.get(4)?),
-            });
-        }
-    }
-    // Actions, their scenarios and rows (resource types), keys and
-    // dependent actions per row.
-    let mut action_ix: HashMap<i64, (usize, usize)> = HashMap::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, service_id, name, description, access_level, permission_only, doc_url, sources FROM actions ORDER BY id",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let i = svc(r.get(1)?)?;
-            action_ix.insert(r.get(0)?, (i, services[i].actions.len()));
-            let mut a = Action::new(r.get::<_, String>(2)?);
-            a.description = r.get(3)?;
-            a.access_level = r.get(4)?;
-            a.permission_only = r.get(5)?;
-            a.doc_url = r.get(6)?;
-            a.sources = Sources::from_bits(r.get(7)?);
-            services[i].actions.push(a);
-        }
-    }
-    let action = |id: i64| -> Result<(usize, usize), Error> {
-        action_ix.get(&id).copied().ok_or_else(|| {
-            Error::Corrupt(format!("a row names action id {id}, which does not exist"))
-        })
-    };
-    {
-        let mut q =
-            conn.prepare("SELECT action_id, name FROM scenarios ORDER BY action_id, ord")?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let (i, j) = action(r.get(0)?)?;
-            services[i].actions[j].scenarios.push(Scenario {
-                name: r.get(1)?,
-                resource_types: Vec::new(),
-            });
-        }
-    }
-    // Rows of the action itself (not of a scenario): action row id -> index.
-    let mut row_ix: HashMap<i64, (usize, usize, usize)> = HashMap::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, action_id, resource_type, required, sources FROM action_resource_types
-             WHERE scenario_id IS NULL ORDER BY action_id, ord",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let (i, j) = action(r.get(1)?)?;
-            let rts = &mut services[i].actions[j].resource_types;
-            row_ix.insert(r.get(0)?, (i, j, rts.len()));
-            rts.push(ActionResource {
-                name: r.get(2)?,
-                required: r.get(3)?,
-                condition_keys: Vec::new(),
-                dependent_actions: Vec::new(),
-                sources: Sources::from_bits(r.get(4)?),
-            });
-        }
-    }
-    {
-        let mut q = conn.prepare(
-            "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys
-             ORDER BY action_id, action_resource_type_id, ord",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let key = KeyRef {
-                name: r.get(2)?,
-                sources: Sources::from_bits(r.get(3)?),
-            };
-            match r.get::<_, Option<i64>>(1)? {
-                None => {
-                    let (i, j) = action(r.get(0)?)?;
-                    services[i].actions[j].condition_keys.push(key);
-                }
-                Some(row) => {
-                    // Keys of scenario rows are not in the layout.
-                    if let Some(&(i, j, k)) = row_ix.get(&row) {
-                        services[i].actions[j].resource_types[k]
-                            .condition_keys
-                            .push(key);
-                    }
-                }
-            }
-        }
-        let mut q = conn.prepare(
-            "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions
-             ORDER BY action_id, action_resource_type_id, ord",
-        )?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            let dep: String = r.get(2)?;
-            match r.get::<_, Option<i64>>(1)? {
-                None => {
-                    let (i, j) = action(r.get(0)?)?;
-                    services[i].actions[j].dependent_actions.push(dep);
-                }
-                Some(row) => {
-                    if let Some(&(i, j, k)) = row_ix.get(&row) {
-                        services[i].actions[j].resource_types[k]
-                            .dependent_actions
-                            .push(dep);
-                    }
-                }
-            }
-        }
+    use crate::model::{Layout, PageRef};
+    let mut services = crate::db::read_services_for(conn, None)?;
+    let mut q = conn.prepare(
+        "SELECT s.prefix, p.file, p.service_name, p.url, p.sha256, p.layout
+         FROM pages p JOIN services s ON s.id = p.service_id ORDER BY p.id",
+    )?;
+    let mut rows = q.query([])?;
+    let at: std::collections::HashMap<String, usize> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.prefix.to_ascii_lowercase(), i))
+        .collect();
+    while let Some(r) = rows.next()? {
+        let prefix: String = r.get(0)?;
+        let Some(&i) = at.get(&prefix.to_ascii_lowercase()) else {
+            return Err(Error::Corrupt(format!(
+                "pages: a page names service {prefix:?}, which has no services row"
+            )));
+        };
+        let layout: String = r.get(5)?;
+        services[i].pages.push(PageRef {
+            file: r.get(1)?,
+            service_name: r.get(2)?,
+            url: r.get(3)?,
+            sha256: r.get(4)?,
+            layout: if layout == "classic" {
+                Layout::Classic
+            } else {
+                Layout::Live2026
+            },
+        });
     }
     Ok(services)
 }
