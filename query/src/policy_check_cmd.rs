@@ -448,6 +448,18 @@ pub fn load_catalog(conn: &Connection, prefixes: Option<Vec<String>>) -> Result<
     Ok(Catalog::new(services, all))
 }
 
+/// The services whose condition keys a policy names (`iam` for
+/// `iam:ResourceTag/team`; not `aws`, whose global keys the engine knows):
+/// they are loaded too, so a key of another service than the actions' is
+/// judged the same whether or not another file of the run loaded it.
+fn condition_prefixes(p: &iamref_policy::document::Policy) -> impl Iterator<Item = String> + '_ {
+    p.statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .filter_map(|c| c.key.value.split_once(':').map(|x| x.0.to_ascii_lowercase()))
+        .filter(|pre| pre != "aws" && !pre.is_empty() && !pre.contains(['*', '?', '$']))
+}
+
 /// `(message, line, column)` of a parse error.
 fn parse_error_parts(e: &iamref_policy::document::ParseError) -> (String, u32, u32) {
     (e.message.clone(), e.at.line, e.at.column)
@@ -477,7 +489,10 @@ pub fn run_check(
         match iamref_policy::document::parse(&text) {
             Ok(p) => {
                 match (p.prefixes(), prefixes.as_mut()) {
-                    (Some(ps), Some(all)) => all.extend(ps),
+                    (Some(ps), Some(all)) => {
+                        all.extend(ps);
+                        all.extend(condition_prefixes(&p));
+                    }
                     (None, _) => prefixes = None,
                     (Some(_), None) => {}
                 }
