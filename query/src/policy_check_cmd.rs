@@ -573,6 +573,8 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
         }
     }
     let n: usize = report.files.iter().map(|f| f.findings.len()).sum();
+    // The findings first, then the summary, as a terminal shows them.
+    out.w().flush()?;
     if !a.quiet {
         eprintln!("{}", summary(&report, n, a.min_severity));
     }
@@ -603,16 +605,22 @@ fn summary(r: &Report, n: usize, min: MinSeverity) -> String {
     for f in r.files.iter().flat_map(|f| &f.findings) {
         by[f.severity as usize] += 1;
     }
-    let mut s = format!(
-        "{} ({} error{}, {} warning{}, {} info) in {} checked",
-        plural(n, "finding"),
-        by[2],
-        if by[2] == 1 { "" } else { "s" },
-        by[1],
-        if by[1] == 1 { "" } else { "s" },
-        by[0],
-        plural(r.checked, "file"),
-    );
+    let files = plural(r.checked, "file");
+    let mut s = if n == 0 {
+        format!("no findings in {files} checked")
+    } else {
+        let kinds: Vec<String> = [(2, "error"), (1, "warning")]
+            .iter()
+            .filter(|(i, _)| by[*i] > 0)
+            .map(|(i, what)| plural(by[*i], what))
+            .chain((by[0] > 0).then(|| format!("{} info", by[0])))
+            .collect();
+        format!(
+            "{} ({}) in {files} checked",
+            plural(n, "finding"),
+            kinds.join(", ")
+        )
+    };
     if !r.errors.is_empty() {
         s.push_str(&format!("; {} not checked", plural(r.errors.len(), "input")));
     }
@@ -630,7 +638,11 @@ fn summary(r: &Report, n: usize, min: MinSeverity) -> String {
             MinSeverity::Error => "--min-severity warning or info",
             _ => "--min-severity info",
         };
-        s.push_str(&format!("; {} below {} not shown ({lower} shows them)", r.below, min_name(min)));
+        s.push_str(&format!(
+            "; {} below {} not shown ({lower} shows them)",
+            plural(r.below, "finding"),
+            min_name(min)
+        ));
     }
     s
 }
