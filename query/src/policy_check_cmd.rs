@@ -113,8 +113,7 @@ fn glob_set(globs: &[String], what: &str, file: &str) -> Result<globset::GlobSet
             .map_err(|e| input(format!("{file}: {what}: bad glob {g:?}: {e}")))?;
         b.add(glob);
     }
-    b.build()
-        .map_err(|e| input(format!("{file}: {what}: {e}")))
+    b.build().map_err(|e| input(format!("{file}: {what}: {e}")))
 }
 
 fn check_codes(codes: &[String], what: &str, file: &str) -> Result<BTreeSet<String>> {
@@ -139,8 +138,8 @@ impl Config {
     /// Read a configuration file; its format is chosen by its extension.
     pub fn load(path: &Path) -> Result<Config> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| input(format!("--config {name}: {e}")))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| input(format!("--config {name}: {e}")))?;
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -456,7 +455,12 @@ fn condition_prefixes(p: &iamref_policy::document::Policy) -> impl Iterator<Item
     p.statements
         .iter()
         .flat_map(|s| &s.conditions)
-        .filter_map(|c| c.key.value.split_once(':').map(|x| x.0.to_ascii_lowercase()))
+        .filter_map(|c| {
+            c.key
+                .value
+                .split_once(':')
+                .map(|x| x.0.to_ascii_lowercase())
+        })
         .filter(|pre| pre != "aws" && !pre.is_empty() && !pre.contains(['*', '?', '$']))
 }
 
@@ -622,7 +626,10 @@ fn summary(r: &Report, n: usize, min: MinSeverity) -> String {
         )
     };
     if !r.errors.is_empty() {
-        s.push_str(&format!("; {} not checked", plural(r.errors.len(), "input")));
+        s.push_str(&format!(
+            "; {} not checked",
+            plural(r.errors.len(), "input")
+        ));
     }
     if r.muted > 0 {
         s.push_str(&format!("; {} muted by --config", r.muted));
@@ -734,7 +741,15 @@ fn one_line(s: &str) -> String {
 
 fn write_tsv(out: &mut Out, r: &Report) -> std::io::Result<()> {
     let headers = [
-        "file", "line", "column", "severity", "code", "statement", "sid", "actions", "message",
+        "file",
+        "line",
+        "column",
+        "severity",
+        "code",
+        "statement",
+        "sid",
+        "actions",
+        "message",
         "fix",
     ];
     let rows: Vec<Vec<String>> = r
@@ -896,7 +911,8 @@ fn write_sarif(out: &mut Out, r: &Report) -> std::io::Result<()> {
 /// The README's findings table, generated from [`CODES`] (a test keeps
 /// the README equal to it).
 pub fn codes_markdown() -> String {
-    let mut s = String::from("| code | severity | parliament | what it means |\n|---|---|---|---|\n");
+    let mut s =
+        String::from("| code | severity | parliament | what it means |\n|---|---|---|---|\n");
     for (code, sev, parliament, desc) in CODES {
         let p = if parliament.is_empty() {
             "".to_string()
@@ -947,7 +963,10 @@ mod tests {
 
     #[test]
     fn config_rejects_unknown_codes_and_keys_with_a_suggestion() {
-        let e = cfg("mute = [\"resource-starr\"]\n", "toml").err().unwrap().to_string();
+        let e = cfg("mute = [\"resource-starr\"]\n", "toml")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("unknown finding code \"resource-starr\""), "{e}");
         assert!(e.contains("did you mean \"resource-star\""), "{e}");
         let e = cfg("mutes = []\n", "toml").err().unwrap().to_string();
@@ -956,7 +975,10 @@ mod tests {
         assert!(e.contains("unknown finding code \"nope\""), "{e}");
         let e = cfg("mute = []", "ini").err().unwrap().to_string();
         assert!(e.contains("*.toml, *.yaml or *.yml"), "{e}");
-        let e = cfg("[[mute-in]]\npaths = [\"a/[\"]\n", "toml").err().unwrap().to_string();
+        let e = cfg("[[mute-in]]\npaths = [\"a/[\"]\n", "toml")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("bad glob"), "{e}");
     }
 

@@ -85,9 +85,16 @@ fn expectations_cover_every_code_and_every_fixture() {
             "{name}: no {name}.json"
         );
     }
-    let covered: BTreeSet<&str> = exp.values().flat_map(|e| &e.must).map(|s| s.as_str()).collect();
+    let covered: BTreeSet<&str> = exp
+        .values()
+        .flat_map(|e| &e.must)
+        .map(|s| s.as_str())
+        .collect();
     let missing: Vec<&&str> = codes.iter().filter(|c| !covered.contains(**c)).collect();
-    assert!(missing.is_empty(), "codes no fixture must report: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes no fixture must report: {missing:?}"
+    );
     for f in std::fs::read_dir(fixtures()).unwrap() {
         let name = f.unwrap().file_name().to_string_lossy().to_string();
         if let Some(stem) = name.strip_suffix(".json") {
@@ -109,7 +116,11 @@ fn collect(v: &Value, rows: &mut Vec<(String, String, String)>, got: &mut Got) {
             .to_string_lossy()
             .to_string();
         let code = f["code"].as_str().unwrap().to_string();
-        rows.push((stem.clone(), code.clone(), f["message"].as_str().unwrap().to_string()));
+        rows.push((
+            stem.clone(),
+            code.clone(),
+            f["message"].as_str().unwrap().to_string(),
+        ));
         let acts = got.entry(stem).or_default().entry(code).or_default();
         for a in f["actions"].as_array().into_iter().flatten() {
             acts.insert(a.as_str().unwrap().to_string());
@@ -190,7 +201,10 @@ fn fixtures_meet_their_expectations() {
             }
         }
         if e.only {
-            let extra: Vec<&&str> = have.iter().filter(|c| !e.must.iter().any(|m| m == **c)).collect();
+            let extra: Vec<&&str> = have
+                .iter()
+                .filter(|c| !e.must.iter().any(|m| m == **c))
+                .collect();
             if !extra.is_empty() {
                 failures.push(format!(
                     "{name}: expected only {:?}; also got {extra:?}",
@@ -224,7 +238,12 @@ fn clean_policy_exits_0_with_an_empty_list() {
         .arg(fixtures().join("fp-shape-arrays.json"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(stdout_json(&out), serde_json::json!([]));
 }
 
@@ -424,7 +443,17 @@ fn def(name: &str) -> Def {
                 ("ruleId", Str),
                 ("ruleIndex", Int(-1)),
                 ("level", Enum(LEVEL)),
-                ("kind", Enum(&["notApplicable", "pass", "fail", "review", "open", "informational"])),
+                (
+                    "kind",
+                    Enum(&[
+                        "notApplicable",
+                        "pass",
+                        "fail",
+                        "review",
+                        "open",
+                        "informational",
+                    ]),
+                ),
                 ("message", Obj("message")),
                 ("locations", Arr("location")),
                 ("partialFingerprints", Bag),
@@ -518,7 +547,9 @@ fn validate(v: &Value, name: &str, path: &str, errors: &mut Vec<String>) {
     for (k, x) in obj {
         let p = format!("{path}.{k}");
         let Some((_, kind)) = d.props.iter().find(|(n, _)| n == k) else {
-            errors.push(format!("{p}: {name} has no property {k} (additionalProperties is false)"));
+            errors.push(format!(
+                "{p}: {name} has no property {k} (additionalProperties is false)"
+            ));
             continue;
         };
         match *kind {
@@ -542,7 +573,7 @@ fn validate(v: &Value, name: &str, path: &str, errors: &mut Vec<String>) {
                 }
             }
             Kind::Int(min) => {
-                if !x.as_i64().is_some_and(|n| n >= min) {
+                if x.as_i64().is_none_or(|n| n < min) {
                     errors.push(format!("{p}: must be an integer >= {min}, is {x}"));
                 }
             }
@@ -569,7 +600,11 @@ fn validate(v: &Value, name: &str, path: &str, errors: &mut Vec<String>) {
 fn sarif_follows_the_2_1_0_schema() {
     let dir = TempDir::new().unwrap();
     let bad = dir.path().join("bad policy.json");
-    std::fs::write(&bad, "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n}\n",
+    )
+    .unwrap();
     let out = check(&["--format", "sarif"])
         .arg(fixtures().join("resource-mismatch.json"))
         .arg(fixtures().join("condition-invalid-date.json"))
@@ -601,8 +636,16 @@ fn sarif_follows_the_2_1_0_schema() {
         files.insert(loc["artifactLocation"]["uri"].as_str().unwrap().to_string());
         assert_ne!(r["level"], "none");
     }
-    assert!(files.iter().any(|f| f.ends_with("resource-mismatch.json")), "{files:?}");
-    assert!(files.iter().any(|f| f.ends_with("condition-invalid-date.json")), "{files:?}");
+    assert!(
+        files.iter().any(|f| f.ends_with("resource-mismatch.json")),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("condition-invalid-date.json")),
+        "{files:?}"
+    );
     // The unreadable file is a tool notification with its line, and the
     // run is marked unsuccessful.
     let inv = &run["invocations"][0];
@@ -672,13 +715,23 @@ fn hostile_star_star_repeated_gives_bounded_output() {
             .timeout(std::time::Duration::from_secs(120))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.len() < 4 << 20, "{} bytes", out.stdout.len());
         let v = stdout_json(&out);
         v.as_array()
             .unwrap()
             .iter()
-            .map(|f| (f["code"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     let one = run(1);
@@ -704,7 +757,11 @@ fn one_malformed_file_is_exit_2_and_the_others_are_still_checked() {
         "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\",}\n  ]\n}\n",
     )
     .unwrap();
-    std::fs::copy(fixtures().join("resource-star.json"), d.join("nested/c.json")).unwrap();
+    std::fs::copy(
+        fixtures().join("resource-star.json"),
+        d.join("nested/c.json"),
+    )
+    .unwrap();
     // Not *.json, or hidden: not read from a folder.
     std::fs::write(d.join("nested/notes.txt"), "not a policy").unwrap();
     std::fs::write(d.join("nested/.hidden/x.json"), "not json").unwrap();
@@ -800,7 +857,11 @@ fn config_mutes_codes_everywhere_or_in_paths_and_excludes_paths() {
     std::fs::create_dir_all(d.join("legacy")).unwrap();
     std::fs::create_dir_all(d.join("vendor")).unwrap();
     std::fs::copy(fixtures().join("resource-star.json"), d.join("p.json")).unwrap();
-    std::fs::copy(fixtures().join("resource-star.json"), d.join("legacy/p.json")).unwrap();
+    std::fs::copy(
+        fixtures().join("resource-star.json"),
+        d.join("legacy/p.json"),
+    )
+    .unwrap();
     std::fs::write(d.join("vendor/broken.json"), "{ not json").unwrap();
     let run = |config: &Path| {
         let out = check(&["--format", "json", "--config"])
@@ -809,7 +870,11 @@ fn config_mutes_codes_everywhere_or_in_paths_and_excludes_paths() {
             .current_dir(d)
             .output()
             .unwrap();
-        (out.status.code(), stdout_json(&out), String::from_utf8_lossy(&out.stderr).to_string())
+        (
+            out.status.code(),
+            stdout_json(&out),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
     };
     // Muted in legacy/ only; vendor/ not read at all (globs relative to
     // the configuration file's folder).
@@ -821,8 +886,18 @@ fn config_mutes_codes_everywhere_or_in_paths_and_excludes_paths() {
     .unwrap();
     let (code, v, err) = run(&toml);
     assert_eq!(code, Some(1), "{err}");
-    let files: Vec<&str> = v.as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
-    assert!(files.iter().all(|f| f.ends_with("/p.json") && !f.contains("legacy")), "{files:?}");
+    let files: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.ends_with("/p.json") && !f.contains("legacy")),
+        "{files:?}"
+    );
     assert!(!files.is_empty());
     assert!(err.contains("1 muted by --config"), "{err}");
     assert!(err.contains("1 path excluded by --config"), "{err}");
