@@ -288,7 +288,13 @@ pub fn expand_inputs(
             continue;
         }
         match std::fs::metadata(a) {
-            Ok(m) if m.is_dir() => walk(a, config, skipped, &mut sources, &mut errors),
+            Ok(m) if m.is_dir() => {
+                let before = sources.len();
+                walk(a, config, skipped, &mut sources, &mut errors);
+                if sources.len() == before {
+                    eprintln!("note: {} holds no *.json file to check", a.display());
+                }
+            }
             Ok(_) => {
                 if config.excluded(a) {
                     *skipped += 1;
