@@ -30,7 +30,8 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 EXIT CODES:
     0  clean: no finding at or above --min-severity (after muting)
     1  findings at or above --min-severity
-    2  an input could not be read or is not a JSON policy document (the other inputs are still checked), or a bad --config")]
+    2  an input could not be read or is not JSON (the other inputs are still
+       checked and reported), or a bad --config")]
 pub struct CheckArgs {
     /// Policy documents (JSON): files, folders (every *.json under them) or `-` for standard input
     #[arg(required = true, value_name = "FILE")]
@@ -126,7 +127,7 @@ fn check_codes(codes: &[String], what: &str, file: &str) -> Result<BTreeSet<Stri
                 None => String::new(),
             };
             return Err(input(format!(
-                "{file}: {what}: unknown finding code {c:?}; {hint}the codes are listed by `iamref policy check --help` and in the README"
+                "{file}: {what}: unknown finding code {c:?}; {hint}the codes are listed in the README (\"Findings\") and as the rules of `--format sarif`"
             )));
         }
         out.insert(c.clone());
