@@ -245,6 +245,17 @@ fn clean_policy_exits_0_with_an_empty_list() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert_eq!(stdout_json(&out), serde_json::json!([]));
+    // The summary is on stderr; --quiet drops it.
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "no findings in 1 file checked\n"
+    );
+    check(&["--quiet"])
+        .arg(fixtures().join("fp-shape-arrays.json"))
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
 }
 
 // ---------------------------------------------------------------------------
