@@ -11,8 +11,10 @@ use std::process::ExitCode;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
-    0  success: found what was asked (check: the action supports resource-level permissions)
-    1  nothing matched (check: the action must be granted on \"*\")
+    0  success: found what was asked (check: the action supports resource-level permissions;
+       policy check: clean)
+    1  nothing matched (check: the action must be granted on \"*\"; policy check: findings
+       at or above --min-severity)
     2  error: bad arguments or input, unknown names, unreadable files or pages
     3  refused: a crawl or build whose result would replace good data with broken or shrunken data";
 
@@ -33,7 +35,8 @@ struct Cli {
     #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
     db: Option<PathBuf>,
     /// Output format: table (default), json, jsonl or tsv; for `export`:
-    /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry
+    /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry; for
+    /// `policy check` also sarif
     #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
     format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
@@ -104,9 +107,25 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let mut cli = cli;
     let is_export = matches!(cli.cmd, Cmd::Export(_));
+    // `policy check` also writes SARIF, which no other command does.
+    let quiet = cli.quiet;
+    let check_args = match &mut cli.cmd {
+        Cmd::Policy(policy::PolicyCmd::Check(a)) => Some(a),
+        _ => None,
+    };
+    let is_check = check_args.is_some();
+    if let Some(a) = check_args {
+        a.quiet = quiet;
+        a.sarif = cli
+            .format
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case("sarif"));
+    }
     let format = match cli.format.as_deref() {
         None => None,
+        Some(f) if is_check && f.eq_ignore_ascii_case("sarif") => None,
         Some(f) if is_export => {
             if build_cmd::ExportFormat::parse(f).is_none() {
                 eprintln!(
@@ -120,7 +139,8 @@ fn main() -> ExitCode {
         Some(f) => match <Format as clap::ValueEnum>::from_str(f, true) {
             Ok(f) => Some(f),
             Err(_) => {
-                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv");
+                let more = if is_check { " (or sarif)" } else { "" };
+                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv{more}");
                 return ExitCode::from(2);
             }
         },
