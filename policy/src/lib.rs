@@ -10,3 +10,4 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod record;
