@@ -671,6 +671,17 @@ fn on_ctrl_c(stop: Arc<AtomicBool>) {
     });
 }
 
+/// Bind a UDP socket with a large receive buffer (4 MiB asked; the
+/// kernel caps it at `net.core.rmem_max`), so bursts of datagrams wait in
+/// the kernel instead of being dropped while the recorder is descheduled.
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
 /// `iamref record`.
 pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
     if let Some(d) = a.duration {
@@ -685,7 +696,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             "iamref: warning: listening on {addr}, not loopback: SDK datagrams carry access keys and session tokens in clear text; anyone on that network can send or read them"
         );
     }
-    let sock = UdpSocket::bind(addr).map_err(|e| {
+    let sock = bind(addr).map_err(|e| {
         input(format!(
             "cannot listen on {addr}: {e} (another recorder running? try --port with another port, or 0 for a free one)"
         ))
