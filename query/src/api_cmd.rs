@@ -482,7 +482,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
 // ---------------------------------------------------------------------------
 
 /// `iamref calls [FILE|-]`.
-pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
+pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
     use iamref_policy::record::Options;
     let idx = crate::record_cmd::index(conn)?;
     let r = crate::record_cmd::read_calls(
@@ -494,7 +494,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
             include_errors: a.trail.include_errors,
         },
     )?;
-    crate::record_cmd::report(&r, r.trail.is_none());
+    crate::record_cmd::report(&r, quiet || r.trail.is_none());
     let from_list = r.trail.is_none();
     let rows: Vec<CallsRow> = r
         .recording

@@ -179,7 +179,7 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::Sql(a) => commands::sql(&conn, a, out),
                 Cmd::Api(a) => api_cmd::api(&conn, a, out),
                 Cmd::Sdk(a) => api_cmd::sdk(&conn, a, out),
-                Cmd::Calls(a) => api_cmd::calls(&conn, a, out),
+                Cmd::Calls(a) => api_cmd::calls(&conn, a, quiet, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
                 Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),

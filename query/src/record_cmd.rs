@@ -167,6 +167,10 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
 // Policies from needs.
 // ---------------------------------------------------------------------------
 
+/// At most this many resources per action in a written policy; more
+/// under one path are widened to the path's wildcard, with a note.
+pub const MAX_RESOURCES: usize = 20;
+
 /// A policy granting the needs: actions that share the same resources
 /// share a statement, each group written by `policy write`'s writer (so
 /// every resource is checked against the action's resource types).
@@ -174,6 +178,8 @@ pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, V
     let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
     let mut notes = Vec::new();
     for n in needs {
+        let mut n = (*n).clone();
+        notes.extend(iamref_policy::record::collapse_resources(&mut n, MAX_RESOURCES));
         if !n.known {
             notes.push(format!(
                 "{}: not an action of the dataset; left out of the policy",

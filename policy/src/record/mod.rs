@@ -448,6 +448,49 @@ impl Recording {
     }
 }
 
+/// Keep a need to at most `limit` resources by replacing the largest
+/// group of ARNs under one path (`arn:aws:s3:::b/logs/a`, `…/logs/b`)
+/// with the path's wildcard (`arn:aws:s3:::b/logs/*`), repeatedly. Only
+/// the resource part after the sixth `:`-separated field is cut, at `/`;
+/// never a bucket or account. Returns what was widened, for the report.
+pub fn collapse_resources(need: &mut Need, limit: usize) -> Vec<String> {
+    fn parent(r: &str) -> Option<String> {
+        let base = r.strip_suffix("/*").unwrap_or(r);
+        let res_start = base.match_indices(':').nth(4).map(|(i, _)| i + 1)?;
+        let cut = base[res_start..].rfind('/')? + res_start;
+        if cut == res_start {
+            return None;
+        }
+        Some(format!("{}/*", &base[..cut]))
+    }
+    let mut notes = Vec::new();
+    while need.resources.len() > limit {
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &need.resources {
+            if let Some(p) = parent(r) {
+                groups.entry(p).or_default().push(r.clone());
+            }
+        }
+        let Some((p, members)) = groups
+            .into_iter()
+            .filter(|(_, m)| m.len() > 1)
+            .max_by_key(|(p, m)| (m.len(), std::cmp::Reverse(p.len())))
+        else {
+            break;
+        };
+        for m in &members {
+            need.resources.remove(m);
+        }
+        notes.push(format!(
+            "{}: widened {} resources to {p} (more than {limit} under one path)",
+            need.action,
+            members.len()
+        ));
+        need.resources.insert(p);
+    }
+    notes
+}
+
 /// The resources one call needs an action on, and whether they are
 /// concrete (resolved from the call) rather than scoped patterns.
 fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool) {
@@ -482,4 +525,37 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
         out.insert("*".into());
     }
     (out, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_widens_under_one_path_and_says_so() {
+        let mut n = Need {
+            action: "s3:GetObject".into(),
+            resources: (0..30)
+                .map(|i| format!("arn:aws:s3:::b/logs/{i}.gz"))
+                .chain(["arn:aws:s3:::other/x".to_string()])
+                .collect(),
+            conditional: false,
+            notes: BTreeSet::new(),
+            calls: BTreeSet::new(),
+            access_level: None,
+            known: true,
+        };
+        let notes = collapse_resources(&mut n, 10);
+        assert_eq!(
+            n.resources.iter().cloned().collect::<Vec<_>>(),
+            ["arn:aws:s3:::b/logs/*", "arn:aws:s3:::other/x"]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("widened 30"), "{notes:?}");
+        // Bucket names are never cut.
+        let mut b = n.clone();
+        b.resources = (0..30).map(|i| format!("arn:aws:s3:::bucket{i}")).collect();
+        assert!(collapse_resources(&mut b, 10).is_empty());
+        assert_eq!(b.resources.len(), 30);
+    }
 }
