@@ -781,6 +781,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     let mut c = Counters::default();
     let live = out.tty && out.format == Format::Table;
     let mut last_status = Instant::now();
+    let mut shown: Option<(u64, u64)> = None;
     let mut account: Option<String> = None;
     let mut accounts_seen = std::collections::BTreeSet::new();
     let mut log_err: Option<anyhow::Error> = None;
@@ -788,8 +789,12 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         let msg = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(m) => m,
             Err(mpsc::RecvTimeoutError::Timeout) => {
-                if live && !quiet && last_status.elapsed() > Duration::from_millis(500) {
-                    status_line(&c, &rec);
+                if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
+                    let now = (c.datagrams, rec.stats.calls);
+                    if shown != Some(now) {
+                        status_line(&c, &rec);
+                        shown = Some(now);
+                    }
                     last_status = Instant::now();
                 }
                 continue;
@@ -860,6 +865,11 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             }
         }
         show(out, live, &rec, &outcome, &d)?;
+        if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
+            status_line(&c, &rec);
+            shown = Some((c.datagrams, rec.stats.calls));
+            last_status = Instant::now();
+        }
     }
     let _ = receiver.join();
     if live && !quiet {
@@ -965,30 +975,38 @@ fn show(
         _ => String::new(),
     };
     if live {
-        let w = out.w();
+        let mut lines = Vec::new();
         match outcome {
             Outcome::Mapped { call, new } => {
                 for n in new {
-                    let need = rec.needs().into_iter().find(|x| &x.action == n);
-                    let res = need
+                    let res = rec
+                        .need(n)
                         .map(|x| x.resources.iter().cloned().collect::<Vec<_>>().join(", "))
                         .unwrap_or_default();
-                    writeln!(w, "+ {n:<40} {res}   ({call}{status})")?;
+                    lines.push(format!("+ {n:<40} {res}   ({call}{status})"));
                 }
                 if new.is_empty() && !status.is_empty() {
-                    writeln!(w, "  {call}{status}")?;
+                    lines.push(format!("  {call}{status}"));
                 }
             }
             Outcome::NoPermission { call, .. } => {
-                writeln!(w, "  {call}: needs no permission{status}")?
+                lines.push(format!("  {call}: needs no permission{status}"))
             }
-            Outcome::Unmapped { call, reason } => writeln!(w, "? {call}: {reason}")?,
+            Outcome::Unmapped { call, reason } => lines.push(format!("? {call}: {reason}")),
         }
-        w.flush()?;
+        if !lines.is_empty() {
+            // Clear the status line (stderr) before the list grows (stdout).
+            eprint!("\r\x1b[2K");
+            let w = out.w();
+            for l in lines {
+                writeln!(w, "{l}")?;
+            }
+            w.flush()?;
+        }
     } else if let Outcome::Mapped { call, new } = outcome {
         let w = out.w();
         for n in new {
-            let need = rec.needs().into_iter().find(|x| &x.action == n);
+            let need = rec.need(n);
             serde_json::to_writer(
                 &mut *w,
                 &json!({

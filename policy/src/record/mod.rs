@@ -401,6 +401,11 @@ impl Recording {
         self.needs.values().collect()
     }
 
+    /// The need of an action, if any.
+    pub fn need(&self, action: &str) -> Option<&Need> {
+        self.needs.get(&action.to_ascii_lowercase())
+    }
+
     /// The needs a policy grants under the options.
     pub fn granted(&self) -> Vec<&Need> {
         self.needs
