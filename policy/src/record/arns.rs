@@ -91,7 +91,12 @@ pub fn is_instance(format: &str, arn: &str) -> bool {
                     if a[k - 1] == b':' || (!path && a[k - 1] == b'/') {
                         return false;
                     }
-                    if go(rest_f, &a[k..], budget) {
+                    let next_ok = match rest_f.first() {
+                        None => k == a.len(),
+                        Some(&c) if c == b'$' => true,
+                        Some(&c) => a.get(k).is_some_and(|x| x.eq_ignore_ascii_case(&c)),
+                    };
+                    if next_ok && go(rest_f, &a[k..], budget) {
                         return true;
                     }
                 }

@@ -160,6 +160,9 @@ pub struct Recording {
     unmapped: BTreeMap<String, Unmapped>,
     no_permission: BTreeMap<String, (&'static str, u64)>,
     failures: BTreeMap<(String, String), Failure>,
+    /// Resolved calls, by service and operation as written: a log repeats
+    /// the same few calls.
+    resolved: std::collections::HashMap<(String, String), Result<(String, String), String>>,
     pub stats: Stats,
 }
 
@@ -256,7 +259,27 @@ impl Recording {
     /// Map one call and keep what it needs.
     pub fn add(&mut self, idx: &OperationIndex, call: &Call) -> Outcome {
         self.stats.calls += 1;
-        let entry = match resolve(idx, call) {
+        let key = (
+            call.service
+                .as_ref()
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_default(),
+            call.operation.clone(),
+        );
+        let found = match self.resolved.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let r = resolve(idx, call).map(|e| (e.prefix.clone(), e.name.clone()));
+                if self.resolved.len() < 100_000 {
+                    self.resolved.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        let entry = match found.and_then(|(p, n)| {
+            idx.operation(&p, &n)
+                .ok_or_else(|| format!("{p}:{n}: not in the index"))
+        }) {
             Ok(e) => e,
             Err(reason) => {
                 self.stats.unmapped += 1;
