@@ -54,5 +54,6 @@ python3 - "$work/h.json" "$bytes" <<'PY'
 import json, sys
 h = json.load(open(sys.argv[1])); b = int(sys.argv[2])
 for r in h["results"]:
-    print(f"{r['command'].split()[-1].rsplit('/', 1)[-1]}: {b / r['mean'] / 1e6:.0f} MB/s (mean {r['mean']:.2f} s for {b / 1e6:.0f} MB)")
+    print(f"{r['command'].split()[-1].rsplit('/', 1)[-1]}: {b / r['mean'] / 1e6:.0f} MB/s wall (mean {r['mean']:.2f} s for {b / 1e6:.0f} MB), "
+          f"{b / r['user'] / 1e6:.0f} MB/s of CPU time (user {r['user']:.2f} s)")
 PY
