@@ -619,7 +619,7 @@ fn log_line(d: &csm::Datagram, account: Option<&str>, prefix: Option<&str>) -> V
 
 /// A file written through a temporary file beside it, renamed at the end.
 struct AtomicFile {
-    tmp: tempfile::NamedTempFile,
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
     path: PathBuf,
 }
 
@@ -634,16 +634,19 @@ impl AtomicFile {
             .tempfile_in(dir)
             .map_err(|e| input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display())))?;
         Ok(AtomicFile {
-            tmp,
+            tmp: std::io::BufWriter::with_capacity(1 << 16, tmp),
             path: path.to_path_buf(),
         })
     }
 
-    fn finish(mut self) -> Result<()> {
-        self.tmp.flush()?;
-        self.tmp.as_file().sync_all()?;
-        self.tmp
-            .persist(&self.path)
+    fn finish(self) -> Result<()> {
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)
             .with_context(|| format!("writing {}", self.path.display()))?;
         Ok(())
     }
