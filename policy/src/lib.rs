@@ -10,4 +10,10 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod check;
+pub mod conditions;
+pub mod document;
+pub mod finding;
+pub mod json;
+pub mod names;
 pub mod record;
