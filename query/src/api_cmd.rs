@@ -505,7 +505,12 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
             access_level: n.access_level.clone(),
             needed_by: sorted_unique(n.calls.iter().cloned().collect()),
             known: n.known,
-            needed: if n.conditional { "conditional" } else { "always" }.to_string(),
+            needed: if n.conditional {
+                "conditional"
+            } else {
+                "always"
+            }
+            .to_string(),
             resources: if from_list {
                 Vec::new()
             } else {
@@ -528,7 +533,14 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
         })
         .collect();
     out.records(
-        &["action", "access_level", "needed_by", "known", "needed", "resources"],
+        &[
+            "action",
+            "access_level",
+            "needed_by",
+            "known",
+            "needed",
+            "resources",
+        ],
         &cells,
         &rows,
     )?;

@@ -510,7 +510,13 @@ pub fn write_policy(
 
 fn write(conn: &Connection, a: WriteArgs, out: &mut Out) -> Result<Exit> {
     if let Some(p) = &a.from_cloudtrail {
-        return crate::record_cmd::write_from_cloudtrail(conn, p, &a.trail, a.include_conditional, out);
+        return crate::record_cmd::write_from_cloudtrail(
+            conn,
+            p,
+            &a.trail,
+            a.include_conditional,
+            out,
+        );
     }
     crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
     let mut patterns = Vec::new();

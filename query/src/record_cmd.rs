@@ -14,7 +14,9 @@ use crate::output::{Format, Out};
 use anyhow::{Context, Result};
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
 use iamref_policy::record::ops::OperationIndex;
-use iamref_policy::record::{csm, service_ids, Call, Need, Options, Outcome, Recording, ServiceRef};
+use iamref_policy::record::{
+    csm, service_ids, Call, Need, Options, Outcome, Recording, ServiceRef,
+};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -43,7 +45,8 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
         services.push(Service::new(prefix, "", Sources::NONE));
     }
     let mut aid: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut q = conn.prepare("SELECT id, service_id, name, access_level FROM actions ORDER BY id")?;
+    let mut q =
+        conn.prepare("SELECT id, service_id, name, access_level FROM actions ORDER BY id")?;
     for r in q.query_map([], |r| {
         Ok((
             r.get::<_, i64>(0)?,
@@ -64,17 +67,23 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
          WHERE scenario_id IS NULL ORDER BY action_id, ord",
     )?;
     for r in q.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
     })? {
         let (id, name, required) = r?;
         if let Some(&(si, ai)) = aid.get(&id) {
-            services[si].actions[ai].resource_types.push(ActionResource {
-                name,
-                required,
-                condition_keys: Vec::new(),
-                dependent_actions: Vec::new(),
-                sources: Sources::NONE,
-            });
+            services[si].actions[ai]
+                .resource_types
+                .push(ActionResource {
+                    name,
+                    required,
+                    condition_keys: Vec::new(),
+                    dependent_actions: Vec::new(),
+                    sources: Sources::NONE,
+                });
         }
     }
     let mut q = conn.prepare(
@@ -113,7 +122,11 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
     let mut oid: HashMap<i64, (usize, usize)> = HashMap::new();
     let mut q = conn.prepare("SELECT id, service_id, name FROM operations ORDER BY id")?;
     for r in q.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })? {
         let (id, s, name) = r?;
         let Some(&si) = sid.get(&s) else { continue };
@@ -129,7 +142,11 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
         "SELECT operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
     )?;
     for r in q.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })? {
         let (id, service, action) = r?;
         if let Some(&(si, oi)) = oid.get(&id) {
@@ -179,7 +196,10 @@ pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, V
     let mut notes = Vec::new();
     for n in needs {
         let mut n = (*n).clone();
-        notes.extend(iamref_policy::record::collapse_resources(&mut n, MAX_RESOURCES));
+        notes.extend(iamref_policy::record::collapse_resources(
+            &mut n,
+            MAX_RESOURCES,
+        ));
         if !n.known {
             notes.push(format!(
                 "{}: not an action of the dataset; left out of the policy",
@@ -285,11 +305,17 @@ fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
         _ => ("stdin".to_string(), Box::new(std::io::stdin())),
     };
     let mut r = BufReader::with_capacity(1 << 20, raw);
-    let gz = r.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
+    let gz = r
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
     Ok(if gz {
         (
             name,
-            Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(r))),
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(r),
+            )),
         )
     } else {
         (name, Box::new(r))
@@ -426,7 +452,11 @@ pub fn report(r: &Input, quiet: bool) {
     if quiet {
         return;
     }
-    for n in rec.notes().into_iter().filter(|n| !n.starts_with("unmapped: ")) {
+    for n in rec
+        .notes()
+        .into_iter()
+        .filter(|n| !n.starts_with("unmapped: "))
+    {
         eprintln!("note: {n}");
     }
     if let Some(t) = &r.trail {
@@ -488,7 +518,10 @@ pub fn write_from_cloudtrail(
     report(&r, false);
     let granted = r.recording.granted();
     if granted.is_empty() {
-        eprintln!("iamref: no call in {} maps to an action to grant", path.display());
+        eprintln!(
+            "iamref: no call in {} maps to an action to grant",
+            path.display()
+        );
         return Ok(Exit::NotFound);
     }
     let (policy, notes) = policy_from_needs(conn, &granted)?;
@@ -632,7 +665,13 @@ impl AtomicFile {
         let tmp = tempfile::Builder::new()
             .prefix(".iamref-")
             .tempfile_in(dir)
-            .map_err(|e| input(format!("{}: cannot create a file in {}: {e}", path.display(), dir.display())))?;
+            .map_err(|e| {
+                input(format!(
+                    "{}: cannot create a file in {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            })?;
         Ok(AtomicFile {
             tmp: std::io::BufWriter::with_capacity(1 << 16, tmp),
             path: path.to_path_buf(),
@@ -695,7 +734,9 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
     if let Some(d) = a.duration {
         if !(d.is_finite() && d > 0.0) {
-            return Err(input(format!("--duration {d}: expected a positive number of seconds")));
+            return Err(input(format!(
+                "--duration {d}: expected a positive number of seconds"
+            )));
         }
     }
     let idx = index(conn)?;
@@ -735,7 +776,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     }
     let stop = Arc::new(AtomicBool::new(false));
     on_ctrl_c(stop.clone());
-    let deadline = a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d));
+    let deadline = a
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d));
 
     // A receiver thread only drains the socket (so bursts do not overflow
     // the kernel buffer); this thread parses and maps.
@@ -768,7 +811,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
                 Err(e)
                     if matches!(
                         e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
                     ) => {}
                 Err(_) => {
                     // ICMP errors and the like: keep listening.
@@ -879,12 +924,17 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         eprintln!();
     }
     if let Some(e) = log_err {
-        return Err(e.context("writing the call log (nothing was published; the recording is lost)"));
+        return Err(
+            e.context("writing the call log (nothing was published; the recording is lost)")
+        );
     }
     // Outputs.
     let granted = rec.granted();
     let (policy, notes) = if granted.is_empty() {
-        (json!({"Version": "2012-10-17", "Statement": []}), Vec::new())
+        (
+            json!({"Version": "2012-10-17", "Statement": []}),
+            Vec::new(),
+        )
     } else {
         policy_from_needs(conn, &granted)?
     };

@@ -19,7 +19,10 @@ fn replays_captured_datagrams() {
     let rec = Recorder::start(dir.path(), &[]);
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     let text = std::fs::read_to_string(fixtures().join("csm/boto3-moto.jsonl")).unwrap();
-    assert!(text.contains(KEY) && text.contains(TOKEN), "fixture carries the constructed credentials");
+    assert!(
+        text.contains(KEY) && text.contains(TOKEN),
+        "fixture carries the constructed credentials"
+    );
     for line in text.lines() {
         sock.send_to(line.as_bytes(), &rec.addr).unwrap();
     }
@@ -73,14 +76,28 @@ fn record_refuses_bad_arguments_and_warns_off_loopback() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot listen on") && err.contains("--port"), "{err}");
+    assert!(
+        err.contains("cannot listen on") && err.contains("--port"),
+        "{err}"
+    );
     // Not loopback: a warning (0.0.0.0 binds every interface).
     let out = iamref(dir.path())
-        .args(["record", "--duration", "0.2", "--port", "0", "--listen", "0.0.0.0"])
+        .args([
+            "record",
+            "--duration",
+            "0.2",
+            "--port",
+            "0",
+            "--listen",
+            "0.0.0.0",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("warning") && err.contains("not loopback"), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("not loopback"),
+        "{err}"
+    );
     assert_eq!(out.status.code(), Some(1), "no calls recorded: {err}");
     // An output folder that does not exist fails before recording.
     let out = iamref(dir.path())
@@ -120,7 +137,10 @@ fn cloudtrail_policy_names_the_resources_touched() {
         resources_of(&p, "s3:GetObject"),
         ["arn:aws:s3:::reports-bucket/2026/06/summary.csv"]
     );
-    assert_eq!(resources_of(&p, "s3:ListBucket"), ["arn:aws:s3:::reports-bucket"]);
+    assert_eq!(
+        resources_of(&p, "s3:ListBucket"),
+        ["arn:aws:s3:::reports-bucket"]
+    );
     assert_eq!(
         resources_of(&p, "sqs:SendMessage"),
         ["arn:aws:sqs:us-east-1:123456789012:jobs"]
@@ -141,7 +161,10 @@ fn cloudtrail_policy_names_the_resources_touched() {
     assert!(err.contains("denied: needs logs:PutLogEvents"), "{err}");
     assert!(acts.contains(&"logs:PutLogEvents".to_string()), "{acts:?}");
     assert!(err.contains("resources resolved for"), "{err}");
-    assert!(err.contains("unmapped") || err.contains("ConsoleLogin"), "{err}");
+    assert!(
+        err.contains("unmapped") || err.contains("ConsoleLogin"),
+        "{err}"
+    );
     // --include-errors counts the failed call.
     let out = iamref(dir.path())
         .args(["policy", "write", "--include-errors", "--from-cloudtrail"])
@@ -207,7 +230,9 @@ fn cloudtrail_gzip_and_delivery_tree() {
     for (i, part) in [a, b].iter().enumerate() {
         let body = serde_json::to_vec(&serde_json::json!({ "Records": part })).unwrap();
         std::fs::write(
-            day.join(format!("123456789012_CloudTrail_us-east-1_20260614T10{i}0Z_x.json.gz")),
+            day.join(format!(
+                "123456789012_CloudTrail_us-east-1_20260614T10{i}0Z_x.json.gz"
+            )),
             gz(&body),
         )
         .unwrap();
@@ -262,7 +287,11 @@ fn cloudtrail_gzip_and_delivery_tree() {
     // An empty folder.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let out = iamref(dir.path()).arg("calls").arg(&empty).output().unwrap();
+    let out = iamref(dir.path())
+        .arg("calls")
+        .arg(&empty)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no CloudTrail files"));
 }

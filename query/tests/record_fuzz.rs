@@ -88,7 +88,8 @@ fn recorder_survives_fuzzed_datagrams() {
     let mut sent = 0;
     for _ in 0..300 {
         let edits = strat.new_tree(&mut runner).unwrap().current();
-        sock.send_to(&mutate(VALID.as_bytes(), &edits), &rec.addr).unwrap();
+        sock.send_to(&mutate(VALID.as_bytes(), &edits), &rec.addr)
+            .unwrap();
         sent += 1;
     }
     let call = r#"{"Version":1,"Type":"ApiCall","Service":"SQS","Api":"SendMessage","Region":"us-east-1","FinalHttpStatusCode":200}"#;
@@ -98,7 +99,14 @@ fn recorder_survives_fuzzed_datagrams() {
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains(&format!("{} datagram(s)", sent + 1)), "{err}");
     assert!(out.contains("sqs:SendMessage"), "{out}");
-    for t in [&out, &err, &std::fs::read_to_string(dir.path().join("calls.jsonl")).unwrap()] {
-        assert!(!t.contains("IAMREFCONSTRUCTEDSESSIONTOKEN") && !t.contains(KEY), "{t}");
+    for t in [
+        &out,
+        &err,
+        &std::fs::read_to_string(dir.path().join("calls.jsonl")).unwrap(),
+    ] {
+        assert!(
+            !t.contains("IAMREFCONSTRUCTEDSESSIONTOKEN") && !t.contains(KEY),
+            "{t}"
+        );
     }
 }

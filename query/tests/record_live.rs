@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 
 /// Run a command to completion within `limit`; `None` on failure.
 fn run_bounded(cmd: &mut Command, limit: Duration) -> Option<std::process::Output> {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
     let start = Instant::now();
     loop {
         match child.try_wait() {

@@ -93,7 +93,7 @@ pub fn is_instance(format: &str, arn: &str) -> bool {
                     }
                     let next_ok = match rest_f.first() {
                         None => k == a.len(),
-                        Some(&c) if c == b'$' => true,
+                        Some(&b'$') => true,
                         Some(&c) => a.get(k).is_some_and(|x| x.eq_ignore_ascii_case(&c)),
                     };
                     if next_ok && go(rest_f, &a[k..], budget) {
@@ -122,10 +122,17 @@ mod tests {
         );
         assert_eq!(scoped_pattern(q, None, None), "arn:aws:sqs:*:*:*");
         assert_eq!(
-            scoped_pattern("arn:${Partition}:s3:::${BucketName}", Some("cn-north-1"), Some("1")),
+            scoped_pattern(
+                "arn:${Partition}:s3:::${BucketName}",
+                Some("cn-north-1"),
+                Some("1")
+            ),
             "arn:aws-cn:s3:::*"
         );
-        assert_eq!(variables(q), ["Partition", "Region", "Account", "QueueName"]);
+        assert_eq!(
+            variables(q),
+            ["Partition", "Region", "Account", "QueueName"]
+        );
     }
 
     #[test]
@@ -133,11 +140,26 @@ mod tests {
         let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
         assert!(is_instance(obj, "arn:aws:s3:::b/k/with/slashes.txt"));
         assert!(!is_instance(obj, "arn:aws:s3:::b"));
-        assert!(is_instance("arn:${Partition}:s3:::${BucketName}", "arn:aws:s3:::b"));
-        assert!(!is_instance("arn:${Partition}:s3:::${BucketName}", "arn:aws:s3:::b/k"));
+        assert!(is_instance(
+            "arn:${Partition}:s3:::${BucketName}",
+            "arn:aws:s3:::b"
+        ));
+        assert!(!is_instance(
+            "arn:${Partition}:s3:::${BucketName}",
+            "arn:aws:s3:::b/k"
+        ));
         let f = "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}";
-        assert!(is_instance(f, "arn:aws:lambda:us-east-1:123456789012:function:f"));
-        assert!(!is_instance(f, "arn:aws:lambda:us-east-1:123456789012:function:f:prod"));
-        assert!(!is_instance(f, "arn:aws:lambda:us-east-1:123456789012:layer:f"));
+        assert!(is_instance(
+            f,
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        ));
+        assert!(!is_instance(
+            f,
+            "arn:aws:lambda:us-east-1:123456789012:function:f:prod"
+        ));
+        assert!(!is_instance(
+            f,
+            "arn:aws:lambda:us-east-1:123456789012:layer:f"
+        ));
     }
 }

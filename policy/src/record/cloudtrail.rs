@@ -108,7 +108,11 @@ pub fn operation_of(event_name: &str, params: Option<&serde_json::Value>) -> Str
 fn param_str<'a>(params: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     let m = params.as_object()?;
     m.get(key)
-        .or_else(|| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .or_else(|| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
         .and_then(|v| v.as_str())
         .filter(|s| !s.is_empty())
 }
@@ -151,7 +155,9 @@ pub fn arn_from_params(
             "Region" => return region.map(str::to_string),
             "Account" => return account.map(str::to_string),
             "ObjectName" => param_str(params, "key"),
-            "QueueName" => queue.map(|q| q.1).or_else(|| param_str(params, "queueName")),
+            "QueueName" => queue
+                .map(|q| q.1)
+                .or_else(|| param_str(params, "queueName")),
             _ => {
                 let camel = {
                     let mut c = var.chars();
@@ -276,7 +282,11 @@ impl<R: Read> Splitter<R> {
         loop {
             if !self.fill()? {
                 if self.capturing || self.depth > 0 {
-                    let line = if self.capturing { self.cur_line } else { self.line };
+                    let line = if self.capturing {
+                        self.cur_line
+                    } else {
+                        self.line
+                    };
                     self.capturing = false;
                     self.depth = 0;
                     return Err(SplitError::Unterminated { line });
@@ -733,7 +743,10 @@ mod tests {
         assert_eq!(v.len(), 2);
         assert_eq!((v[0].0, v[0].1), (1, 3));
         assert_eq!(v[0].2, "{\"a\": \"}]\\\"\"}");
-        assert_eq!((v[1].0, v[1].1, v[1].2.as_str()), (2, 4, "{\"b\": [1, {\"c\": 2}]}"));
+        assert_eq!(
+            (v[1].0, v[1].1, v[1].2.as_str()),
+            (2, 4, "{\"b\": [1, {\"c\": 2}]}")
+        );
         let v = split("{\"x\":1}\n\n{\"y\":{\"Records\":[1]}}\n").unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!((v[1].0, v[1].1), (2, 3));
@@ -771,7 +784,10 @@ mod tests {
         let mut s = Splitter::new(Trickle(t.as_bytes()));
         let a = s.next_record().unwrap().unwrap();
         let b = s.next_record().unwrap().unwrap();
-        assert_eq!(String::from_utf8(a.bytes).unwrap(), "{\"eventName\":\"A\",\"x\":\"{[\"}");
+        assert_eq!(
+            String::from_utf8(a.bytes).unwrap(),
+            "{\"eventName\":\"A\",\"x\":\"{[\"}"
+        );
         assert_eq!(String::from_utf8(b.bytes).unwrap(), "{\"eventName\":\"B\"}");
         assert!(s.next_record().unwrap().is_none());
     }
@@ -779,8 +795,14 @@ mod tests {
     #[test]
     fn event_names_and_sources() {
         assert_eq!(operation_of("ListFunctions20150331", None), "ListFunctions");
-        assert_eq!(operation_of("UpdateFunctionCode20150331v2", None), "UpdateFunctionCode");
-        assert_eq!(operation_of("AssociateAlias2020_05_31", None), "AssociateAlias");
+        assert_eq!(
+            operation_of("UpdateFunctionCode20150331v2", None),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(
+            operation_of("AssociateAlias2020_05_31", None),
+            "AssociateAlias"
+        );
         let p = serde_json::json!({"list-type": "2", "bucketName": "b"});
         assert_eq!(operation_of("ListObjects", Some(&p)), "ListObjectsV2");
         assert_eq!(operation_of("ListObjects", None), "ListObjects");
@@ -826,11 +848,22 @@ mod tests {
         let sess = "arn:aws:sts::123456789012:assumed-role/app/i-0abc";
         assert!(principal_matches(role, Some(sess), None));
         assert!(principal_matches(sess, Some(sess), None));
-        assert!(!principal_matches(role, Some("arn:aws:sts::123456789012:assumed-role/other/x"), None));
-        assert!(!principal_matches("arn:aws:iam::999999999999:role/app", Some(sess), None));
+        assert!(!principal_matches(
+            role,
+            Some("arn:aws:sts::123456789012:assumed-role/other/x"),
+            None
+        ));
+        assert!(!principal_matches(
+            "arn:aws:iam::999999999999:role/app",
+            Some(sess),
+            None
+        ));
         assert!(principal_matches(role, Some("x"), Some(role)));
         assert_eq!(check_time("2026-06-01").unwrap(), "2026-06-01");
-        assert_eq!(check_time("2026-06-01T10:00:00Z").unwrap(), "2026-06-01T10:00:00");
+        assert_eq!(
+            check_time("2026-06-01T10:00:00Z").unwrap(),
+            "2026-06-01T10:00:00"
+        );
         assert!(check_time("yesterday").is_err());
     }
 }

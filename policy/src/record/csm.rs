@@ -107,7 +107,9 @@ fn int(m: &Map<String, Value>, k: &'static str) -> Result<Option<i64>, CsmError>
 fn status(m: &Map<String, Value>, k: &'static str) -> Result<Option<u16>, CsmError> {
     match int(m, k)? {
         None => Ok(None),
-        Some(v) => u16::try_from(v).map(Some).map_err(|_| CsmError::WrongType(k)),
+        Some(v) => u16::try_from(v)
+            .map(Some)
+            .map_err(|_| CsmError::WrongType(k)),
     }
 }
 
@@ -293,7 +295,11 @@ mod tests {
 
     #[test]
     fn constructed_keys_round_trip() {
-        for (acct, salt) in [(123456789012u64, 0u64), (1, 99), (999_999_999_999, u64::MAX)] {
+        for (acct, salt) in [
+            (123456789012u64, 0u64),
+            (1, 99),
+            (999_999_999_999, u64::MAX),
+        ] {
             let k = access_key_for_account("AKIA", acct, salt);
             assert_eq!(k.len(), 20, "{k}");
             if matches!(k.as_bytes()[4], b'I' | b'J') {
@@ -313,7 +319,10 @@ mod tests {
         let call = br#"{"Version":1,"ClientId":"","Type":"ApiCall","Service":"SFN","Api":"ListStateMachines","Timestamp":1764000000000,"AttemptCount":1,"Region":"us-east-1","UserAgent":"Boto3/1.40.0","FinalHttpStatusCode":200,"Latency":12,"MaxRetriesExceeded":0}"#;
         let d = parse(call).unwrap();
         assert_eq!(d.kind, Some(Kind::ApiCall));
-        assert_eq!((d.service.as_str(), d.api.as_str()), ("SFN", "ListStateMachines"));
+        assert_eq!(
+            (d.service.as_str(), d.api.as_str()),
+            ("SFN", "ListStateMachines")
+        );
         assert_eq!(d.final_http_status, Some(200));
         assert_eq!(d.max_retries_exceeded, Some(false));
         let key = access_key_for_account("ASIA", 123456789012, 7);
@@ -325,12 +334,18 @@ mod tests {
         assert_eq!(d.account.as_deref(), Some("123456789012"));
         assert_eq!(d.denied_action.as_deref(), Some("sqs:sendmessage"));
         let shown = format!("{d:?}");
-        assert!(!shown.contains(&key) && !shown.contains("EXAMPLETOKEN"), "{shown}");
+        assert!(
+            !shown.contains(&key) && !shown.contains("EXAMPLETOKEN"),
+            "{shown}"
+        );
     }
 
     #[test]
     fn bad_datagrams_are_errors_that_quote_nothing() {
-        assert_eq!(parse(&[b' '; MAX_DATAGRAM + 1]), Err(CsmError::Oversized(MAX_DATAGRAM + 1)));
+        assert_eq!(
+            parse(&[b' '; MAX_DATAGRAM + 1]),
+            Err(CsmError::Oversized(MAX_DATAGRAM + 1))
+        );
         assert!(matches!(parse(b"{\"Type\":"), Err(CsmError::Json { .. })));
         assert_eq!(parse(b"[1]"), Err(CsmError::NotObject));
         assert_eq!(
@@ -341,8 +356,10 @@ mod tests {
             parse(br#"{"Type":"Other","Service":"S3","Api":"X"}"#),
             Err(CsmError::UnknownType)
         );
-        let e = parse(br#"{"Type":"ApiCall","Service":"S3","Api":"X","FinalHttpStatusCode":"AKIASECRET"}"#)
-            .unwrap_err();
+        let e = parse(
+            br#"{"Type":"ApiCall","Service":"S3","Api":"X","FinalHttpStatusCode":"AKIASECRET"}"#,
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("AKIASECRET"), "{e}");
         let e = parse(br#"{"Type":"ApiCall","Service":"S3","Api":"X","AccessKey":5}"#).unwrap_err();
         assert_eq!(e, CsmError::WrongType("AccessKey"));

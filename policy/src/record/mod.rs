@@ -147,9 +147,18 @@ pub struct Stats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Mapped; the actions that became newly needed (granted ones).
-    Mapped { call: String, new: Vec<String> },
-    NoPermission { call: String, note: &'static str },
-    Unmapped { call: String, reason: String },
+    Mapped {
+        call: String,
+        new: Vec<String>,
+    },
+    NoPermission {
+        call: String,
+        note: &'static str,
+    },
+    Unmapped {
+        call: String,
+        reason: String,
+    },
 }
 
 /// Needs accumulated from calls.
@@ -244,7 +253,10 @@ fn unknown_op(idx: &OperationIndex, prefix: Option<&str>, op: &str, service: &st
     if close.is_empty() {
         format!("{p}:{op}: unknown API operation")
     } else {
-        format!("{p}:{op}: unknown API operation; did you mean {}?", close.join(", "))
+        format!(
+            "{p}:{op}: unknown API operation; did you mean {}?",
+            close.join(", ")
+        )
     }
 }
 
@@ -288,12 +300,15 @@ impl Recording {
                     call.service.as_ref().map(ServiceRef::as_str).unwrap_or("?"),
                     call.operation
                 );
-                let u = self.unmapped.entry(key.clone()).or_insert_with(|| Unmapped {
-                    call: key.clone(),
-                    reason: reason.clone(),
-                    count: 0,
-                    first_at: call.at.clone(),
-                });
+                let u = self
+                    .unmapped
+                    .entry(key.clone())
+                    .or_insert_with(|| Unmapped {
+                        call: key.clone(),
+                        reason: reason.clone(),
+                        count: 0,
+                        first_at: call.at.clone(),
+                    });
                 u.count += 1;
                 return Outcome::Unmapped { call: key, reason };
             }
@@ -301,18 +316,24 @@ impl Recording {
         let name = format!("{}:{}", entry.prefix, entry.name);
         if let Some(note) = ops::no_permission(&entry.prefix, &entry.name) {
             self.stats.no_permission += 1;
-            self.no_permission.entry(name.clone()).or_insert((note, 0)).1 += 1;
+            self.no_permission
+                .entry(name.clone())
+                .or_insert((note, 0))
+                .1 += 1;
             return Outcome::NoPermission { call: name, note };
         }
         if entry.actions.is_empty() {
             self.stats.unmapped += 1;
             let reason = "the reference names no IAM action for this operation".to_string();
-            let u = self.unmapped.entry(name.clone()).or_insert_with(|| Unmapped {
-                call: name.clone(),
-                reason: reason.clone(),
-                count: 0,
-                first_at: call.at.clone(),
-            });
+            let u = self
+                .unmapped
+                .entry(name.clone())
+                .or_insert_with(|| Unmapped {
+                    call: name.clone(),
+                    reason: reason.clone(),
+                    count: 0,
+                    first_at: call.at.clone(),
+                });
             u.count += 1;
             return Outcome::Unmapped { call: name, reason };
         }
@@ -468,8 +489,14 @@ impl Recording {
         for f in self.failures() {
             let status = f.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
             match &f.note {
-                Some(n) => v.push(format!("{}: {}{status}, {} call(s): {n}", f.call, f.error, f.count)),
-                None => v.push(format!("{}: failed with {}{status}, {} call(s)", f.call, f.error, f.count)),
+                Some(n) => v.push(format!(
+                    "{}: {}{status}, {} call(s): {n}",
+                    f.call, f.error, f.count
+                )),
+                None => v.push(format!(
+                    "{}: failed with {}{status}, {} call(s)",
+                    f.call, f.error, f.count
+                )),
             }
         }
         v
@@ -536,7 +563,9 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
     }
     if let Some(p) = &call.params {
         for f in types.iter().flat_map(|t| t.arns.iter()) {
-            if let Some(arn) = cloudtrail::arn_from_params(f, p, call.region.as_deref(), call.account.as_deref()) {
+            if let Some(arn) =
+                cloudtrail::arn_from_params(f, p, call.region.as_deref(), call.account.as_deref())
+            {
                 out.insert(arn);
             }
         }
@@ -546,7 +575,11 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
     }
     for t in &types {
         for f in &t.arns {
-            out.insert(arns::scoped_pattern(f, call.region.as_deref(), call.account.as_deref()));
+            out.insert(arns::scoped_pattern(
+                f,
+                call.region.as_deref(),
+                call.account.as_deref(),
+            ));
         }
     }
     if out.is_empty() {

@@ -481,7 +481,10 @@ mod tests {
         assert_eq!(always("s3", "ListObjectsV2"), ["s3:ListBucket"]);
         let c = conditional("s3", "ListObjectsV2");
         assert!(c.contains(&"s3:GetObjectAcl".to_string()), "{c:?}");
-        assert!(c.contains(&"s3-object-lambda:ListBucket".to_string()), "{c:?}");
+        assert!(
+            c.contains(&"s3-object-lambda:ListBucket".to_string()),
+            "{c:?}"
+        );
     }
 
     #[test]
@@ -543,9 +546,18 @@ mod tests {
     fn evidence_rules() {
         // Own name: CreateTable always, the rest of its long map conditional.
         assert_eq!(always("dynamodb", "CreateTable"), ["dynamodb:CreateTable"]);
-        let c = snapshot_index().operation("dynamodb", "CreateTable").unwrap();
-        let tag = c.actions.iter().find(|a| a.action == "dynamodb:TagResource").unwrap();
-        assert_eq!(tag.class, Class::Conditional("when the request carries tags"));
+        let c = snapshot_index()
+            .operation("dynamodb", "CreateTable")
+            .unwrap();
+        let tag = c
+            .actions
+            .iter()
+            .find(|a| a.action == "dynamodb:TagResource")
+            .unwrap();
+        assert_eq!(
+            tag.class,
+            Class::Conditional("when the request carries tags")
+        );
         assert_eq!(always("s3", "CreateBucket"), ["s3:CreateBucket"]);
         assert_eq!(always("logs", "CreateLogGroup"), ["logs:CreateLogGroup"]);
         // Single action under another name.
@@ -566,7 +578,10 @@ mod tests {
             c.operations
         );
         assert!(c.all_always > 10_000 && c.some_conditional > 1_000, "{c:?}");
-        assert_eq!(c.by_rule.values().sum::<usize>() + c.no_actions, c.operations);
+        assert_eq!(
+            c.by_rule.values().sum::<usize>() + c.no_actions,
+            c.operations
+        );
     }
 
     #[test]

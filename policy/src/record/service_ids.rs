@@ -182,13 +182,22 @@ mod tests {
             }
         }
         assert!(clients > 10_000, "{clients}");
-        assert!(missing.is_empty(), "SDK clients not in service_ids.tsv: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "SDK clients not in service_ids.tsv: {missing:?}"
+        );
     }
 
     #[test]
     fn cloudfront_versions_are_stripped() {
-        assert_eq!(strip_api_version("AssociateAlias2020_05_31"), "AssociateAlias");
-        assert_eq!(strip_api_version("CreateDistribution2019_03_26"), "CreateDistribution");
+        assert_eq!(
+            strip_api_version("AssociateAlias2020_05_31"),
+            "AssociateAlias"
+        );
+        assert_eq!(
+            strip_api_version("CreateDistribution2019_03_26"),
+            "CreateDistribution"
+        );
         assert_eq!(strip_api_version("ListObjectsV2"), "ListObjectsV2");
         assert_eq!(strip_api_version("2020_05_31"), "2020_05_31");
     }

@@ -35,7 +35,7 @@ pub struct Recorder {
 impl Recorder {
     pub fn start(dir: &Path, extra: &[&str]) -> Recorder {
         let ready = dir.join("ready");
-        let child = iamref(dir)
+        let mut child = iamref(dir)
             .args(["record", "--port", "0", "--duration", "120", "--ready-file"])
             .arg(&ready)
             .arg("--out")
@@ -58,10 +58,16 @@ impl Recorder {
                     };
                 }
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "iamref record did not start listening"
-            );
+            if start.elapsed() > Duration::from_secs(120)
+                || child.try_wait().ok().flatten().is_some()
+            {
+                let _ = child.kill();
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "iamref record did not start listening: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -151,13 +157,22 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
         "logs:CreateLogGroup",
         "logs:DescribeLogGroups",
     ] {
-        assert!(acts.iter().any(|a| a == want), "{want} missing from {acts:?}");
+        assert!(
+            acts.iter().any(|a| a == want),
+            "{want} missing from {acts:?}"
+        );
     }
     assert!(!acts.iter().any(|a| a.starts_with("sfn:")), "{acts:?}");
-    assert!(!acts.iter().any(|a| a == "sts:GetCallerIdentity"), "{acts:?}");
+    assert!(
+        !acts.iter().any(|a| a == "sts:GetCallerIdentity"),
+        "{acts:?}"
+    );
     // Parameter-dependent actions are notes, not grants.
     assert!(!acts.iter().any(|a| a == "s3:GetObjectAcl"), "{acts:?}");
-    assert!(!acts.iter().any(|a| a == "dynamodb:TagResource"), "{acts:?}");
+    assert!(
+        !acts.iter().any(|a| a == "dynamodb:TagResource"),
+        "{acts:?}"
+    );
     assert!(err.contains("may also need"), "{err}");
     assert!(err.contains("sts:GetCallerIdentity"), "{err}");
     // Scoped to the region and the account the access key encodes.
@@ -185,7 +200,12 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
     let log = std::fs::read_to_string(dir.join("calls.jsonl")).unwrap();
     let pol = std::fs::read_to_string(dir.join("policy.json")).unwrap();
     for s in secrets {
-        for (what, text) in [("stdout", out), ("stderr", err), ("log", &log), ("policy", &pol)] {
+        for (what, text) in [
+            ("stdout", out),
+            ("stderr", err),
+            ("log", &log),
+            ("policy", &pol),
+        ] {
             assert!(!text.contains(s), "{s} found in the {what}");
         }
     }
@@ -204,7 +224,11 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
         .arg(dir.join("calls.jsonl"))
         .output()
         .unwrap();
-    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
     let again: Value = serde_json::from_slice(&replay.stdout).unwrap();
     assert_eq!(policy_actions(&again), acts);
     assert_eq!(
@@ -216,7 +240,11 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
         .arg(dir.join("calls.jsonl"))
         .output()
         .unwrap();
-    assert!(calls.status.success(), "{}", String::from_utf8_lossy(&calls.stderr));
+    assert!(
+        calls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calls.stderr)
+    );
     let rows: Value = serde_json::from_slice(&calls.stdout).unwrap();
     let list = rows
         .as_array()
@@ -227,4 +255,3 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
     assert_eq!(list["needed"], "always");
     assert_eq!(list["needed_by"], serde_json::json!(["s3:ListObjectsV2"]));
 }
-
