@@ -316,3 +316,47 @@ impl WriteStdin for Command {
         Ok(out)
     }
 }
+
+#[test]
+fn record_on_a_pipe_without_out_ends_with_the_policy_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let mut child = iamref(dir.path())
+        .args(["record", "--port", "0", "--duration", "3", "--ready-file"])
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&ready).is_ok_and(|s| s.ends_with('\n')) {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("iamref record did not start listening");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let addr = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let text = std::fs::read_to_string(fixtures().join("csm/boto3-moto.jsonl")).unwrap();
+    for line in text.lines().filter(|l| l.contains("ListObjectsV2")) {
+        sock.send_to(line.as_bytes(), &addr).unwrap();
+    }
+    // The duration ends the recording.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["action"], "s3:ListBucket");
+    assert_eq!(policy_actions(&lines[1]["policy"]), ["s3:ListBucket"]);
+}

@@ -144,7 +144,10 @@ fn boto3_on_moto_records_a_working_policy() {
             .env("AWS_SESSION_TOKEN", token)
             // No config or credentials of the machine: files that do not exist.
             .env("AWS_CONFIG_FILE", dir.path().join("no-aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("no-aws-credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-aws-credentials"),
+            )
             .env("MOTO_ENDPOINT", format!("http://127.0.0.1:{port}")),
         Duration::from_secs(180),
     )

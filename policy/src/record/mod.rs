@@ -592,6 +592,84 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
 mod tests {
     use super::*;
 
+    fn csm_call(service: &str, api: &str) -> Call {
+        Call {
+            at: "datagram 1".into(),
+            service: Some(ServiceRef::SdkId(service.into())),
+            operation: api.into(),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            status: Some(200),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recording_classifies_scopes_and_lists_everything() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let out = r.add(idx, &csm_call("SFN", "ListStateMachines"));
+        assert_eq!(
+            out,
+            Outcome::Mapped {
+                call: "states:ListStateMachines".into(),
+                new: vec!["states:ListStateMachines".into()]
+            }
+        );
+        // Seen again: nothing new.
+        let out = r.add(idx, &csm_call("SFN", "ListStateMachines"));
+        assert!(matches!(out, Outcome::Mapped { new, .. } if new.is_empty()));
+        r.add(idx, &csm_call("SQS", "SendMessage"));
+        let q = r.need("sqs:SendMessage").unwrap();
+        assert_eq!(
+            q.resources.iter().collect::<Vec<_>>(),
+            ["arn:aws:sqs:us-east-1:123456789012:*"]
+        );
+        assert!(matches!(
+            r.add(idx, &csm_call("STS", "GetCallerIdentity")),
+            Outcome::NoPermission { .. }
+        ));
+        assert!(matches!(
+            r.add(idx, &csm_call("S3", "NoSuchApi")),
+            Outcome::Unmapped { .. }
+        ));
+        // Conditional actions are recorded, not granted.
+        r.add(idx, &csm_call("DynamoDB", "CreateTable"));
+        let tag = r.need("dynamodb:TagResource").unwrap();
+        assert!(tag.conditional);
+        assert!(!r
+            .granted()
+            .iter()
+            .any(|n| n.action == "dynamodb:TagResource"));
+        // A denial names what it needs; a failure keeps its status.
+        let mut denied = csm_call("CloudWatch Logs", "DescribeLogGroups");
+        denied.status = Some(400);
+        denied.error = Some("AccessDeniedException".into());
+        r.add(idx, &denied);
+        assert!(r
+            .need("logs:DescribeLogGroups")
+            .unwrap()
+            .notes
+            .contains("denied: needs logs:DescribeLogGroups"));
+        assert_eq!(r.stats.calls, 7);
+        assert_eq!(r.stats.unmapped, 1);
+        assert_eq!(r.stats.no_permission, 1);
+        assert_eq!(r.stats.denied, 1);
+        let notes = r.notes().join("\n");
+        assert!(notes.contains("unmapped: S3:NoSuchApi"), "{notes}");
+        assert!(notes.contains("sts:GetCallerIdentity"), "{notes}");
+        // The same with conditional actions granted.
+        let mut all = Recording::new(Options {
+            include_conditional: true,
+            include_errors: false,
+        });
+        all.add(idx, &csm_call("DynamoDB", "CreateTable"));
+        assert!(all
+            .granted()
+            .iter()
+            .any(|n| n.action == "dynamodb:TagResource"));
+    }
+
     #[test]
     fn collapse_widens_under_one_path_and_says_so() {
         let mut n = Need {

@@ -441,7 +441,7 @@ impl OperationIndex {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
     use std::sync::OnceLock;
