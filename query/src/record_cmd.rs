@@ -1074,7 +1074,10 @@ fn show(
         }
         w.flush()?;
     } else if let Outcome::Unmapped { call, reason } = outcome {
-        eprintln!("iamref: unmapped call {call}: {reason}");
+        // Once per distinct call; the end report counts them.
+        if rec.unmapped().iter().any(|u| &u.call == call && u.count == 1) {
+            eprintln!("iamref: unmapped call {call}: {reason}");
+        }
     }
     Ok(())
 }
