@@ -1075,7 +1075,11 @@ fn show(
         w.flush()?;
     } else if let Outcome::Unmapped { call, reason } = outcome {
         // Once per distinct call; the end report counts them.
-        if rec.unmapped().iter().any(|u| &u.call == call && u.count == 1) {
+        if rec
+            .unmapped()
+            .iter()
+            .any(|u| &u.call == call && u.count == 1)
+        {
             eprintln!("iamref: unmapped call {call}: {reason}");
         }
     }

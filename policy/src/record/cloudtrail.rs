@@ -17,20 +17,10 @@ use std::path::{Path, PathBuf};
 /// a few hundred KiB).
 pub const MAX_RECORD: usize = 32 << 20;
 
-/// Event-source host labels that are not the service prefix.
-const EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
-    ("monitoring", "cloudwatch"),
-    ("email", "ses"),
-    ("tagging", "tag"),
-    ("metering-marketplace", "aws-marketplace"),
-    ("elasticloadbalancingv2", "elasticloadbalancing"),
-    ("streams.dynamodb", "dynamodb"),
-    ("runtime.sagemaker", "sagemaker"),
-    ("runtime.lex", "lex"),
-    ("models.lex", "lex"),
-    ("data.iot", "iot"),
-    ("api.ecr", "ecr"),
-    ("api.sagemaker", "sagemaker"),
+/// Event-source host labels that are not the service prefix, beyond the
+/// dataset's shared table (`iamref_dataset::cloudtrail`, which the SQL
+/// export uses too).
+const MORE_EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
     ("es", "es"),
     ("opensearch", "es"),
     ("bedrock-runtime", "bedrock"),
@@ -38,19 +28,19 @@ const EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
     ("bedrock-agent-runtime", "bedrock"),
 ];
 
-/// The prefix candidates for a CloudTrail event source: the host's first
-/// label, then the known exceptions.
+fn event_source_prefixes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    iamref_dataset::cloudtrail::EVENT_SOURCE_PREFIXES
+        .iter()
+        .chain(MORE_EVENT_SOURCE_PREFIXES)
+}
+
+/// The prefix candidates for a CloudTrail event source: the dataset's
+/// (the host's first label, then the known exceptions), then a few more.
 pub fn prefix_candidates(source: &str) -> Vec<String> {
-    let host = source.trim().to_ascii_lowercase();
-    let host = host
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| host.strip_suffix(".amazonaws.com"))
-        .unwrap_or(&host)
-        .to_string();
-    let mut v = Vec::new();
+    let mut v = iamref_dataset::cloudtrail::prefix_candidates(source);
+    let host = iamref_dataset::cloudtrail::event_source_host(source);
     let first = host.split('.').next().unwrap_or("").to_string();
-    v.push(first.clone());
-    for (from, to) in EVENT_SOURCE_PREFIXES {
+    for (from, to) in MORE_EVENT_SOURCE_PREFIXES {
         if (host == *from || first == *from) && !v.iter().any(|x| x == to) {
             v.push(to.to_string());
         }
@@ -61,8 +51,7 @@ pub fn prefix_candidates(source: &str) -> Vec<String> {
 /// The event source CloudTrail uses for an IAM prefix (the inverse of
 /// [`prefix_candidates`] for the call log).
 pub fn event_source_for(prefix: &str) -> String {
-    let host = EVENT_SOURCE_PREFIXES
-        .iter()
+    let host = event_source_prefixes()
         .find(|(_, to)| *to == prefix)
         .map(|(from, _)| *from)
         .filter(|from| !from.contains('.'))
