@@ -13,3 +13,4 @@ pub mod lookup;
 pub mod matching;
 pub mod output;
 pub mod policy;
+pub mod write_cmd;
