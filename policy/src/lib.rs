@@ -7,6 +7,15 @@
 //!   ARN formats of the reference), shared by `policy check`,
 //!   `policy write`, `iamref arn` and the recorder.
 //! - [`catalog`]: the services a run needs, indexed for lookups.
+//! - [`write`]: the least-privilege writer (`policy write`, templates,
+//!   `policy tighten`), pure over the catalog.
 
 pub mod arn;
 pub mod catalog;
+pub mod check;
+pub mod conditions;
+pub mod document;
+pub mod finding;
+pub mod json;
+pub mod names;
+pub mod write;

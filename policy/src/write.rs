@@ -30,8 +30,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-// TEMPORARY: crate::catalog::Catalog once it lands.
-pub use data::Catalog;
+pub use crate::catalog::Catalog;
 
 /// An access level, as the reference names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -23,7 +23,7 @@ fn catalog() -> &'static Catalog {
             let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).unwrap();
             services.push(serde_json::from_str(&text).unwrap());
         }
-        Catalog::new(services)
+        Catalog::from_services(services)
     })
 }
 

@@ -203,33 +203,52 @@ fn prefixes(conn: &Connection, req: &Request) -> Result<Option<BTreeSet<String>>
     Ok(Some(out))
 }
 
-/// The catalog for a request: its services plus those of the dependent
-/// actions they list.
+/// The catalog for a request: its services, those of the dependent
+/// actions they list, and those sharing an ARN namespace with any of them
+/// (the most specific format wins across services: `arn:aws:s3:::b/k` is
+/// an S3 object, not an ssm:bucket). Two bulk reads at most.
 fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
-    let all = iamref_dataset::db::read_services(conn).context("reading the services")?;
+    let all_prefixes = crate::lookup::column(conn, "SELECT prefix FROM services", [])?;
     let Some(mut want) = prefixes(conn, req)? else {
-        return Ok(Catalog::new(all));
+        let services = iamref_dataset::db::read_services_for(conn, None)
+            .context("reading the services")?;
+        return Ok(Catalog::new(services, all_prefixes));
     };
-    let mut deps = BTreeSet::new();
-    for s in all.iter().filter(|s| want.contains(&s.prefix.to_ascii_lowercase())) {
-        for a in &s.actions {
-            for d in a
-                .dependent_actions
-                .iter()
-                .chain(a.resource_types.iter().flat_map(|r| r.dependent_actions.iter()))
-            {
-                if let Some((p, _)) = d.split_once(':') {
-                    deps.insert(p.to_ascii_lowercase());
+    // Dependent actions' prefixes.
+    let list: Vec<String> = want.iter().cloned().collect();
+    let mut q = conn.prepare_cached(
+        "SELECT DISTINCT lower(substr(dependent_action, 1, instr(dependent_action, ':') - 1))
+         FROM v_dependent_actions WHERE prefix = ?1 AND instr(dependent_action, ':') > 0",
+    )?;
+    for p in &list {
+        for d in q.query_map([p], |r| r.get::<_, String>(0))? {
+            want.insert(d?);
+        }
+    }
+    // Services sharing an ARN namespace with those.
+    let mut namespaces = BTreeSet::new();
+    let mut arns = conn.prepare_cached("SELECT DISTINCT arn FROM v_resource_types WHERE prefix = ?1")?;
+    for p in &want {
+        for arn in arns.query_map([p], |r| r.get::<_, Option<String>>(0))? {
+            if let Some(n) = arn?.as_deref().and_then(|a| a.split(':').nth(2)) {
+                if !n.is_empty() && !n.contains(['%', '$']) {
+                    namespaces.insert(n.to_ascii_lowercase());
                 }
             }
         }
     }
-    want.extend(deps);
-    Ok(Catalog::new(
-        all.into_iter()
-            .filter(|s| want.contains(&s.prefix.to_ascii_lowercase()))
-            .collect(),
-    ))
+    let mut sharing = conn.prepare_cached(
+        "SELECT DISTINCT lower(prefix) FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:' || ?1 || ':%'",
+    )?;
+    for n in &namespaces {
+        for p in sharing.query_map([n], |r| r.get::<_, String>(0))? {
+            want.insert(p?);
+        }
+    }
+    let list: Vec<String> = want.into_iter().collect();
+    let services = iamref_dataset::db::read_services_for(conn, Some(&list))
+        .context("reading the services")?;
+    Ok(Catalog::new(services, all_prefixes))
 }
 
 fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {

@@ -5,24 +5,10 @@
 
 use super::{AccessLevel, WriteError};
 use crate::arn::{self, Format, Matcher, Pattern};
-use crate::names::{suggest, wildcard_match};
+use crate::catalog::Catalog;
+use crate::names::suggest;
 use iamref_dataset::model::{Action, Service};
 use std::cell::RefCell;
-use std::collections::HashMap;
-
-/// TEMPORARY shim until `crate::catalog::Catalog` lands.
-pub struct Catalog {
-    services: Vec<Service>,
-}
-
-impl Catalog {
-    pub fn new(services: Vec<Service>) -> Catalog {
-        Catalog { services }
-    }
-    pub fn services(&self) -> &[Service] {
-        &self.services
-    }
-}
 
 /// An action of the catalog.
 #[derive(Clone, Copy)]
@@ -76,43 +62,26 @@ pub(crate) struct Given {
     pub pattern: Pattern,
 }
 
-/// The catalog indexed for the writer, with a memoizing matcher.
+/// The catalog with a memoizing matcher.
 pub(crate) struct Data<'a> {
-    by_prefix: HashMap<String, &'a Service>,
-    /// (prefix, lowercased type) → formats.
-    formats: HashMap<(String, String), Vec<Format>>,
-    /// prefix → every format of the service.
-    all_formats: HashMap<String, Vec<Format>>,
-    services: &'a [Service],
+    cat: &'a Catalog,
     m: RefCell<Matcher>,
 }
 
 impl<'a> Data<'a> {
     pub fn new(cat: &'a Catalog) -> Data<'a> {
-        let services = cat.services();
-        let mut by_prefix = HashMap::new();
-        let mut formats = HashMap::new();
-        let mut all_formats: HashMap<String, Vec<Format>> = HashMap::new();
-        for s in services {
-            let p = s.prefix.to_ascii_lowercase();
-            by_prefix.insert(p.clone(), s);
-            for t in &s.resource_types {
-                let fs: Vec<Format> = t.arns.iter().map(|a| Format::parse(&a.arn)).collect();
-                all_formats.entry(p.clone()).or_default().extend(fs.iter().cloned());
-                formats.insert((p.clone(), t.name.to_ascii_lowercase()), fs);
-            }
-        }
         Data {
-            by_prefix,
-            formats,
-            all_formats,
-            services,
+            cat,
             m: RefCell::new(Matcher::new()),
         }
     }
 
     fn service(&self, prefix: &str) -> Option<&'a Service> {
-        self.by_prefix.get(&prefix.to_ascii_lowercase()).copied()
+        self.cat.service(prefix)
+    }
+
+    fn prefixes(&self) -> impl Iterator<Item = &'a str> {
+        self.cat.prefixes().iter().map(String::as_str)
     }
 
     /// The actions an action name or IAM wildcard pattern names.
@@ -134,30 +103,21 @@ impl<'a> Data<'a> {
                 "is not SERVICE:ACTION: a prefix and an action name hold letters, digits, '-', '_', '.' and the wildcards '*' and '?'".into(),
             ));
         }
-        let svcs: Vec<&'a Service> = if p.contains(['*', '?']) {
-            self.services
-                .iter()
-                .filter(|s| wildcard_match(p, &s.prefix))
-                .collect()
-        } else {
-            match self.service(p) {
-                Some(s) => vec![s],
-                None => {
-                    let hint = suggest(p, self.services.iter().map(|s| s.prefix.as_str()))
-                        .map(|s| format!("; did you mean {s}?"))
-                        .unwrap_or_default();
-                    return Err(bad(format!("unknown service prefix {p:?}{hint}")));
-                }
-            }
-        };
-        let mut out = Vec::new();
-        for svc in svcs {
-            for a in &svc.actions {
-                if wildcard_match(n, &a.name) {
-                    out.push(Act { svc, action: a });
-                }
-            }
+        if !p.contains(['*', '?']) && self.service(p).is_none() {
+            let hint = suggest(p, self.prefixes())
+                .map(|s| format!("; did you mean {s}?"))
+                .unwrap_or_default();
+            return Err(bad(format!("unknown service prefix {p:?}{hint}")));
         }
+        let out: Vec<Act<'a>> = self
+            .cat
+            .expand(pattern.trim())
+            .into_iter()
+            .map(|id| {
+                let (svc, action) = self.cat.get(id);
+                Act { svc, action }
+            })
+            .collect();
         if out.is_empty() {
             let msg = if pattern.contains(['*', '?']) {
                 "matches no action".to_string()
@@ -194,7 +154,7 @@ impl<'a> Data<'a> {
     /// Every action of a service; an unknown prefix is an error.
     pub fn service_actions_checked(&self, prefix: &str) -> Result<Vec<Act<'a>>, WriteError> {
         if self.service(prefix).is_none() {
-            let hint = suggest(prefix, self.services.iter().map(|s| s.prefix.as_str()))
+            let hint = suggest(prefix, self.prefixes())
                 .map(|s| format!("; did you mean {s}?"))
                 .unwrap_or_default();
             return Err(WriteError::BadAction {
@@ -207,27 +167,25 @@ impl<'a> Data<'a> {
 
     /// The ARN formats of a resource type, as the reference writes them.
     pub fn type_formats(&self, prefix: &str, ty: &str) -> Vec<String> {
-        self.formats
-            .get(&(prefix.to_ascii_lowercase(), ty.to_ascii_lowercase()))
-            .map(|fs| fs.iter().map(|f| f.as_str().to_string()).collect())
+        self.service(prefix)
+            .and_then(|s| s.resource_types.iter().find(|t| t.name.eq_ignore_ascii_case(ty)))
+            .map(|t| t.arns.iter().map(|a| a.arn.clone()).collect())
             .unwrap_or_default()
     }
 
-    fn parsed_formats(&self, prefix: &str, ty: &str) -> &[Format] {
-        self.formats
-            .get(&(prefix.to_ascii_lowercase(), ty.to_ascii_lowercase()))
-            .map(Vec::as_slice)
+    /// The parsed formats of a resource type (with the catalog's extras,
+    /// such as a log group's `…:*`).
+    fn parsed_formats(&self, prefix: &str, ty: &str) -> &'a [Format] {
+        let cat: &'a Catalog = self.cat;
+        cat.service_index(prefix)
+            .and_then(|si| cat.resource_type(si, ty).map(|(ti, _)| cat.formats(si, ti)))
             .unwrap_or(&[])
     }
 
-    /// Does `g` reach an ARN of format `f` (most-specific rule among the
-    /// service's formats)?
-    fn reaches(&self, g: &Given, prefix: &str, f: &Format) -> bool {
-        let others: Vec<&Format> = self
-            .all_formats
-            .get(&prefix.to_ascii_lowercase())
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
+    /// Does `g` reach an ARN of format `f`, the most specific format of
+    /// its ARN namespace winning?
+    fn reaches(&self, g: &Given, f: &Format) -> bool {
+        let others = self.cat.namespace_formats(f);
         self.m.borrow_mut().reaches(&g.pattern, f, &others)
     }
 
@@ -238,25 +196,25 @@ impl<'a> Data<'a> {
         }
         self.parsed_formats(prefix, ty)
             .iter()
-            .any(|f| self.reaches(g, prefix, f))
+            .any(|f| self.reaches(g, f))
     }
 
-    /// The (prefix, resource type) pairs a given ARN names: the services
-    /// whose formats have its service part.
+    /// The (prefix, resource type) pairs a given ARN names, among the
+    /// loaded services whose formats have its service part.
     pub fn types_of(&self, g: &Given) -> Vec<(String, String)> {
         let Some(svc_part) = g.pattern.service() else {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for s in self.services {
+        for s in self.cat.services() {
             for t in &s.resource_types {
-                let same_service = t.arns.iter().any(|a| {
+                let same_namespace = t.arns.iter().any(|a| {
                     a.arn
                         .split(':')
                         .nth(2)
-                        .is_some_and(|p| p.eq_ignore_ascii_case(svc_part) || p.contains(['*', '$']))
+                        .is_some_and(|p| p.eq_ignore_ascii_case(svc_part))
                 });
-                if same_service && self.fits(g, &s.prefix, &t.name) {
+                if same_namespace && self.fits(g, &s.prefix, &t.name) {
                     out.push((s.prefix.clone(), t.name.clone()));
                 }
             }
@@ -283,7 +241,7 @@ impl<'a> Data<'a> {
                 continue;
             }
             for fg in self.parsed_formats(prefix, &t.name) {
-                if !self.reaches(g, prefix, fg) {
+                if !self.reaches(g, fg) {
                     continue;
                 }
                 let Some(b) = arn::bind(fg, &g.pattern) else {
