@@ -239,11 +239,11 @@ fn policy_sentry_actions_and_wildcard_templates() {
 
     let t = templates().join("wildcard-only.yml");
     let (o, e) = run(&["policy", "write", "--template", t.to_str().unwrap(), "--format", "terraform"], 0);
-    assert!(o.starts_with("data \"aws_iam_policy_document\" \"policy\" {\n  version = \"2012-10-17\"\n\n  statement {\n    sid           = \"WildcardOnly\"\n"), "{o}");
+    assert!(o.starts_with("data \"aws_iam_policy_document\" \"policy\" {\n  version = \"2012-10-17\"\n\n  statement {\n    sid       = \"WildcardOnly\"\n"), "{o}");
     assert!(o.contains("\"ecr:GetAuthorizationToken\""), "{o}");
     assert!(o.contains("\"s3:ListAllMyBuckets\""), "{o}");
     assert!(!o.contains("\"s3:GetObject\""), "{o}");
-    assert!(o.contains("    resources     = [\"*\"]\n"), "{o}");
+    assert!(o.contains("    resources = [\"*\"]\n"), "{o}");
     assert_eq!(
         e,
         "note: not-wildcard-only: s3:GetObject: left out of wildcard-only: it supports resource-level permissions; name it with -r ARNs instead\n"

@@ -269,11 +269,17 @@ fn terraform(policy: &Value, name: &str) -> String {
             ("Resource", "resources", true),
             ("NotResource", "not_resources", true),
         ];
-        for (key, attr, list) in fields {
-            if let Some(v) = st.get(key) {
-                let val = if list { hcl_list(v) } else { hcl_scalar(v) };
-                let _ = writeln!(out, "    {attr:<13} = {val}");
-            }
+        // Aligned as `terraform fmt` aligns them.
+        let attrs: Vec<(&str, String)> = fields
+            .iter()
+            .filter_map(|(key, attr, list)| {
+                st.get(*key)
+                    .map(|v| (*attr, if *list { hcl_list(v) } else { hcl_scalar(v) }))
+            })
+            .collect();
+        let width = attrs.iter().map(|(a, _)| a.len()).max().unwrap_or(0);
+        for (attr, val) in attrs {
+            let _ = writeln!(out, "    {attr:<width$} = {val}");
         }
         if let Some(p) = st.get("Principal") {
             tf_principals(&mut out, "principals", p);
@@ -340,11 +346,11 @@ mod tests {
     fn terraform_escapes_policy_variables() {
         let text = render(&sample(), Render::Terraform, "my role");
         assert!(text.starts_with("data \"aws_iam_policy_document\" \"my_role\" {\n  version = \"2012-10-17\"\n"));
-        assert!(text.contains("resources     = [\"arn:aws:s3:::b/home/$${aws:username}/*\"]"));
+        assert!(text.contains("resources = [\"arn:aws:s3:::b/home/$${aws:username}/*\"]"));
         assert!(text.contains(
             "    condition {\n      test     = \"Bool\"\n      variable = \"aws:SecureTransport\"\n      values   = [\"true\"]\n    }\n"
         ));
-        assert!(text.contains("    actions       = [\"s3:ListBucket\"]\n"));
+        assert!(text.contains("    actions   = [\"s3:ListBucket\"]\n"));
         assert_eq!(text.matches("statement {").count(), 2);
     }
 
