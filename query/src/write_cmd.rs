@@ -320,6 +320,13 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         .extend(a.skip_resource_constraints.iter().cloned());
     req.options.widen = a.widen;
     req.options.include_dependent = a.include_dependent;
+    if !iamref_policy::arn::PARTITIONS.contains(&a.partition.as_str()) {
+        return Err(input(format!(
+            "--partition {:?} is not an AWS partition ({})",
+            a.partition,
+            iamref_policy::arn::PARTITIONS.join(", ")
+        )));
+    }
     req.options.partition = a.partition.clone();
     if req.needs.is_empty()
         && req.access.is_empty()

@@ -529,10 +529,13 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
         return Err(WriteError::Unscoped(cx.stops));
     }
     if cx.grants.is_empty() {
-        return Err(WriteError::Nothing(
-            "nothing to grant: every requested action was excluded or left out (see the notes)"
-                .into(),
-        ));
+        let mut msg = String::from(
+            "nothing to grant: every requested action was excluded or left out",
+        );
+        for n in &cx.notes {
+            msg.push_str(&format!("\n  {n}"));
+        }
+        return Err(WriteError::Nothing(msg));
     }
     let mut notes = cx.notes;
     notes.sort();
