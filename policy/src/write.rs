@@ -477,15 +477,24 @@ mod tests {
         };
         g.insert(
             (Kind::Scoped, "s3:getobject".into()),
-            ("s3:GetObject".into(), grant(&["arn:aws:s3:::a/*"], &["object"])),
+            (
+                "s3:GetObject".into(),
+                grant(&["arn:aws:s3:::a/*"], &["object"]),
+            ),
         );
         g.insert(
             (Kind::Scoped, "s3:putobject".into()),
-            ("s3:PutObject".into(), grant(&["arn:aws:s3:::b/*"], &["object"])),
+            (
+                "s3:PutObject".into(),
+                grant(&["arn:aws:s3:::b/*"], &["object"]),
+            ),
         );
         g.insert(
             (Kind::Scoped, "s3:deleteobject".into()),
-            ("s3:DeleteObject".into(), grant(&["arn:aws:s3:::a/*"], &["object"])),
+            (
+                "s3:DeleteObject".into(),
+                grant(&["arn:aws:s3:::a/*"], &["object"]),
+            ),
         );
         g.insert(
             (Kind::WildcardOnly, "s3:listallmybuckets".into()),

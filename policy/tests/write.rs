@@ -17,8 +17,18 @@ fn catalog() -> &'static Catalog {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/services");
         let mut services: Vec<Service> = Vec::new();
         for p in [
-            "s3", "logs", "secretsmanager", "ec2", "dynamodb", "iam", "kms", "sqs", "ssm", "lambda",
-            "sts", "ecr",
+            "s3",
+            "logs",
+            "secretsmanager",
+            "ec2",
+            "dynamodb",
+            "iam",
+            "kms",
+            "sqs",
+            "ssm",
+            "lambda",
+            "sts",
+            "ecr",
         ] {
             let text = std::fs::read_to_string(dir.join(format!("{p}.json"))).unwrap();
             services.push(serde_json::from_str(&text).unwrap());
@@ -65,12 +75,27 @@ fn bucket_gives_its_objects() {
         &["s3:ListBucket", "s3:GetObject", "s3:PutObject"],
         &["arn:aws:s3:::awsexamplebucket1"],
     ));
-    assert_eq!(resources_of(&w, "s3:ListBucket"), ["arn:aws:s3:::awsexamplebucket1"]);
-    assert_eq!(resources_of(&w, "s3:GetObject"), ["arn:aws:s3:::awsexamplebucket1/*"]);
-    assert_eq!(resources_of(&w, "s3:PutObject"), ["arn:aws:s3:::awsexamplebucket1/*"]);
-    let derived: Vec<_> = w.notes.iter().filter(|n| n.code == NoteCode::Derived).collect();
+    assert_eq!(
+        resources_of(&w, "s3:ListBucket"),
+        ["arn:aws:s3:::awsexamplebucket1"]
+    );
+    assert_eq!(
+        resources_of(&w, "s3:GetObject"),
+        ["arn:aws:s3:::awsexamplebucket1/*"]
+    );
+    assert_eq!(
+        resources_of(&w, "s3:PutObject"),
+        ["arn:aws:s3:::awsexamplebucket1/*"]
+    );
+    let derived: Vec<_> = w
+        .notes
+        .iter()
+        .filter(|n| n.code == NoteCode::Derived)
+        .collect();
     assert_eq!(derived.len(), 2, "{:?}", w.notes);
-    assert!(derived.iter().all(|n| n.resources == ["arn:aws:s3:::awsexamplebucket1/*"]));
+    assert!(derived
+        .iter()
+        .all(|n| n.resources == ["arn:aws:s3:::awsexamplebucket1/*"]));
     assert_eq!(
         w.policy(),
         json!({"Version": "2012-10-17", "Statement": [
@@ -97,7 +122,11 @@ fn exact_arns_with_slashes_and_variables_are_kept() {
 fn log_group_gives_its_streams() {
     let lg = "arn:aws:logs:us-east-1:123456789012:log-group:/app/prod";
     let w = write(&req(
-        &["logs:PutLogEvents", "logs:CreateLogStream", "logs:PutRetentionPolicy"],
+        &[
+            "logs:PutLogEvents",
+            "logs:CreateLogStream",
+            "logs:PutRetentionPolicy",
+        ],
         &[lg],
     ));
     let streams = ["arn:aws:logs:us-east-1:123456789012:log-group:/app/prod:log-stream:*"];
@@ -126,9 +155,19 @@ fn run_instances_stops_naming_what_is_missing_and_widens_on_request() {
     let w = write(&r);
     let res = resources_of(&w, "ec2:RunInstances");
     assert!(res.contains(&inst.to_string()));
-    assert!(res.contains(&"arn:aws:ec2:*::image/*".to_string()), "{res:?}");
-    assert!(res.contains(&"arn:aws:ec2:*:*:subnet/*".to_string()), "{res:?}");
-    let widened: Vec<_> = w.notes.iter().filter(|n| n.code == NoteCode::Widened).collect();
+    assert!(
+        res.contains(&"arn:aws:ec2:*::image/*".to_string()),
+        "{res:?}"
+    );
+    assert!(
+        res.contains(&"arn:aws:ec2:*:*:subnet/*".to_string()),
+        "{res:?}"
+    );
+    let widened: Vec<_> = w
+        .notes
+        .iter()
+        .filter(|n| n.code == NoteCode::Widened)
+        .collect();
     assert_eq!(widened.len(), 1);
     assert!(widened[0].widens);
 }
@@ -143,7 +182,10 @@ fn wildcard_only_actions_get_their_own_statement() {
     assert_eq!(p["Statement"][1]["Sid"], "WildcardOnly");
     assert_eq!(p["Statement"][1]["Action"], json!(["s3:ListAllMyBuckets"]));
     assert_eq!(p["Statement"][1]["Resource"], "*");
-    assert!(w.notes.iter().any(|n| n.code == NoteCode::WildcardOnly && n.widens));
+    assert!(w
+        .notes
+        .iter()
+        .any(|n| n.code == NoteCode::WildcardOnly && n.widens));
 }
 
 #[test]
@@ -167,12 +209,15 @@ fn dependent_actions_are_notes_unless_included() {
     assert!(w
         .notes
         .iter()
-        .any(|n| n.code == NoteCode::DependentIncluded && n.action.as_deref() == Some("iam:PassRole")));
+        .any(|n| n.code == NoteCode::DependentIncluded
+            && n.action.as_deref() == Some("iam:PassRole")));
     let mut r = req(&["ec2:RunInstances"], &[]);
     r.options.include_dependent = true;
     r.resources = vec!["arn:aws:ec2:us-east-1:*:*".into()];
     let e = write_policy(catalog(), &r).unwrap_err();
-    let WriteError::Unscoped(stops) = &e else { panic!("{e}") };
+    let WriteError::Unscoped(stops) = &e else {
+        panic!("{e}")
+    };
     let stopped: Vec<&str> = stops.iter().map(|s| s.action.as_str()).collect();
     assert!(stopped.contains(&"iam:PassRole"), "{e}");
     assert!(!stopped.contains(&"ec2:RunInstances"), "{e}");
@@ -213,7 +258,10 @@ fn tighten_the_combined_statement() {
     let st = t.policy["Statement"].as_array().unwrap();
     assert_eq!(st.len(), 3);
     assert_eq!(st[0]["Sid"], "Combined");
-    assert_eq!(st[0]["Action"], json!(["s3:GetObject", "s3:GetObjectVersion"]));
+    assert_eq!(
+        st[0]["Action"],
+        json!(["s3:GetObject", "s3:GetObjectVersion"])
+    );
     assert_eq!(st[0]["Resource"], "arn:aws:s3:::awsexamplebucket1/*");
     assert_eq!(st[1]["Sid"], "Combined2");
     assert_eq!(st[1]["Action"], json!(["s3:ListBucket"]));

@@ -32,8 +32,25 @@ impl Rng {
 }
 
 const PREFIXES: &[&str] = &[
-    "s3", "logs", "secretsmanager", "ec2", "dynamodb", "iam", "kms", "sqs", "sns", "ssm",
-    "lambda", "sts", "ecr", "states", "cloudwatch", "events", "kinesis", "rds", "elasticfilesystem",
+    "s3",
+    "logs",
+    "secretsmanager",
+    "ec2",
+    "dynamodb",
+    "iam",
+    "kms",
+    "sqs",
+    "sns",
+    "ssm",
+    "lambda",
+    "sts",
+    "ecr",
+    "states",
+    "cloudwatch",
+    "events",
+    "kinesis",
+    "rds",
+    "elasticfilesystem",
     "glue",
 ];
 
@@ -105,7 +122,11 @@ fn generated_requests_round_trip() {
         let mut actions: Vec<String> = Vec::new();
         let (si0, _) = all[rng.below(all.len())];
         for _ in 0..n {
-            let si = if rng.chance(80) { si0 } else { all[rng.below(all.len())].0 };
+            let si = if rng.chance(80) {
+                si0
+            } else {
+                all[rng.below(all.len())].0
+            };
             let s: &Service = &cat.services()[si];
             let a = &s.actions[rng.below(s.actions.len())];
             actions.push(format!("{}:{}", s.prefix, a.name));
@@ -118,9 +139,13 @@ fn generated_requests_round_trip() {
             // Mostly a type the action takes; sometimes another type of
             // its service (derivation or a stop).
             let name = if !act.resource_types.is_empty() && rng.chance(60) {
-                act.resource_types[rng.below(act.resource_types.len())].name.clone()
+                act.resource_types[rng.below(act.resource_types.len())]
+                    .name
+                    .clone()
             } else if !s.resource_types.is_empty() && rng.chance(50) {
-                s.resource_types[rng.below(s.resource_types.len())].name.clone()
+                s.resource_types[rng.below(s.resource_types.len())]
+                    .name
+                    .clone()
             } else {
                 continue;
             };
@@ -143,20 +168,26 @@ fn generated_requests_round_trip() {
         let w = match write_policy(&cat, &req) {
             Ok(w) => w,
             Err(WriteError::Unscoped(stops)) => {
-                assert!(!req.options.widen, "case {case}: a stop with --widen: {stops:?}");
+                assert!(
+                    !req.options.widen,
+                    "case {case}: a stop with --widen: {stops:?}"
+                );
                 stopped += 1;
                 // A stop names ARNs that were given and formats it needs;
                 // --widen always writes something.
                 for s in &stops {
                     assert!(!s.missing.is_empty() && !s.widen_to.is_empty(), "{s:?}");
-                    assert_eq!(s.given.iter().collect::<BTreeSet<_>>(), {
-                        let mut g: BTreeSet<&String> = BTreeSet::new();
-                        g.extend(arns.iter());
-                        g
-                    }
-                    .into_iter()
-                    .filter(|x| s.given.contains(x))
-                    .collect());
+                    assert_eq!(
+                        s.given.iter().collect::<BTreeSet<_>>(),
+                        {
+                            let mut g: BTreeSet<&String> = BTreeSet::new();
+                            g.extend(arns.iter());
+                            g
+                        }
+                        .into_iter()
+                        .filter(|x| s.given.contains(x))
+                        .collect()
+                    );
                 }
                 req.options.widen = true;
                 write_policy(&cat, &req).unwrap_or_else(|e| panic!("case {case}: {e}"))
@@ -189,7 +220,11 @@ fn generated_requests_round_trip() {
             let got = granted.get(&a.to_ascii_lowercase());
             let id = cat.action_by_full_name(a).unwrap();
             if cat.get(id).1.resource_types.is_empty() {
-                assert_eq!(got.unwrap().iter().collect::<Vec<_>>(), ["*"], "case {case}: {a}");
+                assert_eq!(
+                    got.unwrap().iter().collect::<Vec<_>>(),
+                    ["*"],
+                    "case {case}: {a}"
+                );
                 continue;
             }
             for arn in &arns {
@@ -236,6 +271,8 @@ fn generated_requests_round_trip() {
     }
     // The generator exercises every path.
     eprintln!("written {written}, stopped {stopped}, derived {derived}, widened {widened}");
-    assert!(written == 200 && stopped > 10 && derived > 10 && widened > 10,
-        "written {written}, stopped {stopped}, derived {derived}, widened {widened}");
+    assert!(
+        written == 200 && stopped > 10 && derived > 10 && widened > 10,
+        "written {written}, stopped {stopped}, derived {derived}, widened {widened}"
+    );
 }

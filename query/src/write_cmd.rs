@@ -210,8 +210,8 @@ fn prefixes(conn: &Connection, req: &Request) -> Result<Option<BTreeSet<String>>
 fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
     let all_prefixes = crate::lookup::column(conn, "SELECT prefix FROM services", [])?;
     let Some(mut want) = prefixes(conn, req)? else {
-        let services = iamref_dataset::db::read_services_for(conn, None)
-            .context("reading the services")?;
+        let services =
+            iamref_dataset::db::read_services_for(conn, None).context("reading the services")?;
         return Ok(Catalog::new(services, all_prefixes));
     };
     // Dependent actions' prefixes.
@@ -227,7 +227,8 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
     }
     // Services sharing an ARN namespace with those.
     let mut namespaces = BTreeSet::new();
-    let mut arns = conn.prepare_cached("SELECT DISTINCT arn FROM v_resource_types WHERE prefix = ?1")?;
+    let mut arns =
+        conn.prepare_cached("SELECT DISTINCT arn FROM v_resource_types WHERE prefix = ?1")?;
     for p in &want {
         for arn in arns.query_map([p], |r| r.get::<_, Option<String>>(0))? {
             if let Some(n) = arn?.as_deref().and_then(|a| a.split(':').nth(2)) {
@@ -246,8 +247,8 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
         }
     }
     let list: Vec<String> = want.into_iter().collect();
-    let services = iamref_dataset::db::read_services_for(conn, Some(&list))
-        .context("reading the services")?;
+    let services =
+        iamref_dataset::db::read_services_for(conn, Some(&list)).context("reading the services")?;
     Ok(Catalog::new(services, all_prefixes))
 }
 
@@ -297,7 +298,10 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         (AccessLevel::Write, &a.write),
         (AccessLevel::List, &a.list),
         (AccessLevel::Tagging, &a.tagging),
-        (AccessLevel::PermissionsManagement, &a.permissions_management),
+        (
+            AccessLevel::PermissionsManagement,
+            &a.permissions_management,
+        ),
     ] {
         for arn in arns {
             crate::lookup::check_name(&format!("--{} ARN", level.template_key()), arn)?;
@@ -309,7 +313,10 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         (AccessLevel::Write, &a.service_write),
         (AccessLevel::List, &a.service_list),
         (AccessLevel::Tagging, &a.service_tagging),
-        (AccessLevel::PermissionsManagement, &a.service_permissions_management),
+        (
+            AccessLevel::PermissionsManagement,
+            &a.service_permissions_management,
+        ),
     ] {
         for p in prefixes {
             req.service_wildcard.push((level, p.clone()));
@@ -372,10 +379,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
         ))
     })?;
     let req = Request {
-        needs: policy_actions(&policy)
-            .into_iter()
-            .map(Need::new)
-            .collect(),
+        needs: policy_actions(&policy).into_iter().map(Need::new).collect(),
         ..Request::default()
     };
     let cat = load_catalog(conn, &req)?;
@@ -411,7 +415,11 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
         w.write_all(render(&t.policy, fmt, "policy").as_bytes())?;
     }
     // Exit 1 when something changed, as `diff` does.
-    Ok(if t.changed { Exit::NotFound } else { Exit::Found })
+    Ok(if t.changed {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
 }
 
 /// Every Action / NotAction string of a policy (for the catalog to load).
@@ -434,5 +442,7 @@ fn policy_actions(policy: &Value) -> Vec<String> {
         }
     }
     // `*` alone names every service.
-    out.into_iter().map(|a| if a == "*" { "*:*".into() } else { a }).collect()
+    out.into_iter()
+        .map(|a| if a == "*" { "*:*".into() } else { a })
+        .collect()
 }

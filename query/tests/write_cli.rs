@@ -28,7 +28,11 @@ fn run(args: &[&str], code: i32) -> (String, String) {
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     );
-    assert_eq!(out.status.code(), Some(code), "{args:?}\nstdout:\n{o}\nstderr:\n{e}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{args:?}\nstdout:\n{o}\nstderr:\n{e}"
+    );
     (o, e)
 }
 
@@ -76,26 +80,56 @@ fn bucket_and_its_objects_as_the_aws_docs_teach() {
     // --format json carries the notes too; -q keeps only widening ones
     // (derivation is reported as widening: objects were not named).
     let (o, _) = run(
-        &["policy", "write", "s3:GetObject", "-r", "arn:aws:s3:::awsexamplebucket1", "--format", "json"],
+        &[
+            "policy",
+            "write",
+            "s3:GetObject",
+            "-r",
+            "arn:aws:s3:::awsexamplebucket1",
+            "--format",
+            "json",
+        ],
         0,
     );
     let v: Value = serde_json::from_str(&o).unwrap();
     assert_eq!(v["notes"][0]["code"], "derived");
     assert_eq!(v["notes"][0]["widens"], true);
-    assert_eq!(v["notes"][0]["resources"], json!(["arn:aws:s3:::awsexamplebucket1/*"]));
-    assert_eq!(v["notes"][0]["from"], json!(["arn:aws:s3:::awsexamplebucket1"]));
-    assert_eq!(v["policy"]["Statement"][0]["Resource"], "arn:aws:s3:::awsexamplebucket1/*");
+    assert_eq!(
+        v["notes"][0]["resources"],
+        json!(["arn:aws:s3:::awsexamplebucket1/*"])
+    );
+    assert_eq!(
+        v["notes"][0]["from"],
+        json!(["arn:aws:s3:::awsexamplebucket1"])
+    );
+    assert_eq!(
+        v["policy"]["Statement"][0]["Resource"],
+        "arn:aws:s3:::awsexamplebucket1/*"
+    );
 }
 
 #[test]
 fn names_with_slashes_and_policy_variables_are_kept_exactly() {
     let secret = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf";
-    let (p, err) = policy(&["policy", "write", "secretsmanager:GetSecretValue", "-r", secret]);
+    let (p, err) = policy(&[
+        "policy",
+        "write",
+        "secretsmanager:GetSecretValue",
+        "-r",
+        secret,
+    ]);
     assert_eq!(resource_of(&p, "secretsmanager:GetSecretValue"), secret);
     assert_eq!(err, "");
 
     let lg = "arn:aws:logs:us-east-1:123456789012:log-group:/app/prod";
-    let (p, _) = policy(&["policy", "write", "logs:CreateLogGroup", "logs:PutLogEvents", "-r", lg]);
+    let (p, _) = policy(&[
+        "policy",
+        "write",
+        "logs:CreateLogGroup",
+        "logs:PutLogEvents",
+        "-r",
+        lg,
+    ]);
     assert_eq!(resource_of(&p, "logs:CreateLogGroup"), lg);
     assert_eq!(
         resource_of(&p, "logs:PutLogEvents"),
@@ -103,7 +137,14 @@ fn names_with_slashes_and_policy_variables_are_kept_exactly() {
     );
 
     let home = "arn:aws:s3:::b/home/${aws:username}/*";
-    let (p, _) = policy(&["policy", "write", "s3:GetObject", "s3:ListBucket", "-r", home]);
+    let (p, _) = policy(&[
+        "policy",
+        "write",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "-r",
+        home,
+    ]);
     assert_eq!(resource_of(&p, "s3:GetObject"), home);
     assert_eq!(resource_of(&p, "s3:ListBucket"), "arn:aws:s3:::b");
 }
@@ -114,8 +155,14 @@ fn run_instances_stops_and_widens_only_when_told() {
     let (o, e) = run(&["policy", "write", "ec2:RunInstances", "-r", inst], 2);
     assert_eq!(o, "");
     assert!(e.starts_with("iamref: 1 action cannot be scoped to the ARNs given without widening:\n  ec2:RunInstances: needs image (arn:${Partition}:ec2:${Region}::image/${ImageId}), network-interface"), "{e}");
-    assert!(e.contains(&format!("given {inst}; --widen would grant")), "{e}");
-    assert!(e.contains("subnet (arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId})"), "{e}");
+    assert!(
+        e.contains(&format!("given {inst}; --widen would grant")),
+        "{e}"
+    );
+    assert!(
+        e.contains("subnet (arn:${Partition}:ec2:${Region}:${Account}:subnet/${SubnetId})"),
+        "{e}"
+    );
 
     let (p, e) = policy(&["policy", "write", "ec2:RunInstances", "-r", inst, "--widen"]);
     assert_eq!(
@@ -128,10 +175,24 @@ fn run_instances_stops_and_widens_only_when_told() {
             inst
         ])
     );
-    let widened: Vec<&str> = e.lines().filter(|l| l.starts_with("note: widened: ec2:RunInstances: ")).collect();
+    let widened: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("note: widened: ec2:RunInstances: "))
+        .collect();
     assert_eq!(widened.len(), 1, "{e}");
     // -q keeps what widens and drops the rest (dependent-action notes).
-    let (_, quiet) = run(&["policy", "write", "ec2:RunInstances", "-r", inst, "--widen", "-q"], 0);
+    let (_, quiet) = run(
+        &[
+            "policy",
+            "write",
+            "ec2:RunInstances",
+            "-r",
+            inst,
+            "--widen",
+            "-q",
+        ],
+        0,
+    );
     assert!(quiet.contains("note: widened:"), "{quiet}");
     assert!(!quiet.contains("dependent-action"), "{quiet}");
     assert!(e.contains("note: dependent-action: iam:PassRole: "), "{e}");
@@ -141,17 +202,30 @@ fn run_instances_stops_and_widens_only_when_told() {
 fn dependent_actions_never_land_on_star_silently() {
     let (p, e) = policy(&["policy", "write", "ec2:RunInstances", "--include-dependent"]);
     assert_eq!(resource_of(&p, "iam:PassRole"), "arn:aws:iam::*:role/*");
-    assert!(e.contains("note: dependent-included: iam:PassRole: "), "{e}");
+    assert!(
+        e.contains("note: dependent-included: iam:PassRole: "),
+        "{e}"
+    );
     assert!(e.contains("note: generic: iam:PassRole: "), "{e}");
 }
 
 #[test]
 fn wildcard_only_actions_get_their_own_statement() {
-    let (p, e) = policy(&["policy", "write", "s3:ListAllMyBuckets", "s3:GetObject", "-r", "arn:aws:s3:::b/*"]);
+    let (p, e) = policy(&[
+        "policy",
+        "write",
+        "s3:ListAllMyBuckets",
+        "s3:GetObject",
+        "-r",
+        "arn:aws:s3:::b/*",
+    ]);
     assert_eq!(p["Statement"][1]["Sid"], "WildcardOnly");
     assert_eq!(p["Statement"][1]["Action"], json!(["s3:ListAllMyBuckets"]));
     assert_eq!(p["Statement"][1]["Resource"], "*");
-    assert!(e.contains("note: wildcard-only: s3:ListAllMyBuckets: "), "{e}");
+    assert!(
+        e.contains("note: wildcard-only: s3:ListAllMyBuckets: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -177,9 +251,23 @@ fn access_level_mode_lets_the_arn_pick_the_resource_type() {
     assert_eq!(p["Statement"][0]["Resource"], "arn:aws:s3:::b/*");
 
     // --exclude and a bad ARN.
-    let (p, _) = policy(&["policy", "write", "--read", "arn:aws:s3:::b/*", "--exclude", "s3:GetObjectVersion*"]);
-    assert!(!p["Statement"][0]["Action"].as_array().unwrap().iter().any(|a| a.as_str().unwrap().starts_with("s3:GetObjectVersion")));
-    let (_, e) = run(&["policy", "write", "--read", "arn:aws:s3:us-east-1f::b"], 2);
+    let (p, _) = policy(&[
+        "policy",
+        "write",
+        "--read",
+        "arn:aws:s3:::b/*",
+        "--exclude",
+        "s3:GetObjectVersion*",
+    ]);
+    assert!(!p["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str().unwrap().starts_with("s3:GetObjectVersion")));
+    let (_, e) = run(
+        &["policy", "write", "--read", "arn:aws:s3:us-east-1f::b"],
+        2,
+    );
     assert!(e.contains("availability zone"), "{e}");
 }
 
@@ -215,18 +303,43 @@ fn policy_sentry_crud_template_matches_the_data() {
             .clone()
     };
     assert_eq!(by_sid("S3Object")["Action"], json!(objects));
-    assert_eq!(by_sid("S3Object")["Resource"], "arn:aws:s3:::awsexamplebucket1/*");
-    assert_eq!(by_sid("S3Bucket")["Action"], json!(sql("List", "s3", "bucket", "-")));
-    assert_eq!(by_sid("S3Bucket")["Resource"], "arn:aws:s3:::awsexamplebucket1");
-    assert_eq!(by_sid("SqsQueue")["Action"], json!(sql("Write", "sqs", "queue", "Delete%")));
-    assert_eq!(by_sid("SqsQueue")["Resource"], "arn:aws:sqs:us-east-1:123456789012:orders");
+    assert_eq!(
+        by_sid("S3Object")["Resource"],
+        "arn:aws:s3:::awsexamplebucket1/*"
+    );
+    assert_eq!(
+        by_sid("S3Bucket")["Action"],
+        json!(sql("List", "s3", "bucket", "-"))
+    );
+    assert_eq!(
+        by_sid("S3Bucket")["Resource"],
+        "arn:aws:s3:::awsexamplebucket1"
+    );
+    assert_eq!(
+        by_sid("SqsQueue")["Action"],
+        json!(sql("Write", "sqs", "queue", "Delete%"))
+    );
+    assert_eq!(
+        by_sid("SqsQueue")["Resource"],
+        "arn:aws:sqs:us-east-1:123456789012:orders"
+    );
     assert_eq!(p["Statement"].as_array().unwrap().len(), 3);
 }
 
 #[test]
 fn policy_sentry_actions_and_wildcard_templates() {
     let t = templates().join("actions.yml");
-    let (o, e) = run(&["policy", "write", "--template", t.to_str().unwrap(), "--format", "yaml"], 0);
+    let (o, e) = run(
+        &[
+            "policy",
+            "write",
+            "--template",
+            t.to_str().unwrap(),
+            "--format",
+            "yaml",
+        ],
+        0,
+    );
     assert_eq!(
         o,
         "Version: '2012-10-17'\nStatement:\n\
@@ -235,10 +348,23 @@ fn policy_sentry_actions_and_wildcard_templates() {
          - Sid: 'WildcardOnly'\n  Effect: 'Allow'\n  Action:\n  - 'kms:CreateCustomKeyStore'\n  Resource: '*'\n"
     );
     // policy_sentry adds dependent actions on "*"; iamref lists them.
-    assert!(e.contains("note: dependent-action: iam:CreateServiceLinkedRole: "), "{e}");
+    assert!(
+        e.contains("note: dependent-action: iam:CreateServiceLinkedRole: "),
+        "{e}"
+    );
 
     let t = templates().join("wildcard-only.yml");
-    let (o, e) = run(&["policy", "write", "--template", t.to_str().unwrap(), "--format", "terraform"], 0);
+    let (o, e) = run(
+        &[
+            "policy",
+            "write",
+            "--template",
+            t.to_str().unwrap(),
+            "--format",
+            "terraform",
+        ],
+        0,
+    );
     assert!(o.starts_with("data \"aws_iam_policy_document\" \"policy\" {\n  version = \"2012-10-17\"\n\n  statement {\n    sid       = \"WildcardOnly\"\n"), "{o}");
     assert!(o.contains("\"ecr:GetAuthorizationToken\""), "{o}");
     assert!(o.contains("\"s3:ListAllMyBuckets\""), "{o}");
@@ -256,7 +382,10 @@ fn bad_templates_name_the_line() {
     let t = dir.path().join("t.yml");
     std::fs::write(&t, "mode: crud\nread:\n- arn:aws:s3:::b\n- s3-bucket\n").unwrap();
     let (_, e) = run(&["policy", "write", "--template", t.to_str().unwrap()], 2);
-    assert!(e.contains("t.yml: line 4, column 3: read: \"s3-bucket\" is not an ARN"), "{e}");
+    assert!(
+        e.contains("t.yml: line 4, column 3: read: \"s3-bucket\" is not an ARN"),
+        "{e}"
+    );
     std::fs::write(&t, "mode: crud\nraed:\n- arn:aws:s3:::b\n").unwrap();
     let (_, e) = run(&["policy", "write", "--template", t.to_str().unwrap()], 2);
     assert!(e.contains("unknown field `raed`"), "{e}");
@@ -266,7 +395,16 @@ fn bad_templates_name_the_line() {
 fn unknown_actions_and_bad_arns_are_exit_2_with_a_suggestion() {
     let (_, e) = run(&["policy", "write", "s3:GetObjekt"], 2);
     assert!(e.contains("did you mean s3:GetObject?"), "{e}");
-    let (_, e) = run(&["policy", "write", "s3:GetObject", "-r", "arn:aws:s3::bucket"], 2);
+    let (_, e) = run(
+        &[
+            "policy",
+            "write",
+            "s3:GetObject",
+            "-r",
+            "arn:aws:s3::bucket",
+        ],
+        2,
+    );
     assert!(e.contains("arn:aws:s3::bucket"), "{e}");
     let (_, e) = run(&["policy", "write"], 2);
     assert!(e.contains("nothing to write"), "{e}");
@@ -289,18 +427,31 @@ fn stdin_from_iamref_calls() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let e = String::from_utf8(out.stderr).unwrap();
-    assert!(e.contains("\n  s3-object-lambda:GetObject: needs objectlambdaaccesspoint"), "{e}");
+    assert!(
+        e.contains("\n  s3-object-lambda:GetObject: needs objectlambdaaccesspoint"),
+        "{e}"
+    );
     let out = iamref()
         .args(["policy", "write", "-", "-r", "arn:aws:s3:::b/*", "--widen"])
         .write_stdin(calls.stdout)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(resource_of(&p, "s3:GetObject"), "arn:aws:s3:::b/*");
-    assert_eq!(resource_of(&p, "s3-object-lambda:GetObject"), "arn:aws:s3-object-lambda:*:*:accesspoint/*");
+    assert_eq!(
+        resource_of(&p, "s3-object-lambda:GetObject"),
+        "arn:aws:s3-object-lambda:*:*:accesspoint/*"
+    );
     let e = String::from_utf8(out.stderr).unwrap();
-    assert!(e.contains("note: widened: s3-object-lambda:GetObject: "), "{e}");
+    assert!(
+        e.contains("note: widened: s3-object-lambda:GetObject: "),
+        "{e}"
+    );
     // Per-line ARNs scope that line's action.
     let out = iamref()
         .args(["policy", "write", "-"])
@@ -309,7 +460,10 @@ fn stdin_from_iamref_calls() {
         .unwrap();
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(resource_of(&p, "s3:GetObject"), "arn:aws:s3:::one/*");
-    assert_eq!(resource_of(&p, "sqs:SendMessage"), "arn:aws:sqs:us-east-1:123456789012:q");
+    assert_eq!(
+        resource_of(&p, "sqs:SendMessage"),
+        "arn:aws:sqs:us-east-1:123456789012:q"
+    );
 }
 
 #[test]
@@ -356,13 +510,24 @@ fn tighten_splits_the_combined_statement() {
     // --expand-wildcards: the listed actions the Resources allow.
     let w = dir.path().join("w.json");
     std::fs::write(&w, r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:List*","Resource":"arn:aws:s3:::b"}]}"#).unwrap();
-    let (o, _) = run(&["policy", "tighten", "--expand-wildcards", w.to_str().unwrap()], 1);
+    let (o, _) = run(
+        &[
+            "policy",
+            "tighten",
+            "--expand-wildcards",
+            w.to_str().unwrap(),
+        ],
+        1,
+    );
     let p: Value = serde_json::from_str(&o).unwrap();
     let acts = p["Statement"][0]["Action"].as_array().unwrap();
     assert!(acts.contains(&json!("s3:ListBucket")));
     assert!(!acts.contains(&json!("s3:ListAllMyBuckets")));
     let (o, _) = run(&["policy", "tighten", w.to_str().unwrap()], 0);
-    assert_eq!(serde_json::from_str::<Value>(&o).unwrap()["Statement"][0]["Action"], "s3:List*");
+    assert_eq!(
+        serde_json::from_str::<Value>(&o).unwrap()["Statement"][0]["Action"],
+        "s3:List*"
+    );
     // Not JSON: exit 2 with the place.
     std::fs::write(&w, "{\"Version\": ").unwrap();
     let (_, e) = run(&["policy", "tighten", w.to_str().unwrap()], 2);

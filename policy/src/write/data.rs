@@ -33,7 +33,10 @@ impl<'a> Act<'a> {
     pub fn resource_types(&self) -> Vec<(String, bool)> {
         let mut out: Vec<(String, bool)> = Vec::new();
         for r in &self.action.resource_types {
-            match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&r.name)) {
+            match out
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&r.name))
+            {
                 Some(e) => e.1 |= r.required,
                 None => out.push((r.name.clone(), r.required)),
             }
@@ -41,7 +44,10 @@ impl<'a> Act<'a> {
         out
     }
     pub fn access_level(&self) -> Option<AccessLevel> {
-        self.action.access_level.as_deref().and_then(AccessLevel::parse)
+        self.action
+            .access_level
+            .as_deref()
+            .and_then(AccessLevel::parse)
     }
     /// Dependent actions of the action and of its resource-type rows.
     pub fn dependent_actions(&self) -> Vec<String> {
@@ -147,7 +153,12 @@ impl<'a> Data<'a> {
     /// Every action of a service (none when the prefix is unknown).
     pub fn service_actions(&self, prefix: &str) -> Vec<Act<'a>> {
         self.service(prefix)
-            .map(|svc| svc.actions.iter().map(|action| Act { svc, action }).collect())
+            .map(|svc| {
+                svc.actions
+                    .iter()
+                    .map(|action| Act { svc, action })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -168,7 +179,11 @@ impl<'a> Data<'a> {
     /// The ARN formats of a resource type, as the reference writes them.
     pub fn type_formats(&self, prefix: &str, ty: &str) -> Vec<String> {
         self.service(prefix)
-            .and_then(|s| s.resource_types.iter().find(|t| t.name.eq_ignore_ascii_case(ty)))
+            .and_then(|s| {
+                s.resource_types
+                    .iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(ty))
+            })
             .map(|t| t.arns.iter().map(|a| a.arn.clone()).collect())
             .unwrap_or_default()
     }
@@ -280,7 +295,10 @@ pub(crate) fn parse_given(s: &str) -> Result<Given, WriteError> {
     };
     let pattern = Pattern::parse(s.trim()).map_err(|e| bad(e.message))?;
     if let Some(p) = arn::validate(&pattern).into_iter().next() {
-        let fix = p.fix.map(|f| format!(" (did you mean {f}?)")).unwrap_or_default();
+        let fix = p
+            .fix
+            .map(|f| format!(" (did you mean {f}?)"))
+            .unwrap_or_default();
         return Err(bad(format!("{}{fix}", p.message)));
     }
     Ok(Given {

@@ -345,7 +345,9 @@ mod tests {
     #[test]
     fn terraform_escapes_policy_variables() {
         let text = render(&sample(), Render::Terraform, "my role");
-        assert!(text.starts_with("data \"aws_iam_policy_document\" \"my_role\" {\n  version = \"2012-10-17\"\n"));
+        assert!(text.starts_with(
+            "data \"aws_iam_policy_document\" \"my_role\" {\n  version = \"2012-10-17\"\n"
+        ));
         assert!(text.contains("resources = [\"arn:aws:s3:::b/home/$${aws:username}/*\"]"));
         assert!(text.contains(
             "    condition {\n      test     = \"Bool\"\n      variable = \"aws:SecureTransport\"\n      values   = [\"true\"]\n    }\n"

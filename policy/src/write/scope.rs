@@ -99,7 +99,11 @@ impl<'a> Ctx<'a> {
         // What must be covered: each required type; when none is required,
         // at least one of the types.
         let needed: Vec<&String> = if !required.is_empty() {
-            required.iter().copied().filter(|t| !covered.contains(*t)).collect()
+            required
+                .iter()
+                .copied()
+                .filter(|t| !covered.contains(*t))
+                .collect()
         } else if covered.is_empty() {
             types.iter().map(|(t, _)| t).collect()
         } else {
@@ -132,7 +136,11 @@ impl<'a> Ctx<'a> {
                 format!(
                     "no resources given: scoped to {} ({}); give ARNs with -r to narrow",
                     pats.join(", "),
-                    needed.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                    needed
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
             return Plan::Granted(grant);
@@ -149,10 +157,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             if derived.is_empty() {
-                missing.push((
-                    (*t).clone(),
-                    self.d.type_formats(act.prefix(), t),
-                ));
+                missing.push(((*t).clone(), self.d.type_formats(act.prefix(), t)));
                 continue;
             }
             derived_any = true;
@@ -529,9 +534,8 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
         return Err(WriteError::Unscoped(cx.stops));
     }
     if cx.grants.is_empty() {
-        let mut msg = String::from(
-            "nothing to grant: every requested action was excluded or left out",
-        );
+        let mut msg =
+            String::from("nothing to grant: every requested action was excluded or left out");
         for n in &cx.notes {
             msg.push_str(&format!("\n  {n}"));
         }

@@ -144,21 +144,20 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
             .map(|(l, c)| format!("line {l}, column {c}: "))
             .unwrap_or_default()
     };
-    let mode = match raw.mode.as_deref() {
-        Some(m @ ("crud" | "actions")) => m.to_string(),
-        Some(other) => {
-            return Err(err(format!(
-                "{}mode {other:?} is not one of `crud` or `actions`",
-                at("mode")
-            )))
-        }
-        None => {
-            return Err(err(
+    let mode =
+        match raw.mode.as_deref() {
+            Some(m @ ("crud" | "actions")) => m.to_string(),
+            Some(other) => {
+                return Err(err(format!(
+                    "{}mode {other:?} is not one of `crud` or `actions`",
+                    at("mode")
+                )))
+            }
+            None => return Err(err(
                 "no `mode:`; policy_sentry templates start with `mode: crud` or `mode: actions`"
                     .into(),
-            ))
-        }
-    };
+            )),
+        };
     let effect = match raw.effect.as_deref() {
         None | Some("Allow") => Effect::Allow,
         Some("Deny") => Effect::Deny,
@@ -215,13 +214,15 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
             (AccessLevel::Write, &raw.write),
             (AccessLevel::List, &raw.list),
             (AccessLevel::Tagging, &raw.tagging),
-            (AccessLevel::PermissionsManagement, &raw.permissions_management),
+            (
+                AccessLevel::PermissionsManagement,
+                &raw.permissions_management,
+            ),
         ];
         for (level, list) in levels {
             for arn in entries(list) {
-                check_arn(arn).map_err(|m| {
-                    err(format!("{}{}: {m}", at(arn), level.template_key()))
-                })?;
+                check_arn(arn)
+                    .map_err(|m| err(format!("{}{}: {m}", at(arn), level.template_key())))?;
                 request.access.push((level, arn.to_string()));
             }
         }
@@ -258,8 +259,7 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
             }
         }
         for a in entries(&raw.skip_resource_constraints) {
-            check_action(a)
-                .map_err(|m| err(format!("{}skip-resource-constraints: {m}", at(a))))?;
+            check_action(a).map_err(|m| err(format!("{}skip-resource-constraints: {m}", at(a))))?;
             request.skip_resource_constraints.push(a.to_string());
         }
         for a in entries(&raw.exclude_actions) {
@@ -307,8 +307,7 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
 fn check_action(a: &str) -> Result<(), String> {
     let ok = |p: &str| {
         !p.is_empty()
-            && p
-                .bytes()
+            && p.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.*?".contains(&b))
     };
     match a.split_once(':') {
@@ -349,18 +348,31 @@ mod tests {
         assert_eq!(t.mode, "crud");
         assert_eq!(t.name, None);
         let r = t.request();
-        assert_eq!(r.access, vec![(AccessLevel::Read, "arn:aws:s3:::b/*".to_string())]);
-        assert_eq!(r.service_wildcard, vec![(AccessLevel::Read, "s3".to_string())]);
+        assert_eq!(
+            r.access,
+            vec![(AccessLevel::Read, "arn:aws:s3:::b/*".to_string())]
+        );
+        assert_eq!(
+            r.service_wildcard,
+            vec![(AccessLevel::Read, "s3".to_string())]
+        );
         assert!(r.wildcard_only.is_empty());
         assert_eq!(r.exclude, vec!["s3:Delete*"]);
         assert_eq!(r.needs.len(), 1);
         assert_eq!(r.needs[0].action, "sts:AssumeRole");
-        assert_eq!(r.needs[0].resources, vec!["arn:aws:iam::123456789012:role/x"]);
+        assert_eq!(
+            r.needs[0].resources,
+            vec!["arn:aws:iam::123456789012:role/x"]
+        );
     }
 
     #[test]
     fn actions_template() {
-        let t = parse("a.yml", "mode: actions\nname: R\neffect: Deny\nactions:\n- kms:CreateGrant\n- ''\n").unwrap();
+        let t = parse(
+            "a.yml",
+            "mode: actions\nname: R\neffect: Deny\nactions:\n- kms:CreateGrant\n- ''\n",
+        )
+        .unwrap();
         assert_eq!(t.effect, Effect::Deny);
         assert_eq!(t.name.as_deref(), Some("R"));
         assert_eq!(t.request().needs, vec![Need::new("kms:CreateGrant")]);
@@ -369,21 +381,38 @@ mod tests {
     #[test]
     fn errors_name_the_place() {
         let e = parse("t.yml", "mode: crud\nreed:\n- arn:aws:s3:::b\n").unwrap_err();
-        assert!(e.to_string().starts_with("t.yml: unknown field `reed`"), "{e}");
+        assert!(
+            e.to_string().starts_with("t.yml: unknown field `reed`"),
+            "{e}"
+        );
         assert!(e.to_string().contains("line 2"), "{e}");
         let e = parse("t.yml", "mode: crud\nread:\n- 3\n- [x]\n").unwrap_err();
         assert!(e.to_string().contains("line 4"), "{e}");
-        let e = parse("t.yml", "mode: crud\nwrite:\n- 'arn:aws:s3:::b'\n- not-an-arn\n").unwrap_err();
+        let e = parse(
+            "t.yml",
+            "mode: crud\nwrite:\n- 'arn:aws:s3:::b'\n- not-an-arn\n",
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "t.yml: line 4, column 3: write: \"not-an-arn\" is not an ARN (arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE)"
         );
-        let e = parse("t.yml", "mode: actions\nread: [x]\nactions: [s3:GetObject]\n").unwrap_err();
-        assert!(e.to_string().contains("`read` belongs to `mode: crud`"), "{e}");
+        let e = parse(
+            "t.yml",
+            "mode: actions\nread: [x]\nactions: [s3:GetObject]\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("`read` belongs to `mode: crud`"),
+            "{e}"
+        );
         let e = parse("t.yml", "read: []\n").unwrap_err();
         assert!(e.to_string().contains("no `mode:`"), "{e}");
         let e = parse("t.yml", "mode: crud\neffect: allow\n").unwrap_err();
-        assert!(e.to_string().contains("line 2, column 1: effect \"allow\""), "{e}");
+        assert!(
+            e.to_string().contains("line 2, column 1: effect \"allow\""),
+            "{e}"
+        );
         let e = parse("t.yml", "mode: crud\nread: {a: 1}\n").unwrap_err();
         assert!(e.to_string().contains("line 2"), "{e}");
         assert!(parse("t.yml", "  \n").is_err());

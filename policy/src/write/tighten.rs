@@ -105,7 +105,9 @@ pub fn tighten(
     opts: TightenOptions,
 ) -> Result<Tightened, TightenError> {
     let Some(obj) = policy.as_object() else {
-        return Err(TightenError("not a policy document: the top level is not a JSON object".into()));
+        return Err(TightenError(
+            "not a policy document: the top level is not a JSON object".into(),
+        ));
     };
     let stmts: Vec<Value> = match obj.get("Statement") {
         Some(Value::Array(a)) => a.clone(),
@@ -115,7 +117,11 @@ pub fn tighten(
                 "Statement must be an object or a list of objects".into(),
             ))
         }
-        None => return Err(TightenError("not an IAM policy: it has no Statement".into())),
+        None => {
+            return Err(TightenError(
+                "not an IAM policy: it has no Statement".into(),
+            ))
+        }
     };
     let d = Data::new(cat);
     let mut used_sids: BTreeSet<String> = stmts
@@ -151,11 +157,7 @@ pub fn tighten(
         // (action as written, resources kept), in input order.
         let mut kept: Vec<(String, Vec<String>)> = Vec::new();
         for a in &actions {
-            let acts = if a == "*" {
-                None
-            } else {
-                d.expand(a).ok()
-            };
+            let acts = if a == "*" { None } else { d.expand(a).ok() };
             let Some(acts) = acts else {
                 // `*` or an action the data does not know: left as is
                 // (`policy check` reports unknown actions).
@@ -200,7 +202,11 @@ pub fn tighten(
                 } else {
                     format!(
                         "not a resource type {} takes",
-                        if is_pattern { "any action it matches" } else { "it" }
+                        if is_pattern {
+                            "any action it matches"
+                        } else {
+                            "it"
+                        }
                     )
                 };
                 removed.push(Removal {
@@ -251,7 +257,10 @@ pub fn tighten(
                         m.insert(k.clone(), Value::String(new));
                     }
                     "Action" => {
-                        m.insert(k.clone(), Value::Array(acts.iter().cloned().map(Value::String).collect()));
+                        m.insert(
+                            k.clone(),
+                            Value::Array(acts.iter().cloned().map(Value::String).collect()),
+                        );
                     }
                     "Resource" => {
                         m.insert(k.clone(), one_or_list(&res));
