@@ -536,6 +536,30 @@ impl<'a> Nfa<'a> {
     }
 }
 
+/// The string a pattern of literals only stands for.
+fn literal_word(toks: &[Tok]) -> Option<Vec<char>> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Does a token sequence match one string?
+fn accepts(toks: &[Tok], word: &[char]) -> bool {
+    let n = Nfa { toks };
+    let mut s = n.start();
+    let mut work = 0;
+    for &c in word {
+        s = n.step(&s, c, &mut work);
+        if s.iter().all(|w| *w == 0) {
+            return false;
+        }
+    }
+    n.accepts(&s)
+}
+
 /// Is there a string every `pos` sequence matches and no `neg` sequence
 /// matches? `None` when the state bound was hit.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
@@ -592,7 +616,9 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
 /// repeats the same Resources across statements and actions.
 #[derive(Default)]
 pub struct Matcher {
-    reach: HashMap<(String, Vec<String>), bool>,
+    /// By pattern and format (the other formats given with a format are
+    /// the same on every call: its namespace or service).
+    reach: HashMap<String, bool>,
     subset: HashMap<(String, String), bool>,
     /// Decisions that hit the state bound and were answered permissively.
     pub truncated: usize,
@@ -609,8 +635,9 @@ impl Matcher {
     }
 
     /// Is there an ARN that `pattern` matches and whose most specific
-    /// format, among `format` and `others` (the other formats of the
-    /// service), is `format`?
+    /// format, among `format` and `others` (the other formats of its
+    /// namespace or service, the same set on every call for one format),
+    /// is `format`?
     pub fn reaches(&mut self, pattern: &Pattern, format: &Format, others: &[&Format]) -> bool {
         let Some(ptoks) = pattern.toks() else {
             return true;
@@ -624,19 +651,22 @@ impl Matcher {
         if !heads_compatible(ptoks, format.head()) {
             return false;
         }
+        let key = format!("{}\u{0}{}", pattern.raw, format.raw);
+        if let Some(&r) = self.reach.get(&key) {
+            return r;
+        }
         let narrower: Vec<&Format> = others
             .iter()
             .copied()
             .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
             .collect();
-        let key = (
-            format!("{}\u{0}{}", pattern.raw, format.raw),
-            narrower.iter().map(|f| f.raw.clone()).collect::<Vec<_>>(),
-        );
-        if let Some(&r) = self.reach.get(&key) {
+        let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
+        // A concrete ARN is one string: run the formats over it.
+        if let Some(word) = literal_word(ptoks) {
+            let r = accepts(&format.toks, &word) && !neg.iter().any(|n| accepts(n, &word));
+            self.reach.insert(key, r);
             return r;
         }
-        let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
         let r = match exists(&[ptoks, &format.toks], &neg) {
             Some(r) => r,
             None => {
@@ -1137,6 +1167,22 @@ mod tests {
             let all = strings();
             let want = all.iter().any(|s| brute(&p, s) && brute(&f, s) && !brute(&g, s));
             prop_assert_eq!(exists(&[&p, &f], &[&g]), Some(want));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The one-string fast path agrees with the automata product.
+        #[test]
+        fn literal_fast_path_agrees(
+            w in proptest::collection::vec(prop_oneof![Just('a'), Just('/'), Just(':'), Just('z')], 0..6),
+            f in proptest::collection::vec(tok(), 0..4),
+            g in proptest::collection::vec(tok(), 0..3),
+        ) {
+            let p: Vec<Tok> = w.iter().map(|&c| Tok::Lit(c)).collect();
+            let fast = accepts(&f, &w) && !accepts(&g, &w);
+            prop_assert_eq!(Some(fast), exists(&[&p, &f], &[&g]));
+            prop_assert_eq!(fast, brute(&f, &w) && !brute(&g, &w));
         }
     }
 }

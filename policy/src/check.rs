@@ -372,6 +372,9 @@ fn check_statement(
     let mut star_scoped = Vec::new();
     let mut used = vec![false; resources.len()];
     let mut reached_all: BTreeMap<ActionId, Option<BTreeSet<u32>>> = BTreeMap::new();
+    // Reach of (Resource, service, resource type), decided once: the
+    // actions of a statement share their types.
+    let mut type_reach: HashMap<(usize, u32, u32), bool> = HashMap::new();
     for &id in actions {
         let (_, act) = catalog.get(id);
         if act.resource_types.is_empty() {
@@ -408,7 +411,10 @@ fn check_statement(
                 }) {
                     continue;
                 }
-                if catalog.pattern_reaches(m, &res.pattern, id.service, ti) {
+                let hit = *type_reach
+                    .entry((k, id.service, ti))
+                    .or_insert_with(|| catalog.pattern_reaches(m, &res.pattern, id.service, ti));
+                if hit {
                     reached.insert(ti);
                     used[k] = true;
                 }
@@ -1037,5 +1043,27 @@ mod tests {
         ));
         let f = codes(&p);
         assert!(f.len() <= 5, "{f:?}");
+    }
+
+    #[test]
+    fn many_distinct_resources_stay_one_finding_each_kind() {
+        let res: Vec<String> = (0..500)
+            .map(|i| format!("\"arn:aws:s3:::b{i}/*\""))
+            .collect();
+        let p = wrap(&format!(
+            r#"{{"Effect": "Allow", "Action": ["s3:*", "dynamodb:*"], "Resource": [{}]}}"#,
+            res.join(",")
+        ));
+        let f = codes(&p);
+        // dynamodb's actions reach none of them (one finding), s3's
+        // ListBucket none either (the same finding), ListAllMyBuckets needs "*".
+        let kinds: BTreeSet<&str> = f.iter().map(|x| x.0).collect();
+        assert_eq!(
+            kinds,
+            ["resource-mismatch", "wildcard-only-action"]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
     }
 }
