@@ -11,7 +11,7 @@ use iamref_policy::write::{
 };
 use rusqlite::Connection;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -164,9 +164,39 @@ fn stdin_needs(text: &str) -> Result<Vec<Need>> {
     Ok(out)
 }
 
-/// The prefixes a request can touch, or `None` when a pattern spans
-/// services (load them all).
-fn prefixes(conn: &Connection, req: &Request) -> Result<Option<BTreeSet<String>>> {
+/// Which prefixes have formats in which ARN namespace (the service part
+/// of `arn:${Partition}:SERVICE:…`): one scan of the formats.
+struct Namespaces {
+    /// namespace → prefixes.
+    by_namespace: BTreeMap<String, BTreeSet<String>>,
+    /// prefix → namespaces.
+    by_prefix: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn namespaces(conn: &Connection) -> Result<Namespaces> {
+    let mut q = conn.prepare_cached(
+        "SELECT DISTINCT lower(prefix), lower(substr(arn, 18, instr(substr(arn, 18), ':') - 1))
+         FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:%'",
+    )?;
+    let mut n = Namespaces {
+        by_namespace: BTreeMap::new(),
+        by_prefix: BTreeMap::new(),
+    };
+    let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (p, ns) = row?;
+        n.by_namespace
+            .entry(ns.clone())
+            .or_default()
+            .insert(p.clone());
+        n.by_prefix.entry(p).or_default().insert(ns);
+    }
+    Ok(n)
+}
+
+/// The prefixes a request names, or `None` when a pattern spans services
+/// (load them all).
+fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     let actions = req
         .needs
@@ -178,7 +208,7 @@ fn prefixes(conn: &Connection, req: &Request) -> Result<Option<BTreeSet<String>>
     for a in actions {
         let p = a.split_once(':').map(|(p, _)| p).unwrap_or(a);
         if p.contains(['*', '?']) {
-            return Ok(None);
+            return None;
         }
         out.insert(p.to_ascii_lowercase());
     }
@@ -187,65 +217,55 @@ fn prefixes(conn: &Connection, req: &Request) -> Result<Option<BTreeSet<String>>
     }
     // ARNs in access-level mode: the services whose formats have that
     // service part.
-    let mut q = conn.prepare_cached(
-        "SELECT DISTINCT prefix FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:' || ?1 || ':%'",
-    )?;
     for (_, arn) in &req.access {
-        let svc = arn.split(':').nth(2).unwrap_or_default();
-        if svc.contains(['*', '?', '%', '_']) {
-            return Ok(None);
+        let svc = arn
+            .split(':')
+            .nth(2)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if svc.contains(['*', '?', '$']) {
+            return None;
         }
-        for p in q.query_map([svc], |r| r.get::<_, String>(0))? {
-            out.insert(p?.to_ascii_lowercase());
-        }
-        out.insert(svc.to_ascii_lowercase());
+        out.extend(ns.by_namespace.get(&svc).into_iter().flatten().cloned());
+        out.insert(svc);
     }
-    Ok(Some(out))
+    Some(out)
 }
 
 /// The catalog for a request: its services, those of the dependent
-/// actions they list, and those sharing an ARN namespace with any of them
-/// (the most specific format wins across services: `arn:aws:s3:::b/k` is
-/// an S3 object, not an ssm:bucket). Two bulk reads at most.
+/// actions they list (with `--include-dependent`; as notes they need only
+/// their names), and those sharing an ARN namespace with any of them (the
+/// most specific format wins across services: `arn:aws:s3:::b/k` is an S3
+/// object, not an ssm:bucket). One bulk read of the services.
 fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
     let all_prefixes = crate::lookup::column(conn, "SELECT prefix FROM services", [])?;
-    let Some(mut want) = prefixes(conn, req)? else {
+    let ns = namespaces(conn)?;
+    let Some(mut want) = prefixes(req, &ns) else {
         let services =
             iamref_dataset::db::read_services_for(conn, None).context("reading the services")?;
         return Ok(Catalog::new(services, all_prefixes));
     };
-    // Dependent actions' prefixes.
-    let list: Vec<String> = want.iter().cloned().collect();
-    let mut q = conn.prepare_cached(
-        "SELECT DISTINCT lower(substr(dependent_action, 1, instr(dependent_action, ':') - 1))
-         FROM v_dependent_actions WHERE prefix = ?1 AND instr(dependent_action, ':') > 0",
-    )?;
-    for p in &list {
-        for d in q.query_map([p], |r| r.get::<_, String>(0))? {
-            want.insert(d?);
-        }
-    }
-    // Services sharing an ARN namespace with those.
-    let mut namespaces = BTreeSet::new();
-    let mut arns =
-        conn.prepare_cached("SELECT DISTINCT arn FROM v_resource_types WHERE prefix = ?1")?;
-    for p in &want {
-        for arn in arns.query_map([p], |r| r.get::<_, Option<String>>(0))? {
-            if let Some(n) = arn?.as_deref().and_then(|a| a.split(':').nth(2)) {
-                if !n.is_empty() && !n.contains(['%', '$']) {
-                    namespaces.insert(n.to_ascii_lowercase());
-                }
+    if req.options.include_dependent {
+        let list: Vec<String> = want.iter().cloned().collect();
+        let mut q = conn.prepare_cached(
+            "SELECT DISTINCT lower(substr(dependent_action, 1, instr(dependent_action, ':') - 1))
+             FROM v_dependent_actions WHERE prefix = ?1 AND instr(dependent_action, ':') > 0",
+        )?;
+        for p in &list {
+            for d in q.query_map([p], |r| r.get::<_, String>(0))? {
+                want.insert(d?);
             }
         }
     }
-    let mut sharing = conn.prepare_cached(
-        "SELECT DISTINCT lower(prefix) FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:' || ?1 || ':%'",
-    )?;
-    for n in &namespaces {
-        for p in sharing.query_map([n], |r| r.get::<_, String>(0))? {
-            want.insert(p?);
-        }
-    }
+    let sharing: BTreeSet<String> = want
+        .iter()
+        .filter_map(|p| ns.by_prefix.get(p))
+        .flatten()
+        .filter_map(|n| ns.by_namespace.get(n))
+        .flatten()
+        .cloned()
+        .collect();
+    want.extend(sharing);
     let list: Vec<String> = want.into_iter().collect();
     let services =
         iamref_dataset::db::read_services_for(conn, Some(&list)).context("reading the services")?;
@@ -351,11 +371,8 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         ));
     }
     let cat = load_catalog(conn, &req)?;
-    let written = match write_policy(&cat, &req) {
-        Ok(w) => w,
-        Err(e @ WriteError::Unscoped(_)) => return Err(input(e.to_string())),
-        Err(e) => return Err(input(e.to_string())),
-    };
+    // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
+    let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
     print_notes(written.notes.iter(), quiet);
     let policy = written.policy();
     let w = out.w();

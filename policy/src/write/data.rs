@@ -9,6 +9,7 @@ use crate::catalog::Catalog;
 use crate::names::suggest;
 use iamref_dataset::model::{Action, Service};
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// An action of the catalog.
 #[derive(Clone, Copy)]
@@ -72,6 +73,10 @@ pub(crate) struct Given {
 pub(crate) struct Data<'a> {
     cat: &'a Catalog,
     m: RefCell<Matcher>,
+    /// (given, prefix, type) → fits; many actions share a resource type.
+    fits_memo: RefCell<HashMap<(String, String, String), bool>>,
+    /// (given, prefix, target type) → derived patterns.
+    derive_memo: RefCell<HashMap<(String, String, String), Vec<String>>>,
 }
 
 impl<'a> Data<'a> {
@@ -79,6 +84,8 @@ impl<'a> Data<'a> {
         Data {
             cat,
             m: RefCell::new(Matcher::new()),
+            fits_memo: RefCell::new(HashMap::new()),
+            derive_memo: RefCell::new(HashMap::new()),
         }
     }
 
@@ -200,8 +207,35 @@ impl<'a> Data<'a> {
     /// Does `g` reach an ARN of format `f`, the most specific format of
     /// its ARN namespace winning?
     fn reaches(&self, g: &Given, f: &Format) -> bool {
+        // A literal service part must be the format's namespace.
+        if let Some(svc) = g.pattern.service() {
+            let literal = !svc.contains(['*', '?', '$']);
+            if literal
+                && !f
+                    .as_str()
+                    .split(':')
+                    .nth(2)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(svc))
+            {
+                return false;
+            }
+        }
         let others = self.cat.namespace_formats(f);
-        self.m.borrow_mut().reaches(&g.pattern, f, &others)
+        let mut m = self.m.borrow_mut();
+        if g.pattern.is_concrete() {
+            // One ARN: it belongs to `f` when `f` accepts it and no
+            // narrower format that also accepts it exists. Deciding
+            // "narrower" only for the few formats that accept the ARN is
+            // what `Matcher::reaches` decides, without comparing `f` with
+            // every format of the namespace.
+            if !m.intersects(&g.pattern, f) {
+                return false;
+            }
+            return !others.iter().any(|o| {
+                o.as_str() != f.as_str() && m.intersects(&g.pattern, o) && m.strictly_narrower(o, f)
+            });
+        }
+        m.reaches(&g.pattern, f, &others)
     }
 
     /// Can the given resource name an ARN of this resource type?
@@ -209,9 +243,20 @@ impl<'a> Data<'a> {
         if g.pattern.is_any() {
             return true;
         }
-        self.parsed_formats(prefix, ty)
+        let key = (
+            g.text.clone(),
+            prefix.to_ascii_lowercase(),
+            ty.to_ascii_lowercase(),
+        );
+        if let Some(&r) = self.fits_memo.borrow().get(&key) {
+            return r;
+        }
+        let r = self
+            .parsed_formats(prefix, ty)
             .iter()
-            .any(|f| self.reaches(g, f))
+            .any(|f| self.reaches(g, f));
+        self.fits_memo.borrow_mut().insert(key, r);
+        r
     }
 
     /// The (prefix, resource type) pairs a given ARN names, among the
@@ -245,6 +290,26 @@ impl<'a> Data<'a> {
         if g.pattern.is_any() {
             return Vec::new();
         }
+        let key = (
+            g.text.clone(),
+            prefix.to_ascii_lowercase(),
+            target.to_ascii_lowercase(),
+        );
+        if let Some(r) = self.derive_memo.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = self.derive_uncached(g, prefix, target, partition);
+        self.derive_memo.borrow_mut().insert(key, r.clone());
+        r
+    }
+
+    fn derive_uncached(
+        &self,
+        g: &Given,
+        prefix: &str,
+        target: &str,
+        partition: &str,
+    ) -> Vec<String> {
         let Some(svc) = self.service(prefix) else {
             return Vec::new();
         };

@@ -429,6 +429,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
 
     // Dependent actions of everything granted so far.
     let mut deps: BTreeMap<String, (Act, BTreeSet<String>, Vec<Given>)> = BTreeMap::new();
+    let mut unresolved: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
     let granted: Vec<(String, String)> = cx
         .grants
         .keys()
@@ -447,6 +448,12 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
             .unwrap_or_default();
         for d in act.dependent_actions() {
             let Ok(found) = cx.d.expand(&d) else {
+                // Not in the catalog (not loaded, or not in the data):
+                // reported by name, never dropped.
+                let e = unresolved
+                    .entry(d.to_ascii_lowercase())
+                    .or_insert_with(|| (d.clone(), BTreeSet::new()));
+                e.1.insert(name.clone());
                 continue;
             };
             for dep in found {
@@ -487,6 +494,26 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 format!("not granted: the reference lists it as a dependent action of {by}; --include-dependent adds it"),
             ));
         }
+    }
+
+    for (key, (d, needed_by)) in &unresolved {
+        if granted_keys.contains(key) || cx.is_excluded(key) {
+            continue;
+        }
+        let by = needed_by.iter().cloned().collect::<Vec<_>>().join(", ");
+        let message = if req.options.include_dependent {
+            format!("not granted: the reference lists it as a dependent action of {by}, but it is not an action of the data")
+        } else {
+            format!("not granted: the reference lists it as a dependent action of {by}; --include-dependent adds it")
+        };
+        cx.notes.push(note(
+            NoteCode::DependentAction,
+            false,
+            Some(d),
+            Vec::new(),
+            Vec::new(),
+            message,
+        ));
     }
 
     // Granted on "*" on request.
