@@ -389,8 +389,9 @@ pub(crate) fn statements(
     effect: Effect,
 ) -> Vec<Statement> {
     type Key = (Kind, Vec<String>);
-    let mut groups: BTreeMap<Key, (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)> =
-        BTreeMap::new();
+    /// Actions, resource types and prefixes of one statement.
+    type Group = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
+    let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
     for ((kind, _), (name, g)) in grants {
         let e = groups
             .entry((*kind, g.resources.iter().cloned().collect()))

@@ -21,7 +21,7 @@ pub enum PolicyCmd {
     Check(CheckArgs),
     /// Write a least-privilege policy: actions scoped to the given ARNs (or
     /// derived from them), access levels on ARNs, policy_sentry templates
-    Write(crate::write_cmd::WriteArgs),
+    Write(Box<crate::write_cmd::WriteArgs>),
     /// Rewrite a policy so each action keeps only the Resources it can use
     /// (never grants more; removals on stderr; exit 1 when changed)
     Tighten(crate::write_cmd::TightenArgs),
@@ -45,7 +45,7 @@ pub fn run(conn: &Connection, cmd: PolicyCmd, out: &mut Out) -> Result<Exit> {
         PolicyCmd::Check(a) => check(conn, a, out),
         PolicyCmd::Write(a) => {
             let quiet = out.quiet;
-            crate::write_cmd::write(conn, a, out, quiet)
+            crate::write_cmd::write(conn, *a, out, quiet)
         }
         PolicyCmd::Tighten(a) => {
             let quiet = out.quiet;

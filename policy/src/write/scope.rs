@@ -293,7 +293,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
             }
             let e = named
                 .entry(act.key())
-                .or_insert_with(|| (act.clone(), global.clone()));
+                .or_insert_with(|| (act, global.clone()));
             for g in &own {
                 if !e.1.iter().any(|x| x.text == g.text) {
                     e.1.push(g.clone());
@@ -336,7 +336,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 }
                 let e = picked
                     .entry(act.key())
-                    .or_insert_with(|| (act.clone(), *level, Vec::new()));
+                    .or_insert_with(|| (act, *level, Vec::new()));
                 if !e.2.iter().any(|x| x.text == g.text) {
                     e.2.push(g.clone());
                 }
@@ -462,7 +462,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 }
                 let e = deps
                     .entry(dep.key())
-                    .or_insert_with(|| (dep.clone(), BTreeSet::new(), Vec::new()));
+                    .or_insert_with(|| (dep, BTreeSet::new(), Vec::new()));
                 e.1.insert(name.clone());
                 for g in &given {
                     if !e.2.iter().any(|x| x.text == g.text) {
