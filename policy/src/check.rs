@@ -483,8 +483,9 @@ fn check_statement(
             res_el.at,
             n.clone(),
             format!(
-                "\"*\" allows {} on every resource, though they can be scoped to specific ARNs",
-                list(&n)
+                "\"*\" allows {} on every resource, though {} can be scoped to specific ARNs",
+                list(&n),
+                if n.len() == 1 { "it" } else { "they" }
             ),
             Some("name the resources (iamref action ACTION shows the ARN formats)".into()),
         ));
@@ -753,6 +754,14 @@ fn check_condition(
                 return;
             }
         }
+    } else if key
+        .split_once(':')
+        .is_some_and(|(p, _)| p.contains('.') || p.eq_ignore_ascii_case("saml"))
+    {
+        // Web identity (`accounts.google.com:aud`,
+        // `token.actions.githubusercontent.com:sub`) and SAML (`SAML:aud`)
+        // keys: named by the identity provider, not by a service.
+        (Type::String, false, true)
     } else {
         let Some((prefix, _)) = key.split_once(':') else {
             out.push(finding(

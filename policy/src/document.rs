@@ -529,7 +529,7 @@ fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Opti
             return None;
         }
     }
-    if items.is_empty() && matches!(v.value, Value::Array(_)) {
+    if matches!(&v.value, Value::Array(list) if list.is_empty()) {
         out.push(finding(
             "empty-statement",
             Some(st),
@@ -629,7 +629,10 @@ fn aws_principal(p: &str) -> bool {
         && parts[0] == "arn"
         && crate::arn::PARTITIONS.contains(&parts[1])
         && matches!(parts[2], "iam" | "sts")
-        && (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()))
+        // An account ID, or the few AWS-owned names (the legacy CloudFront
+        // origin access identity is arn:aws:iam::cloudfront:user/…).
+        && ((parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()))
+            || matches!(parts[4], "cloudfront" | "aws"))
         && (parts[5] == "root"
             || [
                 "user/",
@@ -734,9 +737,9 @@ fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition
 }
 
 impl Policy {
-    /// The service prefixes the policy's actions name (lowercase, sorted);
-    /// `None` when a wildcard prefix (`*`, `*:*`, `s*:Get*`) needs every
-    /// service.
+    /// The service prefixes the policy's actions and condition keys name
+    /// (lowercase, sorted); `None` when a wildcard prefix (`*`, `*:*`,
+    /// `s*:Get*`) needs every service.
     pub fn prefixes(&self) -> Option<Vec<String>> {
         let mut out = Vec::new();
         for st in &self.statements {
@@ -751,6 +754,15 @@ impl Policy {
                         return None;
                     }
                     out.push(prefix.to_ascii_lowercase());
+                }
+            }
+            // A key's service decides whether the key exists and who
+            // supplies it, whatever else the run loads.
+            for c in &st.conditions {
+                if let Some((prefix, _)) = c.key.value.split_once(':') {
+                    if !prefix.eq_ignore_ascii_case("aws") && !prefix.contains('.') {
+                        out.push(prefix.to_ascii_lowercase());
+                    }
                 }
             }
         }

@@ -13,4 +13,5 @@ pub mod lookup;
 pub mod matching;
 pub mod output;
 pub mod policy;
+pub mod policy_check_cmd;
 pub mod write_cmd;
