@@ -533,3 +533,95 @@ fn tighten_splits_the_combined_statement() {
     let (_, e) = run(&["policy", "tighten", w.to_str().unwrap()], 2);
     assert!(e.contains("line 1"), "{e}");
 }
+
+/// What `policy write` and `policy tighten` print passes `iamref policy
+/// check` with no error.
+#[test]
+fn written_policies_check_with_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = templates();
+    let runs: Vec<Vec<String>> = vec![
+        vec![
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "-r",
+            "arn:aws:s3:::awsexamplebucket1",
+        ],
+        vec![
+            "ec2:RunInstances",
+            "-r",
+            "arn:aws:ec2:us-east-1:123456789012:instance/*",
+            "--widen",
+            "--include-dependent",
+        ],
+        vec![
+            "logs:PutLogEvents",
+            "logs:CreateLogGroup",
+            "-r",
+            "arn:aws:logs:us-east-1:123456789012:log-group:/app/prod",
+        ],
+        vec![
+            "s3:GetObject",
+            "s3:ListBucket",
+            "-r",
+            "arn:aws:s3:::b/home/${aws:username}/*",
+        ],
+        vec![
+            "secretsmanager:GetSecretValue",
+            "kms:Decrypt",
+            "-r",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+            "-r",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ],
+        vec![
+            "--read",
+            "arn:aws:s3:::b",
+            "--write",
+            "arn:aws:s3:::b/*",
+            "--list",
+            "arn:aws:s3:::b",
+        ],
+        vec![
+            "--template",
+            t.join("crud-bucket-queue.yml").to_str().unwrap(),
+        ],
+        vec!["--template", t.join("actions.yml").to_str().unwrap()],
+        vec!["--template", t.join("wildcard-only.yml").to_str().unwrap()],
+        vec![
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "-r",
+            "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+        ],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_string).collect())
+    .collect();
+    let mut files = Vec::new();
+    for (i, args) in runs.iter().enumerate() {
+        let mut a = vec!["policy".to_string(), "write".to_string()];
+        a.extend(args.iter().cloned());
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        let (o, _) = run(&a, 0);
+        let f = dir.path().join(format!("w{i}.json"));
+        std::fs::write(&f, o).unwrap();
+        files.push(f);
+    }
+    let combined = dir.path().join("combined.json");
+    std::fs::write(
+        &combined,
+        r#"{"Version": "2012-10-17", "Statement": [{"Sid": "Combined", "Effect": "Allow",
+   "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
+   "Resource": ["arn:aws:s3:::awsexamplebucket1", "arn:aws:s3:::awsexamplebucket1/*"]}]}"#,
+    )
+    .unwrap();
+    let (o, _) = run(&["policy", "tighten", combined.to_str().unwrap()], 1);
+    let f = dir.path().join("tightened.json");
+    std::fs::write(&f, o).unwrap();
+    files.push(f);
+    let mut args = vec!["policy", "check", "--min-severity", "error"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    run(&args, 0);
+}
