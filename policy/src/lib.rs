@@ -18,4 +18,5 @@ pub mod document;
 pub mod finding;
 pub mod json;
 pub mod names;
+pub mod record;
 pub mod write;

@@ -7,6 +7,8 @@ use crate::output::Out;
 use anyhow::Result;
 use rusqlite::Connection;
 
+pub use crate::write_cmd::write_group as write_policy;
+
 #[derive(clap::Subcommand)]
 pub enum PolicyCmd {
     /// Check IAM policies (identity or resource-based) against the data:

@@ -42,6 +42,16 @@ pub struct WriteArgs {
     /// Actions or patterns (s3:GetObject s3:List*); `-` reads them from standard input
     #[arg(value_name = "ACTION")]
     pub actions: Vec<String>,
+    /// Instead of actions: the calls of a CloudTrail log (file, .json.gz,
+    /// folder tree in the S3 delivery layout, `iamref record --log` output,
+    /// or `-`), granted on the resources the records name
+    #[arg(long, value_name = "PATH", conflicts_with = "actions")]
+    pub from_cloudtrail: Option<PathBuf>,
+    #[command(flatten)]
+    pub trail: crate::record_cmd::TrailArgs,
+    /// With --from-cloudtrail: grant the parameter-dependent actions too
+    #[arg(long)]
+    pub include_conditional: bool,
     /// ARNs (or patterns) to scope the actions to; repeatable
     #[arg(long = "resource", short, value_name = "ARN")]
     pub resources: Vec<String>,
@@ -282,7 +292,38 @@ fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, 
     }
 }
 
+/// One group of actions with the resources they were seen on, for
+/// `iamref record` and `--from-cloudtrail`: the writer with `--widen`, so a
+/// recording always gives a policy; what widens is in the notes.
+pub fn write_group(
+    conn: &Connection,
+    patterns: &[String],
+    resources: &[String],
+    partition: &str,
+) -> Result<(Value, Vec<String>)> {
+    let mut req = Request {
+        needs: patterns.iter().map(|a| Need::new(a.clone())).collect(),
+        resources: resources.to_vec(),
+        ..Request::default()
+    };
+    req.options.widen = true;
+    req.options.partition = partition.to_string();
+    let cat = load_catalog(conn, &req)?;
+    let w = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
+    Ok((w.policy(), w.notes.iter().map(|n| n.to_string()).collect()))
+}
+
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
+    if let Some(p) = &a.from_cloudtrail {
+        return crate::record_cmd::write_from_cloudtrail(
+            conn,
+            p,
+            &a.trail,
+            a.include_conditional,
+            out,
+        );
+    }
+    crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
     let (fmt, wrap) = render_format(out)?;
     let mut req = Request::default();
     let mut name = a.name.clone();
