@@ -14,5 +14,5 @@ pub mod matching;
 pub mod output;
 pub mod policy;
 pub mod policy_check_cmd;
-pub mod write_cmd;
 pub mod record_cmd;
+pub mod write_cmd;
