@@ -376,7 +376,7 @@ fn check_statement(
     // actions of a statement share their types.
     let mut type_reach: HashMap<(usize, u32, u32), bool> = HashMap::new();
     for &id in actions {
-        let (svc, act) = catalog.get(id);
+        let (_, act) = catalog.get(id);
         if act.resource_types.is_empty() {
             if !any {
                 wildcard_only.push(id);
@@ -397,9 +397,17 @@ fn check_statement(
                 if res.pattern.is_any() {
                     continue;
                 }
-                // A Resource of another service never names this one's types.
+                // A Resource of another ARN namespace never names this
+                // type (the namespace is the formats' service part, which
+                // is not always the prefix: s3 takes s3-object-lambda ARNs).
                 if res.pattern.service().is_some_and(|s| {
-                    !s.contains(['*', '?', '$']) && !s.eq_ignore_ascii_case(&svc.prefix)
+                    !s.contains(['*', '?', '$'])
+                        && !catalog.formats(id.service, ti).iter().any(|f| {
+                            f.as_str()
+                                .split(':')
+                                .nth(2)
+                                .is_some_and(|n| n.eq_ignore_ascii_case(s))
+                        })
                 }) {
                     continue;
                 }

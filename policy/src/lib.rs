@@ -7,6 +7,8 @@
 //!   ARN formats of the reference), shared by `policy check`,
 //!   `policy write`, `iamref arn` and the recorder.
 //! - [`catalog`]: the services a run needs, indexed for lookups.
+//! - [`write`]: the least-privilege writer (`policy write`, templates,
+//!   `policy tighten`), pure over the catalog.
 
 pub mod arn;
 pub mod catalog;
@@ -17,3 +19,4 @@ pub mod finding;
 pub mod json;
 pub mod names;
 pub mod record;
+pub mod write;

@@ -16,3 +16,4 @@ pub mod output;
 pub mod policy;
 pub mod policy_check_cmd;
 pub mod record_cmd;
+pub mod write_cmd;

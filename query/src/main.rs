@@ -125,9 +125,16 @@ fn main() -> ExitCode {
             .as_deref()
             .is_some_and(|f| f.eq_ignore_ascii_case("sarif"));
     }
+    // `policy write` / `policy tighten` also render YAML and Terraform.
+    let renders_policy = matches!(&cli.cmd, Cmd::Policy(p) if p.renders_policy());
+    let extra_format = cli
+        .format
+        .clone()
+        .filter(|f| renders_policy && matches!(f.as_str(), "yaml" | "terraform"));
     let format = match cli.format.as_deref() {
         None => None,
         Some(f) if is_check && f.eq_ignore_ascii_case("sarif") => None,
+        Some(_) if extra_format.is_some() => None,
         Some(f) if is_export => {
             if build_cmd::ExportFormat::parse(f).is_none() {
                 eprintln!(
@@ -149,6 +156,8 @@ fn main() -> ExitCode {
     };
     let export_format = if is_export { cli.format.clone() } else { None };
     let mut out = Out::new(format);
+    out.extra_format = extra_format;
+    out.quiet = cli.quiet;
     let result = run(cli, export_format, &mut out);
     let flushed = out.finish();
     match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {

@@ -23,6 +23,11 @@ pub struct Out {
     pub color: bool,
     /// Stdout is a terminal.
     pub tty: bool,
+    /// `--format` values only some commands take (`policy write`:
+    /// `yaml`, `terraform`), passed through as given.
+    pub extra_format: Option<String>,
+    /// `--quiet`: less on stderr.
+    pub quiet: bool,
     w: BufWriter<Stdout>,
 }
 
@@ -34,6 +39,8 @@ impl Out {
             format: format.unwrap_or(Format::Table),
             color,
             tty,
+            extra_format: None,
+            quiet: false,
             w: BufWriter::new(io::stdout()),
         }
     }

@@ -600,6 +600,7 @@ fn closed_pipe_is_not_an_error() {
 #[test]
 fn policy_write_scopes_each_action() {
     let fx = Fx::new();
+    // `--format json`: the policy and the notes.
     let v = fx.json(&[
         "policy",
         "write",
@@ -611,6 +612,11 @@ fn policy_write_scopes_each_action() {
         "-r",
         "arn:aws:s3:::mybucket/*",
     ]);
+    // ListAllMyBuckets takes only "*": reported, since ARNs were given.
+    assert_eq!(v["notes"].as_array().unwrap().len(), 1);
+    assert_eq!(v["notes"][0]["code"], "wildcard-only");
+    assert_eq!(v["notes"][0]["action"], "s3:ListAllMyBuckets");
+    let v = v["policy"].clone();
     assert_eq!(v["Version"], "2012-10-17");
     let st = v["Statement"].as_array().unwrap();
     let by_action = |a: &str| {
@@ -629,7 +635,7 @@ fn policy_write_scopes_each_action() {
     );
     assert_eq!(by_action("s3:ListAllMyBuckets")["Resource"], "*");
     // Without ARNs, the required resource types' patterns.
-    let v = fx.json(&["policy", "write", "s3:PutObject"]);
+    let v = fx.json(&["policy", "write", "s3:PutObject"])["policy"].clone();
     assert_eq!(v["Statement"][0]["Resource"], "arn:aws:s3:::*/*");
     assert_eq!(v["Statement"][0]["Sid"], "S3Object");
     // The written policy passes the checker.
@@ -688,11 +694,12 @@ fn calls_feed_policy_write() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let st = v["Statement"].as_array().unwrap();
+    // Scoped statements first, then the wildcard-only one.
     assert_eq!(st.len(), 2);
-    assert_eq!(st[0]["Action"][0], "sqs:ListQueues");
-    assert_eq!(st[0]["Resource"], "*");
-    assert_eq!(st[1]["Action"][0], "sqs:SendMessage");
-    assert_eq!(st[1]["Resource"], "arn:aws:sqs:*:*:*");
+    assert_eq!(st[0]["Action"][0], "sqs:SendMessage");
+    assert_eq!(st[0]["Resource"], "arn:aws:sqs:*:*:*");
+    assert_eq!(st[1]["Action"][0], "sqs:ListQueues");
+    assert_eq!(st[1]["Resource"], "*");
 }
 
 /// The everyday ARNs issue 8 found reported as matching nothing: policy

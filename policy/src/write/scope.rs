@@ -1,0 +1,578 @@
+//! The core of the writer: each action scoped to the resources given,
+//! derived from them, or (with `--widen`) the generic pattern, every
+//! required resource type covered.
+
+use super::data::{self, Act, Data, Given};
+use super::{
+    statements, AccessLevel, Catalog, Grant, Kind, Note, NoteCode, Request, Stop, WriteError,
+    Written,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How an action came into the request: named (derivation applies) or
+/// picked by an access level from an ARN (the ARN picks the resource
+/// type; no derivation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Named,
+    Access,
+}
+
+/// The outcome of scoping one action.
+enum Plan {
+    Granted(Grant),
+    Stopped(Stop),
+    /// Access-level mode only: other required types not covered.
+    LeftOut(Vec<String>),
+}
+
+struct Ctx<'a> {
+    d: Data<'a>,
+    req: &'a Request,
+    notes: Vec<Note>,
+    stops: Vec<Stop>,
+    /// (kind, action key) → (display name, grant).
+    grants: BTreeMap<(Kind, String), (String, Grant)>,
+    excluded: Vec<(String, BTreeSet<String>, bool)>,
+}
+
+fn note(
+    code: NoteCode,
+    widens: bool,
+    action: Option<&str>,
+    resources: Vec<String>,
+    from: Vec<String>,
+    message: String,
+) -> Note {
+    Note {
+        code,
+        widens,
+        action: action.map(str::to_string),
+        resources,
+        from,
+        message,
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// Is the action excluded? Marks the exclude pattern as used.
+    fn is_excluded(&mut self, key: &str) -> bool {
+        let mut hit = false;
+        for (_, set, used) in self.excluded.iter_mut() {
+            if set.contains(key) {
+                *used = true;
+                hit = true;
+            }
+        }
+        hit
+    }
+
+    fn add(&mut self, kind: Kind, act: &Act<'a>, g: Grant) {
+        let e = self
+            .grants
+            .entry((kind, act.key()))
+            .or_insert_with(|| (act.full(), Grant::default()));
+        e.1.resources.extend(g.resources);
+        e.1.types.extend(g.types);
+    }
+
+    /// Scope one action to `given`.
+    fn plan(&mut self, act: &Act<'a>, given: &[Given], mode: Mode) -> Plan {
+        let full = act.full();
+        let types = act.resource_types();
+        let widen = self.req.options.widen;
+        let partition = self.req.options.partition.as_str();
+        let given_text: Vec<String> = given.iter().map(|g| g.text.clone()).collect();
+        let mut grant = Grant::default();
+        // Direct fits: every given resource that matches a resource type.
+        let mut covered: BTreeSet<String> = BTreeSet::new();
+        for (t, _) in &types {
+            for g in given {
+                if self.d.fits(g, act.prefix(), t) {
+                    grant.resources.insert(g.text.clone());
+                    grant.types.insert(t.clone());
+                    covered.insert(t.clone());
+                }
+            }
+        }
+        let required: Vec<&String> = types.iter().filter(|(_, r)| *r).map(|(t, _)| t).collect();
+        // What must be covered: each required type; when none is required,
+        // at least one of the types.
+        let needed: Vec<&String> = if !required.is_empty() {
+            required
+                .iter()
+                .copied()
+                .filter(|t| !covered.contains(*t))
+                .collect()
+        } else if covered.is_empty() {
+            types.iter().map(|(t, _)| t).collect()
+        } else {
+            Vec::new()
+        };
+        if needed.is_empty() {
+            return Plan::Granted(grant);
+        }
+        if given.is_empty() {
+            // Nothing given at all: the generic patterns, reported.
+            let mut pats = Vec::new();
+            for t in &needed {
+                for f in self.d.type_formats(act.prefix(), t) {
+                    let p = data::generic(&f, partition);
+                    grant.resources.insert(p.clone());
+                    pats.push(p);
+                }
+                grant.types.insert((*t).clone());
+            }
+            if pats.is_empty() {
+                grant.resources.insert("*".into());
+                pats.push("*".into());
+            }
+            self.notes.push(note(
+                NoteCode::Generic,
+                false,
+                Some(&full),
+                pats.clone(),
+                Vec::new(),
+                format!(
+                    "no resources given: scoped to {} ({}); give ARNs with -r to narrow",
+                    pats.join(", "),
+                    needed
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            return Plan::Granted(grant);
+        }
+        let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+        let mut derived_any = false;
+        for t in &needed {
+            let mut derived: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            if mode == Mode::Named {
+                for g in given {
+                    for p in self.d.derive(g, act.prefix(), t, partition) {
+                        derived.entry(p).or_default().insert(g.text.clone());
+                    }
+                }
+            }
+            if derived.is_empty() {
+                missing.push(((*t).clone(), self.d.type_formats(act.prefix(), t)));
+                continue;
+            }
+            derived_any = true;
+            grant.types.insert((*t).clone());
+            for (p, from) in derived {
+                grant.resources.insert(p.clone());
+                self.notes.push(note(
+                    NoteCode::Derived,
+                    true,
+                    Some(&full),
+                    vec![p.clone()],
+                    from.iter().cloned().collect(),
+                    format!(
+                        "{p} ({t}) derived from {}",
+                        from.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
+            // With no required type, one derived type is enough.
+            if required.is_empty() {
+                missing.clear();
+                break;
+            }
+        }
+        if required.is_empty() && derived_any {
+            missing.clear();
+        }
+        if missing.is_empty() {
+            return Plan::Granted(grant);
+        }
+        let widen_to: Vec<String> = missing
+            .iter()
+            .flat_map(|(_, fs)| fs.iter().map(|f| data::generic(f, partition)))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let widen_to = if widen_to.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            widen_to
+        };
+        if mode == Mode::Access && !widen {
+            return Plan::LeftOut(missing.into_iter().map(|(t, _)| t).collect());
+        }
+        if !widen {
+            return Plan::Stopped(Stop {
+                action: full,
+                given: given_text,
+                missing,
+                widen_to,
+            });
+        }
+        for (t, _) in &missing {
+            grant.types.insert(t.clone());
+        }
+        grant.resources.extend(widen_to.iter().cloned());
+        self.notes.push(note(
+            NoteCode::Widened,
+            true,
+            Some(&full),
+            widen_to.clone(),
+            given_text,
+            format!(
+                "--widen: {} for {} (no ARN given fits or derives)",
+                widen_to.join(", "),
+                missing
+                    .iter()
+                    .map(|(t, _)| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+        Plan::Granted(grant)
+    }
+
+    /// Grant `act` on `given` (named mode), recording stops and notes.
+    fn named(&mut self, act: &Act<'a>, given: &[Given]) {
+        if act.resource_types().is_empty() {
+            if !given.is_empty() {
+                self.notes.push(note(
+                    NoteCode::WildcardOnly,
+                    true,
+                    Some(&act.full()),
+                    vec!["*".into()],
+                    given.iter().map(|g| g.text.clone()).collect(),
+                    "takes only \"*\" (no resource-level permissions): granted on \"*\" in its own statement".into(),
+                ));
+            }
+            self.add(
+                Kind::WildcardOnly,
+                act,
+                Grant {
+                    resources: ["*".to_string()].into(),
+                    types: BTreeSet::new(),
+                },
+            );
+            return;
+        }
+        match self.plan(act, given, Mode::Named) {
+            Plan::Granted(g) => self.add(Kind::Scoped, act, g),
+            Plan::Stopped(s) => self.stops.push(s),
+            Plan::LeftOut(_) => unreachable!("named mode never leaves out"),
+        }
+    }
+}
+
+fn parse_all(list: &[String]) -> Result<Vec<Given>, WriteError> {
+    list.iter().map(|s| data::parse_given(s)).collect()
+}
+
+pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError> {
+    let mut cx = Ctx {
+        d: Data::new(cat),
+        req,
+        notes: Vec::new(),
+        stops: Vec::new(),
+        grants: BTreeMap::new(),
+        excluded: Vec::new(),
+    };
+    for pat in &req.exclude {
+        let set: BTreeSet<String> = cx.d.expand(pat)?.iter().map(Act::key).collect();
+        cx.excluded.push((pat.clone(), set, false));
+    }
+    let global = parse_all(&req.resources)?;
+
+    // Named actions: resources per action are the union of its needs'.
+    let mut named: BTreeMap<String, (Act, Vec<Given>)> = BTreeMap::new();
+    for need in &req.needs {
+        let own = parse_all(&need.resources)?;
+        for act in cx.d.expand(&need.action)? {
+            if cx.is_excluded(&act.key()) {
+                continue;
+            }
+            let e = named
+                .entry(act.key())
+                .or_insert_with(|| (act, global.clone()));
+            for g in &own {
+                if !e.1.iter().any(|x| x.text == g.text) {
+                    e.1.push(g.clone());
+                }
+            }
+        }
+    }
+    for (act, given) in named.values() {
+        cx.named(act, given);
+    }
+
+    // Access-level mode: the ARN picks the resource type.
+    let mut picked: BTreeMap<String, (Act, AccessLevel, Vec<Given>)> = BTreeMap::new();
+    for (level, arn) in &req.access {
+        let g = data::parse_given(arn)?;
+        let types = cx.d.types_of(&g);
+        if types.is_empty() {
+            return Err(WriteError::BadResource {
+                resource: arn.clone(),
+                message: format!(
+                    "({}) matches no resource type of the reference; see `iamref arn {arn}`",
+                    level.template_key()
+                ),
+            });
+        }
+        let mut found = false;
+        for (prefix, ty) in &types {
+            for act in cx.d.service_actions(prefix) {
+                if act.access_level() != Some(*level)
+                    || !act
+                        .resource_types()
+                        .iter()
+                        .any(|(t, _)| t.eq_ignore_ascii_case(ty))
+                {
+                    continue;
+                }
+                found = true;
+                if cx.is_excluded(&act.key()) {
+                    continue;
+                }
+                let e = picked
+                    .entry(act.key())
+                    .or_insert_with(|| (act, *level, Vec::new()));
+                if !e.2.iter().any(|x| x.text == g.text) {
+                    e.2.push(g.clone());
+                }
+            }
+        }
+        if !found {
+            cx.notes.push(note(
+                NoteCode::NothingAtLevel,
+                false,
+                None,
+                Vec::new(),
+                vec![arn.clone()],
+                format!(
+                    "no {} action takes {arn} ({}); nothing granted for it",
+                    level,
+                    types
+                        .iter()
+                        .map(|(p, t)| format!("{p}:{t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+    }
+    for (act, level, given) in picked.values() {
+        // Other required types may be covered by ARNs given at the same
+        // level, never derived.
+        let pool: Vec<Given> = req
+            .access
+            .iter()
+            .filter(|(l, _)| l == level)
+            .filter_map(|(_, a)| data::parse_given(a).ok())
+            .collect();
+        let pool = if pool.is_empty() { given.clone() } else { pool };
+        match cx.plan(act, &pool, Mode::Access) {
+            Plan::Granted(g) => cx.add(Kind::Scoped, act, g),
+            Plan::Stopped(s) => cx.stops.push(s),
+            Plan::LeftOut(missing) => cx.notes.push(note(
+                NoteCode::LeftOut,
+                false,
+                Some(&act.full()),
+                Vec::new(),
+                given.iter().map(|g| g.text.clone()).collect(),
+                format!(
+                    "left out: it also needs {} and no {} ARN given is one; name the action with -r ARNs, or pass --widen",
+                    missing.join(", "),
+                    level.template_key()
+                ),
+            )),
+        }
+    }
+
+    // Wildcard-only needs.
+    let mut star: Vec<Act> = Vec::new();
+    for (level, prefix) in &req.service_wildcard {
+        for act in cx.d.service_actions_checked(prefix)? {
+            if act.access_level() == Some(*level) && act.resource_types().is_empty() {
+                star.push(act);
+            }
+        }
+    }
+    for pat in &req.wildcard_only {
+        for act in cx.d.expand(pat)? {
+            if act.resource_types().is_empty() {
+                star.push(act);
+            } else {
+                cx.notes.push(note(
+                    NoteCode::NotWildcardOnly,
+                    false,
+                    Some(&act.full()),
+                    Vec::new(),
+                    Vec::new(),
+                    "left out of wildcard-only: it supports resource-level permissions; name it with -r ARNs instead".into(),
+                ));
+            }
+        }
+    }
+    for act in star {
+        if !cx.is_excluded(&act.key()) {
+            cx.add(
+                Kind::WildcardOnly,
+                &act,
+                Grant {
+                    resources: ["*".to_string()].into(),
+                    types: BTreeSet::new(),
+                },
+            );
+        }
+    }
+
+    // Dependent actions of everything granted so far.
+    let mut deps: BTreeMap<String, (Act, BTreeSet<String>, Vec<Given>)> = BTreeMap::new();
+    let mut unresolved: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+    let granted: Vec<(String, String)> = cx
+        .grants
+        .keys()
+        .map(|(_, k)| k.clone())
+        .zip(cx.grants.values().map(|(n, _)| n.clone()))
+        .collect();
+    let granted_keys: BTreeSet<String> = granted.iter().map(|(k, _)| k.clone()).collect();
+    for (key, name) in &granted {
+        let Some(act) = cx.d.lookup(key) else {
+            continue;
+        };
+        let given: Vec<Given> = named
+            .get(key)
+            .map(|(_, g)| g.clone())
+            .or_else(|| picked.get(key).map(|(_, _, g)| g.clone()))
+            .unwrap_or_default();
+        for d in act.dependent_actions() {
+            let Ok(found) = cx.d.expand(&d) else {
+                // Not in the catalog (not loaded, or not in the data):
+                // reported by name, never dropped.
+                let e = unresolved
+                    .entry(d.to_ascii_lowercase())
+                    .or_insert_with(|| (d.clone(), BTreeSet::new()));
+                e.1.insert(name.clone());
+                continue;
+            };
+            for dep in found {
+                if granted_keys.contains(&dep.key()) || cx.is_excluded(&dep.key()) {
+                    continue;
+                }
+                let e = deps
+                    .entry(dep.key())
+                    .or_insert_with(|| (dep, BTreeSet::new(), Vec::new()));
+                e.1.insert(name.clone());
+                for g in &given {
+                    if !e.2.iter().any(|x| x.text == g.text) {
+                        e.2.push(g.clone());
+                    }
+                }
+            }
+        }
+    }
+    for (dep, needed_by, given) in deps.values() {
+        let by = needed_by.iter().cloned().collect::<Vec<_>>().join(", ");
+        if req.options.include_dependent {
+            cx.notes.push(note(
+                NoteCode::DependentIncluded,
+                false,
+                Some(&dep.full()),
+                Vec::new(),
+                Vec::new(),
+                format!("included (--include-dependent): the reference lists it as a dependent action of {by}"),
+            ));
+            cx.named(dep, given);
+        } else {
+            cx.notes.push(note(
+                NoteCode::DependentAction,
+                false,
+                Some(&dep.full()),
+                Vec::new(),
+                Vec::new(),
+                format!("not granted: the reference lists it as a dependent action of {by}; --include-dependent adds it"),
+            ));
+        }
+    }
+
+    for (key, (d, needed_by)) in &unresolved {
+        if granted_keys.contains(key) || cx.is_excluded(key) {
+            continue;
+        }
+        let by = needed_by.iter().cloned().collect::<Vec<_>>().join(", ");
+        let message = if req.options.include_dependent {
+            format!("not granted: the reference lists it as a dependent action of {by}, but it is not an action of the data")
+        } else {
+            format!("not granted: the reference lists it as a dependent action of {by}; --include-dependent adds it")
+        };
+        cx.notes.push(note(
+            NoteCode::DependentAction,
+            false,
+            Some(d),
+            Vec::new(),
+            Vec::new(),
+            message,
+        ));
+    }
+
+    // Granted on "*" on request.
+    for pat in &req.skip_resource_constraints {
+        for act in cx.d.expand(pat)? {
+            if cx.is_excluded(&act.key()) {
+                continue;
+            }
+            cx.grants.remove(&(Kind::Scoped, act.key()));
+            cx.grants.remove(&(Kind::WildcardOnly, act.key()));
+            if !act.resource_types().is_empty() {
+                cx.notes.push(note(
+                    NoteCode::SkipResourceConstraints,
+                    true,
+                    Some(&act.full()),
+                    vec!["*".into()],
+                    Vec::new(),
+                    "granted on \"*\" (skip-resource-constraints) although it supports resource-level permissions".into(),
+                ));
+            }
+            cx.add(
+                Kind::Skip,
+                &act,
+                Grant {
+                    resources: ["*".to_string()].into(),
+                    types: BTreeSet::new(),
+                },
+            );
+        }
+    }
+
+    for (pat, _, used) in &cx.excluded {
+        if !used {
+            cx.notes.push(note(
+                NoteCode::ExcludeUnused,
+                false,
+                None,
+                Vec::new(),
+                Vec::new(),
+                format!("exclude pattern {pat} matched no requested action"),
+            ));
+        }
+    }
+    if !cx.stops.is_empty() {
+        return Err(WriteError::Unscoped(cx.stops));
+    }
+    if cx.grants.is_empty() {
+        let mut msg =
+            String::from("nothing to grant: every requested action was excluded or left out");
+        for n in &cx.notes {
+            msg.push_str(&format!("\n  {n}"));
+        }
+        return Err(WriteError::Nothing(msg));
+    }
+    let mut notes = cx.notes;
+    notes.sort();
+    notes.dedup();
+    Ok(Written {
+        statements: statements(&cx.grants, req.options.effect),
+        notes,
+    })
+}

@@ -1,0 +1,506 @@
+//! `iamref policy write` and `iamref policy tighten`: argument parsing,
+//! loading the catalog, output. The work is `iamref_policy::write`.
+
+use crate::exit::{input, Exit};
+use crate::output::{Format, Out};
+use anyhow::{Context, Result};
+use iamref_policy::write::render::{render, Render};
+use iamref_policy::write::tighten::{tighten, TightenOptions};
+use iamref_policy::write::{
+    template, write_policy, AccessLevel, Catalog, Need, Request, WriteError,
+};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+const WRITE_HELP: &str = "\
+Resources: each action is scoped to the -r ARNs its resource types accept. When none fits,
+the ARN is derived from a given one where the formats share a name (bucket -> bucket/*,
+log group -> its log streams), reported as a note; otherwise the command stops (exit 2)
+naming the action, the ARNs given and the formats it needs. --widen grants the generic
+pattern instead, reported. Actions that take only \"*\" get their own statement.
+
+Access-level mode: --read/--write/--list/--tagging/--permissions-management ARN grant the
+actions of that level whose resource types the ARN names (arn:aws:s3:::b is bucket-level,
+'arn:aws:s3:::b/*' object-level). --template FILE reads a policy_sentry template
+(mode: crud or mode: actions).
+
+Notes go to stderr, one per line: `note: CODE: ACTION: MESSAGE` (CODE is derived, widened,
+generic, wildcard-only, skip-resource-constraints, dependent-action, dependent-included,
+not-wildcard-only, left-out, nothing-at-level, exclude-unused). -q keeps only the notes
+that widen. --format json prints {\"policy\": ..., \"notes\": [...]}; --format yaml and
+--format terraform render the policy for CloudFormation and Terraform.
+
+Standard input (`-`): one action per line, as `iamref calls` prints them; further
+tab- or space-separated fields that are ARNs scope that action.";
+
+#[derive(clap::Args)]
+#[command(after_help = WRITE_HELP)]
+pub struct WriteArgs {
+    /// Actions or patterns (s3:GetObject s3:List*); `-` reads them from standard input
+    #[arg(value_name = "ACTION")]
+    pub actions: Vec<String>,
+    /// Instead of actions: the calls of a CloudTrail log (file, .json.gz,
+    /// folder tree in the S3 delivery layout, `iamref record --log` output,
+    /// or `-`), granted on the resources the records name
+    #[arg(long, value_name = "PATH", conflicts_with = "actions")]
+    pub from_cloudtrail: Option<PathBuf>,
+    #[command(flatten)]
+    pub trail: crate::record_cmd::TrailArgs,
+    /// With --from-cloudtrail: grant the parameter-dependent actions too
+    #[arg(long)]
+    pub include_conditional: bool,
+    /// ARNs (or patterns) to scope the actions to; repeatable
+    #[arg(long = "resource", short, value_name = "ARN")]
+    pub resources: Vec<String>,
+    /// Grant the generic ARN pattern where no given ARN fits or derives (each reported)
+    #[arg(long)]
+    pub widen: bool,
+    /// Also grant the dependent actions the reference lists (otherwise notes)
+    #[arg(long)]
+    pub include_dependent: bool,
+    /// Read actions on the resource type this ARN names; repeatable
+    #[arg(long, value_name = "ARN")]
+    pub read: Vec<String>,
+    /// Write actions on the resource type this ARN names; repeatable
+    #[arg(long, value_name = "ARN")]
+    pub write: Vec<String>,
+    /// List actions on the resource type this ARN names; repeatable
+    #[arg(long, value_name = "ARN")]
+    pub list: Vec<String>,
+    /// Tagging actions on the resource type this ARN names; repeatable
+    #[arg(long, value_name = "ARN")]
+    pub tagging: Vec<String>,
+    /// Permissions-management actions on the resource type this ARN names; repeatable
+    #[arg(long, value_name = "ARN")]
+    pub permissions_management: Vec<String>,
+    /// Never grant actions matching this pattern (kms:Delete*); repeatable
+    #[arg(long, value_name = "ACTION")]
+    pub exclude: Vec<String>,
+    /// The service's Read actions that take only "*"; repeatable
+    #[arg(long, value_name = "PREFIX")]
+    pub service_read: Vec<String>,
+    /// The service's Write actions that take only "*"; repeatable
+    #[arg(long, value_name = "PREFIX")]
+    pub service_write: Vec<String>,
+    /// The service's List actions that take only "*"; repeatable
+    #[arg(long, value_name = "PREFIX")]
+    pub service_list: Vec<String>,
+    /// The service's Tagging actions that take only "*"; repeatable
+    #[arg(long, value_name = "PREFIX")]
+    pub service_tagging: Vec<String>,
+    /// The service's Permissions-management actions that take only "*"; repeatable
+    #[arg(long, value_name = "PREFIX")]
+    pub service_permissions_management: Vec<String>,
+    /// Actions to grant on "*" on purpose (reported); repeatable
+    #[arg(long, value_name = "ACTION")]
+    pub skip_resource_constraints: Vec<String>,
+    /// A policy_sentry template (YAML, mode: crud or actions); `-` reads standard input
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Partition of generic ARN patterns
+    #[arg(long, default_value = "aws")]
+    pub partition: String,
+    /// Label of the Terraform data block (default: the template's name, else `policy`)
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct TightenArgs {
+    /// Policy document (JSON); `-` reads standard input
+    pub file: PathBuf,
+    /// Replace wildcard actions by the actions they match that can use a listed Resource
+    #[arg(long)]
+    pub expand_wildcards: bool,
+}
+
+/// The output formats of `policy write` / `tighten`: the global
+/// `--format` (table = default JSON), or `yaml` / `terraform` that main
+/// passes through [`Out::extra_format`].
+fn render_format(out: &Out) -> Result<(Render, bool)> {
+    match out.extra_format.as_deref() {
+        Some("yaml") => return Ok((Render::Yaml, false)),
+        Some("terraform") => return Ok((Render::Terraform, false)),
+        Some(other) => {
+            return Err(input(format!(
+                "unknown format {other:?} for a policy; expected json, jsonl, yaml or terraform"
+            )))
+        }
+        None => {}
+    }
+    Ok(match out.format {
+        Format::Json => (Render::Json, true),
+        Format::Jsonl => (Render::JsonCompact, false),
+        Format::Tsv => {
+            return Err(input(
+                "a policy cannot be written as tsv; use --format json, yaml or terraform",
+            ))
+        }
+        Format::Table => (Render::Json, false),
+    })
+}
+
+/// Actions (and per-line ARNs) from standard input: `iamref calls` output,
+/// one action per line, `#` comments, an optional `action` header row.
+fn stdin_needs(text: &str) -> Result<Vec<Need>> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
+        let action = fields.next().unwrap_or_default();
+        if i == 0 && action.eq_ignore_ascii_case("action") {
+            continue;
+        }
+        if !action.contains(':') {
+            return Err(input(format!(
+                "stdin, line {}: {action:?} is not SERVICE:ACTION (expected one action per line, as `iamref calls` prints)",
+                i + 1
+            )));
+        }
+        out.push(Need {
+            action: action.to_string(),
+            resources: fields
+                .filter(|f| f.starts_with("arn:"))
+                .map(str::to_string)
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Which prefixes have formats in which ARN namespace (the service part
+/// of `arn:${Partition}:SERVICE:…`): one scan of the formats.
+struct Namespaces {
+    /// namespace → prefixes.
+    by_namespace: BTreeMap<String, BTreeSet<String>>,
+    /// prefix → namespaces.
+    by_prefix: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn namespaces(conn: &Connection) -> Result<Namespaces> {
+    let mut q = conn.prepare_cached(
+        "SELECT DISTINCT lower(prefix), lower(substr(arn, 18, instr(substr(arn, 18), ':') - 1))
+         FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:%'",
+    )?;
+    let mut n = Namespaces {
+        by_namespace: BTreeMap::new(),
+        by_prefix: BTreeMap::new(),
+    };
+    let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (p, ns) = row?;
+        n.by_namespace
+            .entry(ns.clone())
+            .or_default()
+            .insert(p.clone());
+        n.by_prefix.entry(p).or_default().insert(ns);
+    }
+    Ok(n)
+}
+
+/// The prefixes a request names, or `None` when a pattern spans services
+/// (load them all).
+fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    let actions = req
+        .needs
+        .iter()
+        .map(|n| n.action.as_str())
+        .chain(req.wildcard_only.iter().map(String::as_str))
+        .chain(req.skip_resource_constraints.iter().map(String::as_str))
+        .chain(req.exclude.iter().map(String::as_str));
+    for a in actions {
+        let p = a.split_once(':').map(|(p, _)| p).unwrap_or(a);
+        if p.contains(['*', '?']) {
+            return None;
+        }
+        out.insert(p.to_ascii_lowercase());
+    }
+    for (_, p) in &req.service_wildcard {
+        out.insert(p.to_ascii_lowercase());
+    }
+    // ARNs in access-level mode: the services whose formats have that
+    // service part.
+    for (_, arn) in &req.access {
+        let svc = arn
+            .split(':')
+            .nth(2)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if svc.contains(['*', '?', '$']) {
+            return None;
+        }
+        out.extend(ns.by_namespace.get(&svc).into_iter().flatten().cloned());
+        out.insert(svc);
+    }
+    Some(out)
+}
+
+/// The catalog for a request: its services, those of the dependent
+/// actions they list (with `--include-dependent`; as notes they need only
+/// their names), and those sharing an ARN namespace with any of them (the
+/// most specific format wins across services: `arn:aws:s3:::b/k` is an S3
+/// object, not an ssm:bucket). One bulk read of the services.
+fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
+    let all_prefixes = crate::lookup::column(conn, "SELECT prefix FROM services", [])?;
+    let ns = namespaces(conn)?;
+    let Some(mut want) = prefixes(req, &ns) else {
+        let services =
+            iamref_dataset::db::read_services_for(conn, None).context("reading the services")?;
+        return Ok(Catalog::new(services, all_prefixes));
+    };
+    if req.options.include_dependent {
+        let list: Vec<String> = want.iter().cloned().collect();
+        let mut q = conn.prepare_cached(
+            "SELECT DISTINCT lower(substr(dependent_action, 1, instr(dependent_action, ':') - 1))
+             FROM v_dependent_actions WHERE prefix = ?1 AND instr(dependent_action, ':') > 0",
+        )?;
+        for p in &list {
+            for d in q.query_map([p], |r| r.get::<_, String>(0))? {
+                want.insert(d?);
+            }
+        }
+    }
+    let sharing: BTreeSet<String> = want
+        .iter()
+        .filter_map(|p| ns.by_prefix.get(p))
+        .flatten()
+        .filter_map(|n| ns.by_namespace.get(n))
+        .flatten()
+        .cloned()
+        .collect();
+    want.extend(sharing);
+    let list: Vec<String> = want.into_iter().collect();
+    let services =
+        iamref_dataset::db::read_services_for(conn, Some(&list)).context("reading the services")?;
+    Ok(Catalog::new(services, all_prefixes))
+}
+
+fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
+    let mut err = std::io::stderr().lock();
+    for n in notes {
+        if quiet && !n.widens {
+            continue;
+        }
+        let _ = writeln!(err, "note: {n}");
+    }
+}
+
+/// One group of actions with the resources they were seen on, for
+/// `iamref record` and `--from-cloudtrail`: the writer with `--widen`, so a
+/// recording always gives a policy; what widens is in the notes.
+pub fn write_group(
+    conn: &Connection,
+    patterns: &[String],
+    resources: &[String],
+    partition: &str,
+) -> Result<(Value, Vec<String>)> {
+    let mut req = Request {
+        needs: patterns.iter().map(|a| Need::new(a.clone())).collect(),
+        resources: resources.to_vec(),
+        ..Request::default()
+    };
+    req.options.widen = true;
+    req.options.partition = partition.to_string();
+    let cat = load_catalog(conn, &req)?;
+    let w = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
+    Ok((w.policy(), w.notes.iter().map(|n| n.to_string()).collect()))
+}
+
+pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
+    if let Some(p) = &a.from_cloudtrail {
+        return crate::record_cmd::write_from_cloudtrail(
+            conn,
+            p,
+            &a.trail,
+            a.include_conditional,
+            out,
+        );
+    }
+    crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
+    let (fmt, wrap) = render_format(out)?;
+    let mut req = Request::default();
+    let mut name = a.name.clone();
+    let mut stdin_used = false;
+    if let Some(t) = &a.template {
+        let (file, text) = crate::input::read_text(Some(t))?;
+        stdin_used = t.as_os_str() == "-";
+        let tpl = template::parse(&file, &text).map_err(|e| input(e.to_string()))?;
+        tpl.merge_into(&mut req);
+        if name.is_none() {
+            name = tpl.name.clone();
+        }
+    }
+    for p in &a.actions {
+        if p == "-" {
+            if stdin_used {
+                return Err(input("standard input can be read once: `-` is given twice"));
+            }
+            stdin_used = true;
+            let (_, text) = crate::input::read_text(None)?;
+            req.needs.extend(stdin_needs(&text)?);
+        } else {
+            crate::lookup::check_name("action", p)?;
+            req.needs.push(Need::new(p.clone()));
+        }
+    }
+    for r in &a.resources {
+        crate::lookup::check_name("--resource ARN", r)?;
+    }
+    req.resources = a.resources.clone();
+    for (level, arns) in [
+        (AccessLevel::Read, &a.read),
+        (AccessLevel::Write, &a.write),
+        (AccessLevel::List, &a.list),
+        (AccessLevel::Tagging, &a.tagging),
+        (
+            AccessLevel::PermissionsManagement,
+            &a.permissions_management,
+        ),
+    ] {
+        for arn in arns {
+            crate::lookup::check_name(&format!("--{} ARN", level.template_key()), arn)?;
+            req.access.push((level, arn.clone()));
+        }
+    }
+    for (level, prefixes) in [
+        (AccessLevel::Read, &a.service_read),
+        (AccessLevel::Write, &a.service_write),
+        (AccessLevel::List, &a.service_list),
+        (AccessLevel::Tagging, &a.service_tagging),
+        (
+            AccessLevel::PermissionsManagement,
+            &a.service_permissions_management,
+        ),
+    ] {
+        for p in prefixes {
+            req.service_wildcard.push((level, p.clone()));
+        }
+    }
+    req.exclude.extend(a.exclude.iter().cloned());
+    req.skip_resource_constraints
+        .extend(a.skip_resource_constraints.iter().cloned());
+    req.options.widen = a.widen;
+    req.options.include_dependent = a.include_dependent;
+    if !iamref_policy::arn::PARTITIONS.contains(&a.partition.as_str()) {
+        return Err(input(format!(
+            "--partition {:?} is not an AWS partition ({})",
+            a.partition,
+            iamref_policy::arn::PARTITIONS.join(", ")
+        )));
+    }
+    req.options.partition = a.partition.clone();
+    if req.needs.is_empty()
+        && req.access.is_empty()
+        && req.service_wildcard.is_empty()
+        && req.wildcard_only.is_empty()
+        && req.skip_resource_constraints.is_empty()
+    {
+        return Err(input(
+            "nothing to write: give actions (s3:GetObject, or `-` for standard input), --read/--write/... ARNs, or --template FILE",
+        ));
+    }
+    if !req.resources.is_empty() && req.needs.is_empty() {
+        return Err(input(
+            "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
+        ));
+    }
+    let cat = load_catalog(conn, &req)?;
+    // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
+    let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
+    print_notes(written.notes.iter(), quiet);
+    let policy = written.policy();
+    let w = out.w();
+    if wrap {
+        let doc = json!({"policy": policy, "notes": written.notes});
+        w.write_all(render(&doc, Render::Json, "").as_bytes())?;
+    } else {
+        w.write_all(render(&policy, fmt, name.as_deref().unwrap_or("policy")).as_bytes())?;
+    }
+    Ok(Exit::Found)
+}
+
+pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
+    let (fmt, wrap) = render_format(out)?;
+    let (name, text) = crate::input::read_text(Some(&a.file))?;
+    let policy: Value = serde_json::from_str(&text).map_err(|e| {
+        input(format!(
+            "{name}: not a JSON policy document: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let req = Request {
+        needs: policy_actions(&policy).into_iter().map(Need::new).collect(),
+        ..Request::default()
+    };
+    let cat = load_catalog(conn, &req)?;
+    let t = tighten(
+        &cat,
+        &policy,
+        TightenOptions {
+            expand_wildcards: a.expand_wildcards,
+        },
+    )
+    .map_err(|e| input(format!("{name}: {e}")))?;
+    {
+        let mut err = std::io::stderr().lock();
+        for r in &t.removed {
+            writeln!(err, "{r}")?;
+        }
+        if !quiet {
+            for (i, pat, acts) in &t.expanded {
+                writeln!(
+                    err,
+                    "statement {i}: {pat} expanded to {} action(s): {}",
+                    acts.len(),
+                    acts.join(", ")
+                )?;
+            }
+        }
+    }
+    let w = out.w();
+    if wrap {
+        let doc = json!({"policy": t.policy, "removed": t.removed, "changed": t.changed});
+        w.write_all(render(&doc, Render::Json, "").as_bytes())?;
+    } else {
+        w.write_all(render(&t.policy, fmt, "policy").as_bytes())?;
+    }
+    // Exit 1 when something changed, as `diff` does.
+    Ok(if t.changed {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
+}
+
+/// Every Action / NotAction string of a policy (for the catalog to load).
+fn policy_actions(policy: &Value) -> Vec<String> {
+    let stmts: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in stmts {
+        for k in ["Action", "NotAction"] {
+            match s.get(k) {
+                Some(Value::String(a)) => out.push(a.clone()),
+                Some(Value::Array(a)) => {
+                    out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                }
+                _ => {}
+            }
+        }
+    }
+    // `*` alone names every service.
+    out.into_iter()
+        .map(|a| if a == "*" { "*:*".into() } else { a })
+        .collect()
+}
