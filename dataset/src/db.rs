@@ -156,6 +156,15 @@ fn insert_all(
     let mut ins_op_key = tx.prepare(
         "INSERT OR IGNORE INTO operation_action_condition_keys(operation_action_id, ord, condition_key) VALUES (?1, ?2, ?3)",
     )?;
+    let mut ins_action_variant = tx.prepare(
+        "INSERT OR IGNORE INTO action_variants(action_id, source, description) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut ins_key_variant = tx.prepare(
+        "INSERT OR IGNORE INTO condition_key_variants(condition_key_id, source, type, description) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut ins_op_context = tx.prepare(
+        "INSERT OR IGNORE INTO operation_action_context(operation_action_id, condition_key, ord, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     let mut ins_sdk = tx.prepare(
         "INSERT OR IGNORE INTO sdk_methods(operation_id, package, client, method) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -216,6 +225,9 @@ fn insert_all(
                     ins_key_page.execute(params![kid, pid])?;
                 }
             }
+            for v in &k.variants {
+                ins_key_variant.execute(params![kid, v.source, v.r#type, v.description])?;
+            }
         }
         for a in &svc.actions {
             let ann = a.annotations;
@@ -240,6 +252,9 @@ fn insert_all(
             }
             for (feature, supported) in &a.supported_by {
                 ins_supported.execute(params![aid, feature, supported])?;
+            }
+            for v in &a.variants {
+                ins_action_variant.execute(params![aid, v.source, v.description])?;
             }
             let mut ord = 0i64;
             let mut insert_row = |r: &ActionResource, scenario: Option<i64>| -> Result<(), Error> {
@@ -301,6 +316,11 @@ fn insert_all(
                 let oaid = tx.last_insert_rowid();
                 for (j, k) in oa.condition_keys.iter().enumerate() {
                     ins_op_key.execute(params![oaid, j as i64, k])?;
+                }
+                for (k, vals) in &oa.context {
+                    for (j, v) in vals.iter().enumerate() {
+                        ins_op_context.execute(params![oaid, k, j as i64, v])?;
+                    }
                 }
             }
             for s in &op.sdk {
@@ -450,6 +470,18 @@ fn read_service(
         let mut rows = q.query([sid])?;
         while let Some(r) = rows.next()? {
             let kid: i64 = r.get(0)?;
+            let mut vq = conn.prepare_cached(
+                "SELECT source, description, type FROM condition_key_variants WHERE condition_key_id = ?1 ORDER BY source",
+            )?;
+            let variants = vq
+                .query_map([kid], |r| {
+                    Ok(Variant {
+                        source: r.get(0)?,
+                        description: r.get(1)?,
+                        r#type: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
             condition_keys.push(ConditionKey {
                 name: r.get(1)?,
                 r#type: r.get(2)?,
@@ -460,6 +492,7 @@ fn read_service(
                     kid,
                 )?,
                 sources: src(r, 5)?,
+                variants,
             });
         }
     }
@@ -498,6 +531,7 @@ fn read_service(
                 sources: src(r, 6)?,
                 annotations,
                 supported_by: Default::default(),
+                variants: Vec::new(),
             };
             read_action_details(conn, aid, &mut action)?;
             actions.push(action);
@@ -525,10 +559,22 @@ fn read_service(
                 let keys = kq
                     .query_map([oaid], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
+                let mut cq = conn.prepare_cached(
+                    "SELECT condition_key, value FROM operation_action_context WHERE operation_action_id = ?1 ORDER BY condition_key, ord",
+                )?;
+                let mut context: std::collections::BTreeMap<String, Vec<String>> =
+                    Default::default();
+                for row in cq.query_map([oaid], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })? {
+                    let (k, v) = row?;
+                    context.entry(k).or_default().push(v);
+                }
                 acts.push(OperationAction {
                     service: o.get(1)?,
                     action: o.get(2)?,
                     condition_keys: keys,
+                    context,
                     access_level: o.get(3)?,
                     sources: src(o, 4)?,
                 });
@@ -576,6 +622,18 @@ fn read_action_details(conn: &Connection, aid: i64, action: &mut Action) -> Resu
     })? {
         let (f, s) = row?;
         action.supported_by.insert(f, s);
+    }
+    let mut vq = conn.prepare_cached(
+        "SELECT source, description FROM action_variants WHERE action_id = ?1 ORDER BY source",
+    )?;
+    for row in vq.query_map([aid], |r| {
+        Ok(Variant {
+            source: r.get(0)?,
+            description: r.get(1)?,
+            r#type: None,
+        })
+    })? {
+        action.variants.push(row?);
     }
     let mut scen_names: HashMap<i64, usize> = HashMap::new();
     let mut scq =
@@ -685,6 +743,11 @@ mod tests {
         });
         get.supported_by
             .insert("IAM Action Last Accessed".into(), true);
+        get.variants.push(Variant {
+            source: "list_x2.html".into(),
+            description: Some("Grants permission to fetch a thing".into()),
+            r#type: None,
+        });
         let mut list = Action::new("ListThings");
         list.access_level = Some("List".into());
         list.permission_only = true;
@@ -720,6 +783,11 @@ mod tests {
                 doc_url: None,
                 pages: vec![],
                 sources: Sources::HTML,
+                variants: vec![Variant {
+                    source: JSON_SOURCE.into(),
+                    description: None,
+                    r#type: Some("ArrayOfString".into()),
+                }],
             }],
             operations: vec![Operation {
                 name: "GetThing".into(),
@@ -727,6 +795,9 @@ mod tests {
                     service: "x".into(),
                     action: "GetThing".into(),
                     condition_keys: vec!["x:Color".into()],
+                    context: [("x:Color".to_string(), vec!["red".to_string(), "blue".to_string()])]
+                        .into_iter()
+                        .collect(),
                     access_level: Some("Read".into()),
                     sources: Sources::HTML,
                 }],

@@ -4,6 +4,7 @@
 //! No network code lives here.
 
 pub mod db;
+pub mod diff;
 pub mod json_doc;
 pub mod merge;
 pub mod model;

@@ -249,7 +249,18 @@ fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
         let ops: Vec<String> = i
             .operations
             .iter()
-            .map(|o| format!("{}:{}", o.prefix, o.operation))
+            .map(|o| {
+                if o.context.is_empty() {
+                    format!("{}:{}", o.prefix, o.operation)
+                } else {
+                    format!(
+                        "{}:{} ({})",
+                        o.prefix,
+                        o.operation,
+                        crate::lookup::context_text(&o.context)
+                    )
+                }
+            })
             .collect();
         field(out, "needed by API", &ops.join(", "))?;
     }

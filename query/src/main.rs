@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, locate, policy};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,7 +33,7 @@ struct Cli {
     #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
     db: Option<PathBuf>,
     /// Output format: table (default), json, jsonl or tsv; for `export`:
-    /// json (default), sqlite or snapshot
+    /// json (default), sqlite or snapshot; `diff` also takes markdown
     #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
     format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
@@ -51,6 +51,9 @@ enum Cmd {
     Crawl(crawl_cmd::CrawlArgs),
     /// Write the current database as a JSON bundle or an SQLite file
     Export(build_cmd::ExportArgs),
+    /// What changed between two datasets (databases, snapshot folders, or REV:FOLDER in git),
+    /// field by field; exit 0 no change, 1 changes, 2 bad input
+    Diff(diff_cmd::DiffArgs),
     /// Show actions: resource types with ARN formats, condition keys, dependent actions
     #[command(visible_alias = "a")]
     Action(commands::ActionArgs),
@@ -104,8 +107,18 @@ fn main() -> ExitCode {
         }
     };
     let is_export = matches!(cli.cmd, Cmd::Export(_));
+    let is_diff = matches!(cli.cmd, Cmd::Diff(_));
+    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff))
+    {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("iamref: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let format = match cli.format.as_deref() {
         None => None,
+        Some(_) if is_diff => None,
         Some(f) if is_export => {
             if !matches!(f, "json" | "sqlite" | "snapshot") {
                 eprintln!("iamref: unknown export format {f:?}; expected json, sqlite or snapshot");
@@ -123,7 +136,7 @@ fn main() -> ExitCode {
     };
     let export_format = if is_export { cli.format.clone() } else { None };
     let mut out = Out::new(format);
-    let result = run(cli, export_format, &mut out);
+    let result = run(cli, export_format, diff_format, &mut out);
     let flushed = out.finish();
     match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
         Ok(Exit::Found) => ExitCode::from(0),
@@ -142,13 +155,19 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
+fn run(
+    cli: Cli,
+    export_format: Option<String>,
+    diff_format: diff_cmd::DiffFormat,
+    out: &mut Out,
+) -> Result<Exit> {
     let db = cli.db;
     let quiet = cli.quiet;
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
         Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
         Cmd::Export(a) => build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db),
+        Cmd::Diff(a) => diff_cmd::diff(a, diff_format, out),
         Cmd::Completions(a) => {
             clap_complete::generate(
                 a.shell,
@@ -180,7 +199,12 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::Calls(a) => api_cmd::calls(&conn, a, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
-                Cmd::Build(_) | Cmd::Crawl(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => {
+                Cmd::Build(_)
+                | Cmd::Crawl(_)
+                | Cmd::Export(_)
+                | Cmd::Diff(_)
+                | Cmd::Completions(_)
+                | Cmd::Man => {
                     unreachable!()
                 }
             }
