@@ -343,359 +343,342 @@ pub fn read_manifest(conn: &Connection) -> Result<Manifest, Error> {
 }
 
 /// Read every service back into the model (the inverse of
-/// [`write_database`]).
+/// [`write_database`]). Each table is read once, in one ordered scan, and
+/// the rows are grouped in memory: a whole database in a few tens of
+/// milliseconds rather than one query per action.
 pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
+    let page_file: HashMap<i64, String> = conn
+        .prepare("SELECT id, file FROM pages")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut pages = grouped(
+        conn,
+        "SELECT service_id, file, service_name, url, sha256, layout FROM pages ORDER BY id",
+        |r| {
+            let layout: String = r.get(5)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                PageRef {
+                    file: r.get(1)?,
+                    service_name: r.get(2)?,
+                    url: r.get(3)?,
+                    sha256: r.get(4)?,
+                    layout: if layout == "classic" {
+                        Layout::Classic
+                    } else {
+                        Layout::Live2026
+                    },
+                },
+            ))
+        },
+    )?;
+    let files = |sql: &str| -> Result<HashMap<i64, Vec<String>>, Error> {
+        let mut g = grouped(conn, sql, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        Ok(g.drain()
+            .map(|(k, ids)| {
+                let mut v: Vec<String> = ids
+                    .iter()
+                    .filter_map(|i| page_file.get(i).cloned())
+                    .collect();
+                v.sort();
+                (k, v)
+            })
+            .collect())
+    };
+
+    // Resource types.
+    let mut arns = grouped(
+        conn,
+        "SELECT resource_type_id, arn, sources FROM arn_formats ORDER BY resource_type_id, ord",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                ArnFormat {
+                    arn: r.get(1)?,
+                    sources: src(r, 2)?,
+                },
+            ))
+        },
+    )?;
+    let mut rt_keys = grouped(
+        conn,
+        "SELECT resource_type_id, condition_key, sources FROM resource_type_condition_keys ORDER BY resource_type_id, ord",
+        |r| Ok((r.get::<_, i64>(0)?, key_ref(r, 1)?)),
+    )?;
+    let mut rt_pages = files("SELECT resource_type_id, page_id FROM resource_type_pages")?;
+    let mut resource_types = grouped(
+        conn,
+        "SELECT service_id, id, name, doc_url, sources FROM resource_types ORDER BY id",
+        |r| {
+            let rid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                ResourceType {
+                    name: r.get(2)?,
+                    doc_url: r.get(3)?,
+                    arns: arns.remove(&rid).unwrap_or_default(),
+                    condition_keys: rt_keys.remove(&rid).unwrap_or_default(),
+                    pages: rt_pages.remove(&rid).unwrap_or_default(),
+                    sources: src(r, 4)?,
+                },
+            ))
+        },
+    )?;
+
+    // Condition keys.
+    let mut key_pages = files("SELECT condition_key_id, page_id FROM condition_key_pages")?;
+    let mut key_variants = grouped(
+        conn,
+        "SELECT condition_key_id, source, description, type FROM condition_key_variants ORDER BY condition_key_id, source",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Variant {
+                    source: r.get(1)?,
+                    description: r.get(2)?,
+                    r#type: r.get(3)?,
+                },
+            ))
+        },
+    )?;
+    let mut condition_keys = grouped(
+        conn,
+        "SELECT service_id, id, name, type, description, doc_url, sources FROM condition_keys ORDER BY id",
+        |r| {
+            let kid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                ConditionKey {
+                    name: r.get(2)?,
+                    r#type: r.get(3)?,
+                    description: r.get(4)?,
+                    doc_url: r.get(5)?,
+                    pages: key_pages.remove(&kid).unwrap_or_default(),
+                    sources: src(r, 6)?,
+                    variants: key_variants.remove(&kid).unwrap_or_default(),
+                },
+            ))
+        },
+    )?;
+
+    // Actions and their rows.
+    let mut action_pages = files("SELECT action_id, page_id FROM action_pages")?;
+    let mut supported = grouped(
+        conn,
+        "SELECT action_id, feature, supported FROM action_supported_by",
+        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, bool>(2)?))),
+    )?;
+    let mut action_variants = grouped(
+        conn,
+        "SELECT action_id, source, description FROM action_variants ORDER BY action_id, source",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Variant {
+                    source: r.get(1)?,
+                    description: r.get(2)?,
+                    r#type: None,
+                },
+            ))
+        },
+    )?;
+    let mut scenarios = grouped(
+        conn,
+        "SELECT action_id, id, name FROM scenarios ORDER BY action_id, ord",
+        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, i64>(1)?, r.get::<_, String>(2)?))),
+    )?;
+    // Keys and dependent actions by (action, row or NULL for action level).
+    let mut keys = grouped(
+        conn,
+        "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys ORDER BY action_id, action_resource_type_id, ord",
+        |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), key_ref(r, 2)?)),
+    )?;
+    let mut deps = grouped(
+        conn,
+        "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions ORDER BY action_id, action_resource_type_id, ord",
+        |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), r.get::<_, String>(2)?)),
+    )?;
+    let mut rows = grouped(
+        conn,
+        "SELECT action_id, id, scenario_id, resource_type, required, sources FROM action_resource_types ORDER BY action_id, ord",
+        |r| {
+            let aid: i64 = r.get(0)?;
+            let id: i64 = r.get(1)?;
+            Ok((
+                aid,
+                (
+                    r.get::<_, Option<i64>>(2)?,
+                    ActionResource {
+                        name: r.get(3)?,
+                        required: r.get(4)?,
+                        condition_keys: keys.remove(&(aid, Some(id))).unwrap_or_default(),
+                        dependent_actions: deps.remove(&(aid, Some(id))).unwrap_or_default(),
+                        sources: src(r, 5)?,
+                    },
+                ),
+            ))
+        },
+    )?;
+    let mut actions = grouped(
+        conn,
+        "SELECT service_id, id, name, description, access_level, permission_only, doc_url, sources,
+                is_list, is_write, is_permission_management, is_tagging_only
+         FROM actions ORDER BY id",
+        |r| {
+            let aid: i64 = r.get(1)?;
+            let annotations = match r.get::<_, Option<bool>>(8)? {
+                None => None,
+                Some(is_list) => Some(Annotations {
+                    is_list,
+                    is_write: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                    is_permission_management: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                    is_tagging_only: r.get::<_, Option<bool>>(11)?.unwrap_or(false),
+                }),
+            };
+            let mut action = Action {
+                name: r.get(2)?,
+                description: r.get(3)?,
+                access_level: r.get(4)?,
+                permission_only: r.get(5)?,
+                doc_url: r.get(6)?,
+                resource_types: Vec::new(),
+                condition_keys: keys.remove(&(aid, None)).unwrap_or_default(),
+                dependent_actions: deps.remove(&(aid, None)).unwrap_or_default(),
+                scenarios: Vec::new(),
+                pages: action_pages.remove(&aid).unwrap_or_default(),
+                sources: src(r, 7)?,
+                annotations,
+                supported_by: supported.remove(&aid).unwrap_or_default().into_iter().collect(),
+                variants: action_variants.remove(&aid).unwrap_or_default(),
+            };
+            let scen = scenarios.remove(&aid).unwrap_or_default();
+            action.scenarios = scen
+                .iter()
+                .map(|(_, name)| Scenario {
+                    name: name.clone(),
+                    resource_types: Vec::new(),
+                })
+                .collect();
+            for (scenario, row) in rows.remove(&aid).unwrap_or_default() {
+                match scenario.and_then(|s| scen.iter().position(|(id, _)| *id == s)) {
+                    Some(i) => action.scenarios[i].resource_types.push(row),
+                    None => action.resource_types.push(row),
+                }
+            }
+            Ok((r.get::<_, i64>(0)?, action))
+        },
+    )?;
+
+    // Operations.
+    let mut op_keys = grouped(
+        conn,
+        "SELECT operation_action_id, condition_key FROM operation_action_condition_keys ORDER BY operation_action_id, ord",
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut op_context = grouped(
+        conn,
+        "SELECT operation_action_id, condition_key, value FROM operation_action_context ORDER BY operation_action_id, condition_key, ord",
+        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?))),
+    )?;
+    let mut op_actions = grouped(
+        conn,
+        "SELECT operation_id, id, service, action, access_level, sources FROM operation_actions ORDER BY operation_id, ord",
+        |r| {
+            let oaid: i64 = r.get(1)?;
+            let mut context: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for (k, v) in op_context.remove(&oaid).unwrap_or_default() {
+                context.entry(k).or_default().push(v);
+            }
+            Ok((
+                r.get::<_, i64>(0)?,
+                OperationAction {
+                    service: r.get(2)?,
+                    action: r.get(3)?,
+                    condition_keys: op_keys.remove(&oaid).unwrap_or_default(),
+                    context,
+                    access_level: r.get(4)?,
+                    sources: src(r, 5)?,
+                },
+            ))
+        },
+    )?;
+    let mut sdk = grouped(
+        conn,
+        "SELECT operation_id, package, client, method FROM sdk_methods ORDER BY operation_id, package, client, method",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                SdkMethod {
+                    package: r.get(1)?,
+                    client: r.get(2)?,
+                    method: r.get(3)?,
+                },
+            ))
+        },
+    )?;
+    let mut operations = grouped(
+        conn,
+        "SELECT service_id, id, name, sources FROM operations ORDER BY id",
+        |r| {
+            let oid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                Operation {
+                    name: r.get(2)?,
+                    actions: op_actions.remove(&oid).unwrap_or_default(),
+                    sdk: sdk.remove(&oid).unwrap_or_default(),
+                    sources: src(r, 3)?,
+                },
+            ))
+        },
+    )?;
+
     let mut services = Vec::new();
     let mut q =
         conn.prepare("SELECT id, prefix, name, sources, json_version FROM services ORDER BY id")?;
-    let rows = q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, u8>(3)?,
-            r.get::<_, Option<String>>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (sid, prefix, name, sources, json_version) = row?;
-        services.push(read_service(
-            conn,
-            sid,
-            prefix,
-            name,
-            Sources::from_bits(sources),
-            json_version,
-        )?);
+    let mut rs = q.query([])?;
+    while let Some(r) = rs.next()? {
+        let sid: i64 = r.get(0)?;
+        services.push(Service {
+            prefix: r.get(1)?,
+            name: r.get(2)?,
+            sources: src(r, 3)?,
+            pages: pages.remove(&sid).unwrap_or_default(),
+            json_version: r.get(4)?,
+            actions: actions.remove(&sid).unwrap_or_default(),
+            resource_types: resource_types.remove(&sid).unwrap_or_default(),
+            condition_keys: condition_keys.remove(&sid).unwrap_or_default(),
+            operations: operations.remove(&sid).unwrap_or_default(),
+        });
     }
     Ok(services)
 }
 
-fn src(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Sources> {
-    Ok(Sources::from_bits(r.get::<_, u8>(i)?))
+/// Rows of `sql`, mapped by `f` to (group, value), grouped in query order.
+fn grouped<K: std::hash::Hash + Eq, V>(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<(K, V)>,
+) -> Result<HashMap<K, Vec<V>>, Error> {
+    let mut out: HashMap<K, Vec<V>> = HashMap::new();
+    let mut q = conn.prepare(sql)?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let (k, v) = f(r)?;
+        out.entry(k).or_default().push(v);
+    }
+    Ok(out)
 }
 
-fn read_service(
-    conn: &Connection,
-    sid: i64,
-    prefix: String,
-    name: String,
-    sources: Sources,
-    json_version: Option<String>,
-) -> Result<Service, Error> {
-    let mut pages = Vec::new();
-    let mut page_files: HashMap<i64, String> = HashMap::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, file, service_name, url, sha256, layout FROM pages WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let file: String = r.get(1)?;
-            page_files.insert(r.get(0)?, file.clone());
-            let layout: String = r.get(5)?;
-            pages.push(PageRef {
-                file,
-                service_name: r.get(2)?,
-                url: r.get(3)?,
-                sha256: r.get(4)?,
-                layout: if layout == "classic" {
-                    Layout::Classic
-                } else {
-                    Layout::Live2026
-                },
-            });
-        }
-    }
-    let files_of = |sql: &str, id: i64| -> Result<Vec<String>, Error> {
-        let mut q = conn.prepare_cached(sql)?;
-        let ids: Vec<i64> = q.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        let mut v: Vec<String> = ids
-            .iter()
-            .filter_map(|i| page_files.get(i).cloned())
-            .collect();
-        v.sort();
-        Ok(v)
-    };
-
-    let mut resource_types = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, doc_url, sources FROM resource_types WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let rid: i64 = r.get(0)?;
-            let mut aq = conn.prepare_cached(
-                "SELECT arn, sources FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord",
-            )?;
-            let arns = aq
-                .query_map([rid], |r| {
-                    Ok(ArnFormat {
-                        arn: r.get(0)?,
-                        sources: src(r, 1)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut kq = conn.prepare_cached(
-                "SELECT condition_key, sources FROM resource_type_condition_keys WHERE resource_type_id = ?1 ORDER BY ord",
-            )?;
-            let keys = kq
-                .query_map([rid], |r| {
-                    Ok(KeyRef {
-                        name: r.get(0)?,
-                        sources: src(r, 1)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            resource_types.push(ResourceType {
-                name: r.get(1)?,
-                doc_url: r.get(2)?,
-                arns,
-                condition_keys: keys,
-                pages: files_of(
-                    "SELECT page_id FROM resource_type_pages WHERE resource_type_id = ?1",
-                    rid,
-                )?,
-                sources: src(r, 3)?,
-            });
-        }
-    }
-
-    let mut condition_keys = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, type, description, doc_url, sources FROM condition_keys WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let kid: i64 = r.get(0)?;
-            let mut vq = conn.prepare_cached(
-                "SELECT source, description, type FROM condition_key_variants WHERE condition_key_id = ?1 ORDER BY source",
-            )?;
-            let variants = vq
-                .query_map([kid], |r| {
-                    Ok(Variant {
-                        source: r.get(0)?,
-                        description: r.get(1)?,
-                        r#type: r.get(2)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            condition_keys.push(ConditionKey {
-                name: r.get(1)?,
-                r#type: r.get(2)?,
-                description: r.get(3)?,
-                doc_url: r.get(4)?,
-                pages: files_of(
-                    "SELECT page_id FROM condition_key_pages WHERE condition_key_id = ?1",
-                    kid,
-                )?,
-                sources: src(r, 5)?,
-                variants,
-            });
-        }
-    }
-
-    let mut actions = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, description, access_level, permission_only, doc_url, sources,
-                    is_list, is_write, is_permission_management, is_tagging_only
-             FROM actions WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let aid: i64 = r.get(0)?;
-            let is_list: Option<bool> = r.get(7)?;
-            let annotations = match is_list {
-                None => None,
-                Some(is_list) => Some(Annotations {
-                    is_list,
-                    is_write: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
-                    is_permission_management: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
-                    is_tagging_only: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
-                }),
-            };
-            let mut action = Action {
-                name: r.get(1)?,
-                description: r.get(2)?,
-                access_level: r.get(3)?,
-                permission_only: r.get(4)?,
-                doc_url: r.get(5)?,
-                resource_types: Vec::new(),
-                condition_keys: Vec::new(),
-                dependent_actions: Vec::new(),
-                scenarios: Vec::new(),
-                pages: files_of("SELECT page_id FROM action_pages WHERE action_id = ?1", aid)?,
-                sources: src(r, 6)?,
-                annotations,
-                supported_by: Default::default(),
-                variants: Vec::new(),
-            };
-            read_action_details(conn, aid, &mut action)?;
-            actions.push(action);
-        }
-    }
-
-    let mut operations = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, sources FROM operations WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let oid: i64 = r.get(0)?;
-            let mut oq = conn.prepare_cached(
-                "SELECT id, service, action, access_level, sources FROM operation_actions WHERE operation_id = ?1 ORDER BY ord",
-            )?;
-            let mut acts = Vec::new();
-            let mut orows = oq.query([oid])?;
-            while let Some(o) = orows.next()? {
-                let oaid: i64 = o.get(0)?;
-                let mut kq = conn.prepare_cached(
-                    "SELECT condition_key FROM operation_action_condition_keys WHERE operation_action_id = ?1 ORDER BY ord",
-                )?;
-                let keys = kq
-                    .query_map([oaid], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                let mut cq = conn.prepare_cached(
-                    "SELECT condition_key, value FROM operation_action_context WHERE operation_action_id = ?1 ORDER BY condition_key, ord",
-                )?;
-                let mut context: std::collections::BTreeMap<String, Vec<String>> =
-                    Default::default();
-                for row in cq.query_map([oaid], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })? {
-                    let (k, v) = row?;
-                    context.entry(k).or_default().push(v);
-                }
-                acts.push(OperationAction {
-                    service: o.get(1)?,
-                    action: o.get(2)?,
-                    condition_keys: keys,
-                    context,
-                    access_level: o.get(3)?,
-                    sources: src(o, 4)?,
-                });
-            }
-            let mut sq = conn.prepare_cached(
-                "SELECT package, client, method FROM sdk_methods WHERE operation_id = ?1 ORDER BY package, client, method",
-            )?;
-            let sdk = sq
-                .query_map([oid], |r| {
-                    Ok(SdkMethod {
-                        package: r.get(0)?,
-                        client: r.get(1)?,
-                        method: r.get(2)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            operations.push(Operation {
-                name: r.get(1)?,
-                actions: acts,
-                sdk,
-                sources: src(r, 2)?,
-            });
-        }
-    }
-
-    Ok(Service {
-        prefix,
-        name,
-        sources,
-        pages,
-        json_version,
-        actions,
-        resource_types,
-        condition_keys,
-        operations,
+fn key_ref(r: &rusqlite::Row, i: usize) -> rusqlite::Result<KeyRef> {
+    Ok(KeyRef {
+        name: r.get(i)?,
+        sources: src(r, i + 1)?,
     })
 }
 
-fn read_action_details(conn: &Connection, aid: i64, action: &mut Action) -> Result<(), Error> {
-    let mut sq = conn.prepare_cached(
-        "SELECT feature, supported FROM action_supported_by WHERE action_id = ?1",
-    )?;
-    for row in sq.query_map([aid], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-    })? {
-        let (f, s) = row?;
-        action.supported_by.insert(f, s);
-    }
-    let mut vq = conn.prepare_cached(
-        "SELECT source, description FROM action_variants WHERE action_id = ?1 ORDER BY source",
-    )?;
-    for row in vq.query_map([aid], |r| {
-        Ok(Variant {
-            source: r.get(0)?,
-            description: r.get(1)?,
-            r#type: None,
-        })
-    })? {
-        action.variants.push(row?);
-    }
-    let mut scen_names: HashMap<i64, usize> = HashMap::new();
-    let mut scq =
-        conn.prepare_cached("SELECT id, name FROM scenarios WHERE action_id = ?1 ORDER BY ord")?;
-    for row in scq.query_map([aid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, name) = row?;
-        scen_names.insert(id, action.scenarios.len());
-        action.scenarios.push(Scenario {
-            name,
-            resource_types: Vec::new(),
-        });
-    }
-    let mut keys_by_row: HashMap<Option<i64>, Vec<KeyRef>> = HashMap::new();
-    let mut kq = conn.prepare_cached(
-        "SELECT action_resource_type_id, condition_key, sources FROM action_condition_keys WHERE action_id = ?1 ORDER BY action_resource_type_id, ord",
-    )?;
-    for row in kq.query_map([aid], |r| {
-        Ok((
-            r.get::<_, Option<i64>>(0)?,
-            KeyRef {
-                name: r.get(1)?,
-                sources: src(r, 2)?,
-            },
-        ))
-    })? {
-        let (rid, k) = row?;
-        keys_by_row.entry(rid).or_default().push(k);
-    }
-    let mut deps_by_row: HashMap<Option<i64>, Vec<String>> = HashMap::new();
-    let mut dq = conn.prepare_cached(
-        "SELECT action_resource_type_id, dependent_action FROM dependent_actions WHERE action_id = ?1 ORDER BY action_resource_type_id, ord",
-    )?;
-    for row in dq.query_map([aid], |r| {
-        Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (rid, d) = row?;
-        deps_by_row.entry(rid).or_default().push(d);
-    }
-    let mut rq = conn.prepare_cached(
-        "SELECT id, scenario_id, resource_type, required, sources FROM action_resource_types WHERE action_id = ?1 ORDER BY ord",
-    )?;
-    let rows: Vec<(i64, Option<i64>, String, bool, Sources)> = rq
-        .query_map([aid], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, src(r, 4)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    for (id, scenario, name, required, sources) in rows {
-        let ar = ActionResource {
-            name,
-            required,
-            condition_keys: keys_by_row.remove(&Some(id)).unwrap_or_default(),
-            dependent_actions: deps_by_row.remove(&Some(id)).unwrap_or_default(),
-            sources,
-        };
-        match scenario.and_then(|s| scen_names.get(&s)) {
-            Some(&i) => action.scenarios[i].resource_types.push(ar),
-            None => action.resource_types.push(ar),
-        }
-    }
-    action.condition_keys = keys_by_row.remove(&None).unwrap_or_default();
-    action.dependent_actions = deps_by_row.remove(&None).unwrap_or_default();
-    Ok(())
+fn src(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Sources> {
+    Ok(Sources::from_bits(r.get::<_, u8>(i)?))
 }
 
 #[cfg(test)]

@@ -185,3 +185,58 @@ pub struct Bundle {
     pub manifest: Manifest,
     pub services: Vec<Service>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Manifest, Vec<Service>) {
+        let mut s = Service::new("x", "Service X", Sources::HTML);
+        s.pages.push(PageRef {
+            file: "list_x.html".into(),
+            service_name: "Service X".into(),
+            url: None,
+            sha256: "ab12".into(),
+            layout: Layout::Classic,
+        });
+        s.actions.push(Action::new("GetThing"));
+        let mut m = Manifest {
+            format: FORMAT,
+            source: "test".into(),
+            ..Default::default()
+        };
+        m.pages.insert("list_x.html".into(), "ab12".into());
+        m.counts = count(std::slice::from_ref(&s));
+        (m, vec![s])
+    }
+
+    #[test]
+    fn page_hashes_live_in_the_manifest_and_come_back_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("data");
+        let (m, services) = sample();
+        write_snapshot(&snap, &m, &services).unwrap();
+        let file = std::fs::read_to_string(snap.join("services/x.json")).unwrap();
+        assert!(!file.contains("sha256") && !file.contains("ab12"), "{file}");
+        let (m2, back) = read_snapshot(&snap).unwrap();
+        assert_eq!((m2, back), (m, services));
+    }
+
+    #[test]
+    fn format_1_is_still_read_and_unknown_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("data");
+        let (mut m, services) = sample();
+        m.format = 1;
+        // Format 1 wrote the hash into the service file too.
+        std::fs::create_dir_all(snap.join("services")).unwrap();
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        std::fs::write(snap.join("services/x.json"), to_pretty(&services[0])).unwrap();
+        let (_, back) = read_snapshot(&snap).unwrap();
+        assert_eq!(back, services);
+        m.format = 9;
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        let e = read_snapshot(&snap).unwrap_err().to_string();
+        assert!(e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"), "{e}");
+    }
+}
