@@ -454,15 +454,16 @@ pub struct ConditionKey {
 
 impl ConditionKey {
     /// Every type stated for the key, the merged one first, without
-    /// repeats.
+    /// repeats (the JSON's list of two types, stored `A, B`, counts as two).
     pub fn all_types(&self) -> Vec<&str> {
         let mut v: Vec<&str> = Vec::new();
         for t in self
             .r#type
             .iter()
             .chain(self.variants.iter().filter_map(|x| x.r#type.as_ref()))
+            .flat_map(|t| t.split(", "))
         {
-            if !v.contains(&t.as_str()) {
+            if !t.is_empty() && !v.contains(&t) {
                 v.push(t);
             }
         }

@@ -345,3 +345,83 @@ fn json_only_build_works() {
     // Nothing to compare with: an error, not an empty report.
     iamref(&out).arg("crosscheck").assert().code(2);
 }
+
+#[test]
+fn operation_context_shows_in_api_and_action() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["api", "lambda:CreateFunction", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    let pass = rows.iter().find(|r| r["action"] == "iam:PassRole").unwrap();
+    assert_eq!(
+        pass["context"],
+        serde_json::json!({"iam:PassedToService": ["lambda.amazonaws.com"]})
+    );
+    let text = iamref(&db)
+        .args(["api", "lambda:CreateFunction", "--format", "tsv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.lines().next().unwrap().ends_with("\tcontext"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("iam:PassRole") && l.ends_with("\tiam:PassedToService=lambda.amazonaws.com")),
+        "{text}"
+    );
+
+    let out = iamref(&db)
+        .args(["action", "iam:PassRole", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let info: Value = serde_json::from_slice(&out).unwrap();
+    let info = if info.is_array() { info[0].clone() } else { info };
+    let op = info["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["prefix"] == "lambda" && o["operation"] == "CreateFunction")
+        .unwrap();
+    assert_eq!(op["context"]["iam:PassedToService"][0], "lambda.amazonaws.com");
+    let text = iamref(&db)
+        .args(["action", "iam:PassRole"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("lambda:CreateFunction (iam:PassedToService=lambda.amazonaws.com)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn crosscheck_reports_condition_key_type_disagreements() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["crosscheck", "--kind", "condition_key_type", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    let items: Vec<&str> = rows.iter().map(|r| r["item"].as_str().unwrap()).collect();
+    assert_eq!(
+        items,
+        ["elasticloadbalancing:ListenerProtocol", "iot:IncludeSocketInformation"]
+    );
+    assert_eq!(rows[0]["html"], "ArrayOfString, String");
+}
