@@ -559,6 +559,10 @@ fn summary_line(s: &Summary) -> String {
     add(s.condition_key_types_changed, "condition key types changed");
     add(s.operations_added, "operations added");
     add(s.operations_removed, "operations removed");
+    let changed = s.services_changed + s.actions_changed + s.operations_changed;
+    if changed > 0 {
+        parts.push(format!("{changed} services, actions or operations with changed fields"));
+    }
     format!("{} changes: {}", s.changes, parts.join(", "))
 }
 
