@@ -147,6 +147,8 @@ pub struct Summary {
     pub operations_added: usize,
     pub operations_removed: usize,
     pub operations_changed: usize,
+    /// Items of any kind with at least one changed field.
+    pub items_changed: usize,
     /// Every change listed.
     pub changes: usize,
 }
@@ -192,6 +194,7 @@ pub fn summarize(changes: &[Change]) -> Summary {
             }
         }
     }
+    s.items_changed = changed_items.len();
     s
 }
 

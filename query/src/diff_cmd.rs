@@ -559,9 +559,8 @@ fn summary_line(s: &Summary) -> String {
     add(s.condition_key_types_changed, "condition key types changed");
     add(s.operations_added, "operations added");
     add(s.operations_removed, "operations removed");
-    let changed = s.services_changed + s.actions_changed + s.operations_changed;
-    if changed > 0 {
-        parts.push(format!("{changed} services, actions or operations with changed fields"));
+    if s.items_changed > 0 {
+        parts.push(format!("{} items with changed fields", s.items_changed));
     }
     format!("{} changes: {}", s.changes, parts.join(", "))
 }

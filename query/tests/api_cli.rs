@@ -425,3 +425,31 @@ fn crosscheck_reports_condition_key_type_disagreements() {
     );
     assert_eq!(rows[0]["html"], "ArrayOfString, String");
 }
+
+#[test]
+fn condition_key_shows_every_type_a_source_gives() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["condition-key", "elasticloadbalancing:ListenerProtocol"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("  type          ArrayOfString\n"), "{text}");
+    assert!(
+        text.contains("  also typed    ArrayOfString, String (json); String (list_awselasticloadbalancingv2.html)\n"),
+        "{text}"
+    );
+    let out = iamref(&db)
+        .args(["condition-key", "elasticloadbalancing:ListenerProtocol", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v[0]["other_types"][1]["type"], "String");
+    assert_eq!(v[0]["other_types"][1]["source"], "list_awselasticloadbalancingv2.html");
+}
