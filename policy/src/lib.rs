@@ -10,3 +10,9 @@
 
 pub mod arn;
 pub mod catalog;
+pub mod check;
+pub mod conditions;
+pub mod document;
+pub mod finding;
+pub mod json;
+pub mod names;

@@ -2,7 +2,7 @@
 
 use crate::exit::{input, Exit};
 use crate::lookup::{self, ActionFilter, ActionInfo, ResourceTypeUse};
-use crate::matching::{arn_matches_format, key_matches_template, policy_pattern};
+use crate::matching::{key_matches_template, policy_pattern};
 use crate::output::{Format, Out};
 use anyhow::Result;
 use rusqlite::{params, Connection};
@@ -856,44 +856,76 @@ struct ArnMatch {
 }
 
 pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
+    use iamref_policy::arn::{validate, Format as ArnFormat, Matcher, Pattern};
     lookup::check_name("ARN", &a.arn)?;
-    if !a.arn.starts_with("arn:") || a.arn.split(':').count() < 6 {
-        if a.arn == "*" {
-            return Err(input(
-                "\"*\" matches every resource type; give an ARN such as arn:aws:s3:::my-bucket",
-            ));
-        }
-        return Err(input(format!(
-            "{:?} is not an ARN: expected arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE",
-            a.arn
-        )));
+    if a.arn == "*" {
+        return Err(input(
+            "\"*\" matches every resource type; give an ARN such as arn:aws:s3:::my-bucket",
+        ));
     }
-    let formats: Vec<(i64, String, String, String)> = conn
+    let pattern = Pattern::parse(&a.arn).map_err(|e| {
+        input(format!(
+            "{:?} {} (at character {})",
+            a.arn,
+            e.message,
+            e.offset + 1
+        ))
+    })?;
+    for p in validate(&pattern) {
+        eprintln!(
+            "iamref: warning: {}{}",
+            p.message,
+            p.fix.map(|f| format!("; write {f}")).unwrap_or_default()
+        );
+    }
+    // Every format, grouped by service: the most specific format of a
+    // service wins the ARNs it shares with others.
+    let rows: Vec<(i64, String, String, String)> = conn
         .prepare(
             "SELECT t.id, s.prefix, t.name, f.arn FROM arn_formats f JOIN resource_types t ON t.id = f.resource_type_id
              JOIN services s ON s.id = t.service_id ORDER BY s.prefix, t.name, f.ord",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
+    // Formats grouped by the ARN's service part (`s3` for both s3:bucket
+    // and ssm:bucket): the most specific format wins across services too.
+    let namespace = |arn: &str| arn.split(':').nth(2).unwrap_or("").to_ascii_lowercase();
+    let mut rows = rows;
+    rows.sort_by_cached_key(|r| namespace(&r.3));
+    let parsed: Vec<ArnFormat> = rows.iter().map(|r| ArnFormat::parse(&r.3)).collect();
+    let mut m = Matcher::new();
     let mut matches = Vec::new();
-    for (tid, prefix, name, format) in formats {
-        if !arn_matches_format(&format, &a.arn) {
-            continue;
+    let mut start = 0;
+    while start < rows.len() {
+        let ns = namespace(&rows[start].3);
+        let end = start
+            + rows[start..]
+                .iter()
+                .take_while(|r| namespace(&r.3) == ns)
+                .count();
+        let group: Vec<&ArnFormat> = parsed[start..end].iter().collect();
+        for i in start..end {
+            if !m.reaches(&pattern, &parsed[i], &group) {
+                continue;
+            }
+            let (tid, prefix, name, format) = rows[i].clone();
+            let actions = conn
+                .prepare_cached(
+                    "SELECT DISTINCT a.name FROM action_resource_types r JOIN actions a ON a.id = r.action_id
+                     WHERE r.resource_type_id = ?1 AND r.scenario_id IS NULL ORDER BY a.name",
+                )?
+                .query_map([tid], |r| Ok(format!("{prefix}:{}", r.get::<_, String>(0)?)))?
+                .collect::<Result<_, _>>()?;
+            matches.push(ArnMatch {
+                prefix,
+                resource_type: name,
+                arn_format: format,
+                actions,
+            });
         }
-        let actions = conn
-            .prepare_cached(
-                "SELECT DISTINCT a.name FROM action_resource_types r JOIN actions a ON a.id = r.action_id
-                 WHERE r.resource_type_id = ?1 AND r.scenario_id IS NULL ORDER BY a.name",
-            )?
-            .query_map([tid], |r| Ok(format!("{prefix}:{}", r.get::<_, String>(0)?)))?
-            .collect::<Result<_, _>>()?;
-        matches.push(ArnMatch {
-            prefix,
-            resource_type: name,
-            arn_format: format,
-            actions,
-        });
+        start = end;
     }
+    matches.sort_by(|a, b| (&a.prefix, &a.resource_type).cmp(&(&b.prefix, &b.resource_type)));
     match out.format {
         Format::Table => {
             for m in &matches {

@@ -1,37 +1,9 @@
 //! Name matching as IAM does it: `*` and `?` wildcards, case-insensitive;
 //! ARN patterns against ARN formats; "did you mean" suggestions.
 
-/// Does `text` match the IAM wildcard `pattern` (`*` any run, `?` one
-/// character), ignoring ASCII case?
-pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p = pattern.as_bytes();
-    let t = text.as_bytes();
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == b'*' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
-pub fn has_wildcard(s: &str) -> bool {
-    s.contains(['*', '?'])
-}
+pub use iamref_policy::names::{
+    distance, has_wildcard, key_matches_template, suggest, wildcard_match,
+};
 
 // ---------------------------------------------------------------------------
 // ARN formats vs ARNs (or ARN patterns with wildcards, as in a policy).
@@ -169,92 +141,9 @@ pub fn policy_pattern(format: &str) -> String {
     out
 }
 
-/// Does a concrete condition key (`aws:ResourceTag/Owner`) fit a key name
-/// template from the reference (`aws:ResourceTag/${TagKey}`,
-/// `s3:RequestObjectTag/<key>`)?
-pub fn key_matches_template(template: &str, key: &str) -> bool {
-    let mut pattern = String::with_capacity(template.len());
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '$' if chars.peek() == Some(&'{') => {
-                for c in chars.by_ref() {
-                    if c == '}' {
-                        break;
-                    }
-                }
-                pattern.push('*');
-            }
-            '<' => {
-                for c in chars.by_ref() {
-                    if c == '>' {
-                        break;
-                    }
-                }
-                pattern.push('*');
-            }
-            '*' | '?' => pattern.push('?'),
-            c => pattern.push(c),
-        }
-    }
-    pattern != template && wildcard_match(&pattern, key)
-}
-
-// ---------------------------------------------------------------------------
-// Suggestions.
-// ---------------------------------------------------------------------------
-
-/// Levenshtein distance, ignoring ASCII case.
-pub fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<u8> = a.bytes().map(|c| c.to_ascii_lowercase()).collect();
-    let b: Vec<u8> = b.bytes().map(|c| c.to_ascii_lowercase()).collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
-/// The closest candidate to `target`, if close enough to be a typo.
-pub fn suggest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (target.len() / 3).max(2);
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        if c.len().abs_diff(target.len()) > limit {
-            continue;
-        }
-        let d = distance(target, c);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    best.map(|(_, c)| c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iam_wildcards() {
-        assert!(wildcard_match("s3:Get*", "s3:GetObject"));
-        assert!(wildcard_match("S3:get*", "s3:GetObject"));
-        assert!(wildcard_match("ec2:Describe?pc*", "ec2:DescribeVpcs"));
-        assert!(!wildcard_match(
-            "ec2:Describe?pc*",
-            "ec2:DescribeVpnConnections"
-        ));
-        assert!(wildcard_match("*", ""));
-        assert!(wildcard_match("a*b*c", "aXXbYYc"));
-        assert!(!wildcard_match("a*b*c", "aXXbYY"));
-        assert!(!wildcard_match("s3:GetObject", "s3:GetObjectAcl"));
-    }
 
     const BUCKET: &str = "arn:${Partition}:s3:::${BucketName}";
     const OBJECT: &str = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
@@ -304,30 +193,5 @@ mod tests {
     fn policy_patterns() {
         assert_eq!(policy_pattern(OBJECT), "arn:aws:s3:::*/*");
         assert_eq!(policy_pattern(BUCKET), "arn:aws:s3:::*");
-    }
-
-    #[test]
-    fn key_templates() {
-        assert!(key_matches_template(
-            "aws:ResourceTag/${TagKey}",
-            "aws:ResourceTag/Owner"
-        ));
-        assert!(key_matches_template(
-            "s3:RequestObjectTag/<key>",
-            "s3:RequestObjectTag/team"
-        ));
-        assert!(!key_matches_template("aws:TagKeys", "aws:TagKeys"));
-        assert!(!key_matches_template(
-            "aws:ResourceTag/${TagKey}",
-            "aws:RequestTag/Owner"
-        ));
-    }
-
-    #[test]
-    fn suggestions() {
-        let names = ["ListBucket", "ListAllMyBuckets", "GetObject"];
-        assert_eq!(suggest("ListBuckets", names), Some("ListBucket"));
-        assert_eq!(suggest("getobjekt", names), Some("GetObject"));
-        assert_eq!(suggest("Frobnicate", names), None);
     }
 }

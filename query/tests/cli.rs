@@ -777,3 +777,60 @@ fn calls_feed_policy_write() {
     assert_eq!(st[1]["Action"][0], "sqs:SendMessage");
     assert_eq!(st[1]["Resource"], "arn:aws:sqs:*:*:*");
 }
+
+/// The everyday ARNs issue 8 found reported as matching nothing: policy
+/// variables and names with `/`, against the shipped snapshot.
+#[test]
+fn arn_matches_variables_and_names_with_slashes() {
+    let dir = TempDir::new().unwrap();
+    let types = |arn: &str| -> Vec<String> {
+        let out = iamref(dir.path())
+            .args(["arn", arn, "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{arn}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                format!(
+                    "{}:{}",
+                    m["prefix"].as_str().unwrap(),
+                    m["resource_type"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert!(types("arn:aws:iam::*:user/${aws:username}").contains(&"iam:user".to_string()));
+    let home = types("arn:aws:s3:::b/home/${aws:username}/*");
+    assert!(home.contains(&"s3:object".to_string()), "{home:?}");
+    assert!(!home.contains(&"s3:bucket".to_string()), "{home:?}");
+    assert!(!home.contains(&"ssm:bucket".to_string()), "{home:?}");
+    assert_eq!(
+        types("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/my-fn:*"),
+        ["logs:log-stream"]
+    );
+    assert!(
+        types("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
+            .contains(&"secretsmanager:Secret".to_string())
+    );
+    assert_eq!(
+        types("arn:aws:dynamodb:us-east-1:123456789012:table/Books/index/ByAuthor"),
+        ["dynamodb:index"]
+    );
+    assert_eq!(
+        types("arn:aws:dynamodb:us-east-1:123456789012:table/Books"),
+        ["dynamodb:table"]
+    );
+    // An availability zone is named, and the ARN still matched.
+    iamref(dir.path())
+        .args(["arn", "arn:aws:ec2:us-east-1f:123456789012:instance/i-1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("availability zone"));
+}

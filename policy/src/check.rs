@@ -1,0 +1,1033 @@
+//! `policy check`: the whole policy against the catalog, as IAM evaluates
+//! it. One finding per statement, code and cause, listing the actions
+//! concerned; cost linear in the size of the policy (each distinct action
+//! pattern and Resource is decided once, answers are memoised).
+
+use crate::arn::{validate, Matcher, Pattern};
+use crate::catalog::{ActionId, Catalog};
+use crate::conditions::{self, check_value, fit, parse_operator, Fit, SetOp, Type};
+use crate::document::{finding, Condition, Policy, Spanned, Statement};
+use crate::finding::{Finding, Location};
+use crate::names::{key_matches_template, suggest};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Known privilege-escalation combinations: every action of a set allowed
+/// lets a principal raise its own permissions (after Rhino Security Labs'
+/// research, as parliament and others list them).
+const ESCALATIONS: &[&[&str]] = &[
+    &["iam:CreatePolicyVersion"],
+    &["iam:SetDefaultPolicyVersion"],
+    &["iam:CreateAccessKey"],
+    &["iam:CreateLoginProfile"],
+    &["iam:UpdateLoginProfile"],
+    &["iam:AttachUserPolicy"],
+    &["iam:AttachGroupPolicy"],
+    &["iam:AttachRolePolicy"],
+    &["iam:PutUserPolicy"],
+    &["iam:PutGroupPolicy"],
+    &["iam:PutRolePolicy"],
+    &["iam:AddUserToGroup"],
+    &["iam:UpdateAssumeRolePolicy", "sts:AssumeRole"],
+    &["iam:PassRole", "ec2:RunInstances"],
+    &["iam:PassRole", "lambda:CreateFunction"],
+    &["iam:PassRole", "glue:CreateDevEndpoint"],
+    &["iam:PassRole", "cloudformation:CreateStack"],
+    &["iam:PassRole", "datapipeline:CreatePipeline"],
+    &["iam:PassRole", "ecs:RunTask"],
+    &["lambda:UpdateFunctionCode"],
+    &["glue:UpdateDevEndpoint"],
+];
+
+/// Actions that return credentials or secrets to the caller.
+const CREDENTIAL_ACTIONS: &[&str] = &[
+    "chime:CreateApiKey",
+    "codepipeline:PollForJobs",
+    "cognito-identity:GetCredentialsForIdentity",
+    "cognito-identity:GetOpenIdToken",
+    "cognito-identity:GetOpenIdTokenForDeveloperIdentity",
+    "connect:GetFederationToken",
+    "ec2:GetPasswordData",
+    "ecr:GetAuthorizationToken",
+    "gamelift:RequestUploadCredentials",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:CreateServiceSpecificCredential",
+    "iam:ResetServiceSpecificCredential",
+    "iam:UpdateAccessKey",
+    "lightsail:GetInstanceAccessDetails",
+    "lightsail:GetRelationalDatabaseMasterUserPassword",
+    "rds-db:Connect",
+    "redshift:GetClusterCredentials",
+    "secretsmanager:GetSecretValue",
+    "sso:GetRoleCredentials",
+    "sts:AssumeRole",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+    "sts:GetFederationToken",
+    "sts:GetSessionToken",
+];
+
+/// At most this many actions are named in a message (all are in `actions`).
+const NAMED: usize = 8;
+
+fn list(names: &[String]) -> String {
+    if names.len() <= NAMED {
+        names.join(", ")
+    } else {
+        format!(
+            "{} and {} more",
+            names[..NAMED].join(", "),
+            names.len() - NAMED
+        )
+    }
+}
+
+/// What one Allow statement grants, for the whole-policy checks.
+struct Grant {
+    statement: usize,
+    /// Reached resource types per action (indexes into the service's types);
+    /// `None`: the statement's Resources include `"*"`.
+    reached: BTreeMap<ActionId, Option<BTreeSet<u32>>>,
+}
+
+/// Check a policy against the catalog.
+pub fn check(catalog: &Catalog, policy: &Policy) -> Vec<Finding> {
+    let mut out = policy.problems.clone();
+    let mut m = Matcher::new();
+    let mut expansions: HashMap<String, Vec<ActionId>> = HashMap::new();
+    let mut grants: Vec<Grant> = Vec::new();
+    let mut sids: HashMap<&str, usize> = HashMap::new();
+    let uses_variables = policy.statements.iter().any(|s| {
+        [&s.resource, &s.not_resource]
+            .into_iter()
+            .flatten()
+            .flat_map(|e| &e.items)
+            .any(|i| i.value.contains("${"))
+            || s.conditions
+                .iter()
+                .any(|c| c.values.iter().any(|v| v.value.contains("${")))
+    });
+    if uses_variables
+        && policy
+            .version
+            .as_ref()
+            .is_none_or(|v| v.value != "2012-10-17")
+    {
+        out.push(finding(
+            "variable-needs-version",
+            None,
+            policy.version.as_ref().map(|v| v.at).unwrap_or_default(),
+            Vec::new(),
+            "the policy uses policy variables (${...}) but only Version 2012-10-17 substitutes them; here they are literal text".into(),
+            Some("\"Version\": \"2012-10-17\"".into()),
+        ));
+    }
+    for st in &policy.statements {
+        if let Some(sid) = &st.sid {
+            if let Some(first) = sids.insert(sid.value.as_str(), st.index) {
+                out.push(finding(
+                    "duplicate-sid",
+                    Some(st),
+                    sid.at,
+                    Vec::new(),
+                    format!("Sid {:?} is also the Sid of statement {first}", sid.value),
+                    None,
+                ));
+            }
+        }
+        let actions = actions_of(catalog, st, &mut expansions, &mut out);
+        check_statement(catalog, st, &actions, &mut m, &mut grants, &mut out);
+        check_conditions(catalog, st, &actions, &mut out);
+    }
+    whole_policy(catalog, policy, &grants, &mut out);
+    out.sort_by(|a, b| (a.location, a.statement, a.code).cmp(&(b.location, b.statement, b.code)));
+    out
+}
+
+/// The actions a statement's `Action` names, each distinct pattern
+/// expanded once; unknown names reported.
+fn actions_of(
+    catalog: &Catalog,
+    st: &Statement,
+    expansions: &mut HashMap<String, Vec<ActionId>>,
+    out: &mut Vec<Finding>,
+) -> BTreeSet<ActionId> {
+    let mut set = BTreeSet::new();
+    let mut reported: BTreeSet<String> = BTreeSet::new();
+    let elements = [(&st.action, false), (&st.not_action, true)];
+    for (el, negated) in elements {
+        let Some(el) = el else { continue };
+        for item in &el.items {
+            let key = item.value.to_ascii_lowercase();
+            if let Some(ids) = expansions.get(&key) {
+                if !negated {
+                    set.extend(ids.iter().copied());
+                }
+                continue;
+            }
+            let ids = expand_one(catalog, st, item, &mut reported, out);
+            if !negated {
+                set.extend(ids.iter().copied());
+            }
+            expansions.insert(key, ids);
+        }
+    }
+    set
+}
+
+fn expand_one(
+    catalog: &Catalog,
+    st: &Statement,
+    item: &Spanned<String>,
+    reported: &mut BTreeSet<String>,
+    out: &mut Vec<Finding>,
+) -> Vec<ActionId> {
+    let v = item.value.as_str();
+    if v == "*" || v == "*:*" {
+        if st.is_allow() && st.action.is_some() {
+            out.push(finding(
+                "all-actions",
+                Some(st),
+                item.at,
+                Vec::new(),
+                format!("{v:?} allows every action of every service"),
+                Some("name the actions the workload needs (iamref policy write)".into()),
+            ));
+        }
+        return catalog.expand("*:*");
+    }
+    let Some((prefix, name)) = v.split_once(':') else {
+        out.push(finding(
+            "invalid-action",
+            Some(st),
+            item.at,
+            Vec::new(),
+            format!("{v:?} is not SERVICE:ACTION (e.g. s3:GetObject)"),
+            None,
+        ));
+        return Vec::new();
+    };
+    let ok = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.*?".contains(&b))
+    };
+    if !ok(prefix) || !ok(name) {
+        out.push(finding(
+            "invalid-action",
+            Some(st),
+            item.at,
+            Vec::new(),
+            format!("{v:?} is not SERVICE:ACTION: names hold letters, digits, '-', '_', '.' and the wildcards * and ?"),
+            None,
+        ));
+        return Vec::new();
+    }
+    let wild_prefix = prefix.contains(['*', '?']);
+    if !wild_prefix && !catalog.has_prefix(prefix) {
+        if reported.insert(prefix.to_ascii_lowercase()) {
+            out.push(finding(
+                "unknown-prefix",
+                Some(st),
+                item.at,
+                vec![v.to_string()],
+                format!("no AWS service has the prefix {prefix:?}"),
+                suggest(prefix, catalog.prefixes().iter().map(String::as_str))
+                    .map(|s| format!("did you mean {s}:{name}?")),
+            ));
+        }
+        return Vec::new();
+    }
+    let ids = catalog.expand(v);
+    if ids.is_empty() {
+        let wild = wild_prefix || name.contains(['*', '?']);
+        let fix = if wild {
+            None
+        } else {
+            catalog.service(prefix).and_then(|s| {
+                suggest(name, s.actions.iter().map(|a| a.name.as_str()))
+                    .map(|n| format!("did you mean {}:{n}?", s.prefix))
+            })
+        };
+        out.push(finding(
+            if wild {
+                "wildcard-matches-nothing"
+            } else {
+                "unknown-action"
+            },
+            Some(st),
+            item.at,
+            vec![v.to_string()],
+            if wild {
+                format!("{v:?} matches no action")
+            } else {
+                format!("{prefix} has no action {name:?}")
+            },
+            fix,
+        ));
+    }
+    ids
+}
+
+struct Res {
+    pattern: Pattern,
+    at: Location,
+}
+
+fn resources_of(
+    st: &Statement,
+    el: &Option<crate::document::Element>,
+    out: &mut Vec<Finding>,
+) -> Vec<Res> {
+    let mut res = Vec::new();
+    let mut seen = BTreeSet::new();
+    let Some(el) = el else { return res };
+    for item in &el.items {
+        if !seen.insert(item.value.clone()) {
+            continue;
+        }
+        match Pattern::parse(&item.value) {
+            Ok(p) => {
+                for prob in validate(&p) {
+                    out.push(finding(
+                        match prob.part {
+                            "partition" => "invalid-partition",
+                            "region" => "invalid-region",
+                            _ => "invalid-account",
+                        },
+                        Some(st),
+                        item.at,
+                        Vec::new(),
+                        format!("{}: {}", item.value, prob.message),
+                        prob.fix.map(|f| format!("write {f}")),
+                    ));
+                }
+                res.push(Res {
+                    pattern: p,
+                    at: item.at,
+                })
+            }
+            Err(e) => out.push(finding(
+                "invalid-arn",
+                Some(st),
+                item.at,
+                Vec::new(),
+                format!("{:?} {}", shorten(&item.value), e.message),
+                None,
+            )),
+        }
+    }
+    res
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn check_statement(
+    catalog: &Catalog,
+    st: &Statement,
+    actions: &BTreeSet<ActionId>,
+    m: &mut Matcher,
+    grants: &mut Vec<Grant>,
+    out: &mut Vec<Finding>,
+) {
+    let resources = resources_of(st, &st.resource, out);
+    let _ = resources_of(st, &st.not_resource, out);
+    let names =
+        |ids: &[ActionId]| -> Vec<String> { ids.iter().map(|&i| catalog.full_name(i)).collect() };
+    if st.is_allow() {
+        if let Some(el) = &st.not_action {
+            out.push(finding(
+                "allow-not-action",
+                Some(st),
+                el.at,
+                Vec::new(),
+                "Allow with NotAction allows every action not listed, in every service, including actions AWS adds later".into(),
+                Some("list the actions to allow in Action".into()),
+            ));
+        }
+        if let Some(el) = &st.not_resource {
+            out.push(finding(
+                "allow-not-resource",
+                Some(st),
+                el.at,
+                Vec::new(),
+                "Allow with NotResource allows every resource not listed, including ones created later".into(),
+                Some("list the resources to allow in Resource".into()),
+            ));
+        }
+    }
+    let Some(res_el) = &st.resource else { return };
+    if actions.is_empty() || resources.is_empty() {
+        return;
+    }
+    let any = resources.iter().any(|r| r.pattern.is_any());
+    let mut mismatched = Vec::new();
+    let mut wildcard_only = Vec::new();
+    let mut star_scoped = Vec::new();
+    let mut used = vec![false; resources.len()];
+    let mut reached_all: BTreeMap<ActionId, Option<BTreeSet<u32>>> = BTreeMap::new();
+    for &id in actions {
+        let (svc, act) = catalog.get(id);
+        if act.resource_types.is_empty() {
+            if !any {
+                wildcard_only.push(id);
+            }
+            reached_all.insert(id, None);
+            continue;
+        }
+        if any {
+            star_scoped.push(id);
+            reached_all.insert(id, None);
+        }
+        let mut reached = BTreeSet::new();
+        for r in &act.resource_types {
+            let Some((ti, _)) = catalog.resource_type(id.service, &r.name) else {
+                continue;
+            };
+            for (k, res) in resources.iter().enumerate() {
+                if res.pattern.is_any() {
+                    continue;
+                }
+                // A Resource of another service never names this one's types.
+                if res.pattern.service().is_some_and(|s| {
+                    !s.contains(['*', '?', '$']) && !s.eq_ignore_ascii_case(&svc.prefix)
+                }) {
+                    continue;
+                }
+                if catalog.pattern_reaches(m, &res.pattern, id.service, ti) {
+                    reached.insert(ti);
+                    used[k] = true;
+                }
+            }
+        }
+        if !any {
+            if reached.is_empty() {
+                mismatched.push(id);
+            }
+            reached_all.insert(id, Some(reached));
+        }
+    }
+    if st.is_deny() {
+        let reaches_something = any || used.iter().any(|u| *u);
+        if !reaches_something && wildcard_only.len() < actions.len() {
+            out.push(finding(
+                "deny-matches-nothing",
+                Some(st),
+                res_el.at,
+                Vec::new(),
+                "no Resource of this Deny names a resource any of its actions acts on: it denies nothing".into(),
+                None,
+            ));
+        }
+        return;
+    }
+    if !st.is_allow() {
+        return;
+    }
+    if !mismatched.is_empty() {
+        let n = names(&mismatched);
+        let fix = fix_for(catalog, &mismatched);
+        out.push(finding(
+            "resource-mismatch",
+            Some(st),
+            res_el.at,
+            n.clone(),
+            format!(
+                "no Resource of this statement names a resource that {} can act on, so {} allowed nothing",
+                list(&n),
+                if n.len() == 1 { "it is" } else { "they are" }
+            ),
+            fix,
+        ));
+    }
+    if !wildcard_only.is_empty() {
+        let n = names(&wildcard_only);
+        out.push(finding(
+            "wildcard-only-action",
+            Some(st),
+            res_el.at,
+            n.clone(),
+            format!(
+                "{} cannot be scoped to a resource (the reference lists no resource type), so only \"Resource\": \"*\" allows {}",
+                list(&n),
+                if n.len() == 1 { "it" } else { "them" }
+            ),
+            Some("move them to a statement with \"Resource\": \"*\"".into()),
+        ));
+    }
+    if !star_scoped.is_empty() {
+        let n = names(&star_scoped);
+        out.push(finding(
+            "resource-star",
+            Some(st),
+            res_el.at,
+            n.clone(),
+            format!(
+                "\"*\" allows {} on every resource, though they can be scoped to specific ARNs",
+                list(&n)
+            ),
+            Some("name the resources (iamref action ACTION shows the ARN formats)".into()),
+        ));
+        let pm: Vec<String> = star_scoped
+            .iter()
+            .filter(|&&i| {
+                catalog.get(i).1.access_level.as_deref() == Some("Permissions management")
+            })
+            .map(|&i| catalog.full_name(i))
+            .collect();
+        if !pm.is_empty() {
+            out.push(finding(
+                "permissions-management",
+                Some(st),
+                res_el.at,
+                pm.clone(),
+                format!("permissions-management actions on \"*\": {}", list(&pm)),
+                Some("scope them to the resources they manage".into()),
+            ));
+        }
+    }
+    let has_resource_level = actions.iter().any(|&i| catalog.get(i).1.resource_level());
+    if has_resource_level {
+        for (k, r) in resources.iter().enumerate() {
+            if !used[k] && !r.pattern.is_any() {
+                out.push(finding(
+                    "unused-resource",
+                    Some(st),
+                    r.at,
+                    Vec::new(),
+                    format!(
+                        "no action of this statement acts on {}",
+                        shorten(r.pattern.as_str())
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
+    grants.push(Grant {
+        statement: st.index,
+        reached: reached_all,
+    });
+}
+
+/// "use arn:aws:s3:::mybucket/* for s3:GetObject": the generic patterns of
+/// the required (else all) resource types of the first actions.
+fn fix_for(catalog: &Catalog, ids: &[ActionId]) -> Option<String> {
+    let mut parts = Vec::new();
+    for &id in ids.iter().take(3) {
+        let (_, act) = catalog.get(id);
+        let req: Vec<_> = act.resource_types.iter().filter(|r| r.required).collect();
+        let pick = if req.is_empty() {
+            act.resource_types.iter().collect()
+        } else {
+            req
+        };
+        let pats: Vec<String> = pick
+            .iter()
+            .filter_map(|r| catalog.resource_type(id.service, &r.name))
+            .flat_map(|(ti, _)| catalog.formats(id.service, ti).iter().take(1))
+            .map(|f| f.generic("aws"))
+            .collect();
+        if !pats.is_empty() {
+            parts.push(format!(
+                "{} takes {}",
+                catalog.full_name(id),
+                pats.join(" or ")
+            ));
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut Vec<Finding>) {
+    // Required resource types: union over every Allow statement naming
+    // the action.
+    let mut union: BTreeMap<ActionId, (usize, Option<BTreeSet<u32>>)> = BTreeMap::new();
+    for g in grants {
+        for (&id, r) in &g.reached {
+            let e = union
+                .entry(id)
+                .or_insert((g.statement, Some(BTreeSet::new())));
+            match (&mut e.1, r) {
+                (_, None) => e.1 = None,
+                (Some(acc), Some(r)) => acc.extend(r.iter().copied()),
+                (None, _) => {}
+            }
+        }
+    }
+    // Group actions by (first statement, missing types).
+    let mut groups: BTreeMap<(usize, Vec<String>), Vec<ActionId>> = BTreeMap::new();
+    let mut formats: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (&id, (first, reached)) in &union {
+        let Some(reached) = reached else { continue };
+        if reached.is_empty() {
+            continue; // already a resource-mismatch
+        }
+        let (svc, act) = catalog.get(id);
+        let mut missing = Vec::new();
+        for r in act.resource_types.iter().filter(|r| r.required) {
+            let Some((ti, rt)) = catalog.resource_type(id.service, &r.name) else {
+                continue;
+            };
+            if !reached.contains(&ti) {
+                missing.push(rt.name.clone());
+                formats.entry(rt.name.clone()).or_insert_with(|| {
+                    catalog
+                        .formats(id.service, ti)
+                        .iter()
+                        .map(|f| f.generic("aws"))
+                        .collect()
+                });
+            }
+        }
+        let _ = svc;
+        if !missing.is_empty() {
+            groups.entry((*first, missing)).or_default().push(id);
+        }
+    }
+    for ((first, missing), ids) in groups {
+        let st = &policy.statements[first];
+        let n: Vec<String> = ids.iter().map(|&i| catalog.full_name(i)).collect();
+        let fmts: Vec<String> = missing
+            .iter()
+            .map(|t| {
+                format!(
+                    "{t} ({})",
+                    formats.get(t).map(|f| f.join(", ")).unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push(finding(
+            "missing-required-resource",
+            Some(st),
+            st.resource.as_ref().map(|e| e.at).unwrap_or(st.at),
+            n.clone(),
+            format!(
+                "{} also {} {}, which no Allow statement for {} names: every call is denied",
+                list(&n),
+                if n.len() == 1 { "requires" } else { "require" },
+                fmts.join(", "),
+                if n.len() == 1 { "it" } else { "them" }
+            ),
+            Some(format!(
+                "add Resources for {} (iamref policy write {} writes them)",
+                missing.join(", "),
+                n[0]
+            )),
+        ));
+    }
+    // Escalation combinations and credential exposure, over the actions
+    // allowed anywhere.
+    let allowed: BTreeSet<String> = union
+        .keys()
+        .map(|&i| catalog.full_name(i).to_ascii_lowercase())
+        .collect();
+    let first_stmt = |name: &str| -> Option<&Statement> {
+        let id = catalog.action_by_full_name(name)?;
+        union.get(&id).map(|(s, _)| &policy.statements[*s])
+    };
+    for combo in ESCALATIONS {
+        if combo
+            .iter()
+            .all(|a| allowed.contains(&a.to_ascii_lowercase()))
+        {
+            let st = first_stmt(combo[0]);
+            let n: Vec<String> = combo.iter().map(|s| s.to_string()).collect();
+            out.push(finding(
+                "privilege-escalation",
+                st,
+                st.map(|s| s.at).unwrap_or_default(),
+                n.clone(),
+                format!(
+                    "{} together let a principal raise its own permissions",
+                    n.join(" + ")
+                ),
+                Some("scope them to specific resources, or split them across principals".into()),
+            ));
+        }
+    }
+    let creds: Vec<String> = CREDENTIAL_ACTIONS
+        .iter()
+        .filter(|a| allowed.contains(&a.to_ascii_lowercase()))
+        .map(|a| a.to_string())
+        .collect();
+    if !creds.is_empty() {
+        let st = first_stmt(&creds[0]);
+        out.push(finding(
+            "credentials-exposure",
+            st,
+            st.map(|s| s.at).unwrap_or_default(),
+            creds.clone(),
+            format!(
+                "{} return credentials or secrets to the caller",
+                list(&creds)
+            ),
+            None,
+        ));
+    }
+}
+
+/// Keys an action supports: action-level, its resource-type rows, and
+/// those resource types' own keys.
+fn supports_key(catalog: &Catalog, id: ActionId, key: &str) -> bool {
+    let (_, act) = catalog.get(id);
+    let hit = |name: &str| name.eq_ignore_ascii_case(key) || key_matches_template(name, key);
+    act.condition_keys.iter().any(|k| hit(&k.name))
+        || act.resource_types.iter().any(|r| {
+            r.condition_keys.iter().any(|k| hit(&k.name))
+                || catalog
+                    .resource_type(id.service, &r.name)
+                    .is_some_and(|(_, rt)| rt.condition_keys.iter().any(|k| hit(&k.name)))
+        })
+}
+
+fn check_conditions(
+    catalog: &Catalog,
+    st: &Statement,
+    actions: &BTreeSet<ActionId>,
+    out: &mut Vec<Finding>,
+) {
+    for c in &st.conditions {
+        check_condition(catalog, st, actions, c, out);
+    }
+}
+
+fn check_condition(
+    catalog: &Catalog,
+    st: &Statement,
+    actions: &BTreeSet<ActionId>,
+    c: &Condition,
+    out: &mut Vec<Finding>,
+) {
+    let op = match parse_operator(&c.operator.value) {
+        Ok(op) => op,
+        Err(s) => {
+            out.push(finding(
+                "unknown-operator",
+                Some(st),
+                c.operator.at,
+                Vec::new(),
+                format!(
+                    "{:?} is not a condition operator; IAM rejects the policy",
+                    c.operator.value
+                ),
+                s.map(|s| format!("did you mean {s}?")),
+            ));
+            return;
+        }
+    };
+    let key = c.key.value.as_str();
+    // The key's type and whether it is multi-valued.
+    let (ty, multi, global) = if key.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("aws:")) {
+        match conditions::global_key(key) {
+            Ok((_, t, m)) => (t, m, true),
+            Err(s) => {
+                out.push(finding(
+                    "unknown-condition-key",
+                    Some(st),
+                    c.key.at,
+                    Vec::new(),
+                    format!("{key:?} is not a global condition key"),
+                    s.map(|s| format!("did you mean {s}?")),
+                ));
+                return;
+            }
+        }
+    } else {
+        let Some((prefix, _)) = key.split_once(':') else {
+            out.push(finding(
+                "unknown-condition-key",
+                Some(st),
+                c.key.at,
+                Vec::new(),
+                format!("{key:?} is not a condition key (SERVICE:KEY or aws:KEY)"),
+                None,
+            ));
+            return;
+        };
+        let Some(si) = catalog.service_index(prefix) else {
+            if !catalog.has_prefix(prefix) {
+                out.push(finding(
+                    "unknown-condition-key",
+                    Some(st),
+                    c.key.at,
+                    Vec::new(),
+                    format!("no service has the prefix {prefix:?} of the key {key:?}"),
+                    None,
+                ));
+            }
+            return;
+        };
+        let svc = catalog.service_at(si);
+        let def = catalog.condition_key(si, key).or_else(|| {
+            svc.condition_keys
+                .iter()
+                .find(|k| key_matches_template(&k.name, key))
+        });
+        let Some(def) = def else {
+            out.push(finding(
+                "unknown-condition-key",
+                Some(st),
+                c.key.at,
+                Vec::new(),
+                format!("{} defines no condition key {key:?}", svc.prefix),
+                suggest(key, svc.condition_keys.iter().map(|k| k.name.as_str()))
+                    .map(|s| format!("did you mean {s}?")),
+            ));
+            return;
+        };
+        let (t, m) = Type::of_reference(def.r#type.as_deref().unwrap_or("String"));
+        (t, m, false)
+    };
+    match fit(&op, ty) {
+        Fit::Good => {}
+        Fit::Usable(msg) => out.push(finding(
+            "mismatched-type-but-usable",
+            Some(st),
+            c.operator.at,
+            Vec::new(),
+            format!("{key}: {msg}"),
+            None,
+        )),
+        Fit::Wrong(msg) => {
+            out.push(finding(
+                "mismatched-type",
+                Some(st),
+                c.operator.at,
+                Vec::new(),
+                format!("{key}: {msg}"),
+                None,
+            ));
+            return;
+        }
+    }
+    for v in &c.values {
+        if let Err(msg) = check_value(&op, &v.value) {
+            out.push(finding(
+                "invalid-condition-value",
+                Some(st),
+                v.at,
+                Vec::new(),
+                format!("{} on {key}: {msg}", c.operator.value),
+                None,
+            ));
+        }
+    }
+    if op.set.is_some() && !multi {
+        out.push(finding(
+            "set-operator-on-single-value",
+            Some(st),
+            c.operator.at,
+            Vec::new(),
+            format!(
+                "{} is for multi-valued keys; {key} has one value{}",
+                c.operator.value,
+                if op.set == Some(SetOp::ForAllValues) {
+                    ", and ForAllValues is also true when it is absent"
+                } else {
+                    ""
+                }
+            ),
+            Some(format!(
+                "use {}",
+                &c.operator.value[c.operator.value.find(':').map_or(0, |i| i + 1)..]
+            )),
+        ));
+    } else if op.set == Some(SetOp::ForAllValues) && st.is_allow() && !op.negated {
+        out.push(finding(
+            "for-all-values-with-allow",
+            Some(st),
+            c.operator.at,
+            Vec::new(),
+            format!("ForAllValues is true when {key} is absent or empty, so this Allow also applies to requests without it"),
+            Some(format!("add a Null condition: \"Null\": {{\"{key}\": \"false\"}}")),
+        ));
+    }
+    if key.eq_ignore_ascii_case("aws:MultiFactorAuthPresent")
+        && op.base == "Bool"
+        && !op.if_exists
+        && c.values
+            .iter()
+            .any(|v| v.value.eq_ignore_ascii_case("false"))
+    {
+        out.push(finding(
+            "bad-pattern-for-mfa",
+            Some(st),
+            c.operator.at,
+            Vec::new(),
+            "aws:MultiFactorAuthPresent is absent, not false, for long-term credentials without MFA: Bool false never matches them".into(),
+            Some("use \"BoolIfExists\": {\"aws:MultiFactorAuthPresent\": \"false\"}".into()),
+        ));
+    }
+    // A service key that no action of the statement supplies.
+    if global || actions.is_empty() {
+        return;
+    }
+    let unsupported: Vec<ActionId> = actions
+        .iter()
+        .copied()
+        .filter(|&id| !supports_key(catalog, id, key))
+        .collect();
+    if unsupported.is_empty() {
+        return;
+    }
+    let n: Vec<String> = unsupported.iter().map(|&i| catalog.full_name(i)).collect();
+    // Absent key: positive operators are false; negated, IfExists and
+    // Null "true" are true.
+    let null_true = op.is_null() && c.values.iter().any(|v| v.value == "true");
+    let always = op.negated || op.if_exists || null_true;
+    if always {
+        out.push(finding(
+            "condition-always-matches",
+            Some(st),
+            c.key.at,
+            n.clone(),
+            format!(
+                "{} never {} {key}: with {} the condition is true without it, so it does not restrict {}",
+                list(&n),
+                if n.len() == 1 { "supplies" } else { "supply" },
+                c.operator.value,
+                if n.len() == 1 { "it" } else { "them" }
+            ),
+            None,
+        ));
+    } else {
+        out.push(finding(
+            "condition-never-matches",
+            Some(st),
+            c.key.at,
+            n.clone(),
+            format!(
+                "{} never {} {key}, so this condition is false and the statement never applies to {}",
+                list(&n),
+                if n.len() == 1 { "supplies" } else { "supply" },
+                if n.len() == 1 { "it" } else { "them" }
+            ),
+            None,
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::tests::small;
+    use crate::document::parse;
+
+    fn codes(policy: &str) -> Vec<(&'static str, Vec<String>)> {
+        let p = parse(policy).unwrap();
+        check(&small(), &p)
+            .into_iter()
+            .map(|f| (f.code, f.actions))
+            .collect()
+    }
+    fn wrap(statements: &str) -> String {
+        format!(r#"{{"Version": "2012-10-17", "Statement": [{statements}]}}"#)
+    }
+
+    #[test]
+    fn buckets_objects_and_mismatch() {
+        let ok = wrap(
+            r#"{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]}"#,
+        );
+        assert!(codes(&ok).is_empty(), "{:?}", codes(&ok));
+        let bad = wrap(
+            r#"{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "arn:aws:s3:::b"}"#,
+        );
+        assert_eq!(
+            codes(&bad),
+            [("resource-mismatch", vec!["s3:GetObject".to_string()])]
+        );
+    }
+
+    #[test]
+    fn deny_is_not_checked_for_partial_reach() {
+        let deny = wrap(
+            r#"{"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}"#,
+        );
+        assert!(codes(&deny).is_empty(), "{:?}", codes(&deny));
+        let nothing = wrap(
+            r#"{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/t"}"#,
+        );
+        assert_eq!(codes(&nothing)[0].0, "deny-matches-nothing");
+    }
+
+    #[test]
+    fn wildcard_only_and_star() {
+        let p = wrap(
+            r#"{"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "arn:aws:s3:::b"}"#,
+        );
+        assert_eq!(codes(&p)[0].0, "wildcard-only-action");
+        let p = wrap(r#"{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}"#);
+        assert_eq!(codes(&p)[0].0, "resource-star");
+    }
+
+    #[test]
+    fn required_resource_types_across_statements() {
+        // Query requires the table; an index alone is not enough.
+        let p = wrap(
+            r#"{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/i"}"#,
+        );
+        assert_eq!(codes(&p)[0].0, "missing-required-resource");
+        let p = wrap(
+            r#"{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/t/index/i"},
+               {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/t"}"#,
+        );
+        assert!(codes(&p).is_empty(), "{:?}", codes(&p));
+    }
+
+    #[test]
+    fn unknown_names_with_suggestions() {
+        let p = parse(&wrap(r#"{"Effect": "Allow", "Action": ["s3:GetObjekt", "s4:GetObject", "s3:Frob*"], "Resource": "*"}"#)).unwrap();
+        let f = check(&small(), &p);
+        let by = |c: &str| f.iter().find(|x| x.code == c).unwrap();
+        assert_eq!(
+            by("unknown-action").fix.as_deref(),
+            Some("did you mean s3:GetObject?")
+        );
+        assert_eq!(
+            by("unknown-prefix").fix.as_deref(),
+            Some("did you mean s3:GetObject?")
+        );
+        assert!(f.iter().any(|x| x.code == "wildcard-matches-nothing"));
+    }
+
+    #[test]
+    fn conditions() {
+        let p = wrap(
+            r#"{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*", "Condition": {
+                "StringEqualz": {"aws:username": "x"},
+                "NumericEquals": {"aws:SourceIp": "1"},
+                "DateGreaterThan": {"aws:CurrentTime": "yesterday"},
+                "Null": {"aws:TokenIssueTime": "yes"},
+                "StringEquals": {"aws:SourceIpp": "x", "s3:prefix": "home/"},
+                "StringNotEquals": {"s3:x-amz-acl": "public-read"}
+            }}"#,
+        );
+        let got: Vec<&str> = codes(&p).iter().map(|c| c.0).collect();
+        for c in [
+            "unknown-operator",
+            "mismatched-type",
+            "invalid-condition-value",
+            "unknown-condition-key",
+        ] {
+            assert!(got.contains(&c), "{c} missing from {got:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_repetition_is_linear_and_bounded() {
+        let items = vec!["\"*:*\""; 100].join(",");
+        let p = wrap(&format!(
+            r#"{{"Effect": "Allow", "Action": [{items}], "Resource": "*"}}"#
+        ));
+        let f = codes(&p);
+        assert!(f.len() <= 5, "{f:?}");
+    }
+}
