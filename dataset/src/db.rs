@@ -684,8 +684,9 @@ fn src(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Sources> {
 /// Read the services with these prefixes (all when `None`) in a dozen bulk
 /// queries, one per table, instead of several per row: what a policy run
 /// loads once. Everything [`read_services`] reads except the per-fact page
-/// lists, the JSON `SupportedBy` flags and the SDK methods of operations,
-/// which no policy decision uses. Unknown prefixes are skipped.
+/// lists, the JSON `SupportedBy` flags, the SDK methods of operations and
+/// the per-source `variants` of descriptions and key types, which no policy
+/// decision uses. Unknown prefixes are skipped.
 pub fn read_services_for(
     conn: &Connection,
     prefixes: Option<&[String]>,
@@ -788,6 +789,7 @@ pub fn read_services_for(
                 doc_url: r.get(4)?,
                 pages: Vec::new(),
                 sources: src(r, 5)?,
+                variants: Vec::new(),
             });
         }
     }
@@ -952,9 +954,24 @@ pub fn read_services_for(
                 service: r.get(2)?,
                 action: r.get(3)?,
                 condition_keys: Vec::new(),
+                context: Default::default(),
                 access_level: r.get(4)?,
                 sources: src(r, 5)?,
             });
+        }
+        let mut q = conn.prepare(&format!(
+            "SELECT c.operation_action_id, c.condition_key, c.value FROM operation_action_context c
+             JOIN operation_actions oa ON oa.id = c.operation_action_id
+             WHERE oa.operation_id IN {osel} ORDER BY c.operation_action_id, c.condition_key, c.ord"
+        ))?;
+        let mut rows = q.query(p.clone())?;
+        while let Some(r) = rows.next()? {
+            let (si, oi, ai) = oa_at[&r.get::<_, i64>(0)?];
+            services[si].operations[oi].actions[ai]
+                .context
+                .entry(r.get(1)?)
+                .or_default()
+                .push(r.get(2)?);
         }
         let mut q = conn.prepare(&format!(
             "SELECT k.operation_action_id, k.condition_key FROM operation_action_condition_keys k
@@ -1127,12 +1144,14 @@ mod tests {
                 for a in &mut s.actions {
                     a.pages.clear();
                     a.supported_by.clear();
+                    a.variants.clear();
                 }
                 for r in &mut s.resource_types {
                     r.pages.clear();
                 }
                 for k in &mut s.condition_keys {
                     k.pages.clear();
+                    k.variants.clear();
                 }
                 for o in &mut s.operations {
                     o.sdk.clear();
