@@ -373,7 +373,9 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
         },
     )?;
     let files = |sql: &str| -> Result<HashMap<i64, Vec<String>>, Error> {
-        let mut g = grouped(conn, sql, |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut g = grouped(conn, sql, |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
         Ok(g.drain()
             .map(|(k, ids)| {
                 let mut v: Vec<String> = ids
@@ -466,7 +468,12 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
     let mut supported = grouped(
         conn,
         "SELECT action_id, feature, supported FROM action_supported_by",
-        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, bool>(2)?))),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
+            ))
+        },
     )?;
     let mut action_variants = grouped(
         conn,
@@ -485,7 +492,12 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
     let mut scenarios = grouped(
         conn,
         "SELECT action_id, id, name FROM scenarios ORDER BY action_id, ord",
-        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, i64>(1)?, r.get::<_, String>(2)?))),
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+            ))
+        },
     )?;
     // Keys and dependent actions by (action, row or NULL for action level).
     let mut keys = grouped(
@@ -548,7 +560,11 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
                 pages: action_pages.remove(&aid).unwrap_or_default(),
                 sources: src(r, 7)?,
                 annotations,
-                supported_by: supported.remove(&aid).unwrap_or_default().into_iter().collect(),
+                supported_by: supported
+                    .remove(&aid)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
                 variants: action_variants.remove(&aid).unwrap_or_default(),
             };
             let scen = scenarios.remove(&aid).unwrap_or_default();
@@ -1086,9 +1102,12 @@ mod tests {
                     service: "x".into(),
                     action: "GetThing".into(),
                     condition_keys: vec!["x:Color".into()],
-                    context: [("x:Color".to_string(), vec!["red".to_string(), "blue".to_string()])]
-                        .into_iter()
-                        .collect(),
+                    context: [(
+                        "x:Color".to_string(),
+                        vec!["red".to_string(), "blue".to_string()],
+                    )]
+                    .into_iter()
+                    .collect(),
                     access_level: Some("Read".into()),
                     sources: Sources::HTML,
                 }],

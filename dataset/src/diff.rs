@@ -62,7 +62,9 @@ impl Kind {
             .filter(|c| !matches!(c, '-' | '_'))
             .collect::<String>()
             .to_ascii_lowercase();
-        Kind::ALL.into_iter().find(|k| k.as_str().replace('-', "") == norm)
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str().replace('-', "") == norm)
     }
 }
 
@@ -229,7 +231,11 @@ pub fn sort_changes(changes: &mut [Change]) {
             .to_ascii_lowercase()
             .cmp(&b.prefix.to_ascii_lowercase())
             .then(a.kind.cmp(&b.kind))
-            .then_with(|| a.name.to_ascii_lowercase().cmp(&b.name.to_ascii_lowercase()))
+            .then_with(|| {
+                a.name
+                    .to_ascii_lowercase()
+                    .cmp(&b.name.to_ascii_lowercase())
+            })
             .then(a.change.cmp(&b.change))
             .then_with(|| a.field.cmp(&b.field))
             .then_with(|| cmp_value(&a.old, &b.old))
@@ -256,7 +262,14 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn push(&mut self, kind: Kind, name: &str, change: ChangeType, old: Option<Value>, new: Option<Value>) {
+    fn push(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        change: ChangeType,
+        old: Option<Value>,
+        new: Option<Value>,
+    ) {
         self.out.push(Change {
             prefix: self.prefix.to_string(),
             kind,
@@ -362,12 +375,17 @@ fn diff_service(o: &Service, n: &Service, out: &mut Vec<Change>) {
     if o.prefix != n.prefix {
         cx.field(Kind::Service, &n.prefix, "prefix", &o.prefix, &n.prefix);
     }
-    pair(&o.actions, &n.actions, |a| &a.name, |a, b| match (a, b) {
-        (Some(a), Some(b)) => diff_action(&mut cx, a, b),
-        (None, Some(b)) => cx.added(Kind::Action, &b.name, action_value(b)),
-        (Some(a), None) => cx.removed(Kind::Action, &a.name, action_value(a)),
-        (None, None) => {}
-    });
+    pair(
+        &o.actions,
+        &n.actions,
+        |a| &a.name,
+        |a, b| match (a, b) {
+            (Some(a), Some(b)) => diff_action(&mut cx, a, b),
+            (None, Some(b)) => cx.added(Kind::Action, &b.name, action_value(b)),
+            (Some(a), None) => cx.removed(Kind::Action, &a.name, action_value(a)),
+            (None, None) => {}
+        },
+    );
     pair(
         &o.resource_types,
         &n.resource_types,
@@ -496,7 +514,13 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
     }
     cx.field(k, name, "access_level", &a.access_level, &b.access_level);
     cx.field(k, name, "description", &a.description, &b.description);
-    cx.field(k, name, "permission_only", &a.permission_only, &b.permission_only);
+    cx.field(
+        k,
+        name,
+        "permission_only",
+        &a.permission_only,
+        &b.permission_only,
+    );
     cx.field(
         k,
         name,
@@ -505,26 +529,31 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
         &row_names(&b.resource_types),
     );
     // Per-row keys and dependent actions, for rows both sides have.
-    pair(&a.resource_types, &b.resource_types, |r| &r.name, |x, y| {
-        if let (Some(x), Some(y)) = (x, y) {
-            if x.condition_keys != y.condition_keys {
+    pair(
+        &a.resource_types,
+        &b.resource_types,
+        |r| &r.name,
+        |x, y| {
+            if let (Some(x), Some(y)) = (x, y) {
+                if x.condition_keys != y.condition_keys {
+                    cx.field(
+                        k,
+                        name,
+                        &format!("resource_types.{}.condition_keys", y.name),
+                        &names(&x.condition_keys),
+                        &names(&y.condition_keys),
+                    );
+                }
                 cx.field(
                     k,
                     name,
-                    &format!("resource_types.{}.condition_keys", y.name),
-                    &names(&x.condition_keys),
-                    &names(&y.condition_keys),
+                    &format!("resource_types.{}.dependent_actions", y.name),
+                    &x.dependent_actions,
+                    &y.dependent_actions,
                 );
             }
-            cx.field(
-                k,
-                name,
-                &format!("resource_types.{}.dependent_actions", y.name),
-                &x.dependent_actions,
-                &y.dependent_actions,
-            );
-        }
-    });
+        },
+    );
     cx.field(
         k,
         name,
@@ -819,7 +848,11 @@ mod tests {
             json!(["kms:Decrypt"]),
         );
         check_field(
-            |s| s.actions[0].condition_keys.push(KeyRef::html("aws:RequestTag/${TagKey}")),
+            |s| {
+                s.actions[0]
+                    .condition_keys
+                    .push(KeyRef::html("aws:RequestTag/${TagKey}"))
+            },
             Action,
             "GetThing",
             "condition_keys",
@@ -848,7 +881,11 @@ mod tests {
             json!([{"name": "Classic", "resource_types": []}]),
         );
         check_field(
-            |s| s.resource_types[0].condition_keys.push(KeyRef::html("x:Color")),
+            |s| {
+                s.resource_types[0]
+                    .condition_keys
+                    .push(KeyRef::html("x:Color"))
+            },
             ResourceType,
             "thing",
             "condition_keys",
@@ -881,9 +918,10 @@ mod tests {
         );
         check_field(
             |s| {
-                s.operations[0].actions[0]
-                    .context
-                    .insert("iam:PassedToService".into(), vec!["lambda.amazonaws.com".into()]);
+                s.operations[0].actions[0].context.insert(
+                    "iam:PassedToService".into(),
+                    vec!["lambda.amazonaws.com".into()],
+                );
             },
             Operation,
             "GetThing",
@@ -943,17 +981,29 @@ mod tests {
             ]
         );
         assert_eq!(ch[2].new, Some(json!("arn:${Partition}:x:::thing2/${Id}")));
-        assert_eq!(ch[3].old, Some(json!({"type": "String", "description": "Filters by color"})));
+        assert_eq!(
+            ch[3].old,
+            Some(json!({"type": "String", "description": "Filters by color"}))
+        );
         let s = summarize(&ch);
         assert_eq!(
-            (s.actions_added, s.resource_types_added, s.arn_formats_added, s.condition_keys_removed, s.operations_removed),
+            (
+                s.actions_added,
+                s.resource_types_added,
+                s.arn_formats_added,
+                s.condition_keys_removed,
+                s.operations_removed
+            ),
             (1, 1, 1, 1, 1)
         );
         // Every change serializes with the same keys.
         for c in &ch {
             let v = serde_json::to_value(c).unwrap();
             let keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
-            assert_eq!(keys, ["prefix", "kind", "name", "change", "field", "old", "new"]);
+            assert_eq!(
+                keys,
+                ["prefix", "kind", "name", "change", "field", "old", "new"]
+            );
         }
     }
 

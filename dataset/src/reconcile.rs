@@ -451,12 +451,7 @@ fn key_type_disagreement(p: &str, k: &ConditionKey) -> Option<Difference> {
             }
         }
     }
-    let json = json_variant.or_else(|| {
-        k.sources
-            .has_json()
-            .then(|| k.r#type.clone())
-            .flatten()
-    });
+    let json = json_variant.or_else(|| k.sources.has_json().then(|| k.r#type.clone()).flatten());
     if html.len() <= 1 && (json.is_none() || html.first() == json.as_ref() || html.is_empty()) {
         return None;
     }

@@ -237,6 +237,9 @@ mod tests {
         m.format = 9;
         std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
         let e = read_snapshot(&snap).unwrap_err().to_string();
-        assert!(e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"), "{e}");
+        assert!(
+            e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"),
+            "{e}"
+        );
     }
 }

@@ -233,7 +233,8 @@ pub fn load(spec: &str, which: &str) -> Result<Vec<Service>> {
                 "{which} {spec}: a folder without manifest.json is not a snapshot folder; give a snapshot folder (like data/), a database, or REV:FOLDER"
             )));
         }
-        let (_, services) = snapshot::read_snapshot(path).map_err(|e| input(format!("{which}: {e}")))?;
+        let (_, services) =
+            snapshot::read_snapshot(path).map_err(|e| input(format!("{which}: {e}")))?;
         return Ok(services);
     }
     if path.is_file() {
@@ -364,10 +365,11 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
     let mut contents: Vec<Vec<u8>> = Vec::with_capacity(files.len() + 1);
     let mut rest = &blobs[..];
     while !rest.is_empty() {
-        let nl = rest
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or_else(|| input(format!("{which} {spec}: unexpected output from git cat-file")))?;
+        let nl = rest.iter().position(|b| *b == b'\n').ok_or_else(|| {
+            input(format!(
+                "{which} {spec}: unexpected output from git cat-file"
+            ))
+        })?;
         let header = String::from_utf8_lossy(&rest[..nl]).to_string();
         let size: usize = header
             .rsplit(' ')
@@ -380,7 +382,9 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
                 ))
             })?;
         let body = rest.get(nl + 1..nl + 1 + size).ok_or_else(|| {
-            input(format!("{which} {spec}: truncated output from git cat-file"))
+            input(format!(
+                "{which} {spec}: truncated output from git cat-file"
+            ))
         })?;
         contents.push(body.to_vec());
         rest = rest.get(nl + 2 + size..).unwrap_or(&[]);
@@ -459,7 +463,9 @@ pub fn granted_patterns(name: &str, text: &str) -> Result<Grants, String> {
                         .ok_or_else(|| format!("{name}: {at}: expected strings, found {x}"))
                 })
                 .collect(),
-            other => Err(format!("{name}: {at}: expected a string or a list of strings, found {other}")),
+            other => Err(format!(
+                "{name}: {at}: expected a string or a list of strings, found {other}"
+            )),
         }
     };
     let mut g = Grants::default();
@@ -575,7 +581,10 @@ fn changelog(changes: &[Change], names: &HashMap<String, &str>, s: &Summary) -> 
             if last.is_some() {
                 text.push('\n');
             }
-            let name = names.get(&c.prefix.to_ascii_lowercase()).copied().unwrap_or("");
+            let name = names
+                .get(&c.prefix.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
             text.push_str(&format!("{}  {name}\n", c.prefix));
             last = Some(&c.prefix);
         }
@@ -636,12 +645,42 @@ fn markdown(
     let mut m = format!("# IAM changes from {} to {}\n\n", code(old), code(new));
     m.push_str("| | added | removed | changed |\n|---|---:|---:|---:|\n");
     let rows: [(&str, usize, usize, String); 6] = [
-        ("services", s.services_added, s.services_removed, s.services_changed.to_string()),
-        ("actions", s.actions_added, s.actions_removed, s.actions_changed.to_string()),
-        ("resource types", s.resource_types_added, s.resource_types_removed, String::new()),
-        ("ARN formats", s.arn_formats_added, s.arn_formats_removed, String::new()),
-        ("condition keys", s.condition_keys_added, s.condition_keys_removed, String::new()),
-        ("operations", s.operations_added, s.operations_removed, s.operations_changed.to_string()),
+        (
+            "services",
+            s.services_added,
+            s.services_removed,
+            s.services_changed.to_string(),
+        ),
+        (
+            "actions",
+            s.actions_added,
+            s.actions_removed,
+            s.actions_changed.to_string(),
+        ),
+        (
+            "resource types",
+            s.resource_types_added,
+            s.resource_types_removed,
+            String::new(),
+        ),
+        (
+            "ARN formats",
+            s.arn_formats_added,
+            s.arn_formats_removed,
+            String::new(),
+        ),
+        (
+            "condition keys",
+            s.condition_keys_added,
+            s.condition_keys_removed,
+            String::new(),
+        ),
+        (
+            "operations",
+            s.operations_added,
+            s.operations_removed,
+            s.operations_changed.to_string(),
+        ),
     ];
     for (what, a, r, c) in rows {
         m.push_str(&format!("| {what} | {a} | {r} | {c} |\n"));
@@ -653,7 +692,10 @@ fn markdown(
     let mut last: Option<&str> = None;
     for c in changes {
         if last != Some(c.prefix.as_str()) {
-            let name = names.get(&c.prefix.to_ascii_lowercase()).copied().unwrap_or("");
+            let name = names
+                .get(&c.prefix.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
             m.push_str(&format!("\n## {} {name}\n\n", code(&c.prefix)));
             last = Some(&c.prefix);
         }
@@ -734,7 +776,9 @@ mod tests {
     fn formats_parse() {
         assert_eq!(DiffFormat::parse(None), Ok(DiffFormat::Table));
         assert_eq!(DiffFormat::parse(Some("MD")), Ok(DiffFormat::Markdown));
-        assert!(DiffFormat::parse(Some("yaml")).unwrap_err().contains("markdown"));
+        assert!(DiffFormat::parse(Some("yaml"))
+            .unwrap_err()
+            .contains("markdown"));
     }
 
     #[test]

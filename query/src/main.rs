@@ -108,8 +108,7 @@ fn main() -> ExitCode {
     };
     let is_export = matches!(cli.cmd, Cmd::Export(_));
     let is_diff = matches!(cli.cmd, Cmd::Diff(_));
-    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff))
-    {
+    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff)) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("iamref: {e}");

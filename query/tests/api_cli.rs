@@ -370,10 +370,13 @@ fn operation_context_shows_in_api_and_action() {
         .stdout
         .clone();
     let text = String::from_utf8(text).unwrap();
-    assert!(text.lines().next().unwrap().ends_with("\tcontext"), "{text}");
     assert!(
-        text.lines()
-            .any(|l| l.contains("iam:PassRole") && l.ends_with("\tiam:PassedToService=lambda.amazonaws.com")),
+        text.lines().next().unwrap().ends_with("\tcontext"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("iam:PassRole")
+            && l.ends_with("\tiam:PassedToService=lambda.amazonaws.com")),
         "{text}"
     );
 
@@ -385,14 +388,21 @@ fn operation_context_shows_in_api_and_action() {
         .stdout
         .clone();
     let info: Value = serde_json::from_slice(&out).unwrap();
-    let info = if info.is_array() { info[0].clone() } else { info };
+    let info = if info.is_array() {
+        info[0].clone()
+    } else {
+        info
+    };
     let op = info["operations"]
         .as_array()
         .unwrap()
         .iter()
         .find(|o| o["prefix"] == "lambda" && o["operation"] == "CreateFunction")
         .unwrap();
-    assert_eq!(op["context"]["iam:PassedToService"][0], "lambda.amazonaws.com");
+    assert_eq!(
+        op["context"]["iam:PassedToService"][0],
+        "lambda.amazonaws.com"
+    );
     let text = iamref(&db)
         .args(["action", "iam:PassRole"])
         .assert()
@@ -411,7 +421,13 @@ fn operation_context_shows_in_api_and_action() {
 fn crosscheck_reports_condition_key_type_disagreements() {
     let Some(db) = db() else { return };
     let out = iamref(&db)
-        .args(["crosscheck", "--kind", "condition_key_type", "--format", "json"])
+        .args([
+            "crosscheck",
+            "--kind",
+            "condition_key_type",
+            "--format",
+            "json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -421,7 +437,10 @@ fn crosscheck_reports_condition_key_type_disagreements() {
     let items: Vec<&str> = rows.iter().map(|r| r["item"].as_str().unwrap()).collect();
     assert_eq!(
         items,
-        ["elasticloadbalancing:ListenerProtocol", "iot:IncludeSocketInformation"]
+        [
+            "elasticloadbalancing:ListenerProtocol",
+            "iot:IncludeSocketInformation"
+        ]
     );
     assert_eq!(rows[0]["html"], "ArrayOfString, String");
 }
@@ -443,7 +462,12 @@ fn condition_key_shows_every_type_a_source_gives() {
         "{text}"
     );
     let out = iamref(&db)
-        .args(["condition-key", "elasticloadbalancing:ListenerProtocol", "-f", "json"])
+        .args([
+            "condition-key",
+            "elasticloadbalancing:ListenerProtocol",
+            "-f",
+            "json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -451,5 +475,8 @@ fn condition_key_shows_every_type_a_source_gives() {
         .clone();
     let v: Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v[0]["other_types"][1]["type"], "String");
-    assert_eq!(v[0]["other_types"][1]["source"], "list_awselasticloadbalancingv2.html");
+    assert_eq!(
+        v[0]["other_types"][1]["source"],
+        "list_awselasticloadbalancingv2.html"
+    );
 }

@@ -115,13 +115,23 @@ fn corpus_dates_give_the_known_counts() {
                 && c["field"].as_str() == field
         })
     };
-    for p in ["agentaccess-mcp", "application-signals-mcp", "researchstudio"] {
+    for p in [
+        "agentaccess-mcp",
+        "application-signals-mcp",
+        "researchstudio",
+    ] {
         assert!(has(p, "service", p, None).is_some(), "{p} added");
     }
     let key = has("sts", "condition-key", "sts:TaskPolicyArn", Some("type")).unwrap();
-    assert_eq!((key["old"].as_str(), key["new"].as_str()), (Some("String"), Some("ARN")));
+    assert_eq!(
+        (key["old"].as_str(), key["new"].as_str()),
+        (Some("String"), Some("ARN"))
+    );
     let level = has("braket", "action", "SearchDevices", Some("access_level")).unwrap();
-    assert_eq!((level["old"].as_str(), level["new"].as_str()), (Some("Read"), Some("List")));
+    assert_eq!(
+        (level["old"].as_str(), level["new"].as_str()),
+        (Some("Read"), Some("List"))
+    );
 
     // The same changes from the snapshot folders, and as JSON lines.
     let (code, jsonl, _) = run(b
@@ -176,7 +186,13 @@ fn readable_and_markdown_changelogs() {
         text.contains("  ~ condition-key sts:TaskPolicyArn  type: String -> ARN\n"),
         "{text}"
     );
-    assert!(text.lines().last().unwrap().contains("3 access levels changed"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .contains("3 access levels changed"),
+        "{text}"
+    );
     let (code, md, _) = run(b
         .cmd()
         .arg("diff")
@@ -185,7 +201,10 @@ fn readable_and_markdown_changelogs() {
         .args(["--service", "sts", "-f", "markdown"]));
     assert_eq!(code, 1);
     assert!(md.starts_with("# IAM changes from "), "{md}");
-    assert!(md.contains("\n## `sts` AWS Security Token Service\n"), "{md}");
+    assert!(
+        md.contains("\n## `sts` AWS Security Token Service\n"),
+        "{md}"
+    );
     assert!(
         md.contains("- **changed** condition-key `sts:TaskPolicyArn`: type `String` → `ARN`"),
         "{md}"
@@ -204,7 +223,12 @@ fn filters_narrow_and_never_widen() {
             .args(["-f", "jsonl"])
             .args(args));
         assert_ne!(code, 2, "{args:?}: {err}");
-        (code, out.lines().map(|l| serde_json::from_str(l).unwrap()).collect())
+        (
+            code,
+            out.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect(),
+        )
     };
     let (_, keys) = diff(&["--kind", "condition-key"]);
     assert!(keys.iter().all(|c| c["kind"] == "condition-key"));
@@ -238,14 +262,28 @@ fn filters_narrow_and_never_widen() {
     assert_eq!(code, 1);
     let names: Vec<String> = granted
         .iter()
-        .map(|c| format!("{}:{} {}", c["prefix"].as_str().unwrap(), c["name"].as_str().unwrap(), c["change"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{}:{} {}",
+                c["prefix"].as_str().unwrap(),
+                c["name"].as_str().unwrap(),
+                c["change"].as_str().unwrap()
+            )
+        })
         .collect();
     // The new action agentaccess-mcp:GetScreenshot is now granted too.
-    assert!(names.contains(&"agentaccess-mcp:GetScreenshot added".to_string()), "{names:?}");
-    assert!(names.contains(&"braket:SearchDevices changed".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"agentaccess-mcp:GetScreenshot added".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"braket:SearchDevices changed".to_string()),
+        "{names:?}"
+    );
     assert!(granted.iter().all(|c| c["kind"] == "action"
         && (c["prefix"] == "braket" && c["name"].as_str().unwrap().starts_with("Search")
-            || c["prefix"] == "agentaccess-mcp" && c["name"].as_str().unwrap().starts_with("Get"))));
+            || c["prefix"] == "agentaccess-mcp"
+                && c["name"].as_str().unwrap().starts_with("Get"))));
 }
 
 #[test]
@@ -258,20 +296,35 @@ fn bad_input_exits_2_saying_what_to_fix() {
         assert!(stdout.is_empty());
         assert!(stderr.contains(expect), "{args:?}: {stderr}");
     };
-    bad(&["nope.sqlite", "data"], "OLD nope.sqlite: no such file or folder");
+    bad(
+        &["nope.sqlite", "data"],
+        "OLD nope.sqlite: no such file or folder",
+    );
     std::fs::write(d.join("junk.txt"), "hello").unwrap();
     std::fs::create_dir(d.join("empty")).unwrap();
     bad(&["junk.txt", "junk.txt"], "neither an iamref database");
     bad(&["empty", "empty"], "without manifest.json");
     std::fs::write(d.join("bad.json"), "{\"manifest\": 1}").unwrap();
-    bad(&["bad.json", "bad.json"], "not an iamref JSON bundle (line 1");
+    bad(
+        &["bad.json", "bad.json"],
+        "not an iamref JSON bundle (line 1",
+    );
     // A git revision outside a repository.
     bad(&["HEAD~1:data", "HEAD:data"], "OLD HEAD~1:data: git");
-    bad(&["empty", "empty", "--kind", "widget"], "--kind \"widget\": unknown kind");
-    bad(&["empty", "empty", "--access-level", "Admin"], "unknown access level");
+    bad(
+        &["empty", "empty", "--kind", "widget"],
+        "--kind \"widget\": unknown kind",
+    );
+    bad(
+        &["empty", "empty", "--access-level", "Admin"],
+        "unknown access level",
+    );
     bad(&["empty", "empty", "-f", "yaml"], "unknown diff format");
     std::fs::write(d.join("p.json"), "{\"Statement\": [}").unwrap();
-    bad(&["empty", "empty", "--since-policy", "p.json"], "p.json: not a JSON policy (line 1");
+    bad(
+        &["empty", "empty", "--since-policy", "p.json"],
+        "p.json: not a JSON policy (line 1",
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) -> bool {
@@ -301,13 +354,23 @@ fn git_revisions_of_a_snapshot_folder() {
         eprintln!("SKIPPED: git is not available");
         return;
     }
-    let files = ["list_amazonbraket.html", "list_awssecuritytokenservice.html"];
+    let files = [
+        "list_amazonbraket.html",
+        "list_awssecuritytokenservice.html",
+    ];
     pages(&c, "2026-05-10", &files, &d.join("may"));
     pages(&c, "2026-06-14", &files, &d.join("june"));
     let build = |from: &str| {
         iamref(d)
             .current_dir(d)
-            .args(["build", "--quiet", "--from-dir", from, "--snapshot-dir", "data"])
+            .args([
+                "build",
+                "--quiet",
+                "--from-dir",
+                from,
+                "--snapshot-dir",
+                "data",
+            ])
             .assert()
             .success();
     };
@@ -316,18 +379,32 @@ fn git_revisions_of_a_snapshot_folder() {
     build("june");
     assert!(git(d, &["add", "data"]) && git(d, &["commit", "-qm", "june"]));
 
-    let (code, from_git, err) = run(iamref(d).current_dir(d).args(["diff", "HEAD~1:data", "HEAD:data", "-f", "jsonl"]));
+    let (code, from_git, err) =
+        run(iamref(d)
+            .current_dir(d)
+            .args(["diff", "HEAD~1:data", "HEAD:data", "-f", "jsonl"]));
     assert_eq!(code, 1, "{err}");
     // The same as the working tree against the older revision.
-    let (_, mixed, _) = run(iamref(d).current_dir(d).args(["diff", "HEAD~1:data", "data", "-f", "jsonl"]));
+    let (_, mixed, _) =
+        run(iamref(d)
+            .current_dir(d)
+            .args(["diff", "HEAD~1:data", "data", "-f", "jsonl"]));
     assert_eq!(from_git, mixed);
-    assert!(from_git.contains("\"name\":\"SearchDevices\""), "{from_git}");
+    assert!(
+        from_git.contains("\"name\":\"SearchDevices\""),
+        "{from_git}"
+    );
     let (code, same, _) = run(iamref(d).current_dir(d).args(["diff", "HEAD:data", "data"]));
     assert_eq!((code, same.as_str()), (0, ""));
 
-    let (code, _, err) = run(iamref(d).current_dir(d).args(["diff", "HEAD~5:data", "data"]));
+    let (code, _, err) = run(iamref(d)
+        .current_dir(d)
+        .args(["diff", "HEAD~5:data", "data"]));
     assert_eq!(code, 2);
-    assert!(err.contains("OLD HEAD~5:data: git cannot read it") && err.contains("git log --oneline"), "{err}");
+    assert!(
+        err.contains("OLD HEAD~5:data: git cannot read it") && err.contains("git log --oneline"),
+        "{err}"
+    );
     let (code, _, err) = run(iamref(d).current_dir(d).args(["diff", "HEAD:may", "data"]));
     assert_eq!(code, 2);
     assert!(err.contains("no manifest.json"), "{err}");
@@ -347,7 +424,14 @@ fn refetched_pages_with_the_same_content_rewrite_only_the_manifest() {
     let build = |out: &str| {
         iamref(d)
             .current_dir(d)
-            .args(["build", "--quiet", "--from-dir", "pages", "--snapshot-dir", out])
+            .args([
+                "build",
+                "--quiet",
+                "--from-dir",
+                "pages",
+                "--snapshot-dir",
+                out,
+            ])
             .assert()
             .success();
     };
@@ -369,7 +453,10 @@ fn refetched_pages_with_the_same_content_rewrite_only_the_manifest() {
             "{s} rewritten"
         );
     }
-    let (ma, mb) = (read(d.join("a/manifest.json")), read(d.join("b/manifest.json")));
+    let (ma, mb) = (
+        read(d.join("a/manifest.json")),
+        read(d.join("b/manifest.json")),
+    );
     assert_ne!(ma, mb, "the manifest records the new hashes");
     let mb: Value = serde_json::from_slice(&mb).unwrap();
     assert_eq!(mb["format"], 2);

@@ -50,7 +50,10 @@ fn names_keep_the_part_after_a_dash() {
         .iter()
         .find(|p| p.file == "list_amazonsimpleemailservice-mailmanager.html")
         .unwrap();
-    assert_eq!(mm.service_name, "Amazon Simple Email Service - Mail Manager");
+    assert_eq!(
+        mm.service_name,
+        "Amazon Simple Email Service - Mail Manager"
+    );
     // No name anywhere ends with the <title>'s site suffix or a dangling dash.
     for svc in s {
         for p in &svc.pages {
@@ -128,7 +131,10 @@ fn a_key_with_two_types_keeps_both_and_crosscheck_reports_it() {
         .iter()
         .find(|d| d.item == "iot:IncludeSocketInformation")
         .unwrap();
-    assert_eq!((iot.html.as_deref(), iot.json.as_deref()), (Some("String"), Some("Bool")));
+    assert_eq!(
+        (iot.html.as_deref(), iot.json.as_deref()),
+        (Some("String"), Some("Bool"))
+    );
     assert_eq!(types.len(), 2, "{types:#?}");
 }
 
