@@ -468,3 +468,19 @@ fn refetched_pages_with_the_same_content_rewrite_only_the_manifest() {
     let (code, out, _) = run(iamref(d).current_dir(d).args(["diff", "a", "b"]));
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+#[test]
+fn the_shipped_snapshot_gets_its_page_hashes_from_the_manifest() {
+    let dir = TempDir::new().unwrap();
+    let (code, out, err) = run(iamref(dir.path()).args([
+        "sql",
+        "SELECT count(*), sum(length(sha256) = 64) FROM pages",
+        "-f",
+        "tsv",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let row = out.lines().nth(1).unwrap().to_string();
+    let (n, ok) = row.split_once('\t').unwrap();
+    assert!(n.parse::<usize>().unwrap() > 400, "{out}");
+    assert_eq!(n, ok, "every page has its hash: {out}");
+}
