@@ -1461,4 +1461,41 @@ mod tests {
         assert_eq!(scenario_name(&cell("Sc")), None);
         assert_eq!(scenario_name(&cell("ScénarioX")), None);
     }
+
+    #[test]
+    fn service_names_keep_dashes_and_drop_only_the_title_suffix() {
+        let outline = |h1: &[&str], titles: &[&str]| Outline {
+            h1: h1.iter().map(|s| s.to_string()).collect(),
+            titles: titles.iter().map(|s| s.to_string()).collect(),
+            ..Outline::default()
+        };
+        let lead = "Actions, resources, and condition keys for ";
+        assert_eq!(
+            service_name(&outline(
+                &[&format!("{lead}AWS Service - Oracle Database@AWS")],
+                &[]
+            ))
+            .as_deref(),
+            Some("AWS Service - Oracle Database@AWS")
+        );
+        // From the <title>: only its site suffix goes.
+        assert_eq!(
+            service_name(&outline(
+                &[],
+                &[&format!("{lead}Amazon Simple Email Service - Mail Manager - Service Authorization Reference")]
+            ))
+            .as_deref(),
+            Some("Amazon Simple Email Service - Mail Manager")
+        );
+        assert_eq!(
+            service_name(&outline(
+                &[],
+                &[&format!(
+                    "{lead}Amazon S3 - Service Authorization Reference"
+                )]
+            ))
+            .as_deref(),
+            Some("Amazon S3")
+        );
+    }
 }
