@@ -1018,4 +1018,141 @@ mod tests {
             assert_eq!(serde_json::to_value(k).unwrap(), json!(k.as_str()));
         }
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+        use std::collections::HashSet;
+
+        /// Small random datasets: names from tiny pools (so the two sides
+        /// share some and differ in others), in any case.
+        fn service() -> impl Strategy<Value = Service> {
+            let action = (
+                prop::sample::select(vec!["Get", "get", "Put", "List", "Tag"]),
+                prop::option::of(prop::sample::select(vec!["Read", "Write", "List"])),
+                prop::collection::vec(
+                    (prop::sample::select(vec!["a", "b", "c"]), any::<bool>()),
+                    0..3,
+                ),
+                prop::collection::vec(prop::sample::select(vec!["k:1", "k:2"]), 0..2),
+            )
+                .prop_map(|(name, level, rows, keys)| {
+                    let mut a = Action::new(name);
+                    a.access_level = level.map(str::to_string);
+                    for (r, required) in rows {
+                        if !a.resource_types.iter().any(|x| x.name == r) {
+                            a.resource_types.push(ActionResource {
+                                name: r.into(),
+                                required,
+                                condition_keys: vec![],
+                                dependent_actions: vec![],
+                                sources: Sources::HTML,
+                            });
+                        }
+                    }
+                    a.condition_keys = keys.into_iter().map(KeyRef::html).collect();
+                    a
+                });
+            (
+                prop::sample::select(vec!["x", "y", "Y", "z"]),
+                prop::collection::vec(action, 0..5),
+                prop::collection::vec(prop::sample::select(vec!["a", "b", "c"]), 0..3),
+            )
+                .prop_map(|(prefix, actions, rts)| {
+                    let mut s = Service::new(prefix, "S", Sources::HTML);
+                    for a in actions {
+                        if !s
+                            .actions
+                            .iter()
+                            .any(|x| x.name.eq_ignore_ascii_case(&a.name))
+                        {
+                            s.actions.push(a);
+                        }
+                    }
+                    for r in rts {
+                        if !s.resource_types.iter().any(|x| x.name == r) {
+                            s.resource_types.push(ResourceType {
+                                name: r.into(),
+                                doc_url: None,
+                                arns: vec![ArnFormat {
+                                    arn: format!("arn:${{Partition}}:x:::{r}"),
+                                    sources: Sources::HTML,
+                                }],
+                                condition_keys: vec![],
+                                pages: vec![],
+                                sources: Sources::HTML,
+                            });
+                        }
+                    }
+                    s
+                })
+        }
+
+        fn dataset() -> impl Strategy<Value = Vec<Service>> {
+            prop::collection::vec(service(), 0..4).prop_map(|v| {
+                let mut out: Vec<Service> = Vec::new();
+                for s in v {
+                    if !out.iter().any(|x| x.prefix.eq_ignore_ascii_case(&s.prefix)) {
+                        out.push(s);
+                    }
+                }
+                out
+            })
+        }
+
+        fn actions_of(d: &[Service]) -> HashSet<String> {
+            d.iter()
+                .flat_map(|s| {
+                    s.actions
+                        .iter()
+                        .map(move |a| format!("{}:{}", s.prefix, a.name).to_ascii_lowercase())
+                })
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn a_dataset_does_not_differ_from_itself(a in dataset()) {
+                prop_assert!(diff(&a, &a).is_empty());
+            }
+
+            #[test]
+            fn swapping_the_sides_mirrors_every_change(a in dataset(), b in dataset()) {
+                let mut mirrored: Vec<Change> = diff(&b, &a)
+                    .into_iter()
+                    .map(|mut c| {
+                        c.change = match c.change {
+                            ChangeType::Added => ChangeType::Removed,
+                            ChangeType::Removed => ChangeType::Added,
+                            ChangeType::Changed => ChangeType::Changed,
+                        };
+                        std::mem::swap(&mut c.old, &mut c.new);
+                        c
+                    })
+                    .collect();
+                let mut forward = diff(&a, &b);
+                // Names are reported as the newer side spells them.
+                for c in mirrored.iter_mut().chain(forward.iter_mut()) {
+                    c.prefix = c.prefix.to_ascii_lowercase();
+                    c.name = c.name.to_ascii_lowercase();
+                    if c.field.as_deref() == Some("prefix") || c.field.as_deref() == Some("name") {
+                        c.field = None;
+                        c.old = None;
+                        c.new = None;
+                    }
+                }
+                sort_changes(&mut mirrored);
+                sort_changes(&mut forward);
+                prop_assert_eq!(forward, mirrored);
+            }
+
+            #[test]
+            fn added_and_removed_actions_are_the_set_differences(a in dataset(), b in dataset()) {
+                let s = summarize(&diff(&a, &b));
+                let (old, new) = (actions_of(&a), actions_of(&b));
+                prop_assert_eq!(s.actions_added, new.difference(&old).count());
+                prop_assert_eq!(s.actions_removed, old.difference(&new).count());
+            }
+        }
+    }
 }
