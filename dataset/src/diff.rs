@@ -431,21 +431,37 @@ fn diff_service(o: &Service, n: &Service, out: &mut Vec<Change>) {
                 if a.name != b.name {
                     cx.field(Kind::Operation, name, "name", &a.name, &b.name);
                 }
-                cx.field(
-                    Kind::Operation,
-                    name,
-                    "actions",
-                    &operation_actions(a),
-                    &operation_actions(b),
-                );
-                cx.field(
-                    Kind::Operation,
-                    name,
-                    "context",
-                    &operation_context(a),
-                    &operation_context(b),
-                );
-                cx.field(Kind::Operation, name, "sdk", &sdk(a), &sdk(b));
+                let same_actions = a.actions.len() == b.actions.len()
+                    && a.actions
+                        .iter()
+                        .zip(&b.actions)
+                        .all(|(x, y)| x.service == y.service && x.action == y.action);
+                if !same_actions {
+                    cx.field(
+                        Kind::Operation,
+                        name,
+                        "actions",
+                        &operation_actions(a),
+                        &operation_actions(b),
+                    );
+                }
+                let same_context = same_actions
+                    && a.actions
+                        .iter()
+                        .zip(&b.actions)
+                        .all(|(x, y)| x.context == y.context);
+                if !same_context {
+                    cx.field(
+                        Kind::Operation,
+                        name,
+                        "context",
+                        &operation_context(a),
+                        &operation_context(b),
+                    );
+                }
+                if a.sdk != b.sdk {
+                    cx.field(Kind::Operation, name, "sdk", &sdk(a), &sdk(b));
+                }
             }
             (None, Some(b)) => cx.added(Kind::Operation, &b.name, operation_value(b)),
             (Some(a), None) => cx.removed(Kind::Operation, &a.name, operation_value(a)),
@@ -521,46 +537,67 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
         &a.permission_only,
         &b.permission_only,
     );
-    cx.field(
-        k,
-        name,
-        "resource_types",
-        &row_names(&a.resource_types),
-        &row_names(&b.resource_types),
-    );
-    // Per-row keys and dependent actions, for rows both sides have.
-    pair(
-        &a.resource_types,
-        &b.resource_types,
-        |r| &r.name,
-        |x, y| {
-            if let (Some(x), Some(y)) = (x, y) {
-                if x.condition_keys != y.condition_keys {
+    // Compared in place first: most actions do not change, and building
+    // the values to report only when they differ keeps a full diff fast.
+    let same_rows = a.resource_types.len() == b.resource_types.len()
+        && a.resource_types
+            .iter()
+            .zip(&b.resource_types)
+            .all(|(x, y)| x.name == y.name && x.required == y.required);
+    if !same_rows {
+        cx.field(
+            k,
+            name,
+            "resource_types",
+            &row_names(&a.resource_types),
+            &row_names(&b.resource_types),
+        );
+    }
+    let same_details = same_rows
+        && a.resource_types
+            .iter()
+            .zip(&b.resource_types)
+            .all(|(x, y)| {
+                same_names(&x.condition_keys, &y.condition_keys)
+                    && x.dependent_actions == y.dependent_actions
+            });
+    if !same_details {
+        // Per-row keys and dependent actions, for rows both sides have.
+        pair(
+            &a.resource_types,
+            &b.resource_types,
+            |r| &r.name,
+            |x, y| {
+                if let (Some(x), Some(y)) = (x, y) {
+                    if !same_names(&x.condition_keys, &y.condition_keys) {
+                        cx.field(
+                            k,
+                            name,
+                            &format!("resource_types.{}.condition_keys", y.name),
+                            &names(&x.condition_keys),
+                            &names(&y.condition_keys),
+                        );
+                    }
                     cx.field(
                         k,
                         name,
-                        &format!("resource_types.{}.condition_keys", y.name),
-                        &names(&x.condition_keys),
-                        &names(&y.condition_keys),
+                        &format!("resource_types.{}.dependent_actions", y.name),
+                        &x.dependent_actions,
+                        &y.dependent_actions,
                     );
                 }
-                cx.field(
-                    k,
-                    name,
-                    &format!("resource_types.{}.dependent_actions", y.name),
-                    &x.dependent_actions,
-                    &y.dependent_actions,
-                );
-            }
-        },
-    );
-    cx.field(
-        k,
-        name,
-        "condition_keys",
-        &names(&a.condition_keys),
-        &names(&b.condition_keys),
-    );
+            },
+        );
+    }
+    if !same_names(&a.condition_keys, &b.condition_keys) {
+        cx.field(
+            k,
+            name,
+            "condition_keys",
+            &names(&a.condition_keys),
+            &names(&b.condition_keys),
+        );
+    }
     cx.field(
         k,
         name,
@@ -572,6 +609,11 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
         let (x, y) = (scenarios_value(&a.scenarios), scenarios_value(&b.scenarios));
         cx.field(k, name, "scenarios", &x, &y);
     }
+}
+
+/// Same key names in the same order (sources aside)?
+fn same_names(a: &[KeyRef], b: &[KeyRef]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name)
 }
 
 fn arns(r: &ResourceType) -> Vec<&str> {
@@ -587,13 +629,15 @@ fn diff_resource_type(cx: &mut Ctx, a: &ResourceType, b: &ResourceType) {
     if a.name != b.name {
         cx.field(Kind::ResourceType, name, "name", &a.name, &b.name);
     }
-    cx.field(
-        Kind::ResourceType,
-        name,
-        "condition_keys",
-        &names(&a.condition_keys),
-        &names(&b.condition_keys),
-    );
+    if !same_names(&a.condition_keys, &b.condition_keys) {
+        cx.field(
+            Kind::ResourceType,
+            name,
+            "condition_keys",
+            &names(&a.condition_keys),
+            &names(&b.condition_keys),
+        );
+    }
     // ARN formats: added and removed, matched by their exact text.
     for x in &b.arns {
         if !a.arns.iter().any(|y| y.arn == x.arn) {

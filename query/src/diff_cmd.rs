@@ -119,8 +119,13 @@ pub fn diff(a: DiffArgs, format: DiffFormat, out: &mut Out) -> Result<Exit> {
         }
     };
 
-    let old = load(&a.old, "OLD")?;
-    let new = load(&a.new, "NEW")?;
+    // The two sides are read in parallel (each is a whole dataset).
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| load(&a.old, "OLD"));
+        let new = load(&a.new, "NEW");
+        (old.join().expect("reading OLD panicked"), new)
+    });
+    let (old, new) = (old?, new?);
     for p in &a.service {
         let known = |s: &[Service]| s.iter().any(|x| x.prefix.eq_ignore_ascii_case(p));
         if !known(&old) && !known(&new) {
