@@ -389,9 +389,10 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
     };
 
     // Resource types.
-    let mut arns = grouped(
+    let mut arns = grouped_ord(
         conn,
-        "SELECT resource_type_id, arn, sources FROM arn_formats ORDER BY resource_type_id, ord",
+        "SELECT resource_type_id, arn, sources, ord FROM arn_formats ORDER BY id",
+        3,
         |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -489,9 +490,10 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
             ))
         },
     )?;
-    let mut scenarios = grouped(
+    let mut scenarios = grouped_ord(
         conn,
-        "SELECT action_id, id, name FROM scenarios ORDER BY action_id, ord",
+        "SELECT action_id, id, name, ord FROM scenarios ORDER BY id",
+        3,
         |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -500,19 +502,22 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
         },
     )?;
     // Keys and dependent actions by (action, row or NULL for action level).
-    let mut keys = grouped(
+    let mut keys = grouped_ord(
         conn,
-        "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys ORDER BY action_id, action_resource_type_id, ord",
+        "SELECT action_id, action_resource_type_id, condition_key, sources, ord FROM action_condition_keys ORDER BY rowid",
+        4,
         |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), key_ref(r, 2)?)),
     )?;
-    let mut deps = grouped(
+    let mut deps = grouped_ord(
         conn,
-        "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions ORDER BY action_id, action_resource_type_id, ord",
+        "SELECT action_id, action_resource_type_id, dependent_action, ord FROM dependent_actions ORDER BY rowid",
+        3,
         |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), r.get::<_, String>(2)?)),
     )?;
-    let mut rows = grouped(
+    let mut rows = grouped_ord(
         conn,
-        "SELECT action_id, id, scenario_id, resource_type, required, sources FROM action_resource_types ORDER BY action_id, ord",
+        "SELECT action_id, id, scenario_id, resource_type, required, sources, ord FROM action_resource_types ORDER BY id",
+        6,
         |r| {
             let aid: i64 = r.get(0)?;
             let id: i64 = r.get(1)?;
@@ -596,9 +601,10 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
         "SELECT operation_action_id, condition_key, value FROM operation_action_context ORDER BY operation_action_id, condition_key, ord",
         |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?))),
     )?;
-    let mut op_actions = grouped(
+    let mut op_actions = grouped_ord(
         conn,
-        "SELECT operation_id, id, service, action, access_level, sources FROM operation_actions ORDER BY operation_id, ord",
+        "SELECT operation_id, id, service, action, access_level, sources, ord FROM operation_actions ORDER BY id",
+        6,
         |r| {
             let oaid: i64 = r.get(1)?;
             let mut context: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -684,6 +690,31 @@ fn grouped<K: std::hash::Hash + Eq, V>(
         out.entry(k).or_default().push(v);
     }
     Ok(out)
+}
+
+/// [`grouped`] for rows that carry their position in column `ord_col`:
+/// read in rowid order (a plain table scan, no sort; the writer inserts
+/// rows in position order), each group then put in position order.
+fn grouped_ord<K: std::hash::Hash + Eq, V>(
+    conn: &Connection,
+    sql: &str,
+    ord_col: usize,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<(K, V)>,
+) -> Result<HashMap<K, Vec<V>>, Error> {
+    let mut g: HashMap<K, Vec<(i64, V)>> = HashMap::new();
+    let mut q = conn.prepare(sql)?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let ord: i64 = r.get(ord_col)?;
+        let (k, v) = f(r)?;
+        g.entry(k).or_default().push((ord, v));
+    }
+    Ok(g.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by_key(|(ord, _)| *ord);
+            (k, v.into_iter().map(|(_, x)| x).collect())
+        })
+        .collect())
 }
 
 fn key_ref(r: &rusqlite::Row, i: usize) -> rusqlite::Result<KeyRef> {

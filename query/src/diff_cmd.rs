@@ -216,6 +216,9 @@ pub fn diff(a: DiffArgs, format: DiffFormat, out: &mut Out) -> Result<Exit> {
             }
         }
     }
+    // Two whole datasets are about to be freed by the process exit anyway:
+    // freeing them one allocation at a time would cost ~10% of the run.
+    std::mem::forget((old, new));
     // Exit 1 when there are changes, as `diff` does.
     Ok(if changes.is_empty() {
         Exit::Found
