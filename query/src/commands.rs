@@ -275,6 +275,9 @@ fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
             i.sources
         );
     }
+    for d in &i.other_descriptions {
+        field(out, "also described", &format!("{} ({})", d.text, d.page))?;
+    }
     field(out, "from", &src)?;
     Ok(())
 }

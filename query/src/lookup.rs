@@ -277,7 +277,17 @@ pub struct ActionInfo {
     /// API operations that need this action.
     pub operations: Vec<OperationRef>,
     pub pages: Vec<String>,
+    /// Descriptions other pages of a shared prefix give (the one above is
+    /// the first page's), with their page.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_descriptions: Vec<PageText>,
     pub sources: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageText {
+    pub page: String,
+    pub text: String,
 }
 
 pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
@@ -301,6 +311,7 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
                 scenarios: Vec::new(),
                 operations: Vec::new(),
                 pages: Vec::new(),
+                other_descriptions: Vec::new(),
                 sources: sources_str(r.get(7)?),
             })
         },
@@ -411,6 +422,18 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
     info.scenarios = scenarios;
     info.operations = operations;
     info.pages = pages;
+    info.other_descriptions = conn
+        .prepare_cached(
+            "SELECT source, description FROM action_variants
+             WHERE action_id = ?1 AND description IS NOT NULL ORDER BY source",
+        )?
+        .query_map([id], |r| {
+            Ok(PageText {
+                page: r.get(0)?,
+                text: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
     Ok(info)
 }
 

@@ -480,3 +480,33 @@ fn condition_key_shows_every_type_a_source_gives() {
         "list_awselasticloadbalancingv2.html"
     );
 }
+
+#[test]
+fn action_shows_what_other_pages_of_its_prefix_say() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["action", "aws-marketplace:TagResource", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = if v.is_array() { v[0].clone() } else { v };
+    let other = &v["other_descriptions"][0];
+    assert_eq!(other["page"], "list_awsmarketplacedeploymentservice.html");
+    assert_eq!(
+        other["text"],
+        "Grants permission to tag a deployment parameter resource"
+    );
+    assert_ne!(v["description"], other["text"]);
+    let text = iamref(&db)
+        .args(["action", "aws-marketplace:TagResource"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("  also described     Grants permission to tag a deployment parameter resource (list_awsmarketplacedeploymentservice.html)\n"), "{text}");
+}
