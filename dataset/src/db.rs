@@ -347,6 +347,14 @@ pub fn read_manifest(conn: &Connection) -> Result<Manifest, Error> {
 /// the rows are grouped in memory: a whole database in a few tens of
 /// milliseconds rather than one query per action.
 pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
+    read_services_with(conn, true)
+}
+
+/// [`read_services`], leaving out what says where facts come from rather
+/// than what they are when `provenance` is false: the page list of each
+/// action, resource type and condition key, the JSON `SupportedBy` flags
+/// and the per-source `variants` (what `iamref diff` does not compare).
+pub fn read_services_with(conn: &Connection, provenance: bool) -> Result<Vec<Service>, Error> {
     let page_file: HashMap<i64, String> = conn
         .prepare("SELECT id, file FROM pages")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -373,6 +381,9 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
         },
     )?;
     let files = |sql: &str| -> Result<HashMap<i64, Vec<String>>, Error> {
+        if !provenance {
+            return Ok(HashMap::new());
+        }
         let mut g = grouped(conn, sql, |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
         })?;
@@ -430,7 +441,8 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
 
     // Condition keys.
     let mut key_pages = files("SELECT condition_key_id, page_id FROM condition_key_pages")?;
-    let mut key_variants = grouped(
+    let mut key_variants = if provenance {
+        grouped(
         conn,
         "SELECT condition_key_id, source, description, type FROM condition_key_variants ORDER BY condition_key_id, source",
         |r| {
@@ -443,7 +455,10 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
                 },
             ))
         },
-    )?;
+    )?
+    } else {
+        HashMap::new()
+    };
     let mut condition_keys = grouped(
         conn,
         "SELECT service_id, id, name, type, description, doc_url, sources FROM condition_keys ORDER BY id",
@@ -466,30 +481,38 @@ pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
 
     // Actions and their rows.
     let mut action_pages = files("SELECT action_id, page_id FROM action_pages")?;
-    let mut supported = grouped(
-        conn,
-        "SELECT action_id, feature, supported FROM action_supported_by",
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                (r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
-            ))
-        },
-    )?;
-    let mut action_variants = grouped(
-        conn,
-        "SELECT action_id, source, description FROM action_variants ORDER BY action_id, source",
-        |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                Variant {
-                    source: r.get(1)?,
-                    description: r.get(2)?,
-                    r#type: None,
-                },
-            ))
-        },
-    )?;
+    let mut supported = if provenance {
+        grouped(
+            conn,
+            "SELECT action_id, feature, supported FROM action_supported_by",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    (r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
+                ))
+            },
+        )?
+    } else {
+        HashMap::new()
+    };
+    let mut action_variants = if provenance {
+        grouped(
+            conn,
+            "SELECT action_id, source, description FROM action_variants ORDER BY action_id, source",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Variant {
+                        source: r.get(1)?,
+                        description: r.get(2)?,
+                        r#type: None,
+                    },
+                ))
+            },
+        )?
+    } else {
+        HashMap::new()
+    };
     let mut scenarios = grouped_ord(
         conn,
         "SELECT action_id, id, name, ord FROM scenarios ORDER BY id",
@@ -1173,6 +1196,32 @@ mod tests {
             .query_row("SELECT count(*) FROM v_action_resource_types WHERE action = 'getthing' AND arn IS NULL", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn reading_without_provenance_leaves_out_exactly_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let services = sample();
+        write_database(&path, &Manifest::default(), &services).unwrap();
+        let conn = open_read_only(&path).unwrap();
+        let mut expected = read_services(&conn).unwrap();
+        for s in &mut expected {
+            for a in &mut s.actions {
+                a.pages.clear();
+                a.supported_by.clear();
+                a.variants.clear();
+            }
+            for r in &mut s.resource_types {
+                r.pages.clear();
+            }
+            for k in &mut s.condition_keys {
+                k.pages.clear();
+                k.variants.clear();
+            }
+        }
+        assert_eq!(read_services_with(&conn, false).unwrap(), expected);
+        assert_ne!(expected, services, "the sample has provenance to leave out");
     }
 
     /// The bulk reader gives what the full reader gives, less the page
