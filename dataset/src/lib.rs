@@ -3,8 +3,10 @@
 //!
 //! No network code lives here.
 
+pub mod cloudtrail;
 pub mod db;
 pub mod diff;
+pub mod export;
 pub mod json_doc;
 pub mod merge;
 pub mod model;
@@ -45,6 +47,10 @@ pub enum Error {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The place to write to is in the way (not a folder, or holds files
+    /// that are not ours).
+    #[error("{0}")]
+    Destination(String),
 }
 
 impl Error {

@@ -27,7 +27,8 @@
 //! pattern cannot make it run long. When the bound is hit the answer is
 //! the permissive one ([`Matcher::truncated`] counts those).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BTreeMap, VecDeque};
 
 /// The longest pattern accepted (IAM's own ARN limit is 2048 characters).
 pub const MAX_PATTERN_LEN: usize = 2048;
@@ -447,10 +448,8 @@ struct Nfa<'a> {
     toks: &'a [Tok],
 }
 
-type Set = Vec<u64>;
-
-/// The members of a set, in order.
-fn members(s: &Set) -> impl Iterator<Item = usize> + '_ {
+/// The members of a set of states, in order.
+fn members(s: &[u64]) -> impl Iterator<Item = usize> + '_ {
     s.iter().enumerate().flat_map(|(w, &bits)| {
         let mut b = bits;
         std::iter::from_fn(move || {
@@ -464,6 +463,13 @@ fn members(s: &Set) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
+fn set_bit(s: &mut [u64], i: usize) {
+    s[i / 64] |= 1u64 << (i % 64);
+}
+fn has_bit(s: &[u64], i: usize) -> bool {
+    s[i / 64] & (1u64 << (i % 64)) != 0
+}
+
 impl<'a> Nfa<'a> {
     fn states(&self) -> usize {
         3 * (self.toks.len() + 1)
@@ -471,73 +477,116 @@ impl<'a> Nfa<'a> {
     fn words(&self) -> usize {
         self.states().div_ceil(64)
     }
-    fn set(s: &mut Set, i: usize) -> bool {
-        let (w, b) = (i / 64, 1u64 << (i % 64));
-        let new = s[w] & b == 0;
-        s[w] |= b;
-        new
+    /// The empty move out of a state: skip a `Star`; leave a `Var` (not
+    /// right after a `/` unless the variable may end with one).
+    fn empty_move(&self, st: usize) -> Option<usize> {
+        let (i, v) = (st / 3, st % 3);
+        match (self.toks.get(i), v) {
+            (Some(Tok::Var { .. }), 1) | (Some(Tok::Var { slash_end: true }), 2) => {
+                Some(3 * (i + 1))
+            }
+            (Some(Tok::Star { .. }), 0) => Some(3 * (i + 1)),
+            _ => None,
+        }
     }
-    fn has(s: &Set, i: usize) -> bool {
-        s[i / 64] & (1u64 << (i % 64)) != 0
-    }
-    /// Close a set under the empty moves: skip a `Star`; leave a `Var`
-    /// (not right after a `/` unless the variable may end with one).
-    fn close(&self, s: &mut Set) {
-        let mut stack: Vec<usize> = members(s).collect();
-        while let Some(st) = stack.pop() {
-            let (i, v) = (st / 3, st % 3);
-            let next = match (self.toks.get(i), v) {
-                (Some(Tok::Var { .. }), 1) | (Some(Tok::Var { slash_end: true }), 2) => {
-                    Some(3 * (i + 1))
+    /// Close a set under the empty moves. They only go forward, so one
+    /// ascending pass reaches them all.
+    fn close(&self, s: &mut [u64]) {
+        for w in 0..s.len() {
+            let mut done = 0u64;
+            loop {
+                let pending = s[w] & !done;
+                if pending == 0 {
+                    break;
                 }
-                (Some(Tok::Star { .. }), 0) => Some(3 * (i + 1)),
-                _ => None,
-            };
-            if let Some(n) = next {
-                if Self::set(s, n) {
-                    stack.push(n);
+                let t = pending.trailing_zeros() as usize;
+                done |= 1u64 << t;
+                if let Some(n) = self.empty_move(w * 64 + t) {
+                    set_bit(s, n);
                 }
             }
         }
     }
-    fn start(&self) -> Set {
-        let mut s = vec![0; self.words()];
-        Self::set(&mut s, 0);
-        self.close(&mut s);
-        s
+    fn start_into(&self, s: &mut [u64]) {
+        set_bit(s, 0);
+        self.close(s);
     }
-    fn step(&self, s: &Set, c: char, work: &mut usize) -> Set {
-        let mut out = vec![0; self.words()];
+    /// `out` (zeroed) becomes the states after reading `c` from `s`.
+    fn step_into(&self, s: &[u64], c: char, out: &mut [u64], work: &mut usize) {
         for st in members(s) {
             *work += 1;
             let (i, v) = (st / 3, st % 3);
             let Some(t) = self.toks.get(i) else { continue };
             match (*t, v) {
                 (Tok::Var { .. }, _) if c != ':' => {
-                    Self::set(&mut out, 3 * i + if c == '/' { 2 } else { 1 });
+                    set_bit(out, 3 * i + if c == '/' { 2 } else { 1 });
                 }
-                (Tok::Lit(l), 0) if l == c => {
-                    Self::set(&mut out, 3 * (i + 1));
-                }
-                (Tok::One { colon }, 0) if colon || c != ':' => {
-                    Self::set(&mut out, 3 * (i + 1));
-                }
-                (Tok::Star { colon }, 0) if colon || c != ':' => {
-                    Self::set(&mut out, 3 * i);
-                }
+                (Tok::Lit(l), 0) if l == c => set_bit(out, 3 * (i + 1)),
+                (Tok::One { colon }, 0) if colon || c != ':' => set_bit(out, 3 * (i + 1)),
+                (Tok::Star { colon }, 0) if colon || c != ':' => set_bit(out, 3 * i),
                 _ => {}
             }
         }
-        self.close(&mut out);
-        out
+        self.close(out);
     }
-    fn accepts(&self, s: &Set) -> bool {
-        Self::has(s, 3 * self.toks.len())
+    /// The characters that can move `s` on: `None` when any can (a
+    /// wildcard or variable is active), else the literals expected.
+    fn next_chars(&self, s: &[u64], lits: &mut Vec<char>) -> Option<()> {
+        lits.clear();
+        for st in members(s) {
+            let (i, v) = (st / 3, st % 3);
+            match (self.toks.get(i), v) {
+                (Some(Tok::Lit(c)), 0) => {
+                    if !lits.contains(c) {
+                        lits.push(*c);
+                    }
+                }
+                (Some(Tok::Lit(_)), _) | (None, _) => {}
+                _ => return None,
+            }
+        }
+        Some(())
     }
+    fn accepts(&self, s: &[u64]) -> bool {
+        has_bit(s, 3 * self.toks.len())
+    }
+}
+
+/// The string a pattern of literals only stands for.
+fn literal_word(toks: &[Tok]) -> Option<Vec<char>> {
+    toks.iter()
+        .map(|t| match t {
+            Tok::Lit(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Does a token sequence match one string?
+fn accepts(toks: &[Tok], word: &[char]) -> bool {
+    let n = Nfa { toks };
+    let mut s = vec![0u64; n.words()];
+    n.start_into(&mut s);
+    let mut next = vec![0u64; n.words()];
+    let mut work = 0;
+    for &c in word {
+        next.iter_mut().for_each(|w| *w = 0);
+        n.step_into(&s, c, &mut next, &mut work);
+        if next.iter().all(|w| *w == 0) {
+            return false;
+        }
+        std::mem::swap(&mut s, &mut next);
+    }
+    n.accepts(&s)
 }
 
 /// Is there a string every `pos` sequence matches and no `neg` sequence
 /// matches? `None` when the state bound was hit.
+///
+/// A breadth-first search over tuples of state sets (the product of the
+/// subset constructions), flattened into one bit vector per tuple. Only
+/// the characters every positive automaton can take are tried: along
+/// literal text that is one character, not the whole alphabet.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
     let nfas: Vec<Nfa> = pos.iter().chain(neg).map(|t| Nfa { toks: t }).collect();
     // The alphabet: every literal that occurs, `:` and `/` (which variables
@@ -552,35 +601,57 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
             }
         }
     }
-    let start: Vec<Set> = nfas.iter().map(Nfa::start).collect();
-    let mut seen: HashSet<Vec<Set>> = HashSet::new();
+    let mut offs = Vec::with_capacity(nfas.len() + 1);
+    offs.push(0);
+    for n in &nfas {
+        offs.push(offs.last().unwrap() + n.words());
+    }
+    let width = *offs.last().unwrap();
+    let range = |i: usize| offs[i]..offs[i + 1];
+    let mut start = vec![0u64; width];
+    for (i, n) in nfas.iter().enumerate() {
+        n.start_into(&mut start[range(i)]);
+    }
+    let mut seen: FxHashSet<Vec<u64>> = FxHashSet::default();
     let mut queue = VecDeque::new();
     seen.insert(start.clone());
     queue.push_back(start);
     let np = pos.len();
     let mut work = 0usize;
+    let (mut lits, mut cand) = (Vec::new(), Vec::new());
     while let Some(sets) = queue.pop_front() {
-        let ok_pos = sets[..np].iter().zip(&nfas).all(|(s, n)| n.accepts(s));
-        let ok_neg = sets[np..]
-            .iter()
-            .zip(&nfas[np..])
-            .all(|(s, n)| !n.accepts(s));
+        let ok_pos = (0..np).all(|i| nfas[i].accepts(&sets[range(i)]));
+        let ok_neg = (np..nfas.len()).all(|i| !nfas[i].accepts(&sets[range(i)]));
         if ok_pos && ok_neg {
             return Some(true);
         }
-        for &c in &alphabet {
-            let next: Vec<Set> = sets
-                .iter()
-                .zip(&nfas)
-                .map(|(s, n)| n.step(s, c, &mut work))
-                .collect();
-            if next[..np].iter().any(|s| s.iter().all(|w| *w == 0)) {
-                continue;
+        // Characters every positive automaton can take.
+        let mut restricted = false;
+        for i in 0..np {
+            if nfas[i].next_chars(&sets[range(i)], &mut lits).is_some() {
+                if restricted {
+                    cand.retain(|c| lits.contains(c));
+                } else {
+                    cand.clone_from(&lits);
+                    restricted = true;
+                }
+            }
+        }
+        let chars: &[char] = if restricted { &cand } else { &alphabet };
+        'chars: for &c in chars {
+            let mut next = vec![0u64; width];
+            for (i, n) in nfas.iter().enumerate() {
+                let r = range(i);
+                n.step_into(&sets[r.clone()], c, &mut next[r.clone()], &mut work);
+                if i < np && next[r].iter().all(|w| *w == 0) {
+                    continue 'chars;
+                }
             }
             if seen.len() >= STATE_LIMIT || work >= WORK_LIMIT {
                 return None;
             }
-            if seen.insert(next.clone()) {
+            if !seen.contains(&next) {
+                seen.insert(next.clone());
                 queue.push_back(next);
             }
         }
@@ -592,8 +663,10 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
 /// repeats the same Resources across statements and actions.
 #[derive(Default)]
 pub struct Matcher {
-    reach: HashMap<(String, Vec<String>), bool>,
-    subset: HashMap<(String, String), bool>,
+    /// By pattern and format (the other formats given with a format are
+    /// the same on every call: its namespace or service).
+    reach: FxHashMap<String, bool>,
+    subset: FxHashMap<(String, String), bool>,
     /// Decisions that hit the state bound and were answered permissively.
     pub truncated: usize,
 }
@@ -609,8 +682,9 @@ impl Matcher {
     }
 
     /// Is there an ARN that `pattern` matches and whose most specific
-    /// format, among `format` and `others` (the other formats of the
-    /// service), is `format`?
+    /// format, among `format` and `others` (the other formats of its
+    /// namespace or service, the same set on every call for one format),
+    /// is `format`?
     pub fn reaches(&mut self, pattern: &Pattern, format: &Format, others: &[&Format]) -> bool {
         let Some(ptoks) = pattern.toks() else {
             return true;
@@ -624,19 +698,22 @@ impl Matcher {
         if !heads_compatible(ptoks, format.head()) {
             return false;
         }
+        let key = format!("{}\u{0}{}", pattern.raw, format.raw);
+        if let Some(&r) = self.reach.get(&key) {
+            return r;
+        }
         let narrower: Vec<&Format> = others
             .iter()
             .copied()
             .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
             .collect();
-        let key = (
-            format!("{}\u{0}{}", pattern.raw, format.raw),
-            narrower.iter().map(|f| f.raw.clone()).collect::<Vec<_>>(),
-        );
-        if let Some(&r) = self.reach.get(&key) {
+        let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
+        // A concrete ARN is one string: run the formats over it.
+        if let Some(word) = literal_word(ptoks) {
+            let r = accepts(&format.toks, &word) && !neg.iter().any(|n| accepts(n, &word));
+            self.reach.insert(key, r);
             return r;
         }
-        let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
         let r = match exists(&[ptoks, &format.toks], &neg) {
             Some(r) => r,
             None => {
@@ -1137,6 +1214,22 @@ mod tests {
             let all = strings();
             let want = all.iter().any(|s| brute(&p, s) && brute(&f, s) && !brute(&g, s));
             prop_assert_eq!(exists(&[&p, &f], &[&g]), Some(want));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The one-string fast path agrees with the automata product.
+        #[test]
+        fn literal_fast_path_agrees(
+            w in proptest::collection::vec(prop_oneof![Just('a'), Just('/'), Just(':'), Just('z')], 0..6),
+            f in proptest::collection::vec(tok(), 0..4),
+            g in proptest::collection::vec(tok(), 0..3),
+        ) {
+            let p: Vec<Tok> = w.iter().map(|&c| Tok::Lit(c)).collect();
+            let fast = accepts(&f, &w) && !accepts(&g, &w);
+            prop_assert_eq!(Some(fast), exists(&[&p, &f], &[&g]));
+            prop_assert_eq!(fast, brute(&f, &w) && !brute(&g, &w));
         }
     }
 }

@@ -372,6 +372,9 @@ fn check_statement(
     let mut star_scoped = Vec::new();
     let mut used = vec![false; resources.len()];
     let mut reached_all: BTreeMap<ActionId, Option<BTreeSet<u32>>> = BTreeMap::new();
+    // Reach of (Resource, service, resource type), decided once: the
+    // actions of a statement share their types.
+    let mut type_reach: HashMap<(usize, u32, u32), bool> = HashMap::new();
     for &id in actions {
         let (svc, act) = catalog.get(id);
         if act.resource_types.is_empty() {
@@ -400,7 +403,10 @@ fn check_statement(
                 }) {
                     continue;
                 }
-                if catalog.pattern_reaches(m, &res.pattern, id.service, ti) {
+                let hit = *type_reach
+                    .entry((k, id.service, ti))
+                    .or_insert_with(|| catalog.pattern_reaches(m, &res.pattern, id.service, ti));
+                if hit {
                     reached.insert(ti);
                     used[k] = true;
                 }
@@ -469,8 +475,9 @@ fn check_statement(
             res_el.at,
             n.clone(),
             format!(
-                "\"*\" allows {} on every resource, though they can be scoped to specific ARNs",
-                list(&n)
+                "\"*\" allows {} on every resource, though {} can be scoped to specific ARNs",
+                list(&n),
+                if n.len() == 1 { "it" } else { "they" }
             ),
             Some("name the resources (iamref action ACTION shows the ARN formats)".into()),
         ));
@@ -739,6 +746,14 @@ fn check_condition(
                 return;
             }
         }
+    } else if key
+        .split_once(':')
+        .is_some_and(|(p, _)| p.contains('.') || p.eq_ignore_ascii_case("saml"))
+    {
+        // Web identity (`accounts.google.com:aud`,
+        // `token.actions.githubusercontent.com:sub`) and SAML (`SAML:aud`)
+        // keys: named by the identity provider, not by a service.
+        (Type::String, false, true)
     } else {
         let Some((prefix, _)) = key.split_once(':') else {
             out.push(finding(
@@ -1029,5 +1044,27 @@ mod tests {
         ));
         let f = codes(&p);
         assert!(f.len() <= 5, "{f:?}");
+    }
+
+    #[test]
+    fn many_distinct_resources_stay_one_finding_each_kind() {
+        let res: Vec<String> = (0..500)
+            .map(|i| format!("\"arn:aws:s3:::b{i}/*\""))
+            .collect();
+        let p = wrap(&format!(
+            r#"{{"Effect": "Allow", "Action": ["s3:*", "dynamodb:*"], "Resource": [{}]}}"#,
+            res.join(",")
+        ));
+        let f = codes(&p);
+        // dynamodb's actions reach none of them (one finding), s3's
+        // ListBucket none either (the same finding), ListAllMyBuckets needs "*".
+        let kinds: BTreeSet<&str> = f.iter().map(|x| x.0).collect();
+        assert_eq!(
+            kinds,
+            ["resource-mismatch", "wildcard-only-action"]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(f.len(), 2, "{f:?}");
     }
 }

@@ -529,7 +529,7 @@ fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Opti
             return None;
         }
     }
-    if items.is_empty() && matches!(v.value, Value::Array(_)) {
+    if matches!(&v.value, Value::Array(list) if list.is_empty()) {
         out.push(finding(
             "empty-statement",
             Some(st),
@@ -578,7 +578,84 @@ fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) {
             ),
             None,
         ));
+        return;
     }
+    let Value::Object(m) = &v.value else { return };
+    for (k, val) in m {
+        let items: Vec<&Node> = match &val.value {
+            Value::Array(a) => a.iter().collect(),
+            _ => vec![val],
+        };
+        for item in items {
+            let Some(p) = item.as_str() else { continue };
+            let problem = match k.name.as_str() {
+                "AWS" => (!aws_principal(p)).then(|| {
+                    (
+                        "unknown-principal",
+                        format!("{p:?} is not \"*\", a 12-digit account ID or an IAM ARN (arn:aws:iam::123456789012:root, :role/NAME, :user/NAME)"),
+                    )
+                }),
+                "Service" => (!(p.ends_with(".amazonaws.com")
+                    || p.ends_with(".amazonaws.com.cn")
+                    || p.ends_with(".amazon.com")
+                    || p == "*"))
+                    .then(|| {
+                        (
+                            "unknown-principal",
+                            format!("{p:?} is not a service principal (SERVICE.amazonaws.com)"),
+                        )
+                    }),
+                "Federated" => (!federation_source(p)).then(|| {
+                    (
+                        "unknown-federation-source",
+                        format!("{p:?} is neither a SAML or OIDC provider ARN nor a known identity provider"),
+                    )
+                }),
+                _ => None,
+            };
+            if let Some((code, message)) = problem {
+                out.push(finding(code, Some(st), item.at, Vec::new(), message, None));
+            }
+        }
+    }
+}
+
+fn aws_principal(p: &str) -> bool {
+    if p == "*" || (p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit())) {
+        return true;
+    }
+    let parts: Vec<&str> = p.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && crate::arn::PARTITIONS.contains(&parts[1])
+        && matches!(parts[2], "iam" | "sts")
+        // An account ID, or the few AWS-owned names (the legacy CloudFront
+        // origin access identity is arn:aws:iam::cloudfront:user/…).
+        && ((parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit()))
+            || matches!(parts[4], "cloudfront" | "aws"))
+        && (parts[5] == "root"
+            || [
+                "user/",
+                "role/",
+                "assumed-role/",
+                "federated-user/",
+                "group/",
+            ]
+            .iter()
+            .any(|k| parts[5].starts_with(k)))
+}
+
+fn federation_source(p: &str) -> bool {
+    const PROVIDERS: &[&str] = &[
+        "cognito-identity.amazonaws.com",
+        "www.amazon.com",
+        "graph.facebook.com",
+        "accounts.google.com",
+        "appleid.apple.com",
+    ];
+    PROVIDERS.contains(&p)
+        || (p.starts_with("arn:")
+            && (p.contains(":saml-provider/") || p.contains(":oidc-provider/")))
 }
 
 fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition> {
@@ -660,9 +737,9 @@ fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition
 }
 
 impl Policy {
-    /// The service prefixes the policy's actions name (lowercase, sorted);
-    /// `None` when a wildcard prefix (`*`, `*:*`, `s*:Get*`) needs every
-    /// service.
+    /// The service prefixes the policy's actions and condition keys name
+    /// (lowercase, sorted); `None` when a wildcard prefix (`*`, `*:*`,
+    /// `s*:Get*`) needs every service.
     pub fn prefixes(&self) -> Option<Vec<String>> {
         let mut out = Vec::new();
         for st in &self.statements {
@@ -677,6 +754,15 @@ impl Policy {
                         return None;
                     }
                     out.push(prefix.to_ascii_lowercase());
+                }
+            }
+            // A key's service decides whether the key exists and who
+            // supplies it, whatever else the run loads.
+            for c in &st.conditions {
+                if let Some((prefix, _)) = c.key.value.split_once(':') {
+                    if !prefix.eq_ignore_ascii_case("aws") && !prefix.contains('.') {
+                        out.push(prefix.to_ascii_lowercase());
+                    }
                 }
             }
         }
@@ -745,6 +831,31 @@ mod tests {
             ]
         );
         assert_eq!(codes("[1]"), ["malformed"]);
+    }
+
+    #[test]
+    fn principals() {
+        let pol = |p: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {p}, "Action": "sts:AssumeRole"}}]}}"#
+            )
+        };
+        assert!(codes(&pol(
+            r#"{"AWS": ["123456789012", "arn:aws:iam::123456789012:role/x", "*"]}"#
+        ))
+        .is_empty());
+        assert!(codes(&pol(r#"{"Service": "lambda.amazonaws.com"}"#)).is_empty());
+        assert!(codes(&pol(r#"{"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}"#)).is_empty());
+        assert_eq!(codes(&pol(r#"{"AWS": "bob"}"#)), ["unknown-principal"]);
+        assert_eq!(
+            codes(&pol(r#"{"Service": "lambda"}"#)),
+            ["unknown-principal"]
+        );
+        assert_eq!(
+            codes(&pol(r#"{"Federated": "example.com"}"#)),
+            ["unknown-federation-source"]
+        );
+        assert_eq!(codes(&pol(r#""me""#)), ["malformed"]);
     }
 
     #[test]

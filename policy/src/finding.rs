@@ -79,6 +79,8 @@ pub const CODES: &[(&str, Severity, &str, &str)] = &[
     ("missing-resource", Severity::Error, "MALFORMED", "a statement has neither Resource nor NotResource"),
     ("action-and-not-action", Severity::Error, "MALFORMED", "a statement has both Action and NotAction"),
     ("resource-and-not-resource", Severity::Error, "MALFORMED", "a statement has both Resource and NotResource"),
+    ("unknown-principal", Severity::Warning, "UNKNOWN_PRINCIPAL", "an AWS principal that is not \"*\", an account ID or an IAM ARN, or a Service that is not a service principal"),
+    ("unknown-federation-source", Severity::Warning, "UNKNOWN_FEDERATION_SOURCE", "a Federated principal that is not a SAML/OIDC provider ARN or a known identity provider"),
     ("principal-and-not-principal", Severity::Error, "MALFORMED", "a statement has both Principal and NotPrincipal"),
     ("missing-version", Severity::Warning, "NO_VERSION", "no Version: policy variables are not substituted"),
     ("old-version", Severity::Warning, "OLD_VERSION", "Version 2008-10-17: policy variables are not substituted"),

@@ -11,6 +11,7 @@
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use anyhow::Result;
+use iamref_dataset::cloudtrail::prefix_candidates;
 use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
 use iamref_dataset::Sources;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -487,47 +488,6 @@ pub struct Call {
     pub operation: String,
     /// True if `service` is a CloudTrail event source.
     pub event_source: bool,
-}
-
-/// Event-source host labels that are not the service prefix.
-const EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
-    ("monitoring", "cloudwatch"),
-    ("email", "ses"),
-    ("tagging", "tag"),
-    ("metering-marketplace", "aws-marketplace"),
-    ("elasticloadbalancingv2", "elasticloadbalancing"),
-    ("streams.dynamodb", "dynamodb"),
-    ("runtime.sagemaker", "sagemaker"),
-    ("runtime.lex", "lex"),
-    ("models.lex", "lex"),
-    ("data.iot", "iot"),
-    ("api.ecr", "ecr"),
-    ("api.sagemaker", "sagemaker"),
-];
-
-/// The prefix candidates for a CloudTrail event source: the host's first
-/// label, then the known exceptions.
-fn prefix_candidates(source: &str) -> Vec<String> {
-    let host = source.trim().to_ascii_lowercase();
-    let host = host
-        .strip_suffix(".amazonaws.com.cn")
-        .or_else(|| host.strip_suffix(".amazonaws.com"))
-        .unwrap_or(&host)
-        .to_string();
-    let mut v = Vec::new();
-    for (from, to) in EVENT_SOURCE_PREFIXES {
-        if host == *from {
-            v.push(to.to_string());
-        }
-    }
-    let first = host.split('.').next().unwrap_or("").to_string();
-    for (from, to) in EVENT_SOURCE_PREFIXES {
-        if first == *from && !v.iter().any(|x| x == to) {
-            v.push(to.to_string());
-        }
-    }
-    v.insert(0, first);
-    v
 }
 
 /// Read calls from text or CloudTrail JSON. Errors (exit 2) say where.

