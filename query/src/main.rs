@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, locate, policy, diff_cmd};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -113,8 +113,7 @@ fn main() -> ExitCode {
     let mut cli = cli;
     let is_export = matches!(cli.cmd, Cmd::Export(_));
     let is_diff = matches!(cli.cmd, Cmd::Diff(_));
-    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff))
-    {
+    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff)) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("iamref: {e}");
