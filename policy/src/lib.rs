@@ -16,3 +16,4 @@ pub mod document;
 pub mod finding;
 pub mod json;
 pub mod names;
+pub mod record;

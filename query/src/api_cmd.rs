@@ -11,7 +11,6 @@
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use anyhow::Result;
-use iamref_dataset::cloudtrail::prefix_candidates;
 use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
 use iamref_dataset::Sources;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -38,10 +37,13 @@ pub struct SdkArgs {
 #[derive(clap::Args)]
 pub struct CallsArgs {
     /// Input: lines of `service:Operation` (or `service Operation`), or
-    /// CloudTrail JSON (`{"Records": [...]}` or one event per line);
-    /// `-` or nothing for stdin
+    /// CloudTrail JSON (`{"Records": [...]}`, a JSON array or one event per
+    /// line, gzipped or not), or a folder of CloudTrail files (the S3
+    /// delivery layout); `-` or nothing for stdin
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub trail: crate::record_cmd::TrailArgs,
 }
 
 #[derive(clap::Args)]
@@ -91,6 +93,15 @@ pub struct CallsRow {
     pub needed_by: Vec<String>,
     /// Whether the action is defined in the dataset.
     pub known: bool,
+    /// `always`, or `conditional` when only some parameters or
+    /// configurations of the calls need it ("may also need").
+    pub needed: String,
+    /// ARNs from the CloudTrail records (resources[] and request
+    /// parameters), else patterns scoped to their region and account;
+    /// `*` for actions without resource types; empty for call lists.
+    pub resources: Vec<String>,
+    /// Why it is conditional; denials ("denied: needs ...").
+    pub notes: Vec<String>,
 }
 
 /// One summary row of `crosscheck` (table output).
@@ -478,230 +489,44 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
 // `calls`
 // ---------------------------------------------------------------------------
 
-/// One call read from the input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Call {
-    /// Where it is: `line 3` or `record 2 (line 40)`.
-    pub at: String,
-    /// A service prefix, or a CloudTrail event source (`s3.amazonaws.com`).
-    pub service: String,
-    pub operation: String,
-    /// True if `service` is a CloudTrail event source.
-    pub event_source: bool,
-}
-
-/// Read calls from text or CloudTrail JSON. Errors (exit 2) say where.
-pub fn parse_calls(text: &str) -> Result<Vec<Call>, String> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return parse_cloudtrail(text);
-    }
-    let mut calls = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let parts: Vec<&str> = if line.contains(':') {
-            line.splitn(2, ':').map(str::trim).collect()
-        } else {
-            line.split_whitespace().collect()
-        };
-        match parts.as_slice() {
-            [s, o] if !s.is_empty() && !o.is_empty() && !o.contains([':', ' ', '\t']) => calls
-                .push(Call {
-                    at: format!("line {}", i + 1),
-                    service: s.to_string(),
-                    operation: o.to_string(),
-                    event_source: false,
-                }),
-            _ => {
-                return Err(format!(
-                    "line {}: {line:?}: expected service:Operation or service Operation",
-                    i + 1
-                ))
-            }
-        }
-    }
-    Ok(calls)
-}
-
-fn event_call(v: &serde_json::Value, at: String) -> Result<Call, String> {
-    let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    match (field("eventSource"), field("eventName")) {
-        (Some(s), Some(n)) if !s.trim().is_empty() && !n.trim().is_empty() => Ok(Call {
-            at,
-            service: s,
-            operation: n,
-            event_source: true,
-        }),
-        _ => Err(format!(
-            "{at}: not a CloudTrail event (needs string fields eventSource and eventName)"
-        )),
-    }
-}
-
-fn parse_cloudtrail(text: &str) -> Result<Vec<Call>, String> {
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(m)) if m.contains_key("Records") => {
-            let Some(records) = m.get("Records").and_then(|r| r.as_array()) else {
-                return Err("\"Records\" is not an array".into());
-            };
-            let lines = record_lines(text);
-            let lines = (lines.len() == records.len()).then_some(lines);
-            records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    let at = match &lines {
-                        Some(l) => format!("record {} (line {})", i + 1, l[i]),
-                        None => format!("record {}", i + 1),
-                    };
-                    event_call(r, at)
-                })
-                .collect()
-        }
-        Ok(serde_json::Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, r)| event_call(r, format!("record {}", i + 1)))
-            .collect(),
-        Ok(v @ serde_json::Value::Object(_)) => Ok(vec![event_call(&v, "line 1".into())?]),
-        _ => {
-            // JSON lines: one event per line.
-            let mut calls = Vec::new();
-            for (i, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let v: serde_json::Value = serde_json::from_str(line)
-                    .map_err(|e| format!("line {}: invalid JSON: {e}", i + 1))?;
-                calls.push(event_call(&v, format!("line {}", i + 1))?);
-            }
-            Ok(calls)
-        }
-    }
-}
-
-/// The line on which each element of the top-level `"Records"` array
-/// starts (a string-aware bracket scan of valid JSON).
-fn record_lines(text: &str) -> Vec<usize> {
-    let b = text.as_bytes();
-    let (mut i, mut line, mut depth) = (0usize, 1usize, 0usize);
-    let mut last_key: &str = "";
-    let mut in_records = false;
-    let mut done = false;
-    let mut expecting = false;
-    let mut out = Vec::new();
-    while i < b.len() {
-        let c = b[i];
-        match c {
-            b'\n' => line += 1,
-            b'"' => {
-                let start = i + 1;
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    if b[i] == b'\\' {
-                        i += 1;
-                    } else if b[i] == b'\n' {
-                        line += 1;
-                    }
-                    i += 1;
-                }
-                if in_records && depth == 2 && expecting {
-                    out.push(line);
-                    expecting = false;
-                } else if depth == 1 {
-                    last_key = text.get(start..i).unwrap_or("");
-                }
-            }
-            b'{' | b'[' => {
-                if in_records && depth == 2 && expecting {
-                    out.push(line);
-                    expecting = false;
-                }
-                depth += 1;
-                if c == b'[' && depth == 2 && !done && last_key == "Records" {
-                    in_records = true;
-                    expecting = true;
-                }
-            }
-            b'}' | b']' => {
-                if in_records && depth == 2 {
-                    in_records = false;
-                    done = true;
-                }
-                depth = depth.saturating_sub(1);
-            }
-            b',' => {
-                if in_records && depth == 2 {
-                    expecting = true;
-                }
-            }
-            c if c.is_ascii_whitespace() || c == b':' => {}
-            _ => {
-                if in_records && depth == 2 && expecting {
-                    out.push(line);
-                    expecting = false;
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
 /// `iamref calls [FILE|-]`.
-pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
-    let (name, text) = crate::input::read_text(a.file.as_deref())?;
-    let list = parse_calls(&text).map_err(|e| input(format!("{name}: {e}")))?;
-    let db = Db { conn };
-    let mut by_action: BTreeMap<(String, String), CallsRow> = BTreeMap::new();
-    let mut matched = 0usize;
-    let mut unknown = 0usize;
-    let mut memo: BTreeMap<(String, String), Result<Vec<ApiRow>, String>> = BTreeMap::new();
-    for c in &list {
-        let key = (
-            c.service.to_ascii_lowercase(),
-            c.operation.to_ascii_lowercase(),
-        );
-        if !memo.contains_key(&key) {
-            let r = resolve_call(&db, c)?;
-            memo.insert(key.clone(), r);
-        }
-        match &memo[&key] {
-            Err(msg) => {
-                unknown += 1;
-                eprintln!("iamref: {name}: {}: {msg}", c.at);
+pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
+    use iamref_policy::record::Options;
+    let idx = crate::record_cmd::index(conn)?;
+    let r = crate::record_cmd::read_calls(
+        &idx,
+        a.file.as_deref(),
+        &a.trail,
+        Options {
+            include_conditional: true,
+            include_errors: a.trail.include_errors,
+        },
+    )?;
+    crate::record_cmd::report(&r, quiet || r.trail.is_none());
+    let from_list = r.trail.is_none();
+    let rows: Vec<CallsRow> = r
+        .recording
+        .needs()
+        .into_iter()
+        .map(|n| CallsRow {
+            action: n.action.clone(),
+            access_level: n.access_level.clone(),
+            needed_by: sorted_unique(n.calls.iter().cloned().collect()),
+            known: n.known,
+            needed: if n.conditional {
+                "conditional"
+            } else {
+                "always"
             }
-            Ok(rows) if rows.is_empty() => {
-                unknown += 1;
-                eprintln!(
-                    "iamref: {name}: {}: {}:{}: the reference names no IAM action for this operation",
-                    c.at, c.service, c.operation
-                );
-            }
-            Ok(rows) => {
-                matched += 1;
-                for r in rows {
-                    let k = (r.action.to_ascii_lowercase(), r.action.clone());
-                    let e = by_action.entry(k).or_insert_with(|| CallsRow {
-                        action: r.action.clone(),
-                        access_level: r.access_level.clone(),
-                        needed_by: Vec::new(),
-                        known: r.known,
-                    });
-                    if !e.needed_by.contains(&r.operation) {
-                        e.needed_by.push(r.operation.clone());
-                    }
-                }
-            }
-        }
-    }
-    let mut rows: Vec<CallsRow> = by_action.into_values().collect();
-    for r in &mut rows {
-        r.needed_by = sorted_unique(std::mem::take(&mut r.needed_by));
-    }
+            .to_string(),
+            resources: if from_list {
+                Vec::new()
+            } else {
+                n.resources.iter().cloned().collect()
+            },
+            notes: n.notes.iter().cloned().collect(),
+        })
+        .collect();
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -710,53 +535,36 @@ pub fn calls(conn: &Connection, a: CallsArgs, out: &mut Out) -> Result<Exit> {
                 r.access_level.clone().unwrap_or_default(),
                 r.needed_by.join(", "),
                 if r.known { "yes" } else { "no" }.to_string(),
+                r.needed.clone(),
+                r.resources.join(", "),
             ]
         })
         .collect();
     out.records(
-        &["action", "access_level", "needed_by", "known"],
+        &[
+            "action",
+            "access_level",
+            "needed_by",
+            "known",
+            "needed",
+            "resources",
+        ],
         &cells,
         &rows,
     )?;
-    if unknown > 0 {
+    let s = r.recording.stats;
+    let not_matched = s.unmapped;
+    if not_matched > 0 {
         eprintln!(
-            "iamref: {unknown} of {} call(s) not matched, {matched} matched",
-            list.len()
+            "iamref: {not_matched} of {} call(s) not matched, {} matched",
+            s.calls,
+            s.mapped + s.no_permission
         );
     }
-    Ok(if matched == 0 {
+    Ok(if rows.is_empty() {
         Exit::NotFound
     } else {
         Exit::Found
-    })
-}
-
-/// The rows of a call, or why there are none.
-fn resolve_call(db: &Db, c: &Call) -> Result<Result<Vec<ApiRow>, String>> {
-    let prefix = if c.event_source {
-        let mut found = None;
-        for p in prefix_candidates(&c.service) {
-            if let Some((_, stored)) = db.service(&p)? {
-                found = Some(stored);
-                break;
-            }
-        }
-        match found {
-            Some(p) => p,
-            None => {
-                return Ok(Err(format!(
-                    "event source {:?} does not map to a known service prefix (tried {})",
-                    c.service,
-                    prefix_candidates(&c.service).join(", ")
-                )))
-            }
-        }
-    } else {
-        c.service.clone()
-    };
-    Ok(match find_operation(db, &prefix, &c.operation)? {
-        Lookup::Unknown(msg) => Err(msg),
-        Lookup::Found(prefix, oid, name) => Ok(db.operation_rows(&prefix, oid, &name)?),
     })
 }
 
@@ -884,42 +692,6 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_calls_accept_both_spellings_and_report_bad_lines() {
-        let c = parse_calls("# comment\ns3:CopyObject\n\n  s3 GetObject  \n").unwrap();
-        assert_eq!(c.len(), 2);
-        assert_eq!(c[0].at, "line 2");
-        assert_eq!(
-            (c[1].service.as_str(), c[1].operation.as_str()),
-            ("s3", "GetObject")
-        );
-        let e = parse_calls("s3:CopyObject\njust-one-word\n").unwrap_err();
-        assert!(e.starts_with("line 2:"), "{e}");
-    }
-
-    #[test]
-    fn cloudtrail_records_carry_their_line() {
-        // Constructed CloudTrail-shaped document.
-        let text = "{\n \"Records\": [\n  {\"eventSource\": \"s3.amazonaws.com\",\n   \"eventName\": \"GetObject\"},\n  {\"eventSource\": \"monitoring.amazonaws.com\", \"eventName\": \"PutMetricData\", \"x\": \"]\"}\n ]\n}\n";
-        let c = parse_calls(text).unwrap();
-        assert_eq!(c.len(), 2);
-        assert_eq!(c[0].at, "record 1 (line 3)");
-        assert_eq!(c[1].at, "record 2 (line 5)");
-        assert!(c[1].event_source);
-        let lines = "{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"GetObject\"}\n\n{\"eventSource\":\"iam.amazonaws.com\",\"eventName\":\"GetRole\"}\n";
-        let c = parse_calls(lines).unwrap();
-        assert_eq!(c[1].at, "line 3");
-        let e = parse_calls("{\"eventSource\":\"s3.amazonaws.com\"}\n{oops\n").unwrap_err();
-        assert!(e.contains("line"), "{e}");
-    }
-
-    #[test]
-    fn event_sources_map_to_prefixes() {
-        assert_eq!(prefix_candidates("s3.amazonaws.com")[0], "s3");
-        assert!(prefix_candidates("monitoring.amazonaws.com").contains(&"cloudwatch".to_string()));
-        assert!(prefix_candidates("email.amazonaws.com").contains(&"ses".to_string()));
-    }
 
     #[test]
     fn suggestions_are_close_names() {

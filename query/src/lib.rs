@@ -15,3 +15,4 @@ pub mod matching;
 pub mod output;
 pub mod policy;
 pub mod policy_check_cmd;
+pub mod record_cmd;

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy, record_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -87,6 +87,8 @@ enum Cmd {
     Calls(api_cmd::CallsArgs),
     /// Every disagreement between the HTML pages and the JSON service reference
     Crosscheck(api_cmd::CrosscheckArgs),
+    /// Record the calls of a workload (SDK client-side monitoring) and write the policy it needs
+    Record(record_cmd::RecordArgs),
     /// Check a policy against the data, or write a least-privilege policy
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
@@ -221,9 +223,10 @@ fn run(
                 Cmd::Sql(a) => commands::sql(&conn, a, out),
                 Cmd::Api(a) => api_cmd::api(&conn, a, out),
                 Cmd::Sdk(a) => api_cmd::sdk(&conn, a, out),
-                Cmd::Calls(a) => api_cmd::calls(&conn, a, out),
+                Cmd::Calls(a) => api_cmd::calls(&conn, a, quiet, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
+                Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),
                 Cmd::Build(_)
                 | Cmd::Crawl(_)
                 | Cmd::Export(_)

@@ -25,8 +25,18 @@ pub enum PolicyCmd {
 #[derive(clap::Args)]
 pub struct WriteArgs {
     /// Actions or patterns, e.g. s3:GetObject s3:List*; `-` reads them from standard input, one per line
-    #[arg(required = true, value_name = "ACTION")]
+    #[arg(required_unless_present = "from_cloudtrail", value_name = "ACTION")]
     pub actions: Vec<String>,
+    /// Instead of actions: the calls of a CloudTrail log (file, .json.gz,
+    /// folder tree in the S3 delivery layout, `iamref record --log` output,
+    /// or `-`), granted on the resources the records name
+    #[arg(long, value_name = "PATH", conflicts_with = "actions")]
+    pub from_cloudtrail: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub trail: crate::record_cmd::TrailArgs,
+    /// With --from-cloudtrail: grant the parameter-dependent actions too
+    #[arg(long)]
+    pub include_conditional: bool,
     /// Concrete ARNs (or patterns) to scope to; each action gets those its resource types match
     #[arg(long = "resource", short, value_name = "ARN")]
     pub resources: Vec<String>,
@@ -189,6 +199,16 @@ pub fn write_policy(
 }
 
 fn write(conn: &Connection, a: WriteArgs, out: &mut Out) -> Result<Exit> {
+    if let Some(p) = &a.from_cloudtrail {
+        return crate::record_cmd::write_from_cloudtrail(
+            conn,
+            p,
+            &a.trail,
+            a.include_conditional,
+            out,
+        );
+    }
+    crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
     let mut patterns = Vec::new();
     for p in &a.actions {
         if p == "-" {

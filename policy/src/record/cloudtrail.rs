@@ -1,0 +1,858 @@
+//! CloudTrail logs, streamed: `{"Records": [...]}` files (as CloudTrail
+//! delivers them, usually gzipped, under
+//! `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/`), JSON arrays and JSON
+//! lines (exports, and `iamref record --log`).
+//!
+//! [`Splitter`] cuts the byte stream into one record at a time with a
+//! string-aware bracket scan, so memory depends on the largest record,
+//! never on the log; each record is then parsed on its own. The caller
+//! hands in a `Read` (and decompresses `.gz` itself).
+
+use super::{arns, Call, ServiceRef};
+use serde::Deserialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A record larger than this is an error (CloudTrail events are at most
+/// a few hundred KiB).
+pub const MAX_RECORD: usize = 32 << 20;
+
+/// Event-source host labels that are not the service prefix, beyond the
+/// dataset's shared table (`iamref_dataset::cloudtrail`, which the SQL
+/// export uses too).
+const MORE_EVENT_SOURCE_PREFIXES: &[(&str, &str)] = &[
+    ("es", "es"),
+    ("opensearch", "es"),
+    ("bedrock-runtime", "bedrock"),
+    ("bedrock-agent", "bedrock"),
+    ("bedrock-agent-runtime", "bedrock"),
+];
+
+fn event_source_prefixes() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    iamref_dataset::cloudtrail::EVENT_SOURCE_PREFIXES
+        .iter()
+        .chain(MORE_EVENT_SOURCE_PREFIXES)
+}
+
+/// The prefix candidates for a CloudTrail event source: the dataset's
+/// (the host's first label, then the known exceptions), then a few more.
+pub fn prefix_candidates(source: &str) -> Vec<String> {
+    let mut v = iamref_dataset::cloudtrail::prefix_candidates(source);
+    let host = iamref_dataset::cloudtrail::event_source_host(source);
+    let first = host.split('.').next().unwrap_or("").to_string();
+    for (from, to) in MORE_EVENT_SOURCE_PREFIXES {
+        if (host == *from || first == *from) && !v.iter().any(|x| x == to) {
+            v.push(to.to_string());
+        }
+    }
+    v
+}
+
+/// The event source CloudTrail uses for an IAM prefix (the inverse of
+/// [`prefix_candidates`] for the call log).
+pub fn event_source_for(prefix: &str) -> String {
+    let host = event_source_prefixes()
+        .find(|(_, to)| *to == prefix)
+        .map(|(from, _)| *from)
+        .filter(|from| !from.contains('.'))
+        .unwrap_or(prefix);
+    format!("{host}.amazonaws.com")
+}
+
+/// The API operation a CloudTrail event names: version suffixes stripped
+/// (Lambda's `ListFunctions20150331`, `UpdateFunctionCode20150331v2`,
+/// CloudFront's `..2020_05_31`), S3 `ListObjects` with `list-type: 2` read
+/// as `ListObjectsV2`.
+pub fn operation_of(event_name: &str, params: Option<&serde_json::Value>) -> String {
+    let mut n = super::service_ids::strip_api_version(event_name.trim());
+    let b = n.as_bytes();
+    // Lambda: 8 digits, optionally followed by v and digits.
+    let mut end = b.len();
+    while end > 0 && b[end - 1].is_ascii_digit() {
+        end -= 1;
+    }
+    if end > 0 && b[end - 1] == b'v' && end < b.len() {
+        let digits_end = end - 1;
+        let mut s = digits_end;
+        while s > 0 && b[s - 1].is_ascii_digit() {
+            s -= 1;
+        }
+        if digits_end - s == 8 && s > 0 {
+            n = &n[..s];
+        }
+    } else if b.len() - end == 8 && end > 0 {
+        n = &n[..end];
+    }
+    if n == "ListObjects" {
+        let v2 = params
+            .and_then(|p| p.get("list-type"))
+            .is_some_and(|t| t == "2" || t == 2);
+        if v2 {
+            return "ListObjectsV2".into();
+        }
+    }
+    n.to_string()
+}
+
+fn param_str<'a>(params: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    let m = params.as_object()?;
+    m.get(key)
+        .or_else(|| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+}
+
+/// `QueueName` and `Account` from an SQS queue URL
+/// (`https://sqs.us-east-1.amazonaws.com/123456789012/q`).
+fn queue_url(url: &str) -> Option<(&str, &str)> {
+    let path = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let mut parts = path.split('/').skip(1);
+    let account = parts.next()?;
+    let name = parts.next()?;
+    (account.len() == 12 && account.bytes().all(|c| c.is_ascii_digit()) && !name.is_empty())
+        .then_some((account, name))
+}
+
+/// An ARN of `format` filled from a CloudTrail record's request
+/// parameters: `bucketName` + `key` -> the object, `queueUrl` -> the
+/// queue, `tableName`, `functionName`, `logGroupName`, …; or a parameter
+/// that already is an ARN of that format (`stateMachineArn`).
+pub fn arn_from_params(
+    format: &str,
+    params: &serde_json::Value,
+    region: Option<&str>,
+    account: Option<&str>,
+) -> Option<String> {
+    if let Some(m) = params.as_object() {
+        for v in m.values() {
+            if let Some(s) = v.as_str() {
+                if s.starts_with("arn:") && arns::is_instance(format, s) {
+                    return Some(s.to_string());
+                }
+            }
+        }
+    }
+    let queue = param_str(params, "queueUrl").and_then(queue_url);
+    let account = queue.map(|q| q.0).or(account);
+    let arn = arns::fill(format, |var| {
+        let v = match var {
+            "Partition" => return Some(arns::partition_of(region).to_string()),
+            "Region" => return region.map(str::to_string),
+            "Account" => return account.map(str::to_string),
+            "ObjectName" => param_str(params, "key"),
+            "QueueName" => queue
+                .map(|q| q.1)
+                .or_else(|| param_str(params, "queueName")),
+            _ => {
+                let camel = {
+                    let mut c = var.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                };
+                param_str(params, &camel).or_else(|| param_str(params, var))
+            }
+        }?;
+        // A name parameter may hold an ARN or a path the variable cannot.
+        (!v.starts_with("arn:") && !v.contains('*')).then(|| v.to_string())
+    })?;
+    arns::is_instance(format, &arn).then_some(arn)
+}
+
+// ---------------------------------------------------------------------------
+// Splitting a stream into records.
+// ---------------------------------------------------------------------------
+
+/// One raw record and where it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raw {
+    /// 1-based index of the record in the input.
+    pub index: u64,
+    /// 1-based line on which it starts.
+    pub line: u64,
+    pub bytes: Vec<u8>,
+}
+
+/// A stream that is not CloudTrail-shaped JSON.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    #[error("line {line}: expected a JSON object or array, found {found:?}")]
+    Unexpected { line: u64, found: char },
+    #[error("line {line}: the JSON value starting here is not closed at the end of the input")]
+    Unterminated { line: u64 },
+    #[error("line {line}: record {index} is larger than {MAX_RECORD} bytes")]
+    TooLarge { line: u64, index: u64 },
+    #[error("line {line}: record {index} is not a JSON object")]
+    NotObject { line: u64, index: u64 },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Cuts a stream into records (see the module doc).
+pub struct Splitter<R: Read> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    line: u64,
+    depth: usize,
+    in_str: bool,
+    esc: bool,
+    /// Depth at which records are elements (1: a bare array, 2: Records).
+    elem_depth: Option<usize>,
+    /// The current top-level object is a candidate record (JSON lines).
+    cur: Vec<u8>,
+    cur_line: u64,
+    /// Where the current record starts in `buf`, in this pass.
+    cur_from: Option<usize>,
+    capturing: bool,
+    /// Last string at depth 1 (a key of the top object), when short.
+    key: Vec<u8>,
+    key_start: Option<usize>,
+    after_colon_key: bool,
+    index: u64,
+}
+
+impl<R: Read> Splitter<R> {
+    pub fn new(r: R) -> Self {
+        Splitter {
+            r,
+            buf: vec![0; 1 << 20],
+            pos: 0,
+            len: 0,
+            eof: false,
+            line: 1,
+            depth: 0,
+            in_str: false,
+            esc: false,
+            elem_depth: None,
+            cur: Vec::new(),
+            cur_line: 0,
+            cur_from: None,
+            capturing: false,
+            key: Vec::new(),
+            key_start: None,
+            after_colon_key: false,
+            index: 0,
+        }
+    }
+
+    fn fill(&mut self) -> std::io::Result<bool> {
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        loop {
+            match self.r.read(&mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.pos = 0;
+                    self.len = n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next record, `None` at the end.
+    pub fn next_record(&mut self) -> Result<Option<Raw>, SplitError> {
+        loop {
+            if !self.fill()? {
+                if self.capturing || self.depth > 0 {
+                    let line = if self.capturing {
+                        self.cur_line
+                    } else {
+                        self.line
+                    };
+                    self.capturing = false;
+                    self.depth = 0;
+                    return Err(SplitError::Unterminated { line });
+                }
+                return Ok(None);
+            }
+            let start = self.pos;
+            let mut i = self.pos;
+            let end = self.len;
+            let mut done: Option<usize> = None;
+            while i < end {
+                let c = self.buf[i];
+                if self.in_str {
+                    if self.esc {
+                        self.esc = false;
+                    } else if c == b'\\' {
+                        self.esc = true;
+                    } else if c == b'"' {
+                        self.in_str = false;
+                        if self.depth == 1 && self.elem_depth != Some(1) {
+                            if let Some(ks) = self.key_start.take() {
+                                self.key.extend_from_slice(&self.buf[ks..i]);
+                            }
+                        }
+                    } else if c == b'\n' {
+                        self.line += 1;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match c {
+                    b'\n' => self.line += 1,
+                    b' ' | b'\t' | b'\r' | b',' => {}
+                    b'"' => {
+                        self.in_str = true;
+                        if self.depth == 1 && self.elem_depth != Some(1) {
+                            self.key.clear();
+                            self.key_start = Some(i + 1);
+                            self.after_colon_key = false;
+                        }
+                    }
+                    b':' => {
+                        if self.depth == 1 {
+                            self.after_colon_key = self.key == b"Records";
+                        }
+                    }
+                    b'{' | b'[' => {
+                        if self.depth == 0 {
+                            if c == b'[' {
+                                self.elem_depth = Some(1);
+                            } else {
+                                self.elem_depth = None;
+                                self.capturing = true;
+                                self.cur.clear();
+                                self.cur_line = self.line;
+                                self.index += 1;
+                                self.cur_start(i);
+                            }
+                        } else if Some(self.depth) == self.elem_depth && !self.capturing {
+                            if c != b'{' {
+                                self.index += 1;
+                                return Err(SplitError::NotObject {
+                                    line: self.line,
+                                    index: self.index,
+                                });
+                            }
+                            self.capturing = true;
+                            self.cur.clear();
+                            self.cur_line = self.line;
+                            self.index += 1;
+                            self.cur_start(i);
+                        } else if self.depth == 1
+                            && c == b'['
+                            && self.after_colon_key
+                            && self.elem_depth.is_none()
+                        {
+                            // {"Records": [ ... ]}: the object is a wrapper.
+                            self.elem_depth = Some(2);
+                            self.capturing = false;
+                            self.cur.clear();
+                            self.index -= 1;
+                        }
+                        self.depth += 1;
+                    }
+                    b'}' | b']' => {
+                        if self.depth == 0 {
+                            return Err(SplitError::Unexpected {
+                                line: self.line,
+                                found: c as char,
+                            });
+                        }
+                        self.depth -= 1;
+                        if self.capturing {
+                            let closes = match self.elem_depth {
+                                Some(d) => self.depth == d,
+                                None => self.depth == 0,
+                            };
+                            if closes {
+                                done = Some(i + 1);
+                                i += 1;
+                                break;
+                            }
+                        }
+                        if self.elem_depth == Some(2) && self.depth == 1 {
+                            // The Records array closed; the wrapper goes on.
+                            self.elem_depth = Some(usize::MAX);
+                        }
+                        if self.depth == 0 {
+                            self.elem_depth = None;
+                        }
+                    }
+                    _ => {
+                        if self.depth == 0 {
+                            return Err(SplitError::Unexpected {
+                                line: self.line,
+                                found: c as char,
+                            });
+                        }
+                        if Some(self.depth) == self.elem_depth && !self.capturing {
+                            self.index += 1;
+                            return Err(SplitError::NotObject {
+                                line: self.line,
+                                index: self.index,
+                            });
+                        }
+                    }
+                }
+                i += 1;
+            }
+            // A key string continues in the next buffer.
+            if self.in_str {
+                if let Some(ks) = self.key_start {
+                    if self.key.len() < 64 {
+                        self.key.extend_from_slice(&self.buf[ks..i]);
+                    }
+                    self.key_start = Some(0);
+                }
+            }
+            // Copy what this pass covered of the current record.
+            if self.capturing {
+                let from = self.cur_from.unwrap_or(start);
+                let to = done.unwrap_or(i);
+                self.cur.extend_from_slice(&self.buf[from..to]);
+                self.cur_from = None;
+                if self.cur.len() > MAX_RECORD {
+                    self.capturing = false;
+                    return Err(SplitError::TooLarge {
+                        line: self.cur_line,
+                        index: self.index,
+                    });
+                }
+            }
+            self.pos = i;
+            if done.is_some() {
+                self.capturing = false;
+                return Ok(Some(Raw {
+                    index: self.index,
+                    line: self.cur_line,
+                    bytes: std::mem::take(&mut self.cur),
+                }));
+            }
+        }
+    }
+
+    fn cur_start(&mut self, i: usize) {
+        self.cur_from = Some(i);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Records.
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "eventSource")]
+    event_source: Option<String>,
+    #[serde(rename = "eventName")]
+    event_name: Option<String>,
+    #[serde(rename = "eventTime")]
+    event_time: Option<String>,
+    #[serde(rename = "awsRegion")]
+    region: Option<String>,
+    #[serde(rename = "recipientAccountId")]
+    recipient_account: Option<String>,
+    #[serde(rename = "errorCode")]
+    error_code: Option<String>,
+    #[serde(rename = "errorMessage")]
+    error_message: Option<String>,
+    #[serde(rename = "userIdentity")]
+    user_identity: Option<UserIdentity>,
+    #[serde(rename = "requestParameters")]
+    request_parameters: Option<serde_json::Value>,
+    resources: Option<Vec<Resource>>,
+    /// iamref's call log: the SDK service ID and HTTP status of a CSM call.
+    #[serde(rename = "sdkServiceId")]
+    sdk_service_id: Option<String>,
+    #[serde(rename = "httpStatus")]
+    http_status: Option<u16>,
+}
+
+#[derive(Deserialize)]
+struct UserIdentity {
+    arn: Option<String>,
+    #[serde(rename = "accountId")]
+    account_id: Option<String>,
+    #[serde(rename = "sessionContext")]
+    session_context: Option<SessionContext>,
+}
+
+#[derive(Deserialize)]
+struct SessionContext {
+    #[serde(rename = "sessionIssuer")]
+    session_issuer: Option<SessionIssuer>,
+}
+
+#[derive(Deserialize)]
+struct SessionIssuer {
+    arn: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    #[serde(rename = "ARN")]
+    arn: Option<String>,
+}
+
+/// Which records to read.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `userIdentity.arn`; an assumed-role session matches its role.
+    pub principal: Option<String>,
+    /// Inclusive bounds on `eventTime`, as ISO 8601 prefixes
+    /// (`2026-06-01`, `2026-06-01T10:00`).
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// Check a `--since`/`--until` value: an ISO 8601 date or date-time
+/// prefix (`2026-06-01`, `2026-06-01T10:00:00Z`).
+pub fn check_time(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    let pattern = b"dddd-dd-ddTdd:dd:dd";
+    let b = t.trim_end_matches('Z').as_bytes();
+    let ok = b.len() >= 4
+        && b.len() <= pattern.len()
+        && b.iter().zip(pattern.iter()).all(|(c, p)| match p {
+            b'd' => c.is_ascii_digit(),
+            _ => c.eq_ignore_ascii_case(p),
+        });
+    if ok {
+        Ok(String::from_utf8_lossy(b).into_owned())
+    } else {
+        Err(format!(
+            "{s:?} is not a date or time; expected ISO 8601 such as 2026-06-01 or 2026-06-01T10:00:00Z"
+        ))
+    }
+}
+
+/// `arn:aws:sts::1:assumed-role/R/session` -> role name `R`.
+fn assumed_role(arn: &str) -> Option<(&str, &str)> {
+    let (head, rest) = arn.split_once(":assumed-role/")?;
+    let account = head.rsplit(':').next()?;
+    Some((account, rest.split('/').next()?))
+}
+
+/// Does a principal filter match a record's identity?
+pub fn principal_matches(want: &str, arn: Option<&str>, issuer: Option<&str>) -> bool {
+    let Some(arn) = arn else {
+        return false;
+    };
+    if want == arn || issuer == Some(want) {
+        return true;
+    }
+    // A role ARN (possibly with a path) against an assumed-role session.
+    if let (Some((acct, role)), Some((wacct, wrest))) = (
+        assumed_role(arn),
+        want.split_once(":role/")
+            .map(|(h, r)| (h.rsplit(':').next().unwrap_or(""), r)),
+    ) {
+        let wrole = wrest.rsplit('/').next().unwrap_or(wrest);
+        return acct == wacct && role == wrole;
+    }
+    false
+}
+
+/// What reading a stream found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub records: u64,
+    /// Records left out by the filters.
+    pub filtered: u64,
+    /// Records that are not API calls (no eventSource/eventName).
+    pub not_calls: u64,
+    pub bytes: u64,
+}
+
+/// One record turned into a call; `Err` names the record.
+pub fn call_of(raw: &Raw, name: &str) -> Result<(Call, Option<String>, Option<String>), String> {
+    let at = format!("{name}: record {} (line {})", raw.index, raw.line);
+    let ev: Event = serde_json::from_slice(&raw.bytes)
+        .map_err(|e| format!("{at}: not a CloudTrail event: {e}"))?;
+    let (service, operation) = match (ev.sdk_service_id, ev.event_source, ev.event_name) {
+        (Some(id), _, Some(n)) if !id.trim().is_empty() && !n.trim().is_empty() => {
+            (ServiceRef::SdkId(id), n)
+        }
+        (_, Some(s), Some(n)) if !s.trim().is_empty() && !n.trim().is_empty() => {
+            (ServiceRef::EventSource(s), n)
+        }
+        _ => {
+            return Err(format!(
+                "{at}: not a CloudTrail event (needs string fields eventSource and eventName)"
+            ))
+        }
+    };
+    let params = ev.request_parameters.filter(|p| p.is_object());
+    let operation = operation_of(&operation, params.as_ref());
+    let ident = ev.user_identity;
+    let principal = ident.as_ref().and_then(|u| u.arn.clone());
+    let issuer = ident
+        .as_ref()
+        .and_then(|u| u.session_context.as_ref())
+        .and_then(|s| s.session_issuer.as_ref())
+        .and_then(|s| s.arn.clone());
+    let account = ev
+        .recipient_account
+        .or_else(|| ident.and_then(|u| u.account_id));
+    let denied_action = ev
+        .error_message
+        .as_deref()
+        .and_then(super::csm::denied_action);
+    Ok((
+        Call {
+            at,
+            service: Some(service),
+            operation,
+            region: ev.region,
+            account,
+            status: ev.http_status,
+            error: ev.error_code,
+            denied_action,
+            resources: ev
+                .resources
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|r| r.arn)
+                .collect(),
+            params,
+            time: ev.event_time,
+        },
+        principal,
+        issuer,
+    ))
+}
+
+/// Read every record of a stream, filtered, handing each call to `f`.
+/// Stops at the first error (naming the stream, record and line).
+pub fn read(
+    r: impl Read,
+    name: &str,
+    filter: &Filter,
+    stats: &mut ReadStats,
+    mut f: impl FnMut(Call),
+) -> Result<(), String> {
+    let mut s = Splitter::new(r);
+    loop {
+        let raw = match s.next_record() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(format!("{name}: {e}")),
+        };
+        stats.records += 1;
+        stats.bytes += raw.bytes.len() as u64;
+        let (call, principal, issuer) = call_of(&raw, name)?;
+        if let Some(want) = &filter.principal {
+            if !principal_matches(want, principal.as_deref(), issuer.as_deref()) {
+                stats.filtered += 1;
+                continue;
+            }
+        }
+        if filter.since.is_some() || filter.until.is_some() {
+            let t = call.time.as_deref().unwrap_or("");
+            let before = |bound: &str| t.get(..bound.len()).unwrap_or(t) < bound;
+            let after = |bound: &str| t.get(..bound.len()).unwrap_or(t) > bound;
+            if t.is_empty()
+                || filter.since.as_deref().is_some_and(before)
+                || filter.until.as_deref().is_some_and(after)
+            {
+                stats.filtered += 1;
+                continue;
+            }
+        }
+        f(call);
+    }
+}
+
+/// The log files under a directory (the S3 delivery layout
+/// `AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz`, or any tree):
+/// every `.json`, `.jsonl`, `.json.gz` and `.jsonl.gz`, sorted by path.
+/// Unreadable folders are errors naming them.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut seen = 0usize;
+    while let Some(d) = stack.pop() {
+        seen += 1;
+        if seen > 1_000_000 {
+            return Err(format!("{}: more than a million folders", dir.display()));
+        }
+        let rd = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for e in rd {
+            let e = e.map_err(|e| format!("{}: {e}", d.display()))?;
+            let p = e.path();
+            let ft = e.file_type().map_err(|e| format!("{}: {e}", p.display()))?;
+            if ft.is_dir() {
+                stack.push(p);
+            } else if is_log_name(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `.json`, `.jsonl`, `.json.gz` or `.jsonl.gz`.
+pub fn is_log_name(p: &Path) -> bool {
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    [".json", ".jsonl", ".json.gz", ".jsonl.gz"]
+        .iter()
+        .any(|s| n.ends_with(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Result<Vec<(u64, u64, String)>, String> {
+        let mut s = Splitter::new(text.as_bytes());
+        let mut v = Vec::new();
+        while let Some(r) = s.next_record().map_err(|e| e.to_string())? {
+            v.push((r.index, r.line, String::from_utf8(r.bytes).unwrap()));
+        }
+        Ok(v)
+    }
+
+    #[test]
+    fn splits_records_lines_and_arrays() {
+        let t = "{\n \"Records\": [\n  {\"a\": \"}]\\\"\"},\n  {\"b\": [1, {\"c\": 2}]}\n ]\n}\n";
+        let v = split(t).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[0].0, v[0].1), (1, 3));
+        assert_eq!(v[0].2, "{\"a\": \"}]\\\"\"}");
+        assert_eq!(
+            (v[1].0, v[1].1, v[1].2.as_str()),
+            (2, 4, "{\"b\": [1, {\"c\": 2}]}")
+        );
+        let v = split("{\"x\":1}\n\n{\"y\":{\"Records\":[1]}}\n").unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!((v[1].0, v[1].1), (2, 3));
+        assert_eq!(v[1].2, "{\"y\":{\"Records\":[1]}}");
+        let v = split("[{\"a\":1},\n{\"b\":2}]").unwrap();
+        assert_eq!((v[1].0, v[1].1), (2, 2));
+        // Records not first in the wrapper.
+        let v = split("{\"k\": {\"z\": 1}, \"Records\": [{\"a\":1}]}").unwrap();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].2, "{\"a\":1}");
+    }
+
+    #[test]
+    fn split_errors_name_the_line() {
+        let e = split("{\"x\":1}\n{oops\n").unwrap_err();
+        assert!(e.contains("line 2"), "{e}");
+        let e = split("s3:GetObject\n").unwrap_err();
+        assert!(e.contains("line 1"), "{e}");
+        let e = split("{\"Records\": [1]}").unwrap_err();
+        assert!(e.contains("not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn small_reads_split_the_same() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(3).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let t = "{\"Records\":[{\"eventName\":\"A\",\"x\":\"{[\"},{\"eventName\":\"B\"}]}";
+        let mut s = Splitter::new(Trickle(t.as_bytes()));
+        let a = s.next_record().unwrap().unwrap();
+        let b = s.next_record().unwrap().unwrap();
+        assert_eq!(
+            String::from_utf8(a.bytes).unwrap(),
+            "{\"eventName\":\"A\",\"x\":\"{[\"}"
+        );
+        assert_eq!(String::from_utf8(b.bytes).unwrap(), "{\"eventName\":\"B\"}");
+        assert!(s.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn event_names_and_sources() {
+        assert_eq!(operation_of("ListFunctions20150331", None), "ListFunctions");
+        assert_eq!(
+            operation_of("UpdateFunctionCode20150331v2", None),
+            "UpdateFunctionCode"
+        );
+        assert_eq!(
+            operation_of("AssociateAlias2020_05_31", None),
+            "AssociateAlias"
+        );
+        let p = serde_json::json!({"list-type": "2", "bucketName": "b"});
+        assert_eq!(operation_of("ListObjects", Some(&p)), "ListObjectsV2");
+        assert_eq!(operation_of("ListObjects", None), "ListObjects");
+        assert_eq!(operation_of("PutMetricData", None), "PutMetricData");
+        assert_eq!(prefix_candidates("s3.amazonaws.com")[0], "s3");
+        assert!(prefix_candidates("monitoring.amazonaws.com").contains(&"cloudwatch".to_string()));
+        assert_eq!(event_source_for("cloudwatch"), "monitoring.amazonaws.com");
+        assert_eq!(event_source_for("states"), "states.amazonaws.com");
+    }
+
+    #[test]
+    fn arns_from_request_parameters() {
+        let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        let p = serde_json::json!({"bucketName": "b1", "key": "dir/k.txt"});
+        assert_eq!(
+            arn_from_params(obj, &p, Some("us-east-1"), Some("123456789012")).as_deref(),
+            Some("arn:aws:s3:::b1/dir/k.txt")
+        );
+        let q = "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}";
+        let p = serde_json::json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/210987654321/jobs"});
+        assert_eq!(
+            arn_from_params(q, &p, Some("eu-west-1"), Some("123456789012")).as_deref(),
+            Some("arn:aws:sqs:eu-west-1:210987654321:jobs")
+        );
+        let t = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}";
+        let p = serde_json::json!({"tableName": "orders"});
+        assert_eq!(
+            arn_from_params(t, &p, Some("us-east-1"), Some("123456789012")).as_deref(),
+            Some("arn:aws:dynamodb:us-east-1:123456789012:table/orders")
+        );
+        assert_eq!(arn_from_params(t, &p, Some("us-east-1"), None), None);
+        let sm = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}";
+        let p = serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"});
+        assert_eq!(
+            arn_from_params(sm, &p, None, None).as_deref(),
+            Some("arn:aws:states:us-east-1:123456789012:stateMachine:m")
+        );
+    }
+
+    #[test]
+    fn principals_and_times() {
+        let role = "arn:aws:iam::123456789012:role/service/app";
+        let sess = "arn:aws:sts::123456789012:assumed-role/app/i-0abc";
+        assert!(principal_matches(role, Some(sess), None));
+        assert!(principal_matches(sess, Some(sess), None));
+        assert!(!principal_matches(
+            role,
+            Some("arn:aws:sts::123456789012:assumed-role/other/x"),
+            None
+        ));
+        assert!(!principal_matches(
+            "arn:aws:iam::999999999999:role/app",
+            Some(sess),
+            None
+        ));
+        assert!(principal_matches(role, Some("x"), Some(role)));
+        assert_eq!(check_time("2026-06-01").unwrap(), "2026-06-01");
+        assert_eq!(
+            check_time("2026-06-01T10:00:00Z").unwrap(),
+            "2026-06-01T10:00:00"
+        );
+        assert!(check_time("yesterday").is_err());
+    }
+}

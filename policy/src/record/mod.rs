@@ -1,0 +1,700 @@
+//! Recording what a workload calls, and turning it into needs: the IAM
+//! actions (with resources) a policy must grant.
+//!
+//! Two sources feed one [`Recording`]:
+//! - [`csm`]: SDK client-side monitoring datagrams (`iamref record`);
+//! - [`cloudtrail`]: CloudTrail logs (`iamref calls`,
+//!   `iamref policy write --from-cloudtrail`).
+//!
+//! Each becomes a [`Call`]; [`Recording::add`] maps it through the
+//! dataset's operations ([`ops`]) and the service-ID table
+//! ([`service_ids`]) and keeps what it needs as [`Need`]s. Nothing here
+//! does I/O except reading from a `Read` the caller hands in.
+
+pub mod arns;
+pub mod cloudtrail;
+pub mod csm;
+pub mod ops;
+pub mod service_ids;
+
+use ops::{Class, OpEntry, OperationIndex};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// One IAM action a recorded workload needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Need {
+    /// `prefix:Name`, as the dataset writes it.
+    pub action: String,
+    /// ARNs or ARN patterns to grant it on (`"*"` for actions without
+    /// resource types): concrete ARNs from CloudTrail, else patterns scoped
+    /// to the calls' region and account (`arn:aws:sqs:us-east-1:123456789012:*`).
+    pub resources: BTreeSet<String>,
+    /// True when no call always needs it: only some parameters or
+    /// configurations do ("may also need"); granted only on request.
+    pub conditional: bool,
+    /// Why it is conditional, denials ("denied: needs …"), failures.
+    pub notes: BTreeSet<String>,
+    /// The calls (`prefix:Operation`) that need it.
+    pub calls: BTreeSet<String>,
+    pub access_level: Option<String>,
+    /// Whether the action is defined in the dataset.
+    pub known: bool,
+}
+
+/// How a call names its service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceRef {
+    /// An SDK service ID (CSM): `SFN`, `CloudWatch Logs`.
+    SdkId(String),
+    /// An IAM prefix: `states`.
+    Prefix(String),
+    /// A CloudTrail event source: `states.amazonaws.com`.
+    EventSource(String),
+}
+
+impl ServiceRef {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ServiceRef::SdkId(s) | ServiceRef::Prefix(s) | ServiceRef::EventSource(s) => s,
+        }
+    }
+}
+
+/// One API call, from either source.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Call {
+    /// Where it was read: `datagram 12`, `trail.json: record 3 (line 40)`.
+    pub at: String,
+    pub service: Option<ServiceRef>,
+    pub operation: String,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// Final HTTP status, when known.
+    pub status: Option<u16>,
+    /// Error code (`AccessDenied`, `NoSuchKey`), when the call failed.
+    pub error: Option<String>,
+    /// The action an AccessDenied message names.
+    pub denied_action: Option<String>,
+    /// Concrete resource ARNs the record names (CloudTrail `resources[]`).
+    pub resources: Vec<String>,
+    /// CloudTrail `requestParameters`.
+    pub params: Option<serde_json::Value>,
+    /// ISO 8601 time.
+    pub time: Option<String>,
+}
+
+impl Call {
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.status.is_some_and(|s| s >= 400)
+    }
+
+    pub fn denied(&self) -> bool {
+        self.error.as_deref().is_some_and(csm::is_access_denied)
+            || (self.error.is_none() && self.status == Some(403))
+    }
+}
+
+/// Options of a recording.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Grant conditional actions too.
+    pub include_conditional: bool,
+    /// Grant the actions of failed calls (denied calls always count).
+    pub include_errors: bool,
+}
+
+/// A call that mapped to no action, listed (never dropped or guessed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmapped {
+    pub call: String,
+    pub reason: String,
+    pub count: u64,
+    /// Where it was first seen.
+    pub first_at: String,
+}
+
+/// A failed call (kept with its status).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub call: String,
+    pub error: String,
+    pub status: Option<u16>,
+    pub count: u64,
+    /// "denied: needs ACTION" for AccessDenied-family errors.
+    pub note: Option<String>,
+}
+
+/// Counters of a recording.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub calls: u64,
+    pub mapped: u64,
+    pub unmapped: u64,
+    /// Calls that need no permission (`sts:GetCallerIdentity`).
+    pub no_permission: u64,
+    pub failed: u64,
+    pub denied: u64,
+    /// Failed calls left out of the policy (without `include_errors`).
+    pub skipped_errors: u64,
+    /// Mapped calls with an action that takes resources.
+    pub resource_calls: u64,
+    /// Those whose resources were resolved to concrete ARNs.
+    pub resolved: u64,
+}
+
+/// What happened to one call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Mapped; the actions that became newly needed (granted ones).
+    Mapped {
+        call: String,
+        new: Vec<String>,
+    },
+    NoPermission {
+        call: String,
+        note: &'static str,
+    },
+    Unmapped {
+        call: String,
+        reason: String,
+    },
+}
+
+/// Needs accumulated from calls.
+#[derive(Debug, Default)]
+pub struct Recording {
+    pub options: Options,
+    needs: BTreeMap<String, Need>,
+    unmapped: BTreeMap<String, Unmapped>,
+    no_permission: BTreeMap<String, (&'static str, u64)>,
+    failures: BTreeMap<(String, String), Failure>,
+    /// Resolved calls, by service and operation as written: a log repeats
+    /// the same few calls.
+    resolved: std::collections::HashMap<(String, String), Result<(String, String), String>>,
+    pub stats: Stats,
+}
+
+/// Resolve a call to its operation, or say why not.
+pub fn resolve<'i>(idx: &'i OperationIndex, call: &Call) -> Result<&'i OpEntry, String> {
+    let op = service_ids::strip_api_version(call.operation.trim());
+    match &call.service {
+        None => Err("the call names no service".into()),
+        Some(ServiceRef::SdkId(id)) => match service_ids::lookup(id) {
+            Some(row) => {
+                let found = idx.by_client(row.client, op);
+                let pick = found
+                    .iter()
+                    .find(|o| Some(o.prefix.as_str()) == row.iam_prefix)
+                    .or(found.first())
+                    .copied();
+                if let Some(o) = pick {
+                    return Ok(o);
+                }
+                match row.iam_prefix.and_then(|p| idx.operation(p, op)) {
+                    Some(o) => Ok(o),
+                    None => Err(unknown_op(idx, row.iam_prefix, op, id)),
+                }
+            }
+            None => {
+                let guess: String = id.to_ascii_lowercase().replace(' ', "");
+                match idx.operation(&guess, op) {
+                    Some(o) => Ok(o),
+                    None => Err(format!(
+                        "unknown SDK service ID {id:?}: not in the service-ID table (regenerate it with tools/gen_service_ids.py)"
+                    )),
+                }
+            }
+        },
+        Some(ServiceRef::Prefix(p)) => match idx.operation(p, op) {
+            Some(o) => Ok(o),
+            None if idx.prefix(p).is_none() => Err(format!("unknown service prefix {p:?}")),
+            None => Err(unknown_op(idx, Some(p), op, p)),
+        },
+        Some(ServiceRef::EventSource(src)) => {
+            let cands = cloudtrail::prefix_candidates(src);
+            for p in &cands {
+                if let Some(o) = idx.operation(p, op) {
+                    return Ok(o);
+                }
+            }
+            match cands.iter().find(|p| idx.prefix(p).is_some()) {
+                Some(p) => Err(unknown_op(idx, Some(p), op, src)),
+                None => Err(format!(
+                    "event source {src:?} does not map to a known service prefix (tried {})",
+                    cands.join(", ")
+                )),
+            }
+        }
+    }
+}
+
+fn unknown_op(idx: &OperationIndex, prefix: Option<&str>, op: &str, service: &str) -> String {
+    let Some(p) = prefix else {
+        return format!("{service}: no IAM prefix in the dataset for this SDK service");
+    };
+    let names = idx.operation_names(p);
+    if names.is_empty() {
+        return format!(
+            "{p}:{op}: the dataset has no API operations for {p} (its JSON service reference lists none)"
+        );
+    }
+    let lower = op.to_ascii_lowercase();
+    let mut close: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| {
+            let n = n.to_ascii_lowercase();
+            lower.len() >= 4 && (n.starts_with(&lower) || lower.starts_with(&n))
+        })
+        .take(3)
+        .collect();
+    close.sort_unstable();
+    if close.is_empty() {
+        format!("{p}:{op}: unknown API operation")
+    } else {
+        format!(
+            "{p}:{op}: unknown API operation; did you mean {}?",
+            close.join(", ")
+        )
+    }
+}
+
+impl Recording {
+    pub fn new(options: Options) -> Recording {
+        Recording {
+            options,
+            ..Default::default()
+        }
+    }
+
+    /// Map one call and keep what it needs.
+    pub fn add(&mut self, idx: &OperationIndex, call: &Call) -> Outcome {
+        self.stats.calls += 1;
+        let key = (
+            call.service
+                .as_ref()
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_default(),
+            call.operation.clone(),
+        );
+        let found = match self.resolved.get(&key) {
+            Some(r) => r.clone(),
+            None => {
+                let r = resolve(idx, call).map(|e| (e.prefix.clone(), e.name.clone()));
+                if self.resolved.len() < 100_000 {
+                    self.resolved.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        let entry = match found.and_then(|(p, n)| {
+            idx.operation(&p, &n)
+                .ok_or_else(|| format!("{p}:{n}: not in the index"))
+        }) {
+            Ok(e) => e,
+            Err(reason) => {
+                self.stats.unmapped += 1;
+                let key = format!(
+                    "{}:{}",
+                    call.service.as_ref().map(ServiceRef::as_str).unwrap_or("?"),
+                    call.operation
+                );
+                let u = self
+                    .unmapped
+                    .entry(key.clone())
+                    .or_insert_with(|| Unmapped {
+                        call: key.clone(),
+                        reason: reason.clone(),
+                        count: 0,
+                        first_at: call.at.clone(),
+                    });
+                u.count += 1;
+                return Outcome::Unmapped { call: key, reason };
+            }
+        };
+        let name = format!("{}:{}", entry.prefix, entry.name);
+        if let Some(note) = ops::no_permission(&entry.prefix, &entry.name) {
+            self.stats.no_permission += 1;
+            self.no_permission
+                .entry(name.clone())
+                .or_insert((note, 0))
+                .1 += 1;
+            return Outcome::NoPermission { call: name, note };
+        }
+        if entry.actions.is_empty() {
+            self.stats.unmapped += 1;
+            let reason = "the reference names no IAM action for this operation".to_string();
+            let u = self
+                .unmapped
+                .entry(name.clone())
+                .or_insert_with(|| Unmapped {
+                    call: name.clone(),
+                    reason: reason.clone(),
+                    count: 0,
+                    first_at: call.at.clone(),
+                });
+            u.count += 1;
+            return Outcome::Unmapped { call: name, reason };
+        }
+        self.stats.mapped += 1;
+        let failed = call.failed();
+        let denied = failed && call.denied();
+        let mut denied_note = None;
+        if failed {
+            self.stats.failed += 1;
+            let error = call
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("HTTP {}", call.status.unwrap_or(0)));
+            if denied {
+                self.stats.denied += 1;
+                let needs = call.denied_action.clone().unwrap_or_else(|| {
+                    entry
+                        .actions
+                        .iter()
+                        .filter(|a| a.class == Class::Always)
+                        .map(|a| a.action.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                denied_note = Some(format!("denied: needs {needs}"));
+            }
+            let f = self
+                .failures
+                .entry((name.clone(), error.clone()))
+                .or_insert_with(|| Failure {
+                    call: name.clone(),
+                    error: error.clone(),
+                    status: call.status,
+                    count: 0,
+                    note: denied_note.clone(),
+                });
+            f.count += 1;
+        }
+        if failed && !denied && !self.options.include_errors {
+            self.stats.skipped_errors += 1;
+            return Outcome::Mapped {
+                call: name,
+                new: Vec::new(),
+            };
+        }
+        let mut new = Vec::new();
+        let mut takes_resources = false;
+        let mut resolved = false;
+        for a in &entry.actions {
+            let info = idx.action(&a.action);
+            let (resources, concrete) = match info {
+                Some(i) if !i.resource_types.is_empty() => {
+                    takes_resources = true;
+                    let (r, c) = resources_for(i, call);
+                    resolved |= c;
+                    (r, c)
+                }
+                _ => (BTreeSet::from(["*".to_string()]), false),
+            };
+            let _ = concrete;
+            let conditional = matches!(a.class, Class::Conditional(_));
+            let granted = !conditional || self.options.include_conditional;
+            let key = a.action.to_ascii_lowercase();
+            let existed_granted = self
+                .needs
+                .get(&key)
+                .is_some_and(|n| !n.conditional || self.options.include_conditional);
+            let n = self.needs.entry(key).or_insert_with(|| Need {
+                action: a.action.clone(),
+                resources: BTreeSet::new(),
+                conditional: true,
+                notes: BTreeSet::new(),
+                calls: BTreeSet::new(),
+                access_level: info.and_then(|i| i.access_level.clone()),
+                known: info.is_some(),
+            });
+            n.resources.extend(resources);
+            n.calls.insert(name.clone());
+            if let Class::Conditional(why) = a.class {
+                n.notes.insert(format!("{name}: may also need it {why}"));
+            } else {
+                n.conditional = false;
+            }
+            if let Some(d) = &denied_note {
+                if !conditional {
+                    n.notes.insert(d.clone());
+                }
+            }
+            if failed && !denied {
+                if let Some(e) = &call.error {
+                    n.notes.insert(format!("{name} failed: {e}"));
+                }
+            }
+            if granted && !existed_granted {
+                new.push(n.action.clone());
+            }
+        }
+        if takes_resources {
+            self.stats.resource_calls += 1;
+            if resolved {
+                self.stats.resolved += 1;
+            }
+        }
+        Outcome::Mapped { call: name, new }
+    }
+
+    /// Every need, sorted by action (conditional ones included, marked).
+    pub fn needs(&self) -> Vec<&Need> {
+        self.needs.values().collect()
+    }
+
+    /// The need of an action, if any.
+    pub fn need(&self, action: &str) -> Option<&Need> {
+        self.needs.get(&action.to_ascii_lowercase())
+    }
+
+    /// The needs a policy grants under the options.
+    pub fn granted(&self) -> Vec<&Need> {
+        self.needs
+            .values()
+            .filter(|n| !n.conditional || self.options.include_conditional)
+            .collect()
+    }
+
+    pub fn unmapped(&self) -> Vec<&Unmapped> {
+        self.unmapped.values().collect()
+    }
+
+    pub fn failures(&self) -> Vec<&Failure> {
+        self.failures.values().collect()
+    }
+
+    /// Calls that need no permission, with the note and count.
+    pub fn no_permission(&self) -> Vec<(&str, &'static str, u64)> {
+        self.no_permission
+            .iter()
+            .map(|(k, (n, c))| (k.as_str(), *n, *c))
+            .collect()
+    }
+
+    /// Notes for a report: one line each.
+    pub fn notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for (call, note, count) in self.no_permission() {
+            v.push(format!("{call} ({count} call(s)) left out: {note}"));
+        }
+        for u in self.unmapped() {
+            v.push(format!(
+                "unmapped: {} ({} call(s), first at {}): {}",
+                u.call, u.count, u.first_at, u.reason
+            ));
+        }
+        for f in self.failures() {
+            let status = f.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
+            match &f.note {
+                Some(n) => v.push(format!(
+                    "{}: {}{status}, {} call(s): {n}",
+                    f.call, f.error, f.count
+                )),
+                None => v.push(format!(
+                    "{}: failed with {}{status}, {} call(s)",
+                    f.call, f.error, f.count
+                )),
+            }
+        }
+        v
+    }
+}
+
+/// Keep a need to at most `limit` resources by replacing the largest
+/// group of ARNs under one path (`arn:aws:s3:::b/logs/a`, `…/logs/b`)
+/// with the path's wildcard (`arn:aws:s3:::b/logs/*`), repeatedly. Only
+/// the resource part after the sixth `:`-separated field is cut, at `/`;
+/// never a bucket or account. Returns what was widened, for the report.
+pub fn collapse_resources(need: &mut Need, limit: usize) -> Vec<String> {
+    fn parent(r: &str) -> Option<String> {
+        let base = r.strip_suffix("/*").unwrap_or(r);
+        let res_start = base.match_indices(':').nth(4).map(|(i, _)| i + 1)?;
+        let cut = base[res_start..].rfind('/')? + res_start;
+        if cut == res_start {
+            return None;
+        }
+        Some(format!("{}/*", &base[..cut]))
+    }
+    let mut notes = Vec::new();
+    while need.resources.len() > limit {
+        let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &need.resources {
+            if let Some(p) = parent(r) {
+                groups.entry(p).or_default().push(r.clone());
+            }
+        }
+        let Some((p, members)) = groups
+            .into_iter()
+            .filter(|(_, m)| m.len() > 1)
+            .max_by_key(|(p, m)| (m.len(), std::cmp::Reverse(p.len())))
+        else {
+            break;
+        };
+        for m in &members {
+            need.resources.remove(m);
+        }
+        notes.push(format!(
+            "{}: widened {} resources to {p} (more than {limit} under one path)",
+            need.action,
+            members.len()
+        ));
+        need.resources.insert(p);
+    }
+    notes
+}
+
+/// The resources one call needs an action on, and whether they are
+/// concrete (resolved from the call) rather than scoped patterns.
+fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool) {
+    let types = info.scoping_types();
+    let formats: Vec<&str> = info
+        .resource_types
+        .iter()
+        .flat_map(|t| t.arns.iter().map(String::as_str))
+        .collect();
+    let mut out = BTreeSet::new();
+    for r in &call.resources {
+        if formats.iter().any(|f| arns::is_instance(f, r)) {
+            out.insert(r.clone());
+        }
+    }
+    if let Some(p) = &call.params {
+        for f in types.iter().flat_map(|t| t.arns.iter()) {
+            if let Some(arn) =
+                cloudtrail::arn_from_params(f, p, call.region.as_deref(), call.account.as_deref())
+            {
+                out.insert(arn);
+            }
+        }
+    }
+    if !out.is_empty() {
+        return (out, true);
+    }
+    for t in &types {
+        for f in &t.arns {
+            out.insert(arns::scoped_pattern(
+                f,
+                call.region.as_deref(),
+                call.account.as_deref(),
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.insert("*".into());
+    }
+    (out, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn csm_call(service: &str, api: &str) -> Call {
+        Call {
+            at: "datagram 1".into(),
+            service: Some(ServiceRef::SdkId(service.into())),
+            operation: api.into(),
+            region: Some("us-east-1".into()),
+            account: Some("123456789012".into()),
+            status: Some(200),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recording_classifies_scopes_and_lists_everything() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let out = r.add(idx, &csm_call("SFN", "ListStateMachines"));
+        assert_eq!(
+            out,
+            Outcome::Mapped {
+                call: "states:ListStateMachines".into(),
+                new: vec!["states:ListStateMachines".into()]
+            }
+        );
+        // Seen again: nothing new.
+        let out = r.add(idx, &csm_call("SFN", "ListStateMachines"));
+        assert!(matches!(out, Outcome::Mapped { new, .. } if new.is_empty()));
+        r.add(idx, &csm_call("SQS", "SendMessage"));
+        let q = r.need("sqs:SendMessage").unwrap();
+        assert_eq!(
+            q.resources.iter().collect::<Vec<_>>(),
+            ["arn:aws:sqs:us-east-1:123456789012:*"]
+        );
+        assert!(matches!(
+            r.add(idx, &csm_call("STS", "GetCallerIdentity")),
+            Outcome::NoPermission { .. }
+        ));
+        assert!(matches!(
+            r.add(idx, &csm_call("S3", "NoSuchApi")),
+            Outcome::Unmapped { .. }
+        ));
+        // Conditional actions are recorded, not granted.
+        r.add(idx, &csm_call("DynamoDB", "CreateTable"));
+        let tag = r.need("dynamodb:TagResource").unwrap();
+        assert!(tag.conditional);
+        assert!(!r
+            .granted()
+            .iter()
+            .any(|n| n.action == "dynamodb:TagResource"));
+        // A denial names what it needs; a failure keeps its status.
+        let mut denied = csm_call("CloudWatch Logs", "DescribeLogGroups");
+        denied.status = Some(400);
+        denied.error = Some("AccessDeniedException".into());
+        r.add(idx, &denied);
+        assert!(r
+            .need("logs:DescribeLogGroups")
+            .unwrap()
+            .notes
+            .contains("denied: needs logs:DescribeLogGroups"));
+        assert_eq!(r.stats.calls, 7);
+        assert_eq!(r.stats.unmapped, 1);
+        assert_eq!(r.stats.no_permission, 1);
+        assert_eq!(r.stats.denied, 1);
+        let notes = r.notes().join("\n");
+        assert!(notes.contains("unmapped: S3:NoSuchApi"), "{notes}");
+        assert!(notes.contains("sts:GetCallerIdentity"), "{notes}");
+        // The same with conditional actions granted.
+        let mut all = Recording::new(Options {
+            include_conditional: true,
+            include_errors: false,
+        });
+        all.add(idx, &csm_call("DynamoDB", "CreateTable"));
+        assert!(all
+            .granted()
+            .iter()
+            .any(|n| n.action == "dynamodb:TagResource"));
+    }
+
+    #[test]
+    fn collapse_widens_under_one_path_and_says_so() {
+        let mut n = Need {
+            action: "s3:GetObject".into(),
+            resources: (0..30)
+                .map(|i| format!("arn:aws:s3:::b/logs/{i}.gz"))
+                .chain(["arn:aws:s3:::other/x".to_string()])
+                .collect(),
+            conditional: false,
+            notes: BTreeSet::new(),
+            calls: BTreeSet::new(),
+            access_level: None,
+            known: true,
+        };
+        let notes = collapse_resources(&mut n, 10);
+        assert_eq!(
+            n.resources.iter().cloned().collect::<Vec<_>>(),
+            ["arn:aws:s3:::b/logs/*", "arn:aws:s3:::other/x"]
+        );
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("widened 30"), "{notes:?}");
+        // Bucket names are never cut.
+        let mut b = n.clone();
+        b.resources = (0..30).map(|i| format!("arn:aws:s3:::bucket{i}")).collect();
+        assert!(collapse_resources(&mut b, 10).is_empty());
+        assert_eq!(b.resources.len(), 30);
+    }
+}

@@ -1,0 +1,1100 @@
+//! Recording what a workload calls:
+//!
+//! - `iamref record`: listen for SDK client-side monitoring (CSM)
+//!   datagrams on loopback, show the calls and the policy growing, then
+//!   write the policy and a call log (both atomically);
+//! - CloudTrail input for `iamref calls` and
+//!   `iamref policy write --from-cloudtrail` (files, `.json.gz`, folder
+//!   trees), with principal and time filters.
+//!
+//! The mapping itself (calls -> needs) is `iamref_policy::record`.
+
+use crate::exit::{input, Exit};
+use crate::output::{Format, Out};
+use anyhow::{Context, Result};
+use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
+use iamref_policy::record::ops::OperationIndex;
+use iamref_policy::record::{
+    csm, service_ids, Call, Need, Options, Outcome, Recording, ServiceRef,
+};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The dataset's operations, indexed once per run. Reads only what the
+/// recorder uses (actions, their resource types and ARN formats,
+/// operations and SDK clients): a few queries, not the whole dataset.
+pub fn index(conn: &Connection) -> Result<OperationIndex> {
+    use iamref_dataset::{
+        Action, ActionResource, ArnFormat, Operation, OperationAction, ResourceType, SdkMethod,
+        Service, Sources,
+    };
+    use std::collections::HashMap;
+    let mut services: Vec<Service> = Vec::new();
+    let mut sid: HashMap<i64, usize> = HashMap::new();
+    let mut q = conn.prepare("SELECT id, prefix FROM services ORDER BY prefix")?;
+    for r in q.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+        let (id, prefix) = r?;
+        sid.insert(id, services.len());
+        services.push(Service::new(prefix, "", Sources::NONE));
+    }
+    let mut aid: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut q =
+        conn.prepare("SELECT id, service_id, name, access_level FROM actions ORDER BY id")?;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })? {
+        let (id, s, name, level) = r?;
+        let Some(&si) = sid.get(&s) else { continue };
+        let mut a = Action::new(name);
+        a.access_level = level;
+        aid.insert(id, (si, services[si].actions.len()));
+        services[si].actions.push(a);
+    }
+    let mut q = conn.prepare(
+        "SELECT action_id, resource_type, required FROM action_resource_types
+         WHERE scenario_id IS NULL ORDER BY action_id, ord",
+    )?;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+        ))
+    })? {
+        let (id, name, required) = r?;
+        if let Some(&(si, ai)) = aid.get(&id) {
+            services[si].actions[ai]
+                .resource_types
+                .push(ActionResource {
+                    name,
+                    required,
+                    condition_keys: Vec::new(),
+                    dependent_actions: Vec::new(),
+                    sources: Sources::NONE,
+                });
+        }
+    }
+    let mut q = conn.prepare(
+        "SELECT t.id, t.service_id, t.name, f.arn FROM resource_types t
+         LEFT JOIN arn_formats f ON f.resource_type_id = t.id ORDER BY t.id, f.ord",
+    )?;
+    let mut last: Option<i64> = None;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })? {
+        let (id, s, name, arn) = r?;
+        let Some(&si) = sid.get(&s) else { continue };
+        if last != Some(id) {
+            services[si].resource_types.push(ResourceType {
+                name,
+                doc_url: None,
+                arns: Vec::new(),
+                condition_keys: Vec::new(),
+                pages: Vec::new(),
+                sources: Sources::NONE,
+            });
+            last = Some(id);
+        }
+        if let (Some(arn), Some(t)) = (arn, services[si].resource_types.last_mut()) {
+            t.arns.push(ArnFormat {
+                arn,
+                sources: Sources::NONE,
+            });
+        }
+    }
+    let mut oid: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut q = conn.prepare("SELECT id, service_id, name FROM operations ORDER BY id")?;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })? {
+        let (id, s, name) = r?;
+        let Some(&si) = sid.get(&s) else { continue };
+        oid.insert(id, (si, services[si].operations.len()));
+        services[si].operations.push(Operation {
+            name,
+            actions: Vec::new(),
+            sdk: Vec::new(),
+            sources: Sources::NONE,
+        });
+    }
+    let mut q = conn.prepare(
+        "SELECT operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
+    )?;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })? {
+        let (id, service, action) = r?;
+        if let Some(&(si, oi)) = oid.get(&id) {
+            services[si].operations[oi].actions.push(OperationAction {
+                service,
+                action,
+                condition_keys: Vec::new(),
+                context: Default::default(),
+                access_level: None,
+                sources: Sources::NONE,
+            });
+        }
+    }
+    let mut q = conn.prepare("SELECT operation_id, package, client, method FROM sdk_methods")?;
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (id, package, client, method) = r?;
+        if let Some(&(si, oi)) = oid.get(&id) {
+            services[si].operations[oi].sdk.push(SdkMethod {
+                package,
+                client,
+                method,
+            });
+        }
+    }
+    Ok(OperationIndex::new(&services))
+}
+
+// ---------------------------------------------------------------------------
+// Policies from needs.
+// ---------------------------------------------------------------------------
+
+/// At most this many resources per action in a written policy; more
+/// under one path are widened to the path's wildcard, with a note.
+pub const MAX_RESOURCES: usize = 20;
+
+/// A policy granting the needs: actions that share the same resources
+/// share a statement, each group written by `policy write`'s writer (so
+/// every resource is checked against the action's resource types).
+pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<String>)> {
+    let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    let mut notes = Vec::new();
+    for n in needs {
+        let mut n = (*n).clone();
+        notes.extend(iamref_policy::record::collapse_resources(
+            &mut n,
+            MAX_RESOURCES,
+        ));
+        if !n.known {
+            notes.push(format!(
+                "{}: not an action of the dataset; left out of the policy",
+                n.action
+            ));
+            continue;
+        }
+        groups
+            .entry(n.resources.iter().cloned().collect())
+            .or_default()
+            .push(n.action.clone());
+    }
+    let mut statements: Vec<Value> = Vec::new();
+    let mut sids: BTreeMap<String, usize> = BTreeMap::new();
+    for (resources, actions) in groups {
+        let partition = resources
+            .iter()
+            .find_map(|r| r.strip_prefix("arn:").and_then(|r| r.split(':').next()))
+            .filter(|p| !p.is_empty() && *p != "*")
+            .unwrap_or("aws")
+            .to_string();
+        let (policy, n) = crate::policy::write_policy(conn, &actions, &resources, &partition)?;
+        notes.extend(n);
+        for mut st in policy["Statement"].as_array().cloned().unwrap_or_default() {
+            if let Some(sid) = st["Sid"].as_str().map(str::to_string) {
+                let k = sids.entry(sid.clone()).or_insert(0);
+                *k += 1;
+                if *k > 1 {
+                    st["Sid"] = json!(format!("{sid}{k}"));
+                }
+            }
+            statements.push(st);
+        }
+    }
+    Ok((
+        json!({"Version": "2012-10-17", "Statement": statements}),
+        notes,
+    ))
+}
+
+fn pretty(v: &Value) -> Result<Vec<u8>> {
+    let mut b = serde_json::to_vec_pretty(v)?;
+    b.push(b'\n');
+    Ok(b)
+}
+
+// ---------------------------------------------------------------------------
+// CloudTrail input.
+// ---------------------------------------------------------------------------
+
+/// Filters of CloudTrail input (`calls`, `policy write --from-cloudtrail`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TrailArgs {
+    /// Only records of this principal (`userIdentity.arn`); a role ARN also
+    /// matches the role's assumed-role sessions
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+    /// Only records at or after this time (ISO 8601: 2026-06-01, 2026-06-01T10:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only records at or before this time (a date includes the whole day)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Count failed calls (errorCode) as needs too (AccessDenied always counts)
+    #[arg(long)]
+    pub include_errors: bool,
+}
+
+impl TrailArgs {
+    pub fn filter(&self) -> Result<Filter> {
+        let t = |s: &Option<String>, what: &str| -> Result<Option<String>> {
+            s.as_deref()
+                .map(|v| cloudtrail::check_time(v).map_err(|e| input(format!("--{what}: {e}"))))
+                .transpose()
+        };
+        if let Some(p) = &self.principal {
+            if !p.starts_with("arn:") {
+                return Err(input(format!(
+                    "--principal {p:?} is not an ARN (e.g. arn:aws:iam::123456789012:role/app)"
+                )));
+            }
+        }
+        Ok(Filter {
+            principal: self.principal.clone(),
+            since: t(&self.since, "since")?,
+            until: t(&self.until, "until")?,
+        })
+    }
+
+    fn any(&self) -> bool {
+        self.principal.is_some() || self.since.is_some() || self.until.is_some()
+    }
+}
+
+/// A readable stream for a file or stdin, gzip decompressed when the
+/// bytes say so (magic `1f 8b`), whatever the name.
+fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
+    let (name, raw): (String, Box<dyn Read>) = match path {
+        Some(p) if p.as_os_str() != "-" => (
+            p.display().to_string(),
+            Box::new(std::fs::File::open(p).map_err(|e| input(format!("{}: {e}", p.display())))?),
+        ),
+        _ => ("stdin".to_string(), Box::new(std::io::stdin())),
+    };
+    let mut r = BufReader::with_capacity(1 << 20, raw);
+    let gz = r
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    Ok(if gz {
+        (
+            name,
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(r),
+            )),
+        )
+    } else {
+        (name, Box::new(r))
+    })
+}
+
+/// Does the stream start with JSON (`{` or `[`)?
+fn starts_json(r: &mut dyn BufRead) -> Result<bool> {
+    loop {
+        let b = r.fill_buf()?;
+        if b.is_empty() {
+            return Ok(false);
+        }
+        match b.iter().position(|c| !c.is_ascii_whitespace()) {
+            Some(i) => return Ok(matches!(b[i], b'{' | b'[')),
+            None => {
+                let n = b.len();
+                r.consume(n);
+            }
+        }
+    }
+}
+
+/// What reading some input gave.
+pub struct Input {
+    pub recording: Recording,
+    pub trail: Option<ReadStats>,
+    pub files: usize,
+}
+
+/// Read calls from a text list (`s3:GetObject` per line) or CloudTrail
+/// (file, gzip, folder tree, stdin) into a recording.
+pub fn read_calls(
+    idx: &OperationIndex,
+    path: Option<&Path>,
+    trail: &TrailArgs,
+    options: Options,
+) -> Result<Input> {
+    let filter = trail.filter()?;
+    let mut rec = Recording::new(options);
+    let add = |rec: &mut Recording, call: Call| {
+        rec.add(idx, &call);
+    };
+    if let Some(dir) = path.filter(|p| p.is_dir()) {
+        let files = cloudtrail::files(dir).map_err(input)?;
+        if files.is_empty() {
+            return Err(input(format!(
+                "{}: no CloudTrail files (.json, .jsonl, .json.gz) in this folder or below",
+                dir.display()
+            )));
+        }
+        let mut stats = ReadStats::default();
+        for f in &files {
+            let (name, r) = open_stream(Some(f))?;
+            cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
+        }
+        return Ok(Input {
+            recording: rec,
+            trail: Some(stats),
+            files: files.len(),
+        });
+    }
+    let (name, mut r) = open_stream(path)?;
+    if starts_json(&mut *r)? {
+        let mut stats = ReadStats::default();
+        cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
+        return Ok(Input {
+            recording: rec,
+            trail: Some(stats),
+            files: 1,
+        });
+    }
+    if trail.any() {
+        return Err(input(format!(
+            "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
+        )));
+    }
+    let mut text = String::new();
+    r.read_to_string(&mut text)
+        .map_err(|e| input(format!("{name}: not UTF-8 text ({e})")))?;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = if line.contains(':') {
+            line.splitn(2, ':').map(str::trim).collect()
+        } else {
+            line.split_whitespace().collect()
+        };
+        match parts.as_slice() {
+            [s, o] if !s.is_empty() && !o.is_empty() && !o.contains([':', ' ', '\t']) => {
+                add(
+                    &mut rec,
+                    Call {
+                        at: format!("{name}: line {}", i + 1),
+                        service: Some(ServiceRef::Prefix(s.to_string())),
+                        operation: o.to_string(),
+                        ..Default::default()
+                    },
+                );
+            }
+            _ => {
+                return Err(input(format!(
+                    "{name}: line {}: {line:?}: expected service:Operation or service Operation",
+                    i + 1
+                )))
+            }
+        }
+    }
+    Ok(Input {
+        recording: rec,
+        trail: None,
+        files: 1,
+    })
+}
+
+/// The stderr report of a reading: unmapped calls, failures, filters,
+/// the share of calls whose resources were resolved.
+pub fn report(r: &Input, quiet: bool) {
+    let rec = &r.recording;
+    for u in rec.unmapped() {
+        eprintln!(
+            "iamref: {}: {}{}",
+            u.first_at,
+            u.reason,
+            if u.count > 1 {
+                format!(" ({} calls)", u.count)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if quiet {
+        return;
+    }
+    for n in rec
+        .notes()
+        .into_iter()
+        .filter(|n| !n.starts_with("unmapped: "))
+    {
+        eprintln!("note: {n}");
+    }
+    if let Some(t) = &r.trail {
+        let s = &rec.stats;
+        eprintln!(
+            "iamref: {} record(s) in {} file(s), {} filtered out; {} call(s) mapped, {} unmapped, {} failed ({} denied){}",
+            t.records,
+            r.files,
+            t.filtered,
+            s.mapped,
+            s.unmapped,
+            s.failed,
+            s.denied,
+            if s.skipped_errors > 0 {
+                format!(", {} failed call(s) not counted (--include-errors counts them)", s.skipped_errors)
+            } else {
+                String::new()
+            }
+        );
+        if s.resource_calls > 0 {
+            eprintln!(
+                "iamref: resources resolved for {} of {} call(s) whose actions take resources ({:.1}%); the others are scoped to their region and account",
+                s.resolved,
+                s.resource_calls,
+                100.0 * s.resolved as f64 / s.resource_calls as f64
+            );
+        }
+    }
+}
+
+/// The CloudTrail flags of `policy write` without `--from-cloudtrail`: an error.
+pub fn no_trail_flags(trail: &TrailArgs, include_conditional: bool) -> Result<()> {
+    if trail.any() || trail.include_errors || include_conditional {
+        return Err(input(
+            "--principal, --since, --until, --include-errors and --include-conditional go with --from-cloudtrail PATH",
+        ));
+    }
+    Ok(())
+}
+
+/// `iamref policy write --from-cloudtrail PATH`.
+pub fn write_from_cloudtrail(
+    conn: &Connection,
+    path: &Path,
+    trail: &TrailArgs,
+    include_conditional: bool,
+    out: &mut Out,
+) -> Result<Exit> {
+    let idx = index(conn)?;
+    let r = read_calls(
+        &idx,
+        Some(path),
+        trail,
+        Options {
+            include_conditional,
+            include_errors: trail.include_errors,
+        },
+    )?;
+    report(&r, false);
+    let granted = r.recording.granted();
+    if granted.is_empty() {
+        eprintln!(
+            "iamref: no call in {} maps to an action to grant",
+            path.display()
+        );
+        return Ok(Exit::NotFound);
+    }
+    let (policy, notes) = policy_from_needs(conn, &granted)?;
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+    let maybe: Vec<&str> = r
+        .recording
+        .needs()
+        .into_iter()
+        .filter(|n| n.conditional && !include_conditional)
+        .map(|n| n.action.as_str())
+        .collect();
+    if !maybe.is_empty() {
+        eprintln!(
+            "note: may also need (parameter-dependent, granted with --include-conditional): {}",
+            maybe.join(", ")
+        );
+    }
+    let compact = out.format == Format::Jsonl;
+    let w = out.w();
+    if compact {
+        serde_json::to_writer(&mut *w, &policy)?;
+        writeln!(w)?;
+    } else {
+        w.write_all(&pretty(&policy)?)?;
+    }
+    Ok(Exit::Found)
+}
+
+// ---------------------------------------------------------------------------
+// `iamref record`
+// ---------------------------------------------------------------------------
+
+#[derive(clap::Args, Debug)]
+pub struct RecordArgs {
+    /// UDP port to listen on (the SDKs' AWS_CSM_PORT; 0 picks a free one)
+    #[arg(long, default_value_t = 31000)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback exposes the credentials
+    /// the SDKs send in clear text (a warning says so)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub listen: IpAddr,
+    /// Write the policy here (atomically) when recording ends; default:
+    /// standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Write the calls here (JSON lines, CloudTrail-shaped, atomically):
+    /// replay with `iamref calls FILE` or `iamref policy write --from-cloudtrail FILE`
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Stop after this many seconds (default: at Ctrl-C)
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// Grant the parameter-dependent actions too (listed as "may also need" otherwise)
+    #[arg(long)]
+    pub include_conditional: bool,
+    /// Write the address actually bound (`127.0.0.1:PORT`) to this file
+    /// once listening: for scripts that start the workload next
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+}
+
+/// ISO 8601 (UTC) of milliseconds since the epoch.
+fn iso(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// One call log line (CloudTrail-shaped, so it replays through the
+/// CloudTrail reader). Never carries credentials: the datagram's access
+/// key was reduced to its account id when parsed.
+fn log_line(d: &csm::Datagram, account: Option<&str>, prefix: Option<&str>) -> Value {
+    let source = match prefix {
+        Some(p) => cloudtrail::event_source_for(p),
+        None => format!(
+            "{}.amazonaws.com",
+            d.service.to_ascii_lowercase().replace(' ', "-")
+        ),
+    };
+    let mut v = json!({
+        "eventTime": iso(d.timestamp.unwrap_or_else(now_ms)),
+        "eventSource": source,
+        "eventName": service_ids::strip_api_version(&d.api),
+        "sdkServiceId": d.service,
+        "sdkApi": d.api,
+        "awsRegion": d.region,
+        "recipientAccountId": account,
+        "httpStatus": d.final_http_status,
+        "eventType": "iamrefCsmCall",
+    });
+    if let Some(e) = d.failure() {
+        v["errorCode"] = json!(e);
+    }
+    if let Some(a) = &d.denied_action {
+        v["errorMessage"] = json!(format!("not authorized to perform: {a}"));
+    }
+    if let Some(ua) = &d.user_agent {
+        v["userAgent"] = json!(ua);
+    }
+    v
+}
+
+/// A file written through a temporary file beside it, renamed at the end.
+struct AtomicFile {
+    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
+    path: PathBuf,
+}
+
+impl AtomicFile {
+    fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::Builder::new()
+            .prefix(".iamref-")
+            .tempfile_in(dir)
+            .map_err(|e| {
+                input(format!(
+                    "{}: cannot create a file in {}: {e}",
+                    path.display(),
+                    dir.display()
+                ))
+            })?;
+        Ok(AtomicFile {
+            tmp: std::io::BufWriter::with_capacity(1 << 16, tmp),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn finish(self) -> Result<()> {
+        let tmp = self
+            .tmp
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&self.path)
+            .with_context(|| format!("writing {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
+/// Counters of a recording session.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counters {
+    pub datagrams: u64,
+    pub calls: u64,
+    pub attempts: u64,
+    pub malformed: u64,
+    pub oversized: u64,
+}
+
+/// Stop on Ctrl-C: a thread with a small runtime waits for the signal.
+fn on_ctrl_c(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(_) => return,
+        };
+        rt.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::SeqCst);
+            }
+        });
+    });
+}
+
+/// Bind a UDP socket with a large receive buffer (4 MiB asked; the
+/// kernel caps it at `net.core.rmem_max`), so bursts of datagrams wait in
+/// the kernel instead of being dropped while the recorder is descheduled.
+fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    let _ = s.set_recv_buffer_size(4 << 20);
+    s.bind(&addr.into())?;
+    Ok(s.into())
+}
+
+/// `iamref record`.
+pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
+    if let Some(d) = a.duration {
+        if !(d.is_finite() && d > 0.0) {
+            return Err(input(format!(
+                "--duration {d}: expected a positive number of seconds"
+            )));
+        }
+    }
+    let idx = index(conn)?;
+    let addr = SocketAddr::new(a.listen, a.port);
+    if !a.listen.is_loopback() {
+        eprintln!(
+            "iamref: warning: listening on {addr}, not loopback: SDK datagrams carry access keys and session tokens in clear text; anyone on that network can send or read them"
+        );
+    }
+    let sock = bind(addr).map_err(|e| {
+        input(format!(
+            "cannot listen on {addr}: {e} (another recorder running? try --port with another port, or 0 for a free one)"
+        ))
+    })?;
+    let local = sock.local_addr()?;
+    // Open the outputs first: a bad path fails before recording.
+    let mut log = a.log.as_deref().map(AtomicFile::create).transpose()?;
+    if let Some(o) = &a.out {
+        AtomicFile::create(o)?; // dropped: only checks the folder is writable
+    }
+    eprintln!(
+        "iamref: listening on {local}; run the workload with AWS_CSM_ENABLED=true AWS_CSM_PORT={}{}; {}",
+        local.port(),
+        if local.ip().is_loopback() && local.ip() == IpAddr::from([127, 0, 0, 1]) {
+            String::new()
+        } else {
+            format!(" AWS_CSM_HOST={}", local.ip())
+        },
+        match a.duration {
+            Some(d) => format!("stopping after {d} s or at Ctrl-C"),
+            None => "Ctrl-C stops".to_string(),
+        }
+    );
+    if let Some(r) = &a.ready_file {
+        std::fs::write(r, format!("{local}\n"))
+            .map_err(|e| input(format!("{}: {e}", r.display())))?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    on_ctrl_c(stop.clone());
+    let deadline = a
+        .duration
+        .map(|d| Instant::now() + Duration::from_secs_f64(d));
+
+    // A receiver thread only drains the socket (so bursts do not overflow
+    // the kernel buffer); this thread parses and maps.
+    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+    enum Msg {
+        Data(Vec<u8>),
+        Oversized,
+    }
+    let (tx, rx) = mpsc::sync_channel::<Msg>(1 << 16);
+    let rstop = stop.clone();
+    let receiver = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            if rstop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+                rstop.store(true, Ordering::SeqCst);
+                break;
+            }
+            match sock.recv_from(&mut buf) {
+                Ok((n, _)) => {
+                    // Oversized datagrams are not copied, only measured.
+                    let msg = if n > csm::MAX_DATAGRAM {
+                        Msg::Oversized
+                    } else {
+                        Msg::Data(buf[..n].to_vec())
+                    };
+                    if tx.send(msg).is_err() {
+                        break;
+                    }
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                Err(_) => {
+                    // ICMP errors and the like: keep listening.
+                }
+            }
+        }
+    });
+
+    let mut rec = Recording::new(Options {
+        include_conditional: a.include_conditional,
+        include_errors: true,
+    });
+    let mut c = Counters::default();
+    let live = out.tty && out.format == Format::Table;
+    let mut last_status = Instant::now();
+    let mut shown: Option<(u64, u64)> = None;
+    let mut account: Option<String> = None;
+    let mut accounts_seen = std::collections::BTreeSet::new();
+    let mut log_err: Option<anyhow::Error> = None;
+    loop {
+        let msg = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(m) => m,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
+                    let now = (c.datagrams, rec.stats.calls);
+                    if shown != Some(now) {
+                        status_line(&c, &rec);
+                        shown = Some(now);
+                    }
+                    last_status = Instant::now();
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        c.datagrams += 1;
+        let msg = match msg {
+            Msg::Data(m) => m,
+            Msg::Oversized => {
+                c.oversized += 1;
+                continue;
+            }
+        };
+        let d = match csm::parse(&msg) {
+            Ok(d) => d,
+            Err(csm::CsmError::Oversized(_)) => {
+                c.oversized += 1;
+                continue;
+            }
+            Err(_) => {
+                c.malformed += 1;
+                continue;
+            }
+        };
+        drop(msg);
+        if d.kind == Some(csm::Kind::ApiCallAttempt) {
+            c.attempts += 1;
+            if let Some(acct) = &d.account {
+                if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
+                    eprintln!("iamref: note: calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", "));
+                }
+                account = Some(acct.clone());
+            }
+            continue;
+        }
+        c.calls += 1;
+        let call = Call {
+            at: format!("datagram {}", c.datagrams),
+            service: Some(ServiceRef::SdkId(d.service.clone())),
+            operation: d.api.clone(),
+            region: d.region.clone(),
+            account: account.clone(),
+            status: d.final_http_status,
+            error: d.failure().map(str::to_string),
+            denied_action: d.denied_action.clone(),
+            ..Default::default()
+        };
+        let outcome = rec.add(&idx, &call);
+        let prefix = match &outcome {
+            Outcome::Mapped { call, .. } | Outcome::NoPermission { call, .. } => {
+                call.split(':').next().map(str::to_string)
+            }
+            Outcome::Unmapped { .. } => service_ids::lookup(&d.service)
+                .and_then(|r| r.iam_prefix)
+                .map(str::to_string),
+        };
+        if let Some(l) = log.as_mut() {
+            if log_err.is_none() {
+                let line = log_line(&d, account.as_deref(), prefix.as_deref());
+                if let Err(e) = serde_json::to_writer(&mut l.tmp, &line)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|_| l.tmp.write_all(b"\n").map_err(anyhow::Error::from))
+                {
+                    log_err = Some(e);
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+        show(out, live, &rec, &outcome, &d)?;
+        if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
+            status_line(&c, &rec);
+            shown = Some((c.datagrams, rec.stats.calls));
+            last_status = Instant::now();
+        }
+    }
+    let _ = receiver.join();
+    if live && !quiet {
+        eprintln!();
+    }
+    if let Some(e) = log_err {
+        return Err(
+            e.context("writing the call log (nothing was published; the recording is lost)")
+        );
+    }
+    // Outputs.
+    let granted = rec.granted();
+    let (policy, notes) = if granted.is_empty() {
+        (
+            json!({"Version": "2012-10-17", "Statement": []}),
+            Vec::new(),
+        )
+    } else {
+        policy_from_needs(conn, &granted)?
+    };
+    if let Some(l) = log {
+        l.finish()?;
+    }
+    match &a.out {
+        Some(p) => {
+            let mut f = AtomicFile::create(p)?;
+            f.tmp.write_all(&pretty(&policy)?)?;
+            f.finish()?;
+        }
+        None => {
+            let whole = live || (out.format != Format::Jsonl && out.tty);
+            let w = out.w();
+            if whole {
+                w.write_all(&pretty(&policy)?)?;
+            } else {
+                serde_json::to_writer(&mut *w, &json!({ "policy": policy }))?;
+                writeln!(w)?;
+            }
+        }
+    }
+    if !quiet {
+        for n in notes.iter().chain(rec.notes().iter()) {
+            eprintln!("note: {n}");
+        }
+        let maybe: Vec<String> = rec
+            .needs()
+            .into_iter()
+            .filter(|n| n.conditional && !a.include_conditional)
+            .map(|n| n.action.clone())
+            .collect();
+        if !maybe.is_empty() {
+            eprintln!(
+                "note: may also need (parameter-dependent, granted with --include-conditional): {}",
+                maybe.join(", ")
+            );
+        }
+        if account.is_none() && c.calls > 0 {
+            eprintln!("note: no access key encoded an account id (old-format keys, or no attempts seen): resources are scoped to account *");
+        }
+    }
+    eprintln!(
+        "iamref: {} datagram(s): {} call(s), {} attempt(s), {} malformed, {} oversized; {} action(s) granted{}{}",
+        c.datagrams,
+        c.calls,
+        c.attempts,
+        c.malformed,
+        c.oversized,
+        granted.len(),
+        a.out
+            .as_ref()
+            .map(|p| format!(", policy in {}", p.display()))
+            .unwrap_or_default(),
+        a.log
+            .as_ref()
+            .map(|p| format!(", calls in {}", p.display()))
+            .unwrap_or_default(),
+    );
+    Ok(if c.calls == 0 {
+        Exit::NotFound
+    } else {
+        Exit::Found
+    })
+}
+
+fn status_line(c: &Counters, rec: &Recording) {
+    eprint!(
+        "\r\x1b[2Kcalls {}  actions {}  unmapped {}  failed {}  malformed {}",
+        c.calls,
+        rec.granted().len(),
+        rec.stats.unmapped,
+        rec.stats.failed,
+        c.malformed + c.oversized
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// The live view (terminal) or one JSON line per newly needed action (pipe).
+fn show(
+    out: &mut Out,
+    live: bool,
+    rec: &Recording,
+    outcome: &Outcome,
+    d: &csm::Datagram,
+) -> Result<()> {
+    let status = match (d.final_http_status, d.failure()) {
+        (_, Some(e)) => format!(" [{e}]"),
+        (Some(s), None) if s >= 400 => format!(" [HTTP {s}]"),
+        _ => String::new(),
+    };
+    if live {
+        let mut lines = Vec::new();
+        match outcome {
+            Outcome::Mapped { call, new } => {
+                for n in new {
+                    let res = rec
+                        .need(n)
+                        .map(|x| x.resources.iter().cloned().collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default();
+                    lines.push(format!("+ {n:<40} {res}   ({call}{status})"));
+                }
+                if new.is_empty() && !status.is_empty() {
+                    lines.push(format!("  {call}{status}"));
+                }
+            }
+            Outcome::NoPermission { call, .. } => {
+                lines.push(format!("  {call}: needs no permission{status}"))
+            }
+            Outcome::Unmapped { call, reason } => lines.push(format!("? {call}: {reason}")),
+        }
+        if !lines.is_empty() {
+            // Clear the status line (stderr) before the list grows (stdout).
+            eprint!("\r\x1b[2K");
+            let w = out.w();
+            for l in lines {
+                writeln!(w, "{l}")?;
+            }
+            w.flush()?;
+        }
+    } else if let Outcome::Mapped { call, new } = outcome {
+        let w = out.w();
+        for n in new {
+            let need = rec.need(n);
+            serde_json::to_writer(
+                &mut *w,
+                &json!({
+                    "action": n,
+                    "call": call,
+                    "resources": need.map(|x| x.resources.iter().cloned().collect::<Vec<_>>()).unwrap_or_default(),
+                    "status": d.final_http_status,
+                    "error": d.failure(),
+                }),
+            )?;
+            writeln!(w)?;
+        }
+        w.flush()?;
+    } else if let Outcome::Unmapped { call, reason } = outcome {
+        // Once per distinct call; the end report counts them.
+        if rec
+            .unmapped()
+            .iter()
+            .any(|u| &u.call == call && u.count == 1)
+        {
+            eprintln!("iamref: unmapped call {call}: {reason}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(1_764_028_800_000), "2025-11-25T00:00:00Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,362 @@
+//! `iamref record` (replaying captured CSM datagrams over loopback UDP,
+//! fuzzed datagrams) and CloudTrail input for `iamref calls` and
+//! `iamref policy write --from-cloudtrail` (resources, gzip, folder trees,
+//! filters). All against the real binary and the snapshot in `data/`.
+
+mod record_support;
+
+use record_support::*;
+use serde_json::Value;
+use std::io::Write;
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn replays_captured_datagrams() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::start(dir.path(), &[]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let text = std::fs::read_to_string(fixtures().join("csm/boto3-moto.jsonl")).unwrap();
+    assert!(
+        text.contains(KEY) && text.contains(TOKEN),
+        "fixture carries the constructed credentials"
+    );
+    for line in text.lines() {
+        sock.send_to(line.as_bytes(), &rec.addr).unwrap();
+    }
+    // Malformed and oversized datagrams are counted and skipped.
+    sock.send_to(b"{\"Type\":\"ApiCall\",", &rec.addr).unwrap();
+    sock.send_to(&[0xff, 0xfe, 0x00], &rec.addr).unwrap();
+    sock.send_to(&vec![b' '; 9000], &rec.addr).unwrap();
+    let wrong = format!("{{\"Type\":\"ApiCall\",\"Service\":\"S3\",\"Api\":\"X\",\"FinalHttpStatusCode\":\"{KEY}\"}}");
+    sock.send_to(wrong.as_bytes(), &rec.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, out, err) = rec.stop();
+    assert!(err.contains("3 malformed, 1 oversized"), "{err}");
+    assert!(err.contains("15 call(s), 15 attempt(s)"), "{err}");
+    check_recorded(dir.path(), code, &out, &err, &[KEY, TOKEN]);
+}
+
+#[test]
+fn include_conditional_grants_the_may_also_need_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::start(dir.path(), &["--include-conditional"]);
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let text = std::fs::read_to_string(fixtures().join("csm/boto3-moto.jsonl")).unwrap();
+    for line in text.lines().filter(|l| l.contains("ListObjectsV2")) {
+        sock.send_to(line.as_bytes(), &rec.addr).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, _, err) = rec.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let policy: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("policy.json")).unwrap()).unwrap();
+    let acts = policy_actions(&policy);
+    assert!(acts.contains(&"s3:GetObjectAcl".to_string()), "{acts:?}");
+    assert!(acts.contains(&"s3:ListBucket".to_string()), "{acts:?}");
+}
+
+#[test]
+fn record_refuses_bad_arguments_and_warns_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = iamref(dir.path())
+        .args(["record", "--duration", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--duration"));
+    // A port in use.
+    let busy = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = iamref(dir.path())
+        .args(["record", "--duration", "1", "--port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot listen on") && err.contains("--port"),
+        "{err}"
+    );
+    // Not loopback: a warning (0.0.0.0 binds every interface).
+    let out = iamref(dir.path())
+        .args([
+            "record",
+            "--duration",
+            "0.2",
+            "--port",
+            "0",
+            "--listen",
+            "0.0.0.0",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("not loopback"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "no calls recorded: {err}");
+    // An output folder that does not exist fails before recording.
+    let out = iamref(dir.path())
+        .args(["record", "--duration", "0.2", "--port", "0", "--out"])
+        .arg(dir.path().join("no/such/dir/p.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+// ---------------------------------------------------------------------------
+// CloudTrail.
+// ---------------------------------------------------------------------------
+
+fn trail() -> String {
+    std::fs::read_to_string(fixtures().join("cloudtrail/trail.json")).unwrap()
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+#[test]
+fn cloudtrail_policy_names_the_resources_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(fixtures().join("cloudtrail/trail.json"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "s3:GetObject"),
+        ["arn:aws:s3:::reports-bucket/2026/06/summary.csv"]
+    );
+    assert_eq!(
+        resources_of(&p, "s3:ListBucket"),
+        ["arn:aws:s3:::reports-bucket"]
+    );
+    assert_eq!(
+        resources_of(&p, "sqs:SendMessage"),
+        ["arn:aws:sqs:us-east-1:123456789012:jobs"]
+    );
+    assert_eq!(
+        resources_of(&p, "dynamodb:PutItem"),
+        ["arn:aws:dynamodb:us-east-1:123456789012:table/orders"]
+    );
+    assert_eq!(
+        resources_of(&p, "lambda:InvokeFunction"),
+        ["arn:aws:lambda:us-east-1:123456789012:function:resize"]
+    );
+    assert_eq!(resources_of(&p, "cloudwatch:PutMetricData"), ["*"]);
+    let acts = policy_actions(&p);
+    // The failed (not denied) call is left out without --include-errors;
+    // the denied one counts and says what it needs.
+    assert!(!acts.contains(&"sqs:DeleteQueue".to_string()), "{acts:?}");
+    assert!(err.contains("denied: needs logs:PutLogEvents"), "{err}");
+    assert!(acts.contains(&"logs:PutLogEvents".to_string()), "{acts:?}");
+    assert!(err.contains("resources resolved for"), "{err}");
+    assert!(
+        err.contains("unmapped") || err.contains("ConsoleLogin"),
+        "{err}"
+    );
+    // --include-errors counts the failed call.
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--include-errors", "--from-cloudtrail"])
+        .arg(fixtures().join("cloudtrail/trail.json"))
+        .output()
+        .unwrap();
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(policy_actions(&p).contains(&"sqs:DeleteQueue".to_string()));
+}
+
+#[test]
+fn cloudtrail_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixtures().join("cloudtrail/trail.json");
+    let run = |args: &[&str]| -> Vec<String> {
+        let out = iamref(dir.path())
+            .args(["calls", "-f", "json"])
+            .arg(&f)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["needed"] == "always")
+            .map(|r| r["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let all = run(&[]);
+    assert!(all.contains(&"dynamodb:PutItem".to_string()), "{all:?}");
+    // The role matches its assumed-role sessions; the other role's call is out.
+    let app = run(&["--principal", "arn:aws:iam::123456789012:role/app"]);
+    assert!(app.contains(&"s3:GetObject".to_string()), "{app:?}");
+    assert!(!app.contains(&"dynamodb:PutItem".to_string()), "{app:?}");
+    let day = run(&["--since", "2026-06-14T10:02", "--until", "2026-06-14T10:03"]);
+    assert_eq!(day, ["dynamodb:PutItem", "s3:ListBucket"], "{day:?}");
+    let out = iamref(dir.path())
+        .args(["calls", "--since", "yesterday"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ISO 8601"));
+}
+
+#[test]
+fn cloudtrail_gzip_and_delivery_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("logs");
+    let day = root.join("AWSLogs/123456789012/CloudTrail/us-east-1/2026/06/14");
+    std::fs::create_dir_all(&day).unwrap();
+    let text = trail();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let recs = v["Records"].as_array().unwrap();
+    // Two delivery files, gzipped, and a stray file that is not a log.
+    let (a, b) = recs.split_at(recs.len() / 2);
+    for (i, part) in [a, b].iter().enumerate() {
+        let body = serde_json::to_vec(&serde_json::json!({ "Records": part })).unwrap();
+        std::fs::write(
+            day.join(format!(
+                "123456789012_CloudTrail_us-east-1_20260614T10{i}0Z_x.json.gz"
+            )),
+            gz(&body),
+        )
+        .unwrap();
+    }
+    std::fs::write(day.join("README.txt"), "not a log").unwrap();
+    let run = |p: &Path| -> (Vec<String>, String) {
+        let out = iamref(dir.path())
+            .args(["calls", "-f", "json"])
+            .arg(p)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut acts: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {}", r["action"], r["resources"]))
+            .collect();
+        acts.sort();
+        (acts, err)
+    };
+    let (tree, err) = run(&root);
+    assert!(err.contains("in 2 file(s)"), "{err}");
+    let (plain, _) = run(&fixtures().join("cloudtrail/trail.json"));
+    assert_eq!(tree, plain);
+    // A single gzipped file, and gzip on stdin.
+    let one = dir.path().join("one.json.gz");
+    std::fs::write(&one, gz(text.as_bytes())).unwrap();
+    assert_eq!(run(&one).0, plain);
+    let out = iamref(dir.path())
+        .args(["calls", "-", "-f", "json"])
+        .write_stdin_bytes(gz(text.as_bytes()))
+        .unwrap();
+    assert!(out.status.success());
+    // JSON lines export of the same records.
+    let lines: String = recs
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    let jl = dir.path().join("export.jsonl");
+    std::fs::write(&jl, lines).unwrap();
+    assert_eq!(run(&jl).0, plain);
+    // A truncated gzip file is an error naming it.
+    let bad = dir.path().join("bad.json.gz");
+    let g = gz(text.as_bytes());
+    std::fs::write(&bad, &g[..g.len() / 2]).unwrap();
+    let out = iamref(dir.path()).arg("calls").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json.gz"));
+    // An empty folder.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let out = iamref(dir.path())
+        .arg("calls")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no CloudTrail files"));
+}
+
+trait WriteStdin {
+    fn write_stdin_bytes(&mut self, b: Vec<u8>) -> std::io::Result<std::process::Output>;
+}
+
+impl WriteStdin for Command {
+    fn write_stdin_bytes(&mut self, b: Vec<u8>) -> std::io::Result<std::process::Output> {
+        let mut child = self
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let mut stdin = child.stdin.take().unwrap();
+        let t = std::thread::spawn(move || {
+            let _ = stdin.write_all(&b);
+        });
+        let out = child.wait_with_output()?;
+        let _ = t.join();
+        Ok(out)
+    }
+}
+
+#[test]
+fn record_on_a_pipe_without_out_ends_with_the_policy_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let mut child = iamref(dir.path())
+        .args(["record", "--port", "0", "--duration", "3", "--ready-file"])
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&ready).is_ok_and(|s| s.ends_with('\n')) {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("iamref record did not start listening");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let addr = std::fs::read_to_string(&ready).unwrap().trim().to_string();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let text = std::fs::read_to_string(fixtures().join("csm/boto3-moto.jsonl")).unwrap();
+    for line in text.lines().filter(|l| l.contains("ListObjectsV2")) {
+        sock.send_to(line.as_bytes(), &addr).unwrap();
+    }
+    // The duration ends the recording.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["action"], "s3:ListBucket");
+    assert_eq!(policy_actions(&lines[1]["policy"]), ["s3:ListBucket"]);
+}
