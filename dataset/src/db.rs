@@ -215,6 +215,15 @@ fn insert_all(
     let mut ins_op_key = tx.prepare(
         "INSERT OR IGNORE INTO operation_action_condition_keys(operation_action_id, ord, condition_key) VALUES (?1, ?2, ?3)",
     )?;
+    let mut ins_action_variant = tx.prepare(
+        "INSERT OR IGNORE INTO action_variants(action_id, source, description) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut ins_key_variant = tx.prepare(
+        "INSERT OR IGNORE INTO condition_key_variants(condition_key_id, source, type, description) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut ins_op_context = tx.prepare(
+        "INSERT OR IGNORE INTO operation_action_context(operation_action_id, condition_key, ord, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     let mut ins_sdk = tx.prepare(
         "INSERT OR IGNORE INTO sdk_methods(operation_id, package, client, method) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -275,6 +284,9 @@ fn insert_all(
                     ins_key_page.execute(params![kid, pid])?;
                 }
             }
+            for v in &k.variants {
+                ins_key_variant.execute(params![kid, v.source, v.r#type, v.description])?;
+            }
         }
         for a in &svc.actions {
             let ann = a.annotations;
@@ -299,6 +311,9 @@ fn insert_all(
             }
             for (feature, supported) in &a.supported_by {
                 ins_supported.execute(params![aid, feature, supported])?;
+            }
+            for v in &a.variants {
+                ins_action_variant.execute(params![aid, v.source, v.description])?;
             }
             let mut ord = 0i64;
             let mut insert_row = |r: &ActionResource, scenario: Option<i64>| -> Result<(), Error> {
@@ -361,6 +376,11 @@ fn insert_all(
                 for (j, k) in oa.condition_keys.iter().enumerate() {
                     ins_op_key.execute(params![oaid, j as i64, k])?;
                 }
+                for (k, vals) in &oa.context {
+                    for (j, v) in vals.iter().enumerate() {
+                        ins_op_context.execute(params![oaid, k, j as i64, v])?;
+                    }
+                }
             }
             for s in &op.sdk {
                 ins_sdk.execute(params![oid, s.package, s.client, s.method])?;
@@ -382,328 +402,420 @@ pub fn read_manifest(conn: &Connection) -> Result<Manifest, Error> {
 }
 
 /// Read every service back into the model (the inverse of
-/// [`write_database`]).
+/// [`write_database`]). Each table is read once, in one ordered scan, and
+/// the rows are grouped in memory: a whole database in a few tens of
+/// milliseconds rather than one query per action.
 pub fn read_services(conn: &Connection) -> Result<Vec<Service>, Error> {
+    read_services_with(conn, true)
+}
+
+/// [`read_services`], leaving out what says where facts come from rather
+/// than what they are when `provenance` is false: the page list of each
+/// action, resource type and condition key, the JSON `SupportedBy` flags
+/// and the per-source `variants` (what `iamref diff` does not compare).
+pub fn read_services_with(conn: &Connection, provenance: bool) -> Result<Vec<Service>, Error> {
+    let page_file: HashMap<i64, String> = conn
+        .prepare("SELECT id, file FROM pages")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut pages = grouped(
+        conn,
+        "SELECT service_id, file, service_name, url, sha256, layout FROM pages ORDER BY id",
+        |r| {
+            let layout: String = r.get(5)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                PageRef {
+                    file: r.get(1)?,
+                    service_name: r.get(2)?,
+                    url: r.get(3)?,
+                    sha256: r.get(4)?,
+                    layout: if layout == "classic" {
+                        Layout::Classic
+                    } else {
+                        Layout::Live2026
+                    },
+                },
+            ))
+        },
+    )?;
+    let files = |sql: &str| -> Result<HashMap<i64, Vec<String>>, Error> {
+        if !provenance {
+            return Ok(HashMap::new());
+        }
+        let mut g = grouped(conn, sql, |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        Ok(g.drain()
+            .map(|(k, ids)| {
+                let mut v: Vec<String> = ids
+                    .iter()
+                    .filter_map(|i| page_file.get(i).cloned())
+                    .collect();
+                v.sort();
+                (k, v)
+            })
+            .collect())
+    };
+
+    // Resource types.
+    let mut arns = grouped_ord(
+        conn,
+        "SELECT resource_type_id, arn, sources, ord FROM arn_formats ORDER BY id",
+        3,
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                ArnFormat {
+                    arn: r.get(1)?,
+                    sources: src(r, 2)?,
+                },
+            ))
+        },
+    )?;
+    let mut rt_keys = grouped(
+        conn,
+        "SELECT resource_type_id, condition_key, sources FROM resource_type_condition_keys ORDER BY resource_type_id, ord",
+        |r| Ok((r.get::<_, i64>(0)?, key_ref(r, 1)?)),
+    )?;
+    let mut rt_pages = files("SELECT resource_type_id, page_id FROM resource_type_pages")?;
+    let mut resource_types = grouped(
+        conn,
+        "SELECT service_id, id, name, doc_url, sources FROM resource_types ORDER BY id",
+        |r| {
+            let rid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                ResourceType {
+                    name: r.get(2)?,
+                    doc_url: r.get(3)?,
+                    arns: arns.remove(&rid).unwrap_or_default(),
+                    condition_keys: rt_keys.remove(&rid).unwrap_or_default(),
+                    pages: rt_pages.remove(&rid).unwrap_or_default(),
+                    sources: src(r, 4)?,
+                },
+            ))
+        },
+    )?;
+
+    // Condition keys.
+    let mut key_pages = files("SELECT condition_key_id, page_id FROM condition_key_pages")?;
+    let mut key_variants = if provenance {
+        grouped(
+        conn,
+        "SELECT condition_key_id, source, description, type FROM condition_key_variants ORDER BY condition_key_id, source",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Variant {
+                    source: r.get(1)?,
+                    description: r.get(2)?,
+                    r#type: r.get(3)?,
+                },
+            ))
+        },
+    )?
+    } else {
+        HashMap::new()
+    };
+    let mut condition_keys = grouped(
+        conn,
+        "SELECT service_id, id, name, type, description, doc_url, sources FROM condition_keys ORDER BY id",
+        |r| {
+            let kid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                ConditionKey {
+                    name: r.get(2)?,
+                    r#type: r.get(3)?,
+                    description: r.get(4)?,
+                    doc_url: r.get(5)?,
+                    pages: key_pages.remove(&kid).unwrap_or_default(),
+                    sources: src(r, 6)?,
+                    variants: key_variants.remove(&kid).unwrap_or_default(),
+                },
+            ))
+        },
+    )?;
+
+    // Actions and their rows.
+    let mut action_pages = files("SELECT action_id, page_id FROM action_pages")?;
+    let mut supported = if provenance {
+        grouped(
+            conn,
+            "SELECT action_id, feature, supported FROM action_supported_by",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    (r.get::<_, String>(1)?, r.get::<_, bool>(2)?),
+                ))
+            },
+        )?
+    } else {
+        HashMap::new()
+    };
+    let mut action_variants = if provenance {
+        grouped(
+            conn,
+            "SELECT action_id, source, description FROM action_variants ORDER BY action_id, source",
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Variant {
+                        source: r.get(1)?,
+                        description: r.get(2)?,
+                        r#type: None,
+                    },
+                ))
+            },
+        )?
+    } else {
+        HashMap::new()
+    };
+    let mut scenarios = grouped_ord(
+        conn,
+        "SELECT action_id, id, name, ord FROM scenarios ORDER BY id",
+        3,
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (r.get::<_, i64>(1)?, r.get::<_, String>(2)?),
+            ))
+        },
+    )?;
+    // Keys and dependent actions by (action, row or NULL for action level).
+    let mut keys = grouped_ord(
+        conn,
+        "SELECT action_id, action_resource_type_id, condition_key, sources, ord FROM action_condition_keys ORDER BY rowid",
+        4,
+        |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), key_ref(r, 2)?)),
+    )?;
+    let mut deps = grouped_ord(
+        conn,
+        "SELECT action_id, action_resource_type_id, dependent_action, ord FROM dependent_actions ORDER BY rowid",
+        3,
+        |r| Ok(((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?), r.get::<_, String>(2)?)),
+    )?;
+    let mut rows = grouped_ord(
+        conn,
+        "SELECT action_id, id, scenario_id, resource_type, required, sources, ord FROM action_resource_types ORDER BY id",
+        6,
+        |r| {
+            let aid: i64 = r.get(0)?;
+            let id: i64 = r.get(1)?;
+            Ok((
+                aid,
+                (
+                    r.get::<_, Option<i64>>(2)?,
+                    ActionResource {
+                        name: r.get(3)?,
+                        required: r.get(4)?,
+                        condition_keys: keys.remove(&(aid, Some(id))).unwrap_or_default(),
+                        dependent_actions: deps.remove(&(aid, Some(id))).unwrap_or_default(),
+                        sources: src(r, 5)?,
+                    },
+                ),
+            ))
+        },
+    )?;
+    let mut actions = grouped(
+        conn,
+        "SELECT service_id, id, name, description, access_level, permission_only, doc_url, sources,
+                is_list, is_write, is_permission_management, is_tagging_only
+         FROM actions ORDER BY id",
+        |r| {
+            let aid: i64 = r.get(1)?;
+            let annotations = match r.get::<_, Option<bool>>(8)? {
+                None => None,
+                Some(is_list) => Some(Annotations {
+                    is_list,
+                    is_write: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                    is_permission_management: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                    is_tagging_only: r.get::<_, Option<bool>>(11)?.unwrap_or(false),
+                }),
+            };
+            let mut action = Action {
+                name: r.get(2)?,
+                description: r.get(3)?,
+                access_level: r.get(4)?,
+                permission_only: r.get(5)?,
+                doc_url: r.get(6)?,
+                resource_types: Vec::new(),
+                condition_keys: keys.remove(&(aid, None)).unwrap_or_default(),
+                dependent_actions: deps.remove(&(aid, None)).unwrap_or_default(),
+                scenarios: Vec::new(),
+                pages: action_pages.remove(&aid).unwrap_or_default(),
+                sources: src(r, 7)?,
+                annotations,
+                supported_by: supported
+                    .remove(&aid)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                variants: action_variants.remove(&aid).unwrap_or_default(),
+            };
+            let scen = scenarios.remove(&aid).unwrap_or_default();
+            action.scenarios = scen
+                .iter()
+                .map(|(_, name)| Scenario {
+                    name: name.clone(),
+                    resource_types: Vec::new(),
+                })
+                .collect();
+            for (scenario, row) in rows.remove(&aid).unwrap_or_default() {
+                match scenario.and_then(|s| scen.iter().position(|(id, _)| *id == s)) {
+                    Some(i) => action.scenarios[i].resource_types.push(row),
+                    None => action.resource_types.push(row),
+                }
+            }
+            Ok((r.get::<_, i64>(0)?, action))
+        },
+    )?;
+
+    // Operations.
+    let mut op_keys = grouped(
+        conn,
+        "SELECT operation_action_id, condition_key FROM operation_action_condition_keys ORDER BY operation_action_id, ord",
+        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let mut op_context = grouped(
+        conn,
+        "SELECT operation_action_id, condition_key, value FROM operation_action_context ORDER BY operation_action_id, condition_key, ord",
+        |r| Ok((r.get::<_, i64>(0)?, (r.get::<_, String>(1)?, r.get::<_, String>(2)?))),
+    )?;
+    let mut op_actions = grouped_ord(
+        conn,
+        "SELECT operation_id, id, service, action, access_level, sources, ord FROM operation_actions ORDER BY id",
+        6,
+        |r| {
+            let oaid: i64 = r.get(1)?;
+            let mut context: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for (k, v) in op_context.remove(&oaid).unwrap_or_default() {
+                context.entry(k).or_default().push(v);
+            }
+            Ok((
+                r.get::<_, i64>(0)?,
+                OperationAction {
+                    service: r.get(2)?,
+                    action: r.get(3)?,
+                    condition_keys: op_keys.remove(&oaid).unwrap_or_default(),
+                    context,
+                    access_level: r.get(4)?,
+                    sources: src(r, 5)?,
+                },
+            ))
+        },
+    )?;
+    let mut sdk = grouped(
+        conn,
+        "SELECT operation_id, package, client, method FROM sdk_methods ORDER BY operation_id, package, client, method",
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                SdkMethod {
+                    package: r.get(1)?,
+                    client: r.get(2)?,
+                    method: r.get(3)?,
+                },
+            ))
+        },
+    )?;
+    let mut operations = grouped(
+        conn,
+        "SELECT service_id, id, name, sources FROM operations ORDER BY id",
+        |r| {
+            let oid: i64 = r.get(1)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                Operation {
+                    name: r.get(2)?,
+                    actions: op_actions.remove(&oid).unwrap_or_default(),
+                    sdk: sdk.remove(&oid).unwrap_or_default(),
+                    sources: src(r, 3)?,
+                },
+            ))
+        },
+    )?;
+
     let mut services = Vec::new();
     let mut q =
         conn.prepare("SELECT id, prefix, name, sources, json_version FROM services ORDER BY id")?;
-    let rows = q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, u8>(3)?,
-            r.get::<_, Option<String>>(4)?,
-        ))
-    })?;
-    for row in rows {
-        let (sid, prefix, name, sources, json_version) = row?;
-        services.push(read_service(
-            conn,
-            sid,
-            prefix,
-            name,
-            Sources::from_bits(sources),
-            json_version,
-        )?);
+    let mut rs = q.query([])?;
+    while let Some(r) = rs.next()? {
+        let sid: i64 = r.get(0)?;
+        services.push(Service {
+            prefix: r.get(1)?,
+            name: r.get(2)?,
+            sources: src(r, 3)?,
+            pages: pages.remove(&sid).unwrap_or_default(),
+            json_version: r.get(4)?,
+            actions: actions.remove(&sid).unwrap_or_default(),
+            resource_types: resource_types.remove(&sid).unwrap_or_default(),
+            condition_keys: condition_keys.remove(&sid).unwrap_or_default(),
+            operations: operations.remove(&sid).unwrap_or_default(),
+        });
     }
     Ok(services)
+}
+
+/// Rows of `sql`, mapped by `f` to (group, value), grouped in query order.
+fn grouped<K: std::hash::Hash + Eq, V>(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<(K, V)>,
+) -> Result<HashMap<K, Vec<V>>, Error> {
+    let mut out: HashMap<K, Vec<V>> = HashMap::new();
+    let mut q = conn.prepare(sql)?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let (k, v) = f(r)?;
+        out.entry(k).or_default().push(v);
+    }
+    Ok(out)
+}
+
+/// [`grouped`] for rows that carry their position in column `ord_col`:
+/// read in rowid order (a plain table scan, no sort; the writer inserts
+/// rows in position order), each group then put in position order.
+fn grouped_ord<K: std::hash::Hash + Eq, V>(
+    conn: &Connection,
+    sql: &str,
+    ord_col: usize,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<(K, V)>,
+) -> Result<HashMap<K, Vec<V>>, Error> {
+    let mut g: HashMap<K, Vec<(i64, V)>> = HashMap::new();
+    let mut q = conn.prepare(sql)?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let ord: i64 = r.get(ord_col)?;
+        let (k, v) = f(r)?;
+        g.entry(k).or_default().push((ord, v));
+    }
+    Ok(g.into_iter()
+        .map(|(k, mut v)| {
+            v.sort_by_key(|(ord, _)| *ord);
+            (k, v.into_iter().map(|(_, x)| x).collect())
+        })
+        .collect())
+}
+
+fn key_ref(r: &rusqlite::Row, i: usize) -> rusqlite::Result<KeyRef> {
+    Ok(KeyRef {
+        name: r.get(i)?,
+        sources: src(r, i + 1)?,
+    })
 }
 
 fn src(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Sources> {
     Ok(Sources::from_bits(r.get::<_, u8>(i)?))
 }
 
-fn read_service(
-    conn: &Connection,
-    sid: i64,
-    prefix: String,
-    name: String,
-    sources: Sources,
-    json_version: Option<String>,
-) -> Result<Service, Error> {
-    let mut pages = Vec::new();
-    let mut page_files: HashMap<i64, String> = HashMap::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, file, service_name, url, sha256, layout FROM pages WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let file: String = r.get(1)?;
-            page_files.insert(r.get(0)?, file.clone());
-            let layout: String = r.get(5)?;
-            pages.push(PageRef {
-                file,
-                service_name: r.get(2)?,
-                url: r.get(3)?,
-                sha256: r.get(4)?,
-                layout: if layout == "classic" {
-                    Layout::Classic
-                } else {
-                    Layout::Live2026
-                },
-            });
-        }
-    }
-    let files_of = |sql: &str, id: i64| -> Result<Vec<String>, Error> {
-        let mut q = conn.prepare_cached(sql)?;
-        let ids: Vec<i64> = q.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        let mut v: Vec<String> = ids
-            .iter()
-            .filter_map(|i| page_files.get(i).cloned())
-            .collect();
-        v.sort();
-        Ok(v)
-    };
-
-    let mut resource_types = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, doc_url, sources FROM resource_types WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let rid: i64 = r.get(0)?;
-            let mut aq = conn.prepare_cached(
-                "SELECT arn, sources FROM arn_formats WHERE resource_type_id = ?1 ORDER BY ord",
-            )?;
-            let arns = aq
-                .query_map([rid], |r| {
-                    Ok(ArnFormat {
-                        arn: r.get(0)?,
-                        sources: src(r, 1)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut kq = conn.prepare_cached(
-                "SELECT condition_key, sources FROM resource_type_condition_keys WHERE resource_type_id = ?1 ORDER BY ord",
-            )?;
-            let keys = kq
-                .query_map([rid], |r| {
-                    Ok(KeyRef {
-                        name: r.get(0)?,
-                        sources: src(r, 1)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            resource_types.push(ResourceType {
-                name: r.get(1)?,
-                doc_url: r.get(2)?,
-                arns,
-                condition_keys: keys,
-                pages: files_of(
-                    "SELECT page_id FROM resource_type_pages WHERE resource_type_id = ?1",
-                    rid,
-                )?,
-                sources: src(r, 3)?,
-            });
-        }
-    }
-
-    let mut condition_keys = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, type, description, doc_url, sources FROM condition_keys WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let kid: i64 = r.get(0)?;
-            condition_keys.push(ConditionKey {
-                name: r.get(1)?,
-                r#type: r.get(2)?,
-                description: r.get(3)?,
-                doc_url: r.get(4)?,
-                pages: files_of(
-                    "SELECT page_id FROM condition_key_pages WHERE condition_key_id = ?1",
-                    kid,
-                )?,
-                sources: src(r, 5)?,
-            });
-        }
-    }
-
-    let mut actions = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, description, access_level, permission_only, doc_url, sources,
-                    is_list, is_write, is_permission_management, is_tagging_only
-             FROM actions WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let aid: i64 = r.get(0)?;
-            let is_list: Option<bool> = r.get(7)?;
-            let annotations = match is_list {
-                None => None,
-                Some(is_list) => Some(Annotations {
-                    is_list,
-                    is_write: r.get::<_, Option<bool>>(8)?.unwrap_or(false),
-                    is_permission_management: r.get::<_, Option<bool>>(9)?.unwrap_or(false),
-                    is_tagging_only: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
-                }),
-            };
-            let mut action = Action {
-                name: r.get(1)?,
-                description: r.get(2)?,
-                access_level: r.get(3)?,
-                permission_only: r.get(4)?,
-                doc_url: r.get(5)?,
-                resource_types: Vec::new(),
-                condition_keys: Vec::new(),
-                dependent_actions: Vec::new(),
-                scenarios: Vec::new(),
-                pages: files_of("SELECT page_id FROM action_pages WHERE action_id = ?1", aid)?,
-                sources: src(r, 6)?,
-                annotations,
-                supported_by: Default::default(),
-            };
-            read_action_details(conn, aid, &mut action)?;
-            actions.push(action);
-        }
-    }
-
-    let mut operations = Vec::new();
-    {
-        let mut q = conn.prepare(
-            "SELECT id, name, sources FROM operations WHERE service_id = ?1 ORDER BY id",
-        )?;
-        let mut rows = q.query([sid])?;
-        while let Some(r) = rows.next()? {
-            let oid: i64 = r.get(0)?;
-            let mut oq = conn.prepare_cached(
-                "SELECT id, service, action, access_level, sources FROM operation_actions WHERE operation_id = ?1 ORDER BY ord",
-            )?;
-            let mut acts = Vec::new();
-            let mut orows = oq.query([oid])?;
-            while let Some(o) = orows.next()? {
-                let oaid: i64 = o.get(0)?;
-                let mut kq = conn.prepare_cached(
-                    "SELECT condition_key FROM operation_action_condition_keys WHERE operation_action_id = ?1 ORDER BY ord",
-                )?;
-                let keys = kq
-                    .query_map([oaid], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                acts.push(OperationAction {
-                    service: o.get(1)?,
-                    action: o.get(2)?,
-                    condition_keys: keys,
-                    access_level: o.get(3)?,
-                    sources: src(o, 4)?,
-                });
-            }
-            let mut sq = conn.prepare_cached(
-                "SELECT package, client, method FROM sdk_methods WHERE operation_id = ?1 ORDER BY package, client, method",
-            )?;
-            let sdk = sq
-                .query_map([oid], |r| {
-                    Ok(SdkMethod {
-                        package: r.get(0)?,
-                        client: r.get(1)?,
-                        method: r.get(2)?,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            operations.push(Operation {
-                name: r.get(1)?,
-                actions: acts,
-                sdk,
-                sources: src(r, 2)?,
-            });
-        }
-    }
-
-    Ok(Service {
-        prefix,
-        name,
-        sources,
-        pages,
-        json_version,
-        actions,
-        resource_types,
-        condition_keys,
-        operations,
-    })
-}
-
-fn read_action_details(conn: &Connection, aid: i64, action: &mut Action) -> Result<(), Error> {
-    let mut sq = conn.prepare_cached(
-        "SELECT feature, supported FROM action_supported_by WHERE action_id = ?1",
-    )?;
-    for row in sq.query_map([aid], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
-    })? {
-        let (f, s) = row?;
-        action.supported_by.insert(f, s);
-    }
-    let mut scen_names: HashMap<i64, usize> = HashMap::new();
-    let mut scq =
-        conn.prepare_cached("SELECT id, name FROM scenarios WHERE action_id = ?1 ORDER BY ord")?;
-    for row in scq.query_map([aid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, name) = row?;
-        scen_names.insert(id, action.scenarios.len());
-        action.scenarios.push(Scenario {
-            name,
-            resource_types: Vec::new(),
-        });
-    }
-    let mut keys_by_row: HashMap<Option<i64>, Vec<KeyRef>> = HashMap::new();
-    let mut kq = conn.prepare_cached(
-        "SELECT action_resource_type_id, condition_key, sources FROM action_condition_keys WHERE action_id = ?1 ORDER BY action_resource_type_id, ord",
-    )?;
-    for row in kq.query_map([aid], |r| {
-        Ok((
-            r.get::<_, Option<i64>>(0)?,
-            KeyRef {
-                name: r.get(1)?,
-                sources: src(r, 2)?,
-            },
-        ))
-    })? {
-        let (rid, k) = row?;
-        keys_by_row.entry(rid).or_default().push(k);
-    }
-    let mut deps_by_row: HashMap<Option<i64>, Vec<String>> = HashMap::new();
-    let mut dq = conn.prepare_cached(
-        "SELECT action_resource_type_id, dependent_action FROM dependent_actions WHERE action_id = ?1 ORDER BY action_resource_type_id, ord",
-    )?;
-    for row in dq.query_map([aid], |r| {
-        Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, String>(1)?))
-    })? {
-        let (rid, d) = row?;
-        deps_by_row.entry(rid).or_default().push(d);
-    }
-    let mut rq = conn.prepare_cached(
-        "SELECT id, scenario_id, resource_type, required, sources FROM action_resource_types WHERE action_id = ?1 ORDER BY ord",
-    )?;
-    let rows: Vec<(i64, Option<i64>, String, bool, Sources)> = rq
-        .query_map([aid], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, src(r, 4)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    for (id, scenario, name, required, sources) in rows {
-        let ar = ActionResource {
-            name,
-            required,
-            condition_keys: keys_by_row.remove(&Some(id)).unwrap_or_default(),
-            dependent_actions: deps_by_row.remove(&Some(id)).unwrap_or_default(),
-            sources,
-        };
-        match scenario.and_then(|s| scen_names.get(&s)) {
-            Some(&i) => action.scenarios[i].resource_types.push(ar),
-            None => action.resource_types.push(ar),
-        }
-    }
-    action.condition_keys = keys_by_row.remove(&None).unwrap_or_default();
-    action.dependent_actions = deps_by_row.remove(&None).unwrap_or_default();
-    Ok(())
-}
-
 /// Read the services with these prefixes (all when `None`) in a dozen bulk
 /// queries, one per table, instead of several per row: what a policy run
 /// loads once. Everything [`read_services`] reads except the per-fact page
-/// lists, the JSON `SupportedBy` flags and the SDK methods of operations,
-/// which no policy decision uses. Unknown prefixes are skipped.
+/// lists, the JSON `SupportedBy` flags, the SDK methods of operations and
+/// the per-source `variants` of descriptions and key types, which no policy
+/// decision uses. Unknown prefixes are skipped.
 pub fn read_services_for(
     conn: &Connection,
     prefixes: Option<&[String]>,
@@ -806,6 +918,7 @@ pub fn read_services_for(
                 doc_url: r.get(4)?,
                 pages: Vec::new(),
                 sources: src(r, 5)?,
+                variants: Vec::new(),
             });
         }
     }
@@ -970,9 +1083,24 @@ pub fn read_services_for(
                 service: r.get(2)?,
                 action: r.get(3)?,
                 condition_keys: Vec::new(),
+                context: Default::default(),
                 access_level: r.get(4)?,
                 sources: src(r, 5)?,
             });
+        }
+        let mut q = conn.prepare(&format!(
+            "SELECT c.operation_action_id, c.condition_key, c.value FROM operation_action_context c
+             JOIN operation_actions oa ON oa.id = c.operation_action_id
+             WHERE oa.operation_id IN {osel} ORDER BY c.operation_action_id, c.condition_key, c.ord"
+        ))?;
+        let mut rows = q.query(p.clone())?;
+        while let Some(r) = rows.next()? {
+            let (si, oi, ai) = oa_at[&r.get::<_, i64>(0)?];
+            services[si].operations[oi].actions[ai]
+                .context
+                .entry(r.get(1)?)
+                .or_default()
+                .push(r.get(2)?);
         }
         let mut q = conn.prepare(&format!(
             "SELECT k.operation_action_id, k.condition_key FROM operation_action_condition_keys k
@@ -1035,6 +1163,11 @@ mod tests {
         });
         get.supported_by
             .insert("IAM Action Last Accessed".into(), true);
+        get.variants.push(Variant {
+            source: "list_x2.html".into(),
+            description: Some("Grants permission to fetch a thing".into()),
+            r#type: None,
+        });
         let mut list = Action::new("ListThings");
         list.access_level = Some("List".into());
         list.permission_only = true;
@@ -1070,6 +1203,11 @@ mod tests {
                 doc_url: None,
                 pages: vec![],
                 sources: Sources::HTML,
+                variants: vec![Variant {
+                    source: JSON_SOURCE.into(),
+                    description: None,
+                    r#type: Some("ArrayOfString".into()),
+                }],
             }],
             operations: vec![Operation {
                 name: "GetThing".into(),
@@ -1077,6 +1215,12 @@ mod tests {
                     service: "x".into(),
                     action: "GetThing".into(),
                     condition_keys: vec!["x:Color".into()],
+                    context: [(
+                        "x:Color".to_string(),
+                        vec!["red".to_string(), "blue".to_string()],
+                    )]
+                    .into_iter()
+                    .collect(),
                     access_level: Some("Read".into()),
                     sources: Sources::HTML,
                 }],
@@ -1113,6 +1257,32 @@ mod tests {
         assert_eq!(n, 1);
     }
 
+    #[test]
+    fn reading_without_provenance_leaves_out_exactly_that() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let services = sample();
+        write_database(&path, &Manifest::default(), &services).unwrap();
+        let conn = open_read_only(&path).unwrap();
+        let mut expected = read_services(&conn).unwrap();
+        for s in &mut expected {
+            for a in &mut s.actions {
+                a.pages.clear();
+                a.supported_by.clear();
+                a.variants.clear();
+            }
+            for r in &mut s.resource_types {
+                r.pages.clear();
+            }
+            for k in &mut s.condition_keys {
+                k.pages.clear();
+                k.variants.clear();
+            }
+        }
+        assert_eq!(read_services_with(&conn, false).unwrap(), expected);
+        assert_ne!(expected, services, "the sample has provenance to leave out");
+    }
+
     /// The bulk reader gives what the full reader gives, less the page
     /// lists, `SupportedBy` flags and SDK methods it documents leaving out.
     #[test]
@@ -1132,12 +1302,14 @@ mod tests {
                 for a in &mut s.actions {
                     a.pages.clear();
                     a.supported_by.clear();
+                    a.variants.clear();
                 }
                 for r in &mut s.resource_types {
                     r.pages.clear();
                 }
                 for k in &mut s.condition_keys {
                     k.pages.clear();
+                    k.variants.clear();
                 }
                 for o in &mut s.operations {
                     o.sdk.clear();

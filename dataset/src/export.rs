@@ -702,6 +702,7 @@ mod tests {
             doc_url: None,
             pages: vec![],
             sources: Sources::HTML,
+            variants: vec![],
         });
         s
     }

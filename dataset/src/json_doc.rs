@@ -126,6 +126,27 @@ pub struct DocAuthorizedAction {
 }
 
 impl DocAuthorizedAction {
+    /// The values `context` gives each key (a single string is a list of
+    /// one; other JSON values are kept as their JSON text).
+    pub fn context_values(&self) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        if let Some(serde_json::Value::Object(m)) = &self.context {
+            for (k, v) in m {
+                let text = |v: &serde_json::Value| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let vals: Vec<String> = match v {
+                    serde_json::Value::Array(a) => a.iter().map(text).collect(),
+                    serde_json::Value::Null => Vec::new(),
+                    other => vec![text(other)],
+                };
+                out.insert(k.clone(), vals);
+            }
+        }
+        out
+    }
+
     /// Names of the condition keys in `context`, sorted.
     pub fn context_keys(&self) -> Vec<String> {
         match &self.context {

@@ -5,6 +5,7 @@
 
 pub mod cloudtrail;
 pub mod db;
+pub mod diff;
 pub mod export;
 pub mod json_doc;
 pub mod merge;

@@ -81,11 +81,24 @@ fn merge_page(svc: &mut Service, page: Page) {
             None => svc.condition_keys.push(k),
             Some(existing) => {
                 push_unique(&mut existing.pages, &file);
-                if existing.description.is_none() {
-                    existing.description = k.description;
+                // What this page says differently is kept, with the page.
+                let mut v = Variant {
+                    source: file.clone(),
+                    description: None,
+                    r#type: None,
+                };
+                match (&existing.description, k.description) {
+                    (None, d) => existing.description = d,
+                    (Some(e), Some(d)) if *e != d => v.description = Some(d),
+                    _ => {}
                 }
-                if existing.r#type.is_none() {
-                    existing.r#type = k.r#type;
+                match (&existing.r#type, k.r#type) {
+                    (None, t) => existing.r#type = t,
+                    (Some(e), Some(t)) if *e != t => v.r#type = Some(t),
+                    _ => {}
+                }
+                if v.description.is_some() || v.r#type.is_some() {
+                    existing.variants.push(v);
                 }
             }
         }
@@ -116,6 +129,12 @@ pub fn merge_operation(ops: &mut Vec<Operation>, op: Operation) {
                         for k in a.condition_keys {
                             push_unique(&mut e.condition_keys, &k);
                         }
+                        for (k, vals) in a.context {
+                            let slot = e.context.entry(k).or_default();
+                            for v in vals {
+                                push_unique(slot, &v);
+                            }
+                        }
                         if e.access_level.is_none() {
                             e.access_level = a.access_level;
                         }
@@ -135,8 +154,20 @@ fn merge_action(existing: &mut Action, a: Action) {
     for p in &a.pages {
         push_unique(&mut existing.pages, p);
     }
-    if existing.description.is_none() {
-        existing.description = a.description;
+    match (&existing.description, a.description) {
+        (None, d) => existing.description = d,
+        (Some(e), Some(d)) if *e != d => {
+            // Another page of the prefix describes it differently: keep
+            // that description with its page.
+            if let Some(page) = a.pages.first() {
+                existing.variants.push(Variant {
+                    source: page.clone(),
+                    description: Some(d),
+                    r#type: None,
+                });
+            }
+        }
+        _ => {}
     }
     if existing.access_level.is_none() {
         existing.access_level = a.access_level;
@@ -217,6 +248,10 @@ pub fn sort_service(s: &mut Service) {
     }
     for k in &mut s.condition_keys {
         k.pages.sort();
+        k.variants.sort();
+    }
+    for a in &mut s.actions {
+        a.variants.sort();
     }
 }
 

@@ -220,6 +220,11 @@ pub struct PageRef {
     pub service_name: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub url: Option<String>,
+    /// SHA-256 of the page bytes. The snapshot keeps it in the manifest
+    /// only (so that a page whose bytes change without its content
+    /// changing rewrites the manifest alone); reading a snapshot fills it
+    /// back in.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub sha256: String,
     pub layout: Layout,
 }
@@ -268,7 +273,29 @@ pub struct Action {
     /// JSON `SupportedBy` flags, e.g. `IAM Action Last Accessed: true`.
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub supported_by: BTreeMap<String, bool>,
+    /// What other pages of a shared prefix say where it differs from the
+    /// description above (which is the first page's, by file name).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub variants: Vec<Variant>,
 }
+
+/// What one source says about an action or condition key where it differs
+/// from the merged value: another page of a shared prefix, or AWS's JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct Variant {
+    /// The page file (`list_amazonses.html`), or `json` for the JSON
+    /// service reference.
+    pub source: String,
+    /// The description that source gives, if it differs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// The condition key type that source gives, if it differs.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub r#type: Option<String>,
+}
+
+/// The `source` of a [`Variant`] from the JSON service reference.
+pub const JSON_SOURCE: &str = "json";
 
 impl Action {
     pub fn new(name: impl Into<String>) -> Action {
@@ -286,6 +313,7 @@ impl Action {
             sources: Sources::HTML,
             annotations: None,
             supported_by: BTreeMap::new(),
+            variants: Vec::new(),
         }
     }
 
@@ -418,6 +446,29 @@ pub struct ConditionKey {
     pub pages: Vec<String>,
     #[serde(default = "html", skip_serializing_if = "is_html")]
     pub sources: Sources,
+    /// Other types or descriptions a page or the JSON gives (a key typed
+    /// `ArrayOfString` on one page and `String` on another keeps both).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub variants: Vec<Variant>,
+}
+
+impl ConditionKey {
+    /// Every type stated for the key, the merged one first, without
+    /// repeats (the JSON's list of two types, stored `A, B`, counts as two).
+    pub fn all_types(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = Vec::new();
+        for t in self
+            .r#type
+            .iter()
+            .chain(self.variants.iter().filter_map(|x| x.r#type.as_ref()))
+            .flat_map(|t| t.split(", "))
+        {
+            if !t.is_empty() && !v.contains(&t) {
+                v.push(t);
+            }
+        }
+        v
+    }
 }
 
 /// An API operation and the IAM actions it needs.
@@ -439,6 +490,10 @@ pub struct OperationAction {
     pub action: String,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub condition_keys: Vec<String>,
+    /// The values the operation sets for those keys (the JSON's `Context`),
+    /// e.g. `iam:PassedToService` = `lambda.amazonaws.com` for iam:PassRole.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
+    pub context: BTreeMap<String, Vec<String>>,
     /// From the HTML operations table: `Write`, or several values.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub access_level: Option<String>,

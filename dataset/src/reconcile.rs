@@ -105,8 +105,15 @@ fn apply_doc(svc: &mut Service, doc: ServiceDoc) {
             Some(&i) => {
                 let e = &mut svc.condition_keys[i];
                 e.sources = e.sources.union(Sources::JSON);
-                if e.r#type.is_none() {
-                    e.r#type = ty;
+                match (&e.r#type, ty) {
+                    (None, t) => e.r#type = t,
+                    // The JSON types it otherwise: keep that too.
+                    (Some(h), Some(t)) if *h != t => e.variants.push(Variant {
+                        source: JSON_SOURCE.to_string(),
+                        description: None,
+                        r#type: Some(t),
+                    }),
+                    _ => {}
                 }
             }
             None => {
@@ -118,6 +125,7 @@ fn apply_doc(svc: &mut Service, doc: ServiceDoc) {
                     doc_url: None,
                     pages: Vec::new(),
                     sources: Sources::JSON,
+                    variants: Vec::new(),
                 });
             }
         }
@@ -234,6 +242,7 @@ fn apply_doc(svc: &mut Service, doc: ServiceDoc) {
                 service: aa.service.clone(),
                 action: aa.name.clone(),
                 condition_keys: aa.context_keys(),
+                context: aa.context_values(),
                 access_level: None,
                 sources: Sources::JSON,
             };
@@ -245,6 +254,14 @@ fn apply_doc(svc: &mut Service, doc: ServiceDoc) {
                     for k in oa.condition_keys {
                         if !x.condition_keys.contains(&k) {
                             x.condition_keys.push(k);
+                        }
+                    }
+                    for (k, vals) in oa.context {
+                        let slot = x.context.entry(k).or_default();
+                        for v in vals {
+                            if !slot.contains(&v) {
+                                slot.push(v);
+                            }
                         }
                     }
                 }
@@ -298,6 +315,9 @@ pub enum DiffKind {
     ConditionKeyPlacement,
     /// The HTML access level disagrees with the JSON annotations.
     AccessLevel,
+    /// A condition key's type differs between the JSON and a page, or
+    /// between two pages of a shared prefix.
+    ConditionKeyType,
 }
 
 impl DiffKind {
@@ -313,6 +333,7 @@ impl DiffKind {
             DiffKind::ActionConditionKey => "action_condition_key",
             DiffKind::ConditionKeyPlacement => "condition_key_placement",
             DiffKind::AccessLevel => "access_level",
+            DiffKind::ConditionKeyType => "condition_key_type",
         }
     }
 }
@@ -390,6 +411,9 @@ pub fn crosscheck(services: &[Service]) -> Vec<Difference> {
             if one_sided(k.sources) {
                 out.push(only(DiffKind::ConditionKey, p, &k.name, k.sources));
             }
+            if let Some(d) = key_type_disagreement(p, k) {
+                out.push(d);
+            }
         }
         for a in &s.actions {
             if one_sided(a.sources) {
@@ -401,6 +425,46 @@ pub fn crosscheck(services: &[Service]) -> Vec<Difference> {
     }
     out.sort();
     out
+}
+
+/// The types the pages and the JSON give `k`, when they are not all one.
+fn key_type_disagreement(p: &str, k: &ConditionKey) -> Option<Difference> {
+    if k.variants.iter().all(|v| v.r#type.is_none()) {
+        return None;
+    }
+    let json_variant = k
+        .variants
+        .iter()
+        .find(|v| v.source == JSON_SOURCE)
+        .and_then(|v| v.r#type.clone());
+    // The merged type is the first page's when a page types the key.
+    let mut html: Vec<String> = Vec::new();
+    if k.sources.has_html() {
+        html.extend(k.r#type.clone());
+    }
+    for v in &k.variants {
+        if v.source != JSON_SOURCE {
+            if let Some(t) = &v.r#type {
+                if !html.contains(t) {
+                    html.push(t.clone());
+                }
+            }
+        }
+    }
+    let json = json_variant.or_else(|| k.sources.has_json().then(|| k.r#type.clone()).flatten());
+    if html.len() <= 1 && (json.is_none() || html.first() == json.as_ref() || html.is_empty()) {
+        return None;
+    }
+    Some(Difference {
+        kind: DiffKind::ConditionKeyType,
+        prefix: p.to_string(),
+        action: None,
+        resource_type: None,
+        item: k.name.clone(),
+        only_in: None,
+        html: Some(html.join(", ")),
+        json,
+    })
 }
 
 fn check_action(p: &str, a: &Action, out: &mut Vec<Difference>) {
@@ -572,6 +636,7 @@ mod tests {
                 doc_url: None,
                 pages: vec![],
                 sources: Sources::HTML,
+                variants: vec![],
             }],
             operations: vec![Operation {
                 name: "GetThing".into(),
@@ -579,6 +644,7 @@ mod tests {
                     service: "demo".into(),
                     action: "GetThing".into(),
                     condition_keys: vec![],
+                    context: Default::default(),
                     access_level: Some("Read".into()),
                     sources: Sources::HTML,
                 }],

@@ -253,6 +253,53 @@ FROM sdk_methods m
 JOIN operations o ON o.id = m.operation_id
 JOIN services s ON s.id = o.service_id;
 "#,
+    // 2: what sources say differently (per-page descriptions, a second key
+    // type), and the condition-key values an operation sets (`Context`).
+    r#"
+CREATE TABLE action_variants (
+    action_id   INTEGER NOT NULL REFERENCES actions(id),
+    source      TEXT NOT NULL,
+    description TEXT,
+    PRIMARY KEY (action_id, source)
+) WITHOUT ROWID;
+
+CREATE TABLE condition_key_variants (
+    condition_key_id INTEGER NOT NULL REFERENCES condition_keys(id),
+    source           TEXT NOT NULL,
+    type             TEXT,
+    description      TEXT,
+    PRIMARY KEY (condition_key_id, source)
+) WITHOUT ROWID;
+
+CREATE TABLE operation_action_context (
+    operation_action_id INTEGER NOT NULL REFERENCES operation_actions(id),
+    condition_key       TEXT NOT NULL,
+    ord                 INTEGER NOT NULL,
+    value               TEXT NOT NULL,
+    PRIMARY KEY (operation_action_id, condition_key, ord)
+) WITHOUT ROWID;
+
+-- Every type a source gives a condition key: the merged one (source
+-- 'merged'), then each page or the JSON ('json') that says otherwise.
+CREATE VIEW v_condition_key_types AS
+SELECT s.prefix, k.name AS condition_key, 'merged' AS source, k.type
+FROM condition_keys k JOIN services s ON s.id = k.service_id
+WHERE k.type IS NOT NULL
+UNION ALL
+SELECT s.prefix, k.name, v.source, v.type
+FROM condition_key_variants v
+JOIN condition_keys k ON k.id = v.condition_key_id
+JOIN services s ON s.id = k.service_id
+WHERE v.type IS NOT NULL;
+
+CREATE VIEW v_operation_context AS
+SELECT s.prefix, o.name AS operation, oa.service AS action_prefix, oa.action,
+       c.condition_key, c.value
+FROM operation_action_context c
+JOIN operation_actions oa ON oa.id = c.operation_action_id
+JOIN operations o ON o.id = oa.operation_id
+JOIN services s ON s.id = o.service_id;
+"#,
 ];
 
 /// The schema version this build writes and reads.

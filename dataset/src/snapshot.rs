@@ -5,8 +5,13 @@ use crate::model::*;
 use crate::Error;
 use std::path::{Path, PathBuf};
 
-/// Snapshot format version written into the manifest.
-pub const FORMAT: u32 = 1;
+/// Snapshot format version written into the manifest. Format 2 keeps page
+/// hashes in the manifest only; format 1 (hashes in every service file too)
+/// is still read.
+pub const FORMAT: u32 = 2;
+
+/// Formats this iamref reads.
+pub const READS: [u32; 2] = [1, 2];
 
 /// Count what `services` hold.
 pub fn count(services: &[Service]) -> Counts {
@@ -60,7 +65,7 @@ pub fn write_snapshot(dir: &Path, manifest: &Manifest, services: &[Service]) -> 
     std::fs::create_dir(&sdir).map_err(|e| Error::io(&sdir, e))?;
     for s in services {
         let p = sdir.join(service_file_name(&s.prefix)?);
-        std::fs::write(&p, to_pretty(s)).map_err(|e| Error::io(&p, e))?;
+        std::fs::write(&p, service_bytes(s)).map_err(|e| Error::io(&p, e))?;
     }
     let mp = staging.path().join("manifest.json");
     std::fs::write(&mp, to_pretty(manifest)).map_err(|e| Error::io(&mp, e))?;
@@ -84,39 +89,93 @@ pub fn write_snapshot(dir: &Path, manifest: &Manifest, services: &[Service]) -> 
     Ok(())
 }
 
-/// Read a snapshot folder's `manifest.json`, checking its format.
-pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
-    let mp = dir.join("manifest.json");
-    let text = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
+/// A service file's bytes: the service without its page hashes (they are
+/// in the manifest).
+pub fn service_bytes(s: &Service) -> Vec<u8> {
+    if s.pages.iter().all(|p| p.sha256.is_empty()) {
+        return to_pretty(s);
+    }
+    let mut s = s.clone();
+    for p in &mut s.pages {
+        p.sha256.clear();
+    }
+    to_pretty(&s)
+}
+
+/// Put the manifest's page hashes back into the services' page lists.
+pub fn fill_page_hashes(manifest: &Manifest, services: &mut [Service]) {
+    for s in services {
+        for p in &mut s.pages {
+            if p.sha256.is_empty() {
+                if let Some(h) = manifest.pages.get(&p.file) {
+                    p.sha256 = h.clone();
+                }
+            }
+        }
+    }
+}
+
+/// Decode a manifest (`what` names it in messages), checking its format.
+pub fn parse_manifest(what: &Path, bytes: &[u8]) -> Result<Manifest, Error> {
     let manifest: Manifest =
-        serde_json::from_slice(&text).map_err(|e| Error::Json(mp.clone(), e))?;
-    if manifest.format != FORMAT {
+        serde_json::from_slice(bytes).map_err(|e| Error::Json(what.to_path_buf(), e))?;
+    if !READS.contains(&manifest.format) {
         return Err(Error::Corrupt(format!(
-            "{}: snapshot format {} is not supported (this iamref reads format {FORMAT})",
-            mp.display(),
-            manifest.format
+            "{}: snapshot format {} is not supported (this iamref reads formats {}); {}",
+            what.display(),
+            manifest.format,
+            READS.map(|f| f.to_string()).join(" and "),
+            if manifest.format > FORMAT {
+                "upgrade iamref"
+            } else {
+                "regenerate the snapshot with `iamref build ... --snapshot-dir DIR`"
+            }
         )));
     }
     Ok(manifest)
 }
 
+/// Read a snapshot folder's `manifest.json`, checking its format.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, Error> {
+    let mp = dir.join("manifest.json");
+    let text = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
+    parse_manifest(&mp, &text)
+}
+
+/// Decode a snapshot from its files' bytes: the manifest and each
+/// `services/PREFIX.json` (`(path for messages, bytes)`), in any order.
+pub fn parse_snapshot(
+    manifest: (&Path, &[u8]),
+    files: Vec<(PathBuf, Vec<u8>)>,
+) -> Result<(Manifest, Vec<Service>), Error> {
+    let manifest = parse_manifest(manifest.0, manifest.1)?;
+    let mut services = Vec::with_capacity(files.len());
+    for (f, text) in files {
+        let s: Service = serde_json::from_slice(&text).map_err(|e| Error::Json(f, e))?;
+        services.push(s);
+    }
+    services.sort_by(|a, b| crate::merge::name_order(&a.prefix, &b.prefix));
+    fill_page_hashes(&manifest, &mut services);
+    Ok((manifest, services))
+}
+
 /// Read a snapshot folder written by [`write_snapshot`].
 pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
-    let manifest = read_manifest(dir)?;
+    let mp = dir.join("manifest.json");
+    let mtext = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
     let sdir = dir.join("services");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&sdir)
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&sdir)
         .map_err(|e| Error::io(&sdir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
-    files.sort();
-    let mut services = Vec::with_capacity(files.len());
-    for f in files {
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for f in paths {
         let text = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-        let s: Service = serde_json::from_slice(&text).map_err(|e| Error::Json(f.clone(), e))?;
-        services.push(s);
+        files.push((f, text));
     }
-    Ok((manifest, services))
+    parse_snapshot((&mp, &mtext), files)
 }
 
 /// The whole snapshot as one JSON document (`{"manifest":…,"services":[…]}`),
@@ -125,4 +184,62 @@ pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
 pub struct Bundle {
     pub manifest: Manifest,
     pub services: Vec<Service>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> (Manifest, Vec<Service>) {
+        let mut s = Service::new("x", "Service X", Sources::HTML);
+        s.pages.push(PageRef {
+            file: "list_x.html".into(),
+            service_name: "Service X".into(),
+            url: None,
+            sha256: "ab12".into(),
+            layout: Layout::Classic,
+        });
+        s.actions.push(Action::new("GetThing"));
+        let mut m = Manifest {
+            format: FORMAT,
+            source: "test".into(),
+            ..Default::default()
+        };
+        m.pages.insert("list_x.html".into(), "ab12".into());
+        m.counts = count(std::slice::from_ref(&s));
+        (m, vec![s])
+    }
+
+    #[test]
+    fn page_hashes_live_in_the_manifest_and_come_back_on_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("data");
+        let (m, services) = sample();
+        write_snapshot(&snap, &m, &services).unwrap();
+        let file = std::fs::read_to_string(snap.join("services/x.json")).unwrap();
+        assert!(!file.contains("sha256") && !file.contains("ab12"), "{file}");
+        let (m2, back) = read_snapshot(&snap).unwrap();
+        assert_eq!((m2, back), (m, services));
+    }
+
+    #[test]
+    fn format_1_is_still_read_and_unknown_formats_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("data");
+        let (mut m, services) = sample();
+        m.format = 1;
+        // Format 1 wrote the hash into the service file too.
+        std::fs::create_dir_all(snap.join("services")).unwrap();
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        std::fs::write(snap.join("services/x.json"), to_pretty(&services[0])).unwrap();
+        let (_, back) = read_snapshot(&snap).unwrap();
+        assert_eq!(back, services);
+        m.format = 9;
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        let e = read_snapshot(&snap).unwrap_err().to_string();
+        assert!(
+            e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"),
+            "{e}"
+        );
+    }
 }

@@ -77,6 +77,10 @@ pub struct ApiRow {
     pub sources: String,
     /// Whether the action is defined in the dataset.
     pub known: bool,
+    /// Condition-key values the operation sets for this action (AWS's
+    /// `Context`), e.g. `{"iam:PassedToService": ["lambda.amazonaws.com"]}`.
+    #[serde(default)]
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 /// One action covering some calls (`calls`).
@@ -250,6 +254,7 @@ impl<'c> Db<'c> {
                 )?
                 .query_map([oaid], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
+            let context = crate::lookup::operation_context(self.conn, oaid)?;
             let info = self.action(&service, &action)?;
             let mut keys = op_keys;
             let (full, access_level, resource_types, known) = match info {
@@ -272,6 +277,7 @@ impl<'c> Db<'c> {
                 condition_keys: sorted_unique(keys),
                 sources: Sources::from_bits(sources).as_str().to_string(),
                 known,
+                context,
             });
         }
         Ok(rows)
@@ -340,7 +346,7 @@ fn split_call(args: &[String]) -> Option<(String, String)> {
     }
 }
 
-const API_HEADERS: [&str; 7] = [
+const API_HEADERS: [&str; 8] = [
     "operation",
     "action",
     "access_level",
@@ -348,6 +354,7 @@ const API_HEADERS: [&str; 7] = [
     "condition_keys",
     "sources",
     "known",
+    "context",
 ];
 
 fn print_api_rows(rows: &[ApiRow], out: &mut Out) -> Result<()> {
@@ -362,6 +369,7 @@ fn print_api_rows(rows: &[ApiRow], out: &mut Out) -> Result<()> {
                 r.condition_keys.join(", "),
                 r.sources.clone(),
                 if r.known { "yes" } else { "no" }.to_string(),
+                crate::lookup::context_text(&r.context),
             ]
         })
         .collect();
@@ -575,6 +583,7 @@ const KINDS: &[&str] = &[
     "action_condition_key",
     "condition_key_placement",
     "access_level",
+    "condition_key_type",
 ];
 
 /// `iamref crosscheck [PREFIX...] [--kind KIND]`.

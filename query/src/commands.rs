@@ -249,7 +249,18 @@ fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
         let ops: Vec<String> = i
             .operations
             .iter()
-            .map(|o| format!("{}:{}", o.prefix, o.operation))
+            .map(|o| {
+                if o.context.is_empty() {
+                    format!("{}:{}", o.prefix, o.operation)
+                } else {
+                    format!(
+                        "{}:{} ({})",
+                        o.prefix,
+                        o.operation,
+                        crate::lookup::context_text(&o.context)
+                    )
+                }
+            })
             .collect();
         field(out, "needed by API", &ops.join(", "))?;
     }
@@ -263,6 +274,9 @@ fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
             if src.is_empty() { "" } else { "; " },
             i.sources
         );
+    }
+    for d in &i.other_descriptions {
+        field(out, "also described", &format!("{} ({})", d.text, d.page))?;
     }
     field(out, "from", &src)?;
     Ok(())
@@ -651,10 +665,22 @@ struct KeyUse {
     resource_type: Option<String>,
 }
 
+/// A type a page or the JSON gives a key where it differs from the one
+/// in `definitions`.
+#[derive(Serialize)]
+struct OtherType {
+    prefix: String,
+    /// The page file, or `json`.
+    source: String,
+    r#type: String,
+}
+
 #[derive(Serialize)]
 struct ConditionKeyInfo {
     condition_key: String,
     definitions: Vec<KeyInfo>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    other_types: Vec<OtherType>,
     actions: Vec<KeyUse>,
     resource_types: Vec<String>,
 }
@@ -724,9 +750,23 @@ pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> R
             )?
             .query_map(params![name], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
+        let other_types: Vec<OtherType> = conn
+            .prepare(
+                "SELECT prefix, source, type FROM v_condition_key_types
+                 WHERE condition_key = ?1 AND source != 'merged' ORDER BY prefix, source",
+            )?
+            .query_map(params![name], |r| {
+                Ok(OtherType {
+                    prefix: r.get(0)?,
+                    source: r.get(1)?,
+                    r#type: r.get(2)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
         infos.push(ConditionKeyInfo {
             condition_key: name.clone(),
             definitions,
+            other_types,
             actions,
             resource_types,
         });
@@ -760,6 +800,14 @@ pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> R
                 types.sort();
                 types.dedup();
                 writeln!(w, "  type          {}", types.join(", "))?;
+                if !i.other_types.is_empty() {
+                    let others: Vec<String> = i
+                        .other_types
+                        .iter()
+                        .map(|o| format!("{} ({})", o.r#type, o.source))
+                        .collect();
+                    writeln!(w, "  also typed    {}", others.join("; "))?;
+                }
                 let prefixes: Vec<String> =
                     i.definitions.iter().map(|d| d.prefix.clone()).collect();
                 writeln!(

@@ -6,6 +6,7 @@ pub mod api_cmd;
 pub mod build_cmd;
 pub mod commands;
 pub mod crawl_cmd;
+pub mod diff_cmd;
 pub mod exit;
 pub mod guard;
 pub mod input;

@@ -30,7 +30,10 @@ pub fn embedded_bundle() -> Result<Bundle> {
     flate2::read::GzDecoder::new(EMBEDDED)
         .read_to_end(&mut json)
         .context("decompressing the embedded snapshot")?;
-    serde_json::from_slice(&json).context("decoding the embedded snapshot")
+    let mut bundle: Bundle =
+        serde_json::from_slice(&json).context("decoding the embedded snapshot")?;
+    iamref_dataset::snapshot::fill_page_hashes(&bundle.manifest, &mut bundle.services);
+    Ok(bundle)
 }
 
 /// The embedded snapshot, or `None` if this binary was built without one.

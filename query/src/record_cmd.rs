@@ -154,6 +154,7 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
                 service,
                 action,
                 condition_keys: Vec::new(),
+                context: Default::default(),
                 access_level: None,
                 sources: Sources::NONE,
             });

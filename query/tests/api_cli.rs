@@ -345,3 +345,168 @@ fn json_only_build_works() {
     // Nothing to compare with: an error, not an empty report.
     iamref(&out).arg("crosscheck").assert().code(2);
 }
+
+#[test]
+fn operation_context_shows_in_api_and_action() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["api", "lambda:CreateFunction", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    let pass = rows.iter().find(|r| r["action"] == "iam:PassRole").unwrap();
+    assert_eq!(
+        pass["context"],
+        serde_json::json!({"iam:PassedToService": ["lambda.amazonaws.com"]})
+    );
+    let text = iamref(&db)
+        .args(["api", "lambda:CreateFunction", "--format", "tsv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.lines().next().unwrap().ends_with("\tcontext"),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("iam:PassRole")
+            && l.ends_with("\tiam:PassedToService=lambda.amazonaws.com")),
+        "{text}"
+    );
+
+    let out = iamref(&db)
+        .args(["action", "iam:PassRole", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let info: Value = serde_json::from_slice(&out).unwrap();
+    let info = if info.is_array() {
+        info[0].clone()
+    } else {
+        info
+    };
+    let op = info["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["prefix"] == "lambda" && o["operation"] == "CreateFunction")
+        .unwrap();
+    assert_eq!(
+        op["context"]["iam:PassedToService"][0],
+        "lambda.amazonaws.com"
+    );
+    let text = iamref(&db)
+        .args(["action", "iam:PassRole"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("lambda:CreateFunction (iam:PassedToService=lambda.amazonaws.com)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn crosscheck_reports_condition_key_type_disagreements() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args([
+            "crosscheck",
+            "--kind",
+            "condition_key_type",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let rows = json_of(&out);
+    let items: Vec<&str> = rows.iter().map(|r| r["item"].as_str().unwrap()).collect();
+    assert_eq!(
+        items,
+        [
+            "elasticloadbalancing:ListenerProtocol",
+            "iot:IncludeSocketInformation"
+        ]
+    );
+    assert_eq!(rows[0]["html"], "ArrayOfString, String");
+}
+
+#[test]
+fn condition_key_shows_every_type_a_source_gives() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["condition-key", "elasticloadbalancing:ListenerProtocol"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("  type          ArrayOfString\n"), "{text}");
+    assert!(
+        text.contains("  also typed    ArrayOfString, String (json); String (list_awselasticloadbalancingv2.html)\n"),
+        "{text}"
+    );
+    let out = iamref(&db)
+        .args([
+            "condition-key",
+            "elasticloadbalancing:ListenerProtocol",
+            "-f",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v[0]["other_types"][1]["type"], "String");
+    assert_eq!(
+        v[0]["other_types"][1]["source"],
+        "list_awselasticloadbalancingv2.html"
+    );
+}
+
+#[test]
+fn action_shows_what_other_pages_of_its_prefix_say() {
+    let Some(db) = db() else { return };
+    let out = iamref(&db)
+        .args(["action", "aws-marketplace:TagResource", "-f", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = if v.is_array() { v[0].clone() } else { v };
+    let other = &v["other_descriptions"][0];
+    assert_eq!(other["page"], "list_awsmarketplacedeploymentservice.html");
+    assert_eq!(
+        other["text"],
+        "Grants permission to tag a deployment parameter resource"
+    );
+    assert_ne!(v["description"], other["text"]);
+    let text = iamref(&db)
+        .args(["action", "aws-marketplace:TagResource"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("  also described     Grants permission to tag a deployment parameter resource (list_awsmarketplacedeploymentservice.html)\n"), "{text}");
+}

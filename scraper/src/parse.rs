@@ -1130,16 +1130,21 @@ fn missing_table(file: &str, kind: TableKind, heading: &str) -> ParseError {
 
 fn service_name(o: &Outline) -> Option<String> {
     const LEAD: &str = "actions, resources, and condition keys for ";
-    let from = |t: &String| -> Option<String> {
+    // Only the <title> carries the site suffix; a " - " inside the heading
+    // is part of the name ("Amazon Simple Email Service - Mail Manager").
+    const SUFFIX: &str = " - service authorization reference";
+    let from = |t: &String, strip_suffix: bool| -> Option<String> {
         let lower = t.to_ascii_lowercase();
         let i = lower.find(LEAD)?;
-        let rest = &t[i + LEAD.len()..];
-        let rest = rest.split(" - ").next().unwrap_or(rest).trim();
+        let mut rest = t[i + LEAD.len()..].trim();
+        if strip_suffix && rest.to_ascii_lowercase().ends_with(SUFFIX) {
+            rest = rest[..rest.len() - SUFFIX.len()].trim_end();
+        }
         (!rest.is_empty()).then(|| rest.to_string())
     };
     o.h1.iter()
-        .find_map(from)
-        .or_else(|| o.titles.iter().find_map(from))
+        .find_map(|t| from(t, false))
+        .or_else(|| o.titles.iter().find_map(|t| from(t, true)))
         .or_else(|| {
             // "Amazon S3 (service prefix: s3) provides ..."
             let (t, _) = o.prefix_sentence.as_ref()?;
@@ -1528,6 +1533,7 @@ fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
             doc_url: c.href.clone(),
             pages: Vec::new(),
             sources: Sources::HTML,
+            variants: Vec::new(),
         });
     }
     Ok(())
@@ -1641,6 +1647,7 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
                     service,
                     action,
                     condition_keys: keys.clone(),
+                    context: Default::default(),
                     access_level: access.clone(),
                     sources: Sources::HTML,
                 }),
@@ -1720,5 +1727,42 @@ mod tests {
         assert_eq!(scenario_name(&cell("Scenario-based testing")), None);
         assert_eq!(scenario_name(&cell("Sc")), None);
         assert_eq!(scenario_name(&cell("ScénarioX")), None);
+    }
+
+    #[test]
+    fn service_names_keep_dashes_and_drop_only_the_title_suffix() {
+        let outline = |h1: &[&str], titles: &[&str]| Outline {
+            h1: h1.iter().map(|s| s.to_string()).collect(),
+            titles: titles.iter().map(|s| s.to_string()).collect(),
+            ..Outline::default()
+        };
+        let lead = "Actions, resources, and condition keys for ";
+        assert_eq!(
+            service_name(&outline(
+                &[&format!("{lead}AWS Service - Oracle Database@AWS")],
+                &[]
+            ))
+            .as_deref(),
+            Some("AWS Service - Oracle Database@AWS")
+        );
+        // From the <title>: only its site suffix goes.
+        assert_eq!(
+            service_name(&outline(
+                &[],
+                &[&format!("{lead}Amazon Simple Email Service - Mail Manager - Service Authorization Reference")]
+            ))
+            .as_deref(),
+            Some("Amazon Simple Email Service - Mail Manager")
+        );
+        assert_eq!(
+            service_name(&outline(
+                &[],
+                &[&format!(
+                    "{lead}Amazon S3 - Service Authorization Reference"
+                )]
+            ))
+            .as_deref(),
+            Some("Amazon S3")
+        );
     }
 }

@@ -1,0 +1,799 @@
+//! `iamref diff OLD NEW`: what changed between two datasets, field by
+//! field. The comparison itself is [`iamref_dataset::diff`]; this module
+//! reads the two sides (a database, a snapshot folder, a JSON bundle, or a
+//! snapshot folder at a git revision), filters and renders.
+
+use crate::exit::{input, Exit};
+use crate::matching::wildcard_match;
+use crate::output::{tsv_cell, Out};
+use anyhow::{Context, Result};
+use iamref_dataset::diff::{self, Change, ChangeType, Kind, Summary};
+use iamref_dataset::snapshot::{self, Bundle};
+use iamref_dataset::Service;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The older data: a database, a snapshot folder (data/-style), an
+    /// `export --format json` bundle, or REV:FOLDER, a snapshot folder at a
+    /// git revision (`HEAD~1:data`; the folder is relative to the
+    /// repository root)
+    pub old: String,
+    /// The newer data, in any of the same forms
+    pub new: String,
+    /// Only these service prefixes (repeat or comma-separate)
+    #[arg(long, value_name = "PREFIX", value_delimiter = ',')]
+    pub service: Vec<String>,
+    /// Only these kinds: service, action, resource-type, arn-format,
+    /// condition-key, operation (repeat or comma-separate)
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// Only action changes where the action has this access level, before
+    /// or after (List, Read, Write, "Permissions management", Tagging)
+    #[arg(long, value_name = "LEVEL")]
+    pub access_level: Vec<String>,
+    /// Only changes to actions this IAM policy's Allow statements grant
+    /// (its Action / NotAction patterns): new actions `s3:Get*` now also
+    /// grants, changed ones it already did, removed ones it named. Other
+    /// kinds are left out.
+    #[arg(long, value_name = "FILE")]
+    pub since_policy: Option<PathBuf>,
+}
+
+/// Output formats of `diff` (the global `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffFormat {
+    /// A readable changelog, grouped by prefix.
+    Table,
+    Json,
+    Jsonl,
+    Tsv,
+    Markdown,
+}
+
+impl DiffFormat {
+    pub fn parse(s: Option<&str>) -> Result<DiffFormat, String> {
+        Ok(match s.map(|s| s.to_ascii_lowercase()).as_deref() {
+            None | Some("table") => DiffFormat::Table,
+            Some("json") => DiffFormat::Json,
+            Some("jsonl") => DiffFormat::Jsonl,
+            Some("tsv") => DiffFormat::Tsv,
+            Some("markdown") | Some("md") => DiffFormat::Markdown,
+            Some(other) => {
+                return Err(format!(
+                    "unknown diff format {other:?}; expected table, json, jsonl, tsv or markdown"
+                ))
+            }
+        })
+    }
+}
+
+const LEVELS: [&str; 5] = ["List", "Read", "Write", "Permissions management", "Tagging"];
+
+/// `iamref diff OLD NEW`. Exit 0: no change (after the filters); 1:
+/// changes listed; 2: bad input.
+pub fn diff(a: DiffArgs, format: DiffFormat, out: &mut Out) -> Result<Exit> {
+    // Check the filters before reading anything.
+    let kinds: Vec<Kind> = a
+        .kind
+        .iter()
+        .map(|k| {
+            Kind::parse(k).ok_or_else(|| {
+                input(format!(
+                    "--kind {k:?}: unknown kind; expected one of {}",
+                    Kind::ALL.map(|k| k.as_str()).join(", ")
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let levels: Vec<&str> = a
+        .access_level
+        .iter()
+        .map(|l| {
+            LEVELS
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(l.trim()))
+                .copied()
+                .ok_or_else(|| {
+                    input(format!(
+                        "--access-level {l:?}: unknown access level; expected one of {}",
+                        LEVELS.join(", ")
+                    ))
+                })
+        })
+        .collect::<Result<_>>()?;
+    let policy = match &a.since_policy {
+        None => None,
+        Some(p) => {
+            if !kinds.is_empty() && !kinds.contains(&Kind::Action) {
+                return Err(input(
+                    "--since-policy selects action changes, but --kind leaves actions out; add --kind action or drop one of the two",
+                ));
+            }
+            let (name, text) = crate::input::read_text(Some(p))?;
+            Some(granted_patterns(&name, &text).map_err(input)?)
+        }
+    };
+
+    // The two sides are read in parallel (each is a whole dataset).
+    let (old, new) = std::thread::scope(|s| {
+        let old = s.spawn(|| load(&a.old, "OLD"));
+        let new = load(&a.new, "NEW");
+        (old.join().expect("reading OLD panicked"), new)
+    });
+    let (old, new) = (old?, new?);
+    for p in &a.service {
+        let known = |s: &[Service]| s.iter().any(|x| x.prefix.eq_ignore_ascii_case(p));
+        if !known(&old) && !known(&new) {
+            let names = old.iter().chain(&new).map(|s| s.prefix.as_str());
+            let hint = crate::matching::suggest(p, names)
+                .map(|s| format!("; did you mean {s}?"))
+                .unwrap_or_default();
+            return Err(input(format!(
+                "--service {p:?}: no such prefix in {} or {}{hint}",
+                a.old, a.new
+            )));
+        }
+    }
+
+    let mut changes = diff::diff(&old, &new);
+    changes.retain(|c| {
+        (a.service.is_empty() || a.service.iter().any(|p| p.eq_ignore_ascii_case(&c.prefix)))
+            && (kinds.is_empty() || kinds.contains(&c.kind))
+            && (levels.is_empty()
+                || (c.kind == Kind::Action
+                    && c.access_levels()
+                        .any(|l| levels.iter().any(|x| x.eq_ignore_ascii_case(l)))))
+            && policy.as_ref().is_none_or(|p| {
+                c.kind == Kind::Action && p.grants(&format!("{}:{}", c.prefix, c.name))
+            })
+    });
+
+    let names: HashMap<String, &str> = old
+        .iter()
+        .chain(&new)
+        .map(|s| (s.prefix.to_ascii_lowercase(), s.name.as_str()))
+        .collect();
+    let summary = diff::summarize(&changes);
+    let w = out.w();
+    match format {
+        DiffFormat::Json => {
+            let doc = serde_json::json!({
+                "old": a.old,
+                "new": a.new,
+                "summary": summary,
+                "changes": changes,
+            });
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            writeln!(w)?;
+        }
+        DiffFormat::Jsonl => {
+            for c in &changes {
+                serde_json::to_writer(&mut *w, c)?;
+                writeln!(w)?;
+            }
+        }
+        DiffFormat::Tsv => {
+            if !changes.is_empty() {
+                writeln!(w, "prefix\tkind\tname\tchange\tfield\told\tnew")?;
+            }
+            for c in &changes {
+                let v = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+                writeln!(
+                    w,
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    tsv_cell(&c.prefix),
+                    c.kind.as_str(),
+                    tsv_cell(&c.name),
+                    c.change.as_str(),
+                    c.field.as_deref().unwrap_or(""),
+                    tsv_cell(&v(&c.old)),
+                    tsv_cell(&v(&c.new))
+                )?;
+            }
+        }
+        DiffFormat::Table => {
+            if !changes.is_empty() {
+                let text = changelog(&changes, &names, &summary);
+                let bold_color = out.color;
+                let w = out.w();
+                for line in text.lines() {
+                    if bold_color && !line.starts_with(' ') && !line.is_empty() {
+                        writeln!(w, "\x1b[1m{line}\x1b[0m")?;
+                    } else {
+                        writeln!(w, "{line}")?;
+                    }
+                }
+            }
+        }
+        DiffFormat::Markdown => {
+            if !changes.is_empty() {
+                w.write_all(markdown(&a.old, &a.new, &changes, &names, &summary).as_bytes())?;
+            }
+        }
+    }
+    // Two whole datasets are about to be freed by the process exit anyway:
+    // freeing them one allocation at a time would cost ~10% of the run.
+    std::mem::forget((old, new));
+    // Exit 1 when there are changes, as `diff` does.
+    Ok(if changes.is_empty() {
+        Exit::Found
+    } else {
+        Exit::NotFound
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Reading a side.
+// ---------------------------------------------------------------------------
+
+/// Read one side: a path that exists (database, bundle, snapshot folder),
+/// else `REV:FOLDER` from git.
+pub fn load(spec: &str, which: &str) -> Result<Vec<Service>> {
+    let path = Path::new(spec);
+    if path.is_dir() {
+        if !path.join("manifest.json").is_file() {
+            return Err(input(format!(
+                "{which} {spec}: a folder without manifest.json is not a snapshot folder; give a snapshot folder (like data/), a database, or REV:FOLDER"
+            )));
+        }
+        let (_, services) =
+            snapshot::read_snapshot(path).map_err(|e| input(format!("{which}: {e}")))?;
+        return Ok(services);
+    }
+    if path.is_file() {
+        let mut head = [0u8; 16];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| input(format!("{which} {spec}: {e}")))?;
+        if &head[..n] == b"SQLite format 3\0" {
+            let conn = iamref_dataset::db::open_read_only(path)
+                .map_err(|e| input(format!("{which}: {e}")))?;
+            return iamref_dataset::db::read_services_with(&conn, false)
+                .with_context(|| format!("reading {spec}"));
+        }
+        if head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let bytes = std::fs::read(path).map_err(|e| input(format!("{which} {spec}: {e}")))?;
+            let mut bundle: Bundle = serde_json::from_slice(&bytes).map_err(|e| {
+                input(format!(
+                    "{which} {spec}: not an iamref JSON bundle (line {}, column {}: {e})",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
+            snapshot::fill_page_hashes(&bundle.manifest, &mut bundle.services);
+            return Ok(bundle.services);
+        }
+        return Err(input(format!(
+            "{which} {spec}: neither an iamref database (SQLite) nor a JSON bundle; give a database, a snapshot folder, or REV:FOLDER"
+        )));
+    }
+    match spec.split_once(':') {
+        Some((rev, folder)) if !rev.is_empty() => from_git(spec, rev, folder, which),
+        _ => Err(input(format!(
+            "{which} {spec}: no such file or folder; give a database, a snapshot folder (like data/), or a git revision of one as REV:FOLDER (e.g. HEAD~1:data)"
+        ))),
+    }
+}
+
+/// Run git with `args`, feeding `stdin`; its stdout, or a message saying
+/// what to fix.
+fn git(args: &[&str], stdin: Option<Vec<u8>>, spec: &str, which: &str) -> Result<Vec<u8>> {
+    let mut child = Command::new("git")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            input(format!(
+                "{which} {spec}: reading a git revision needs the git command, which could not be run ({e}); install git, or give a database or snapshot folder"
+            ))
+        })?;
+    // Feed stdin from a thread so that a large output cannot block it.
+    let feeder = stdin.map(|bytes| {
+        let mut pipe = child.stdin.take().expect("piped");
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        })
+    });
+    let output = child.wait_with_output().context("running git")?;
+    if let Some(f) = feeder {
+        let _ = f.join();
+    }
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        let err = err.trim().trim_start_matches("fatal: ");
+        return Err(input(format!(
+            "{which} {spec}: git cannot read it ({err}); run iamref inside the repository, check the revision with `git log --oneline` and the folder (relative to the repository root) with `git ls-tree --name-only REV`"
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// A snapshot folder at a git revision: `git ls-tree` lists it, one
+/// `git cat-file --batch` reads every file.
+fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Service>> {
+    let folder = folder.trim_end_matches('/');
+    let tree = if folder.is_empty() {
+        format!("{rev}:")
+    } else {
+        format!("{rev}:{folder}")
+    };
+    let listing = git(&["ls-tree", "-r", "-z", &tree], None, spec, which)?;
+    // "<mode> <type> <object>\t<path>\0"
+    let mut manifest: Option<String> = None;
+    let mut files: Vec<(String, String)> = Vec::new();
+    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let entry = String::from_utf8_lossy(entry);
+        let Some((meta, path)) = entry.split_once('\t') else {
+            continue;
+        };
+        let mut parts = meta.split(' ');
+        let (Some(_mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        if kind != "blob" {
+            continue;
+        }
+        if path == "manifest.json" {
+            manifest = Some(oid.to_string());
+        } else if let Some(name) = path.strip_prefix("services/") {
+            if name.ends_with(".json") && !name.contains('/') {
+                files.push((oid.to_string(), path.to_string()));
+            }
+        }
+    }
+    let Some(manifest_oid) = manifest else {
+        return Err(input(format!(
+            "{which} {spec}: {folder} at {rev} has no manifest.json, so it is not a snapshot folder; name the folder holding manifest.json and services/ (e.g. {rev}:data)"
+        )));
+    };
+    let mut request = format!("{manifest_oid}\n");
+    for (oid, _) in &files {
+        request.push_str(oid);
+        request.push('\n');
+    }
+    let blobs = git(
+        &["cat-file", "--batch"],
+        Some(request.into_bytes()),
+        spec,
+        which,
+    )?;
+    // "<oid> blob <size>\n<content>\n" per object.
+    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(files.len() + 1);
+    let mut rest = &blobs[..];
+    while !rest.is_empty() {
+        let nl = rest.iter().position(|b| *b == b'\n').ok_or_else(|| {
+            input(format!(
+                "{which} {spec}: unexpected output from git cat-file"
+            ))
+        })?;
+        let header = String::from_utf8_lossy(&rest[..nl]).to_string();
+        let size: usize = header
+            .rsplit(' ')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .filter(|_| header.contains(" blob "))
+            .ok_or_else(|| {
+                input(format!(
+                    "{which} {spec}: git cat-file could not read an object ({header})"
+                ))
+            })?;
+        let body = rest.get(nl + 1..nl + 1 + size).ok_or_else(|| {
+            input(format!(
+                "{which} {spec}: truncated output from git cat-file"
+            ))
+        })?;
+        contents.push(body.to_vec());
+        rest = rest.get(nl + 2 + size..).unwrap_or(&[]);
+    }
+    if contents.len() != files.len() + 1 {
+        return Err(input(format!(
+            "{which} {spec}: git returned {} objects for {} files",
+            contents.len(),
+            files.len() + 1
+        )));
+    }
+    let mut contents = contents.into_iter();
+    let manifest_bytes = contents.next().expect("counted");
+    let manifest_name = PathBuf::from(format!("{tree}/manifest.json"));
+    let named: Vec<(PathBuf, Vec<u8>)> = files
+        .iter()
+        .zip(contents)
+        .map(|((_, path), bytes)| (PathBuf::from(format!("{tree}/{path}")), bytes))
+        .collect();
+    let (_, services) = snapshot::parse_snapshot((&manifest_name, &manifest_bytes), named)
+        .map_err(|e| input(format!("{which}: {e}")))?;
+    Ok(services)
+}
+
+// ---------------------------------------------------------------------------
+// --since-policy: which actions a policy grants (deliberately minimal; the
+// full policy model lives in iamref-policy).
+// ---------------------------------------------------------------------------
+
+/// The Action and NotAction patterns of a policy's Allow statements.
+#[derive(Debug, Default)]
+pub struct Grants {
+    /// Per statement: (patterns, is NotAction).
+    statements: Vec<(Vec<String>, bool)>,
+}
+
+impl Grants {
+    /// Does some Allow statement grant `action` (`prefix:Name`)?
+    pub fn grants(&self, action: &str) -> bool {
+        self.statements.iter().any(|(patterns, not)| {
+            let hit = patterns.iter().any(|p| wildcard_match(p, action));
+            hit != *not
+        })
+    }
+}
+
+/// Read the Allow statements' `Action` / `NotAction` strings of an IAM
+/// policy document. Anything else in the policy (resources, conditions,
+/// Deny statements) is ignored: this answers "which actions could it
+/// grant", not "what does it allow".
+pub fn granted_patterns(name: &str, text: &str) -> Result<Grants, String> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{name}: not a JSON policy (line {}, column {}: {e})",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect::<Vec<_>>(),
+        Some(s @ Value::Object(_)) => vec![s],
+        _ => {
+            return Err(format!(
+                "{name}: no \"Statement\" (an object or a list of objects); --since-policy takes an IAM policy document"
+            ))
+        }
+    };
+    let strings = |v: &Value, at: &str| -> Result<Vec<String>, String> {
+        match v {
+            Value::String(s) => Ok(vec![s.clone()]),
+            Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("{name}: {at}: expected strings, found {x}"))
+                })
+                .collect(),
+            other => Err(format!(
+                "{name}: {at}: expected a string or a list of strings, found {other}"
+            )),
+        }
+    };
+    let mut g = Grants::default();
+    for (i, st) in statements.iter().enumerate() {
+        let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("");
+        if effect != "Allow" {
+            continue;
+        }
+        if let Some(v) = st.get("Action") {
+            g.statements
+                .push((strings(v, &format!("statement {i}, Action"))?, false));
+        } else if let Some(v) = st.get("NotAction") {
+            g.statements
+                .push((strings(v, &format!("statement {i}, NotAction"))?, true));
+        }
+    }
+    if g.statements.is_empty() {
+        return Err(format!(
+            "{name}: no Allow statement with Action or NotAction, so the policy grants no action"
+        ));
+    }
+    Ok(g)
+}
+
+// ---------------------------------------------------------------------------
+// Rendering.
+// ---------------------------------------------------------------------------
+
+/// A value on one line: strings bare, lists comma-separated in brackets.
+fn show(v: &Option<Value>) -> String {
+    fn one(v: &Value) -> String {
+        match v {
+            Value::Null => "(none)".to_string(),
+            Value::String(s) => s.clone(),
+            Value::Array(a) => format!("[{}]", a.iter().map(one).collect::<Vec<_>>().join(", ")),
+            other => other.to_string(),
+        }
+    }
+    v.as_ref().map(one).unwrap_or_default()
+}
+
+/// What an added or removed item is, in a few words.
+fn describe(c: &Change) -> String {
+    let v = match c.change {
+        ChangeType::Removed => &c.old,
+        _ => &c.new,
+    };
+    let Some(v) = v else { return String::new() };
+    match c.kind {
+        Kind::Service => format!(
+            "{} ({} actions, {} resource types, {} condition keys)",
+            v["name"].as_str().unwrap_or(""),
+            v["actions"],
+            v["resource_types"],
+            v["condition_keys"]
+        ),
+        Kind::Action => v["access_level"].as_str().unwrap_or("").to_string(),
+        Kind::ArnFormat => v.as_str().unwrap_or("").to_string(),
+        Kind::ResourceType => show(&Some(v["arns"].clone())),
+        Kind::ConditionKey => v["type"].as_str().unwrap_or("").to_string(),
+        Kind::Operation => show(&Some(v["actions"].clone())),
+    }
+}
+
+/// The item's full name: `s3:GetObject`, `s3:bucket`, `s3:Copy` ...
+fn full_name(c: &Change) -> String {
+    match c.kind {
+        Kind::Service => c.prefix.clone(),
+        // Condition keys carry their own prefix (`aws:…`, `s3:…`).
+        Kind::ConditionKey => c.name.clone(),
+        _ => format!("{}:{}", c.prefix, c.name),
+    }
+}
+
+fn summary_line(s: &Summary) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut add = |n: usize, what: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    };
+    add(s.services_added, "services added");
+    add(s.services_removed, "services removed");
+    add(s.actions_added, "actions added");
+    add(s.actions_removed, "actions removed");
+    add(s.access_levels_changed, "access levels changed");
+    add(
+        s.action_resource_types_changed,
+        "actions with changed resource types",
+    );
+    add(s.resource_types_added, "resource types added");
+    add(s.resource_types_removed, "resource types removed");
+    add(s.arn_formats_added, "ARN formats added");
+    add(s.arn_formats_removed, "ARN formats removed");
+    add(s.condition_keys_added, "condition keys added");
+    add(s.condition_keys_removed, "condition keys removed");
+    add(s.condition_key_types_changed, "condition key types changed");
+    add(s.operations_added, "operations added");
+    add(s.operations_removed, "operations removed");
+    if s.items_changed > 0 {
+        parts.push(format!("{} items with changed fields", s.items_changed));
+    }
+    format!("{} changes: {}", s.changes, parts.join(", "))
+}
+
+/// The terminal changelog: per prefix, one line per change (`+` added,
+/// `-` removed, `~` changed), then a summary line.
+fn changelog(changes: &[Change], names: &HashMap<String, &str>, s: &Summary) -> String {
+    let mut text = String::new();
+    let mut last: Option<&str> = None;
+    for c in changes {
+        if last != Some(c.prefix.as_str()) {
+            if last.is_some() {
+                text.push('\n');
+            }
+            let name = names
+                .get(&c.prefix.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
+            text.push_str(&format!("{}  {name}\n", c.prefix));
+            last = Some(&c.prefix);
+        }
+        let sign = match c.change {
+            ChangeType::Added => '+',
+            ChangeType::Removed => '-',
+            ChangeType::Changed => '~',
+        };
+        let kind = c.kind.as_str();
+        let name = full_name(c);
+        let line = match c.change {
+            ChangeType::Changed => format!(
+                "  {sign} {kind:<13} {name}  {}: {} -> {}",
+                c.field.as_deref().unwrap_or(""),
+                show(&c.old),
+                show(&c.new)
+            ),
+            _ => {
+                let d = describe(c);
+                if d.is_empty() {
+                    format!("  {sign} {kind:<13} {name}")
+                } else {
+                    format!("  {sign} {kind:<13} {name}  {d}")
+                }
+            }
+        };
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text.push('\n');
+    text.push_str(&summary_line(s));
+    text.push('\n');
+    text
+}
+
+/// Inline code in Markdown, safe for any text.
+fn code(s: &str) -> String {
+    if s.is_empty() {
+        return "(none)".to_string();
+    }
+    let ticks = if s.contains('`') { "``" } else { "`" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{}{pad}{ticks}", s.replace('\n', " "))
+}
+
+/// A release note / pull request body.
+fn markdown(
+    old: &str,
+    new: &str,
+    changes: &[Change],
+    names: &HashMap<String, &str>,
+    s: &Summary,
+) -> String {
+    let mut m = format!("# IAM changes from {} to {}\n\n", code(old), code(new));
+    m.push_str("| | added | removed | changed |\n|---|---:|---:|---:|\n");
+    let rows: [(&str, usize, usize, String); 6] = [
+        (
+            "services",
+            s.services_added,
+            s.services_removed,
+            s.services_changed.to_string(),
+        ),
+        (
+            "actions",
+            s.actions_added,
+            s.actions_removed,
+            s.actions_changed.to_string(),
+        ),
+        (
+            "resource types",
+            s.resource_types_added,
+            s.resource_types_removed,
+            String::new(),
+        ),
+        (
+            "ARN formats",
+            s.arn_formats_added,
+            s.arn_formats_removed,
+            String::new(),
+        ),
+        (
+            "condition keys",
+            s.condition_keys_added,
+            s.condition_keys_removed,
+            String::new(),
+        ),
+        (
+            "operations",
+            s.operations_added,
+            s.operations_removed,
+            s.operations_changed.to_string(),
+        ),
+    ];
+    for (what, a, r, c) in rows {
+        m.push_str(&format!("| {what} | {a} | {r} | {c} |\n"));
+    }
+    m.push_str(&format!(
+        "\n{} access levels changed, {} actions with changed resource types, {} condition key types changed.\n",
+        s.access_levels_changed, s.action_resource_types_changed, s.condition_key_types_changed
+    ));
+    let mut last: Option<&str> = None;
+    for c in changes {
+        if last != Some(c.prefix.as_str()) {
+            let name = names
+                .get(&c.prefix.to_ascii_lowercase())
+                .copied()
+                .unwrap_or("");
+            m.push_str(&format!("\n## {} {name}\n\n", code(&c.prefix)));
+            last = Some(&c.prefix);
+        }
+        let name = code(&full_name(c));
+        let kind = c.kind.as_str();
+        let line = match c.change {
+            ChangeType::Changed => format!(
+                "- **changed** {kind} {name}: {} {} → {}",
+                c.field.as_deref().unwrap_or(""),
+                code(&show(&c.old)),
+                code(&show(&c.new))
+            ),
+            ChangeType::Added | ChangeType::Removed => {
+                let d = describe(c);
+                let d = if d.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", code(&d))
+                };
+                format!("- **{}** {kind} {name}{d}", c.change.as_str())
+            }
+        };
+        m.push_str(&line);
+        m.push('\n');
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_grants_follow_action_and_not_action() {
+        let g = granted_patterns(
+            "p.json",
+            r#"{"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["s3:Get*", "ec2:DescribeInstances"], "Resource": "*"},
+                {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}
+            ]}"#,
+        )
+        .unwrap();
+        assert!(g.grants("s3:GetObject"));
+        assert!(g.grants("S3:getobjectacl"));
+        assert!(!g.grants("s3:PutObject"));
+        assert!(g.grants("ec2:DescribeInstances"));
+        assert!(!g.grants("iam:PassRole"));
+        let g = granted_patterns(
+            "p.json",
+            r#"{"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}}"#,
+        )
+        .unwrap();
+        assert!(g.grants("s3:PutObject"));
+        assert!(!g.grants("iam:PassRole"));
+    }
+
+    #[test]
+    fn bad_policies_say_what_is_wrong() {
+        let e = granted_patterns("p.json", "{\n  \"Statement\": [\n oops").unwrap_err();
+        assert!(e.contains("p.json") && e.contains("line 3"), "{e}");
+        let e = granted_patterns("p.json", r#"{"Version": "2012-10-17"}"#).unwrap_err();
+        assert!(e.contains("no \"Statement\""), "{e}");
+        let e = granted_patterns(
+            "p.json",
+            r#"{"Statement": [{"Effect": "Allow", "Action": [1]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("statement 0, Action"), "{e}");
+        let e = granted_patterns(
+            "p.json",
+            r#"{"Statement": [{"Effect": "Deny", "Action": "*"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("grants no action"), "{e}");
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!(DiffFormat::parse(None), Ok(DiffFormat::Table));
+        assert_eq!(DiffFormat::parse(Some("MD")), Ok(DiffFormat::Markdown));
+        assert!(DiffFormat::parse(Some("yaml"))
+            .unwrap_err()
+            .contains("markdown"));
+    }
+
+    #[test]
+    fn markdown_code_spans_survive_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(code(""), "(none)");
+    }
+}
