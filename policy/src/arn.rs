@@ -562,6 +562,33 @@ fn literal_word(toks: &[Tok]) -> Option<Vec<char>> {
         .collect()
 }
 
+/// The states of a token sequence after reading `word` (all zero: dead).
+fn after(toks: &[Tok], word: &[char]) -> Vec<u64> {
+    let n = Nfa { toks };
+    let mut s = vec![0u64; n.words()];
+    n.start_into(&mut s);
+    let mut next = vec![0u64; n.words()];
+    let mut work = 0;
+    for &c in word {
+        next.iter_mut().for_each(|w| *w = 0);
+        n.step_into(&s, c, &mut next, &mut work);
+        std::mem::swap(&mut s, &mut next);
+        if s.iter().all(|w| *w == 0) {
+            break;
+        }
+    }
+    s
+}
+
+/// A pattern that is literal text and then one `*` crossing `:` (the
+/// usual `arn:aws:s3:::bucket/*`): its literal text.
+fn literal_then_star(toks: &[Tok]) -> Option<Vec<char>> {
+    match toks.split_last() {
+        Some((Tok::Star { colon: true }, rest)) => literal_word(rest),
+        _ => None,
+    }
+}
+
 /// Does a token sequence match one string?
 fn accepts(toks: &[Tok], word: &[char]) -> bool {
     let n = Nfa { toks };
@@ -588,6 +615,12 @@ fn accepts(toks: &[Tok], word: &[char]) -> bool {
 /// the characters every positive automaton can take are tried: along
 /// literal text that is one character, not the whole alphabet.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
+    exists_from(pos, neg, None)
+}
+
+/// [`exists`] from given state sets (one flat vector, the automata in
+/// order) instead of the start states.
+fn exists_from(pos: &[&[Tok]], neg: &[&[Tok]], from: Option<Vec<u64>>) -> Option<bool> {
     let nfas: Vec<Nfa> = pos.iter().chain(neg).map(|t| Nfa { toks: t }).collect();
     // The alphabet: every literal that occurs, `:` and `/` (which variables
     // treat apart), and one fresh character.
@@ -608,10 +641,16 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
     }
     let width = *offs.last().unwrap();
     let range = |i: usize| offs[i]..offs[i + 1];
-    let mut start = vec![0u64; width];
-    for (i, n) in nfas.iter().enumerate() {
-        n.start_into(&mut start[range(i)]);
-    }
+    let start = match from {
+        Some(v) => v,
+        None => {
+            let mut start = vec![0u64; width];
+            for (i, n) in nfas.iter().enumerate() {
+                n.start_into(&mut start[range(i)]);
+            }
+            start
+        }
+    };
     let mut seen: FxHashSet<Vec<u64>> = FxHashSet::default();
     let mut queue = VecDeque::new();
     seen.insert(start.clone());
@@ -667,6 +706,8 @@ pub struct Matcher {
     /// the same on every call: its namespace or service).
     reach: FxHashMap<String, bool>,
     subset: FxHashMap<(String, String), bool>,
+    /// "Can the formats go on to an ARN of this one?" by formats and states.
+    residual: FxHashMap<(String, Vec<u64>), bool>,
     /// Decisions that hit the state bound and were answered permissively.
     pub truncated: usize,
 }
@@ -711,6 +752,42 @@ impl Matcher {
         // A concrete ARN is one string: run the formats over it.
         if let Some(word) = literal_word(ptoks) {
             let r = accepts(&format.toks, &word) && !neg.iter().any(|n| accepts(n, &word));
+            self.reach.insert(key, r);
+            return r;
+        }
+        // Literal text then `*`: read the text, then ask whether the
+        // formats can go on to an ARN of `format` only. That question
+        // depends only on the formats' states, which many Resources share
+        // (`bucket-1/*`, `bucket-2/*`): decided once.
+        if let Some(word) = literal_then_star(ptoks) {
+            let mut from = after(&format.toks, &word);
+            if from.iter().all(|w| *w == 0) {
+                self.reach.insert(key, false);
+                return false;
+            }
+            for n in &neg {
+                from.extend(after(n, &word));
+            }
+            let mut rkey = format.raw.clone();
+            for n in &narrower {
+                rkey.push('\u{0}');
+                rkey.push_str(&n.raw);
+            }
+            let rkey = (rkey, from);
+            let r = match self.residual.get(&rkey) {
+                Some(&r) => r,
+                None => {
+                    let r = match exists_from(&[&format.toks], &neg, Some(rkey.1.clone())) {
+                        Some(r) => r,
+                        None => {
+                            self.truncated += 1;
+                            true
+                        }
+                    };
+                    self.residual.insert(rkey, r);
+                    r
+                }
+            };
             self.reach.insert(key, r);
             return r;
         }
@@ -1230,6 +1307,29 @@ mod tests {
             let fast = accepts(&f, &w) && !accepts(&g, &w);
             prop_assert_eq!(Some(fast), exists(&[&p, &f], &[&g]));
             prop_assert_eq!(fast, brute(&f, &w) && !brute(&g, &w));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Literal text then `*`: reading the text, then searching from
+        /// the formats' states, agrees with the whole product.
+        #[test]
+        fn literal_then_star_agrees(
+            w in proptest::collection::vec(prop_oneof![Just('a'), Just('/'), Just(':'), Just('z')], 0..5),
+            f in proptest::collection::vec(tok(), 0..4),
+            g in proptest::collection::vec(tok(), 0..3),
+        ) {
+            let mut p: Vec<Tok> = w.iter().map(|&c| Tok::Lit(c)).collect();
+            p.push(Tok::Star { colon: true });
+            let mut from = after(&f, &w);
+            let fast = if from.iter().all(|x| *x == 0) {
+                Some(false)
+            } else {
+                from.extend(after(&g, &w));
+                exists_from(&[&f], &[&g], Some(from))
+            };
+            prop_assert_eq!(fast, exists(&[&p, &f], &[&g]));
         }
     }
 }
