@@ -820,6 +820,32 @@ pub fn read_services_for(
     conn: &Connection,
     prefixes: Option<&[String]>,
 ) -> Result<Vec<Service>, Error> {
+    read_bulk(conn, prefixes, false)
+}
+
+/// [`read_services_for`] without what no policy decision reads: the
+/// descriptions and documentation links, and the API operations. What
+/// `policy check` and `policy write` load.
+pub fn read_policy_services(
+    conn: &Connection,
+    prefixes: Option<&[String]>,
+) -> Result<Vec<Service>, Error> {
+    read_bulk(conn, prefixes, true)
+}
+
+fn read_bulk(
+    conn: &Connection,
+    prefixes: Option<&[String]>,
+    lean: bool,
+) -> Result<Vec<Service>, Error> {
+    // Lean reads select NULL for the texts policies never read.
+    let text = |col: &str| {
+        if lean {
+            "NULL".to_string()
+        } else {
+            col.to_string()
+        }
+    };
     // The selected services, in id order; `sel` filters every other table.
     let (filter, params): (String, Vec<String>) = match prefixes {
         None => ("1".into(), Vec::new()),
@@ -905,8 +931,10 @@ pub fn read_services_for(
     // Condition keys.
     {
         let mut q = conn.prepare(&format!(
-            "SELECT service_id, name, type, description, doc_url, sources FROM condition_keys
-             WHERE service_id IN {sel} ORDER BY id"
+            "SELECT service_id, name, type, {}, {}, sources FROM condition_keys
+             WHERE service_id IN {sel} ORDER BY id",
+            text("description"),
+            text("doc_url"),
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
@@ -928,9 +956,11 @@ pub fn read_services_for(
     let mut act_at: HashMap<i64, (usize, usize)> = HashMap::new();
     {
         let mut q = conn.prepare(&format!(
-            "SELECT id, service_id, name, description, access_level, permission_only, doc_url, sources,
+            "SELECT id, service_id, name, {}, access_level, permission_only, {}, sources,
                     is_list, is_write, is_permission_management, is_tagging_only
-             FROM actions WHERE service_id IN {sel} ORDER BY id"
+             FROM actions WHERE service_id IN {sel} ORDER BY id",
+            text("description"),
+            text("doc_url"),
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
@@ -1052,7 +1082,7 @@ pub fn read_services_for(
 
     // Operations and the actions they need.
     let mut op_at: HashMap<i64, (usize, usize)> = HashMap::new();
-    {
+    if !lean {
         let mut q = conn.prepare(&format!(
             "SELECT id, service_id, name, sources FROM operations WHERE service_id IN {sel} ORDER BY id"
         ))?;
@@ -1323,6 +1353,20 @@ mod tests {
             read_services_for(&conn, Some(&["Y".to_string(), "nope".to_string()])).unwrap();
         assert_eq!(only_y, vec![full[1].clone()]);
         assert!(read_services_for(&conn, Some(&[])).unwrap().is_empty());
+        // The lean read is the full one less texts and operations.
+        let mut lean_want = full.clone();
+        for s in &mut lean_want {
+            s.operations.clear();
+            for a in &mut s.actions {
+                a.description = None;
+                a.doc_url = None;
+            }
+            for k in &mut s.condition_keys {
+                k.description = None;
+                k.doc_url = None;
+            }
+        }
+        assert_eq!(read_policy_services(&conn, None).unwrap(), lean_want);
     }
 
     #[test]

@@ -443,7 +443,7 @@ pub fn load_catalog(conn: &Connection, prefixes: Option<Vec<String>>) -> Result<
     let tx = conn
         .unchecked_transaction()
         .context("opening a read transaction")?;
-    let services = iamref_dataset::db::read_services_for(&tx, prefixes.as_deref())
+    let services = iamref_dataset::db::read_policy_services(&tx, prefixes.as_deref())
         .context("reading the services the policies name")?;
     let mut q = tx.prepare("SELECT prefix FROM services")?;
     let all: Vec<String> = q

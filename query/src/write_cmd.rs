@@ -252,7 +252,7 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
     let ns = namespaces(conn)?;
     let Some(mut want) = prefixes(req, &ns) else {
         let services =
-            iamref_dataset::db::read_services_for(conn, None).context("reading the services")?;
+            iamref_dataset::db::read_policy_services(conn, None).context("reading the services")?;
         return Ok(Catalog::new(services, all_prefixes));
     };
     if req.options.include_dependent {
@@ -277,8 +277,8 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
         .collect();
     want.extend(sharing);
     let list: Vec<String> = want.into_iter().collect();
-    let services =
-        iamref_dataset::db::read_services_for(conn, Some(&list)).context("reading the services")?;
+    let services = iamref_dataset::db::read_policy_services(conn, Some(&list))
+        .context("reading the services")?;
     Ok(Catalog::new(services, all_prefixes))
 }
 
