@@ -987,10 +987,13 @@ fn read_bulk(
         }
     }
     let asel = format!("(SELECT id FROM actions WHERE service_id IN {sel})");
+    // Rows of an action are written in `ord` order, so `action_id, rowid`
+    // is that order, and the action_id index yields it without a sort
+    // (the shipped-snapshot test compares with `read_services`).
     let mut scen_at: HashMap<i64, usize> = HashMap::new();
     {
         let mut q = conn.prepare(&format!(
-            "SELECT id, action_id, name FROM scenarios WHERE action_id IN {asel} ORDER BY action_id, ord"
+            "SELECT id, action_id, name FROM scenarios WHERE action_id IN {asel} ORDER BY action_id, rowid"
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
@@ -1008,7 +1011,7 @@ fn read_bulk(
     {
         let mut q = conn.prepare(&format!(
             "SELECT id, action_id, scenario_id, resource_type, required, sources FROM action_resource_types
-             WHERE action_id IN {asel} ORDER BY action_id, ord"
+             WHERE action_id IN {asel} ORDER BY action_id, rowid"
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
@@ -1045,7 +1048,7 @@ fn read_bulk(
     {
         let mut q = conn.prepare(&format!(
             "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys
-             WHERE action_id IN {asel} ORDER BY action_id, action_resource_type_id, ord"
+             WHERE action_id IN {asel} ORDER BY action_id, rowid"
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
@@ -1063,7 +1066,7 @@ fn read_bulk(
         }
         let mut q = conn.prepare(&format!(
             "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions
-             WHERE action_id IN {asel} ORDER BY action_id, action_resource_type_id, ord"
+             WHERE action_id IN {asel} ORDER BY action_id, rowid"
         ))?;
         let mut rows = q.query(p.clone())?;
         while let Some(r) = rows.next()? {
