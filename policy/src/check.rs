@@ -659,10 +659,14 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
                 st,
                 st.map(|s| s.at).unwrap_or_default(),
                 n.clone(),
-                format!(
-                    "{} together let a principal raise its own permissions",
-                    n.join(" + ")
-                ),
+                if n.len() == 1 {
+                    format!("{} lets a principal raise its own permissions", n[0])
+                } else {
+                    format!(
+                        "{} together let a principal raise its own permissions",
+                        n.join(" + ")
+                    )
+                },
                 Some("scope them to specific resources, or split them across principals".into()),
             ));
         }
@@ -680,8 +684,13 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
             st.map(|s| s.at).unwrap_or_default(),
             creds.clone(),
             format!(
-                "{} return credentials or secrets to the caller",
-                list(&creds)
+                "{} {} credentials or secrets to the caller",
+                list(&creds),
+                if creds.len() == 1 {
+                    "returns"
+                } else {
+                    "return"
+                }
             ),
             None,
         ));
