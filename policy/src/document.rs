@@ -355,15 +355,13 @@ fn statement(index: usize, node: &Node, problems: &mut Vec<Finding>) -> Statemen
                 Some(_) => {}
             },
             "Effect" => match v.as_str() {
-                Some("Allow") => {
+                Some(e @ ("Allow" | "Deny")) => {
                     st.effect = Some(Spanned {
-                        value: Effect::Allow,
-                        at: v.at,
-                    })
-                }
-                Some("Deny") => {
-                    st.effect = Some(Spanned {
-                        value: Effect::Deny,
+                        value: if e == "Allow" {
+                            Effect::Allow
+                        } else {
+                            Effect::Deny
+                        },
                         at: v.at,
                     })
                 }
