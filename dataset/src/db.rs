@@ -879,16 +879,26 @@ fn read_bulk(
         return Ok(services);
     }
     let sel = format!("(SELECT id FROM services WHERE {filter})");
+    // Each table is read by id ranges (one per selected service, merged),
+    // in id order through the primary key or the parent's index: no
+    // subquery lists, no sorts. A row of another service inside a range
+    // is skipped by its parent's lookup, so any layout reads right; the
+    // writer puts a service's rows together, so little is skipped.
+    let service_ids: Option<Vec<i64>> = prefixes.map(|_| svc_at.keys().copied().collect());
+    let ranges = |table: &str| id_ranges(conn, table, service_ids.as_deref());
 
     // Resource types and their formats and keys.
     let mut rt_at: HashMap<i64, (usize, usize)> = HashMap::new();
-    {
-        let mut q = conn.prepare(&format!(
-            "SELECT id, service_id, name, doc_url, sources FROM resource_types WHERE service_id IN {sel} ORDER BY id"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let si = svc_at[&r.get::<_, i64>(1)?];
+    let rt_ranges = ranges("resource_types")?;
+    each_in(
+        conn,
+        "SELECT id, service_id, name, doc_url, sources FROM resource_types
+         WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+        &rt_ranges,
+        |r| {
+            let Some(&si) = svc_at.get(&r.get::<_, i64>(1)?) else {
+                return Ok(());
+            };
             let list = &mut services[si].resource_types;
             rt_at.insert(r.get(0)?, (si, list.len()));
             list.push(ResourceType {
@@ -899,46 +909,54 @@ fn read_bulk(
                 pages: Vec::new(),
                 sources: src(r, 4)?,
             });
-        }
-        let mut q = conn.prepare(&format!(
-            "SELECT f.resource_type_id, f.arn, f.sources FROM arn_formats f
-             JOIN resource_types t ON t.id = f.resource_type_id
-             WHERE t.service_id IN {sel} ORDER BY f.resource_type_id, f.ord"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let (si, ti) = rt_at[&r.get::<_, i64>(0)?];
-            services[si].resource_types[ti].arns.push(ArnFormat {
-                arn: r.get(1)?,
-                sources: src(r, 2)?,
-            });
-        }
-        let mut q = conn.prepare(&format!(
-            "SELECT k.resource_type_id, k.condition_key, k.sources FROM resource_type_condition_keys k
-             JOIN resource_types t ON t.id = k.resource_type_id
-             WHERE t.service_id IN {sel} ORDER BY k.resource_type_id, k.ord"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let (si, ti) = rt_at[&r.get::<_, i64>(0)?];
-            services[si].resource_types[ti].condition_keys.push(KeyRef {
-                name: r.get(1)?,
-                sources: src(r, 2)?,
-            });
-        }
-    }
+            Ok(())
+        },
+    )?;
+    each_in(
+        conn,
+        "SELECT resource_type_id, arn, sources FROM arn_formats
+         WHERE resource_type_id BETWEEN ?1 AND ?2 ORDER BY resource_type_id, ord",
+        &rt_ranges,
+        |r| {
+            if let Some(&(si, ti)) = rt_at.get(&r.get::<_, i64>(0)?) {
+                services[si].resource_types[ti].arns.push(ArnFormat {
+                    arn: r.get(1)?,
+                    sources: src(r, 2)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
+    each_in(
+        conn,
+        "SELECT resource_type_id, condition_key, sources FROM resource_type_condition_keys
+         WHERE resource_type_id BETWEEN ?1 AND ?2 ORDER BY resource_type_id, ord",
+        &rt_ranges,
+        |r| {
+            if let Some(&(si, ti)) = rt_at.get(&r.get::<_, i64>(0)?) {
+                services[si].resource_types[ti].condition_keys.push(KeyRef {
+                    name: r.get(1)?,
+                    sources: src(r, 2)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
 
     // Condition keys.
-    {
-        let mut q = conn.prepare(&format!(
+    each_in(
+        conn,
+        &format!(
             "SELECT service_id, name, type, {}, {}, sources FROM condition_keys
-             WHERE service_id IN {sel} ORDER BY id",
+             WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
             text("description"),
             text("doc_url"),
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let si = svc_at[&r.get::<_, i64>(0)?];
+        ),
+        &ranges("condition_keys")?,
+        |r| {
+            let Some(&si) = svc_at.get(&r.get::<_, i64>(0)?) else {
+                return Ok(());
+            };
             services[si].condition_keys.push(ConditionKey {
                 name: r.get(1)?,
                 r#type: r.get(2)?,
@@ -948,23 +966,28 @@ fn read_bulk(
                 sources: src(r, 5)?,
                 variants: Vec::new(),
             });
-        }
-    }
+            Ok(())
+        },
+    )?;
 
     // Actions, then their scenarios, resource-type rows, keys and
     // dependent actions.
     let mut act_at: HashMap<i64, (usize, usize)> = HashMap::new();
-    {
-        let mut q = conn.prepare(&format!(
+    let act_ranges = ranges("actions")?;
+    each_in(
+        conn,
+        &format!(
             "SELECT id, service_id, name, {}, access_level, permission_only, {}, sources,
                     is_list, is_write, is_permission_management, is_tagging_only
-             FROM actions WHERE service_id IN {sel} ORDER BY id",
+             FROM actions WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
             text("description"),
             text("doc_url"),
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let si = svc_at[&r.get::<_, i64>(1)?];
+        ),
+        &act_ranges,
+        |r| {
+            let Some(&si) = svc_at.get(&r.get::<_, i64>(1)?) else {
+                return Ok(());
+            };
             let is_list: Option<bool> = r.get(8)?;
             let mut a = Action::new(r.get::<_, String>(2)?);
             a.description = r.get(3)?;
@@ -984,20 +1007,22 @@ fn read_bulk(
             let list = &mut services[si].actions;
             act_at.insert(r.get(0)?, (si, list.len()));
             list.push(a);
-        }
-    }
-    let asel = format!("(SELECT id FROM actions WHERE service_id IN {sel})");
+            Ok(())
+        },
+    )?;
     // Rows of an action are written in `ord` order, so `action_id, rowid`
     // is that order, and the action_id index yields it without a sort
     // (the shipped-snapshot test compares with `read_services`).
+    // Scenarios are few and have no action_id index: one pass.
     let mut scen_at: HashMap<i64, usize> = HashMap::new();
     {
-        let mut q = conn.prepare(&format!(
-            "SELECT id, action_id, name FROM scenarios WHERE action_id IN {asel} ORDER BY action_id, rowid"
-        ))?;
-        let mut rows = q.query(p.clone())?;
+        let mut q =
+            conn.prepare("SELECT id, action_id, name FROM scenarios ORDER BY action_id, rowid")?;
+        let mut rows = q.query([])?;
         while let Some(r) = rows.next()? {
-            let (si, ai) = act_at[&r.get::<_, i64>(1)?];
+            let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(1)?) else {
+                continue;
+            };
             let scen = &mut services[si].actions[ai].scenarios;
             scen_at.insert(r.get(0)?, scen.len());
             scen.push(Scenario {
@@ -1008,14 +1033,15 @@ fn read_bulk(
     }
     // Resource-type rows: (action, scenario index, row index) by row id.
     let mut row_at: HashMap<i64, (usize, usize, Option<usize>, usize)> = HashMap::new();
-    {
-        let mut q = conn.prepare(&format!(
-            "SELECT id, action_id, scenario_id, resource_type, required, sources FROM action_resource_types
-             WHERE action_id IN {asel} ORDER BY action_id, rowid"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
-            let (si, ai) = act_at[&r.get::<_, i64>(1)?];
+    each_in(
+        conn,
+        "SELECT id, action_id, scenario_id, resource_type, required, sources FROM action_resource_types
+         WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, rowid",
+        &act_ranges,
+        |r| {
+            let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(1)?) else {
+                return Ok(());
+            };
             let scenario = r
                 .get::<_, Option<i64>>(2)?
                 .and_then(|s| scen_at.get(&s).copied());
@@ -1033,8 +1059,9 @@ fn read_bulk(
             };
             row_at.insert(r.get(0)?, (si, ai, scenario, list.len()));
             list.push(ar);
-        }
-    }
+            Ok(())
+        },
+    )?;
     fn row_mut(
         services: &mut [Service],
         (si, ai, scen, ri): (usize, usize, Option<usize>, usize),
@@ -1045,43 +1072,45 @@ fn read_bulk(
             None => &mut a.resource_types[ri],
         }
     }
-    {
-        let mut q = conn.prepare(&format!(
-            "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys
-             WHERE action_id IN {asel} ORDER BY action_id, rowid"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
+    each_in(
+        conn,
+        "SELECT action_id, action_resource_type_id, condition_key, sources FROM action_condition_keys
+         WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, rowid",
+        &act_ranges,
+        |r| {
+            let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(0)?) else {
+                return Ok(());
+            };
             let k = KeyRef {
                 name: r.get(2)?,
                 sources: src(r, 3)?,
             };
             match r.get::<_, Option<i64>>(1)? {
                 Some(row) => row_mut(&mut services, row_at[&row]).condition_keys.push(k),
-                None => {
-                    let (si, ai) = act_at[&r.get::<_, i64>(0)?];
-                    services[si].actions[ai].condition_keys.push(k);
-                }
+                None => services[si].actions[ai].condition_keys.push(k),
             }
-        }
-        let mut q = conn.prepare(&format!(
-            "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions
-             WHERE action_id IN {asel} ORDER BY action_id, rowid"
-        ))?;
-        let mut rows = q.query(p.clone())?;
-        while let Some(r) = rows.next()? {
+            Ok(())
+        },
+    )?;
+    each_in(
+        conn,
+        "SELECT action_id, action_resource_type_id, dependent_action FROM dependent_actions
+         WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, rowid",
+        &act_ranges,
+        |r| {
+            let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(0)?) else {
+                return Ok(());
+            };
             let d: String = r.get(2)?;
             match r.get::<_, Option<i64>>(1)? {
                 Some(row) => row_mut(&mut services, row_at[&row])
                     .dependent_actions
                     .push(d),
-                None => {
-                    let (si, ai) = act_at[&r.get::<_, i64>(0)?];
-                    services[si].actions[ai].dependent_actions.push(d);
-                }
+                None => services[si].actions[ai].dependent_actions.push(d),
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
 
     // Operations and the actions they need.
     let mut op_at: HashMap<i64, (usize, usize)> = HashMap::new();
@@ -1149,6 +1178,58 @@ fn read_bulk(
         }
     }
     Ok(services)
+}
+
+/// The id ranges that hold the rows of these services in `table` (a table
+/// with `id` and `service_id`): one `[min, max]` per service from the
+/// `(service_id, …)` index, merged where they meet, in id order. All
+/// services (`None`): one range over everything.
+fn id_ranges(
+    conn: &Connection,
+    table: &str,
+    service_ids: Option<&[i64]>,
+) -> Result<Vec<(i64, i64)>, Error> {
+    let Some(ids) = service_ids else {
+        return Ok(vec![(i64::MIN, i64::MAX)]);
+    };
+    let mut q = conn.prepare(&format!(
+        "SELECT min(id), max(id) FROM {table} WHERE service_id = ?1"
+    ))?;
+    let mut ranges: Vec<(i64, i64)> = Vec::with_capacity(ids.len());
+    for id in ids {
+        let (lo, hi): (Option<i64>, Option<i64>) =
+            q.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            ranges.push((lo, hi));
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(ranges.len());
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    Ok(merged)
+}
+
+/// Run `sql` (with `?1`, `?2` the bounds of a range) once per range,
+/// calling `f` on each row.
+fn each_in(
+    conn: &Connection,
+    sql: &str,
+    ranges: &[(i64, i64)],
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<()>,
+) -> Result<(), Error> {
+    let mut q = conn.prepare(sql)?;
+    for &(lo, hi) in ranges {
+        let mut rows = q.query([lo, hi])?;
+        while let Some(r) = rows.next()? {
+            f(r)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1370,6 +1451,119 @@ mod tests {
             }
         }
         assert_eq!(read_policy_services(&conn, None).unwrap(), lean_want);
+    }
+
+    /// The bulk reader reads by id ranges and skips the rows of other
+    /// services inside them: with three services whose actions, resource
+    /// types and condition keys are renumbered round-robin (a layout the
+    /// writer never makes, constructed here), every selection still reads
+    /// exactly its services, each row once, in order.
+    #[test]
+    fn bulk_reader_reads_interleaved_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let mut services = sample();
+        for p in ["y", "z"] {
+            let mut other = services[0].clone();
+            other.prefix = p.into();
+            other.pages.clear();
+            // A third action, so the services differ in size.
+            if p == "z" {
+                let mut extra = other.actions[0].clone();
+                extra.name = "ZapThing".into();
+                other.actions.push(extra);
+            }
+            services.push(other);
+        }
+        write_database(&path, &Manifest::default(), &services).unwrap();
+        let want = read_policy_services(&open_read_only(&path).unwrap(), None).unwrap();
+        assert_eq!(want.len(), 3);
+
+        let conn = Connection::open(&path).unwrap();
+        // The ids change table by table: references hold only at the end.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let tables: [(&str, &[(&str, &str)]); 3] = [
+            (
+                "actions",
+                &[
+                    ("scenarios", "action_id"),
+                    ("action_resource_types", "action_id"),
+                    ("action_condition_keys", "action_id"),
+                    ("dependent_actions", "action_id"),
+                    ("action_pages", "action_id"),
+                    ("action_supported_by", "action_id"),
+                    ("action_variants", "action_id"),
+                ],
+            ),
+            (
+                "resource_types",
+                &[
+                    ("arn_formats", "resource_type_id"),
+                    ("resource_type_condition_keys", "resource_type_id"),
+                    ("resource_type_pages", "resource_type_id"),
+                    ("action_resource_types", "resource_type_id"),
+                ],
+            ),
+            (
+                "condition_keys",
+                &[
+                    ("condition_key_pages", "condition_key_id"),
+                    ("condition_key_variants", "condition_key_id"),
+                ],
+            ),
+        ];
+        for (table, children) in tables {
+            // Round-robin: each service's first row, then each one's second, …
+            let old: Vec<i64> = conn
+                .prepare(&format!(
+                    "SELECT id FROM {table} t ORDER BY
+                     (SELECT count(*) FROM {table} u WHERE u.service_id = t.service_id AND u.id < t.id),
+                     service_id"
+                ))
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for (i, id) in old.iter().enumerate() {
+                let new = 1000 + i as i64;
+                conn.execute(
+                    &format!("UPDATE {table} SET id = ?1 WHERE id = ?2"),
+                    [new, *id],
+                )
+                .unwrap();
+                for (child, col) in children {
+                    conn.execute(
+                        &format!("UPDATE {child} SET {col} = ?1 WHERE {col} = ?2"),
+                        [new, *id],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        // The layout is interleaved: y's first action lies between x's.
+        let (x_lo, x_hi, y_lo): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT min(a.id) FROM actions a JOIN services s ON s.id = a.service_id WHERE s.prefix = 'x'),
+                        (SELECT max(a.id) FROM actions a JOIN services s ON s.id = a.service_id WHERE s.prefix = 'x'),
+                        (SELECT min(a.id) FROM actions a JOIN services s ON s.id = a.service_id WHERE s.prefix = 'y')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert!(x_lo < y_lo && y_lo < x_hi, "{x_lo} {y_lo} {x_hi}");
+        drop(conn);
+
+        let conn = open_read_only(&path).unwrap();
+        assert_eq!(read_policy_services(&conn, None).unwrap(), want);
+        let sel = |ps: &[&str]| {
+            let ps: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+            read_policy_services(&conn, Some(&ps)).unwrap()
+        };
+        assert_eq!(sel(&["y"]), vec![want[1].clone()]);
+        assert_eq!(sel(&["X", "z"]), vec![want[0].clone(), want[2].clone()]);
+        assert_eq!(sel(&["z", "y", "x"]), want);
+        assert_eq!(sel(&["z"])[0].actions.len(), 3);
     }
 
     #[test]

@@ -184,24 +184,54 @@ struct Namespaces {
 }
 
 fn namespaces(conn: &Connection) -> Result<Namespaces> {
+    // Base tables, no string functions: the service part is cut out here,
+    // and a pair is copied only the first time it is seen (a service's
+    // formats nearly all share one namespace).
     let mut q = conn.prepare_cached(
-        "SELECT DISTINCT lower(prefix), lower(substr(arn, 18, instr(substr(arn, 18), ':') - 1))
-         FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:%'",
+        "SELECT s.prefix, f.arn FROM arn_formats f
+         JOIN resource_types t ON t.id = f.resource_type_id
+         JOIN services s ON s.id = t.service_id",
     )?;
     let mut n = Namespaces {
         by_namespace: BTreeMap::new(),
         by_prefix: BTreeMap::new(),
     };
-    let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (p, ns) = row?;
+    // The last pair seen, as stored, to skip the repeats without copying.
+    let mut last: Option<(String, String)> = None;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let prefix = r.get_ref(0)?.as_str()?;
+        let Some(ns) = arn_namespace(r.get_ref(1)?.as_str()?) else {
+            continue;
+        };
+        if last
+            .as_ref()
+            .is_some_and(|(lp, ln)| lp.eq_ignore_ascii_case(prefix) && ln.eq_ignore_ascii_case(ns))
+        {
+            continue;
+        }
+        let (p, ns) = (prefix.to_ascii_lowercase(), ns.to_ascii_lowercase());
         n.by_namespace
             .entry(ns.clone())
             .or_default()
             .insert(p.clone());
-        n.by_prefix.entry(p).or_default().insert(ns);
+        n.by_prefix.entry(p.clone()).or_default().insert(ns.clone());
+        last = Some((p, ns));
     }
     Ok(n)
+}
+
+/// The service part of an ARN format written with `${Partition}` (`s3` in
+/// `arn:${Partition}:s3:::…`), as the reference writes it; `None` for any
+/// other format. The literal part compares without case, as SQL `LIKE`.
+fn arn_namespace(arn: &str) -> Option<&str> {
+    const HEAD: &str = "arn:${Partition}:";
+    let head = arn.get(..HEAD.len())?;
+    if !head.eq_ignore_ascii_case(HEAD) {
+        return None;
+    }
+    let rest = &arn[HEAD.len()..];
+    Some(rest.split(':').next().unwrap_or(rest))
 }
 
 /// The prefixes a request names, or `None` when a pattern spans services
