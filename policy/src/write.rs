@@ -134,7 +134,7 @@ impl Need {
 /// of it: `None` (unconditional) when any need has none; else the keys
 /// every need names, each with the union of their values. Never narrower
 /// than any one need.
-pub(crate) fn meet_contexts<'a>(
+pub fn meet_contexts<'a>(
     mut all: impl Iterator<Item = Option<&'a ContextValues>>,
 ) -> Option<ContextValues> {
     let mut acc: ContextValues = all.next()??.clone();

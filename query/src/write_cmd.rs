@@ -193,12 +193,17 @@ fn stdin_needs(text: &str) -> Result<Vec<Need>> {
             |f: &str| f.contains(':') && !f.starts_with("arn:") && !f.contains([' ', '=', ',']);
         // Without a header: `iamref api` rows have the operation, then
         // the action; `iamref calls` rows and plain lists the action.
+        // Their context is the last column, when it holds KEY=VALUE.
+        let last_context = || {
+            let last = fields.len() - 1;
+            (tabbed && last > 0 && fields[last].contains('=')).then_some(last)
+        };
         let (action_col, context_col) = match &cols {
             Some(c) => (c.action, c.context),
             None if tabbed && fields.len() >= 3 && looks_like_action(fields[1]) => {
-                (1, (fields.len() >= 8).then_some(7))
+                (1, last_context())
             }
-            None => (0, None),
+            None => (0, last_context()),
         };
         let action = fields.get(action_col).copied().unwrap_or_default();
         if !looks_like_action(action) {
@@ -369,12 +374,12 @@ fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, 
 /// recording always gives a policy; what widens is in the notes.
 pub fn write_group(
     conn: &Connection,
-    patterns: &[String],
+    needs: Vec<Need>,
     resources: &[String],
     partition: &str,
-) -> Result<(Value, Vec<String>)> {
+) -> Result<(Value, Vec<iamref_policy::write::Note>)> {
     let mut req = Request {
-        needs: patterns.iter().map(|a| Need::new(a.clone())).collect(),
+        needs,
         resources: resources.to_vec(),
         ..Request::default()
     };
@@ -382,7 +387,7 @@ pub fn write_group(
     req.options.partition = partition.to_string();
     let cat = load_catalog(conn, &req)?;
     let w = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
-    Ok((w.policy(), w.notes.iter().map(|n| n.to_string()).collect()))
+    Ok((w.policy(), w.notes))
 }
 
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {

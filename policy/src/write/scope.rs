@@ -389,7 +389,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
         let ctx = contexts
             .remove(key)
             .and_then(|c| meet_contexts(c.into_iter()));
-        let ctx = cx.context(act, ctx, "the input gave it");
+        let ctx = cx.context(act, ctx, "the context of the calls that need it");
         cx.named(act, given, ctx);
     }
 
