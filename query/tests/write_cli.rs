@@ -684,6 +684,34 @@ fn stdin_from_iamref_api_keeps_the_operations_context() {
             String::from_utf8_lossy(&check.stdout)
         );
     }
+    // `iamref calls` output (action first, context last), with a header.
+    let calls = iamref()
+        .args(["calls", "-f", "tsv", "-"])
+        .write_stdin("lambda CreateFunction\necs RunTask\n")
+        .output()
+        .unwrap();
+    assert!(calls.status.success());
+    let out = iamref()
+        .args(["policy", "write", "-", "--widen", "-q"])
+        .write_stdin(calls.stdout)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pass = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == json!(["iam:PassRole"]))
+        .unwrap();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        json!([
+            "ecs-tasks.amazonaws.com",
+            "ecs.amazonaws.com",
+            "lambda.amazonaws.com"
+        ])
+    );
     // --include-dependent uses the same context.
     let (p, e) = policy(&[
         "policy",
