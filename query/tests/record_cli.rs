@@ -360,3 +360,70 @@ fn record_on_a_pipe_without_out_ends_with_the_policy_line() {
     assert_eq!(lines[0]["action"], "s3:ListBucket");
     assert_eq!(policy_actions(&lines[1]["policy"]), ["s3:ListBucket"]);
 }
+
+#[test]
+fn a_recorded_pass_role_is_granted_only_to_the_service_that_passed_it() {
+    // Constructed: one CloudTrail record of lambda:CreateFunction passing
+    // a role; the reference's operation context says to which service.
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"Records": [{"eventVersion": "1.08", "eventTime": "2026-06-01T10:00:00Z",
+  "eventSource": "lambda.amazonaws.com", "eventName": "CreateFunction20150331",
+  "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+  "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/deployer/s", "accountId": "123456789012"},
+  "requestParameters": {"functionName": "resize", "role": "arn:aws:iam::123456789012:role/resize-exec"},
+  "responseElements": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:resize"}}]}"#,
+    )
+    .unwrap();
+    // `calls` shows the context ...
+    let out = iamref(dir.path())
+        .args(["calls", "-f", "json"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pass = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(
+        pass["context"],
+        serde_json::json!({"iam:PassedToService": ["lambda.amazonaws.com"]})
+    );
+    // ... and the policy written from the trail keeps it as a condition,
+    // without claiming PassRole is left out.
+    let out = iamref(dir.path())
+        .args([
+            "policy",
+            "write",
+            "--include-conditional",
+            "--from-cloudtrail",
+        ])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "iam:PassRole"),
+        ["arn:aws:iam::123456789012:role/resize-exec"]
+    );
+    let st = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["iam:PassRole"]))
+        .unwrap();
+    assert_eq!(
+        st["Condition"],
+        serde_json::json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})
+    );
+    assert!(err.contains("note: context: iam:PassRole: "), "{err}");
+    assert!(!err.contains("dependent-action: iam:PassRole"), "{err}");
+}

@@ -40,6 +40,12 @@ pub struct Need {
     pub access_level: Option<String>,
     /// Whether the action is defined in the dataset.
     pub known: bool,
+    /// Needed only in this context: every call needing it set these
+    /// condition-key values (iam:PassRole from lambda:CreateFunction:
+    /// `iam:PassedToService` = `lambda.amazonaws.com`); `None` when some
+    /// call needs it in no particular context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::write::ContextValues>,
 }
 
 /// How a call names its service.
@@ -401,6 +407,7 @@ impl Recording {
                 .needs
                 .get(&key)
                 .is_some_and(|n| !n.conditional || self.options.include_conditional);
+            let fresh = !self.needs.contains_key(&key);
             let n = self.needs.entry(key).or_insert_with(|| Need {
                 action: a.action.clone(),
                 resources: BTreeSet::new(),
@@ -409,7 +416,14 @@ impl Recording {
                 calls: BTreeSet::new(),
                 access_level: info.and_then(|i| i.access_level.clone()),
                 known: info.is_some(),
+                context: None,
             });
+            let ctx = (!a.context.is_empty()).then_some(&a.context);
+            n.context = if fresh {
+                ctx.cloned()
+            } else {
+                crate::write::meet_contexts([n.context.as_ref(), ctx].into_iter())
+            };
             n.resources.extend(resources);
             n.calls.insert(name.clone());
             if let Class::Conditional(why) = a.class {
@@ -683,6 +697,7 @@ mod tests {
             calls: BTreeSet::new(),
             access_level: None,
             known: true,
+            context: None,
         };
         let notes = collapse_resources(&mut n, 10);
         assert_eq!(

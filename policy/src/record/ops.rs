@@ -112,6 +112,9 @@ pub struct OpAction {
     pub class: Class,
     /// Condition keys the operation names for it (`iam:PassedToService`).
     pub condition_keys: Vec<String>,
+    /// The values the operation sets for some of them (the reference's
+    /// `Context`: `iam:PassedToService` = `lambda.amazonaws.com`).
+    pub context: crate::write::ContextValues,
 }
 
 /// One operation and its classified actions.
@@ -305,6 +308,11 @@ impl OperationIndex {
             action: full(a),
             class,
             condition_keys: a.condition_keys.clone(),
+            context: a
+                .context
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
         };
         let cond_reason = |a: &iamref_dataset::OperationAction, home: &str| -> &'static str {
             let info = self.action(&format!("{}:{}", a.service, a.action));
