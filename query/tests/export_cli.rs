@@ -302,10 +302,7 @@ fn operation_context_and_key_types_are_exported() {
             .map(|r| r[..4].to_vec())
             .collect();
         for r in &context {
-            assert!(
-                ops.contains(&r[..4].to_vec()),
-                "{format}: {r:?} not in v_operations"
-            );
+            assert!(ops.contains(&r[..4]), "{format}: {r:?} not in v_operations");
         }
         let passed_to = context
             .iter()
