@@ -178,6 +178,8 @@ pub struct Recording {
     /// Resolved calls, by service and operation as written: a log repeats
     /// the same few calls.
     resolved: std::collections::HashMap<(String, String), Result<(String, String), String>>,
+    /// Which resources are whose (made from the index on first use).
+    judge: Option<arns::Judge>,
     pub stats: Stats,
 }
 
@@ -393,7 +395,10 @@ impl Recording {
             let (resources, concrete) = match info {
                 Some(i) if !i.resource_types.is_empty() => {
                     takes_resources = true;
-                    let (r, c) = resources_for(i, call);
+                    let judge = self
+                        .judge
+                        .get_or_insert_with(|| arns::Judge::new(idx.formats()));
+                    let (r, c) = resources_for(i, call, judge);
                     resolved |= c;
                     (r, c)
                 }
@@ -562,7 +567,11 @@ pub fn collapse_resources(need: &mut Need, limit: usize) -> Vec<String> {
 
 /// The resources one call needs an action on, and whether they are
 /// concrete (resolved from the call) rather than scoped patterns.
-fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool) {
+fn resources_for(
+    info: &ops::ActionInfo,
+    call: &Call,
+    judge: &mut arns::Judge,
+) -> (BTreeSet<String>, bool) {
     let types = info.scoping_types();
     let formats: Vec<&str> = info
         .resource_types
@@ -571,15 +580,19 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
         .collect();
     let mut out = BTreeSet::new();
     for r in &call.resources {
-        if formats.iter().any(|f| arns::is_instance(f, r)) {
+        if formats.iter().any(|f| judge.is_instance(f, r)) {
             out.insert(r.clone());
         }
     }
     if let Some(p) = &call.params {
         for f in types.iter().flat_map(|t| t.arns.iter()) {
-            if let Some(arn) =
-                cloudtrail::arn_from_params(f, p, call.region.as_deref(), call.account.as_deref())
-            {
+            if let Some(arn) = cloudtrail::arn_from_params(
+                f,
+                p,
+                call.region.as_deref(),
+                call.account.as_deref(),
+                judge,
+            ) {
                 out.insert(arn);
             }
         }
