@@ -1232,6 +1232,73 @@ fn each_in(
     Ok(())
 }
 
+/// The operations (with their service prefix) that authorize an action
+/// some operation calls with a context (the JSON's `Context`, e.g.
+/// iam:PassRole's `iam:PassedToService`), each with all its actions and
+/// their contexts; nothing else of the operation (no SDK methods). One
+/// query, for the policy writer.
+pub fn read_context_operations(conn: &Connection) -> Result<Vec<(String, Operation)>, Error> {
+    let mut q = conn.prepare_cached(
+        "WITH called AS (
+             SELECT DISTINCT oa.service, oa.action
+             FROM operation_action_context c
+             JOIN operation_actions oa ON oa.id = c.operation_action_id),
+         ops AS (
+             SELECT DISTINCT oa.operation_id AS id
+             FROM operation_actions oa
+             JOIN called x ON x.service = oa.service AND x.action = oa.action)
+         SELECT s.prefix, o.name, o.sources, oa.id, oa.service, oa.action, oa.access_level,
+                oa.sources, c.condition_key, c.value
+         FROM ops
+         JOIN operations o ON o.id = ops.id
+         JOIN services s ON s.id = o.service_id
+         JOIN operation_actions oa ON oa.operation_id = o.id
+         LEFT JOIN operation_action_context c ON c.operation_action_id = oa.id
+         ORDER BY s.prefix, o.name, oa.ord, oa.id, c.condition_key, c.ord",
+    )?;
+    let mut out: Vec<(String, Operation)> = Vec::new();
+    let mut last_oa: Option<i64> = None;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        let prefix: String = r.get(0)?;
+        let name: String = r.get(1)?;
+        let new_op = !matches!(out.last(), Some((p, o)) if *p == prefix && o.name == name);
+        if new_op {
+            out.push((
+                prefix,
+                Operation {
+                    name,
+                    actions: Vec::new(),
+                    sdk: Vec::new(),
+                    sources: src(r, 2)?,
+                },
+            ));
+            last_oa = None;
+        }
+        let op = &mut out.last_mut().expect("pushed above").1;
+        let oa_id: i64 = r.get(3)?;
+        if last_oa != Some(oa_id) {
+            op.actions.push(OperationAction {
+                service: r.get(4)?,
+                action: r.get(5)?,
+                condition_keys: Vec::new(),
+                context: Default::default(),
+                access_level: r.get(6)?,
+                sources: src(r, 7)?,
+            });
+            last_oa = Some(oa_id);
+        }
+        if let (Some(k), Some(v)) = (
+            r.get::<_, Option<String>>(8)?,
+            r.get::<_, Option<String>>(9)?,
+        ) {
+            let a = op.actions.last_mut().expect("pushed above");
+            a.context.entry(k).or_default().push(v);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,63 @@
 
 use crate::arn::{Format, Matcher, Pattern};
 use crate::names::wildcard_match;
-use iamref_dataset::model::{Action, ResourceType, Service};
-use std::collections::HashMap;
+use iamref_dataset::model::{Action, Operation, ResourceType, Service};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// An API operation some of whose actions carry a context: the
+/// condition-key values the call sets (the reference's `Context`), e.g.
+/// lambda:CreateFunction calls iam:PassRole with `iam:PassedToService` =
+/// `lambda.amazonaws.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationContext {
+    /// `lambda:CreateFunction`.
+    pub operation: String,
+    /// Every action the operation authorizes, lowercase `service:action`.
+    pub actions: BTreeSet<String>,
+    /// Lowercase `service:action` → condition key → values.
+    pub context: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
+}
+
+/// The operations of `services` that authorize an action some operation
+/// calls with a context (with or without one themselves: an operation
+/// calling iam:PassRole without a context makes it unconditional).
+pub fn operation_contexts<'a>(
+    ops: impl Iterator<Item = (&'a str, &'a Operation)> + Clone,
+) -> Vec<OperationContext> {
+    let key = |a: &iamref_dataset::model::OperationAction| {
+        format!("{}:{}", a.service, a.action).to_ascii_lowercase()
+    };
+    let ops = || ops.clone();
+    let with_context: BTreeSet<String> = ops()
+        .flat_map(|(_, o)| o.actions.iter())
+        .filter(|a| !a.context.is_empty())
+        .map(key)
+        .collect();
+    let mut out = Vec::new();
+    for (prefix, op) in ops() {
+        if !op.actions.iter().any(|a| with_context.contains(&key(a))) {
+            continue;
+        }
+        out.push(OperationContext {
+            operation: format!("{prefix}:{}", op.name),
+            actions: op.actions.iter().map(key).collect(),
+            context: op
+                .actions
+                .iter()
+                .filter(|a| !a.context.is_empty())
+                .map(|a| {
+                    let c = a
+                        .context
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                        .collect();
+                    (key(a), c)
+                })
+                .collect(),
+        });
+    }
+    out
+}
 
 /// An action in the catalog: indexes of its service and of the action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -34,12 +89,21 @@ pub struct Catalog {
     /// Formats by the ARN's service part (`s3` holds s3:bucket and
     /// ssm:bucket): (service, resource type, format) indexes.
     by_namespace: HashMap<String, Vec<(u32, u32, u32)>>,
+    /// Operations authorizing an action that some operation calls with a
+    /// context: from the services' operations, or given with
+    /// [`Catalog::with_operation_contexts`].
+    operation_contexts: Vec<OperationContext>,
 }
 
 impl Catalog {
     /// A catalog holding `services`, knowing that the dataset has the
     /// prefixes `all_prefixes` (those not loaded are known to exist).
     pub fn new(services: Vec<Service>, all_prefixes: Vec<String>) -> Catalog {
+        let operation_contexts = operation_contexts(
+            services
+                .iter()
+                .flat_map(|s| s.operations.iter().map(move |o| (s.prefix.as_str(), o))),
+        );
         let mut by_prefix = HashMap::new();
         let mut index = Vec::with_capacity(services.len());
         for (i, s) in services.iter().enumerate() {
@@ -95,7 +159,24 @@ impl Catalog {
             by_prefix,
             all_prefixes: all,
             by_namespace,
+            operation_contexts,
         }
+    }
+
+    /// Adds operations with contexts (for services loaded without their
+    /// operations); duplicates of known ones are skipped.
+    pub fn with_operation_contexts(mut self, more: Vec<OperationContext>) -> Catalog {
+        for o in more {
+            if !self.operation_contexts.contains(&o) {
+                self.operation_contexts.push(o);
+            }
+        }
+        self
+    }
+
+    /// Operations whose actions carry a context.
+    pub fn operation_contexts(&self) -> &[OperationContext] {
+        &self.operation_contexts
     }
 
     /// A catalog of exactly these services.

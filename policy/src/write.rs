@@ -103,12 +103,21 @@ impl Effect {
     }
 }
 
+/// Condition-key values an API operation sets when it calls an action
+/// (the reference's operation `Context`): `iam:PassedToService` →
+/// `lambda.amazonaws.com` for the iam:PassRole of lambda:CreateFunction.
+pub type ContextValues = BTreeMap<String, BTreeSet<String>>;
+
 /// One action (or IAM wildcard pattern) to grant, with the resources it
 /// needs (added to [`Request::resources`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Need {
     pub action: String,
     pub resources: Vec<String>,
+    /// Needed only in this context (from `iamref api`/`calls` output):
+    /// the statement gets a `StringEquals` condition on these keys when
+    /// every need of the action has one. Empty: needed unconditionally.
+    pub context: ContextValues,
 }
 
 impl Need {
@@ -116,8 +125,28 @@ impl Need {
         Need {
             action: action.into(),
             resources: Vec::new(),
+            context: ContextValues::new(),
         }
     }
+}
+
+/// The context an action is granted in, given the contexts of every need
+/// of it: `None` (unconditional) when any need has none; else the keys
+/// every need names, each with the union of their values. Never narrower
+/// than any one need.
+pub fn meet_contexts<'a>(
+    mut all: impl Iterator<Item = Option<&'a ContextValues>>,
+) -> Option<ContextValues> {
+    let mut acc: ContextValues = all.next()??.clone();
+    for c in all {
+        let c = c?;
+        acc.retain(|k, _| c.contains_key(k));
+        for (k, v) in acc.iter_mut() {
+            v.extend(c[k].iter().cloned());
+        }
+    }
+    acc.retain(|_, v| !v.is_empty());
+    (!acc.is_empty()).then_some(acc)
 }
 
 /// What to write.
@@ -193,6 +222,9 @@ pub enum NoteCode {
     NothingAtLevel,
     /// An exclude pattern that matched no requested action.
     ExcludeUnused,
+    /// Granted only in the context its operations set (a `StringEquals`
+    /// condition such as `iam:PassedToService`).
+    Context,
 }
 
 impl NoteCode {
@@ -209,6 +241,7 @@ impl NoteCode {
             NoteCode::LeftOut => "left-out",
             NoteCode::NothingAtLevel => "nothing-at-level",
             NoteCode::ExcludeUnused => "exclude-unused",
+            NoteCode::Context => "context",
         }
     }
 }
@@ -253,6 +286,9 @@ pub struct Statement {
     pub actions: Vec<String>,
     /// Sorted; `["*"]` for wildcard-only actions.
     pub resources: Vec<String>,
+    /// `StringEquals` condition keys and values (the operations' context);
+    /// empty for none.
+    pub condition: ContextValues,
 }
 
 /// A written policy and what it reports.
@@ -274,7 +310,20 @@ impl Written {
                 } else {
                     json!(s.resources)
                 };
-                json!({"Sid": s.sid, "Effect": s.effect.as_str(), "Action": s.actions, "Resource": res})
+                let mut st = json!({"Sid": s.sid, "Effect": s.effect.as_str(), "Action": s.actions, "Resource": res});
+                if !s.condition.is_empty() {
+                    let keys: serde_json::Map<String, Value> = s
+                        .condition
+                        .iter()
+                        .map(|(k, v)| {
+                            let v: Vec<&String> = v.iter().collect();
+                            let v = if v.len() == 1 { json!(v[0]) } else { json!(v) };
+                            (k.clone(), v)
+                        })
+                        .collect();
+                    st["Condition"] = json!({ "StringEquals": keys });
+                }
+                st
             })
             .collect();
         json!({"Version": "2012-10-17", "Statement": stmts})
@@ -366,6 +415,8 @@ pub(crate) struct Grant {
     pub resources: BTreeSet<String>,
     /// Resource type names, for the Sid.
     pub types: BTreeSet<String>,
+    /// Granted only in this context (`StringEquals`); `None`: always.
+    pub context: Option<ContextValues>,
 }
 
 /// `s3-object-lambda` → `S3ObjectLambda`; only ASCII letters and digits.
@@ -388,13 +439,19 @@ pub(crate) fn statements(
     grants: &BTreeMap<(Kind, String), (String, Grant)>,
     effect: Effect,
 ) -> Vec<Statement> {
-    type Key = (Kind, Vec<String>);
+    type Key = (Kind, Vec<String>, Vec<(String, Vec<String>)>);
     /// Actions, resource types and prefixes of one statement.
     type Group = (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>);
     let mut groups: BTreeMap<Key, Group> = BTreeMap::new();
     for ((kind, _), (name, g)) in grants {
+        let cond: Vec<(String, Vec<String>)> = g
+            .context
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect();
         let e = groups
-            .entry((*kind, g.resources.iter().cloned().collect()))
+            .entry((*kind, g.resources.iter().cloned().collect(), cond))
             .or_default();
         e.0.insert(name.clone());
         e.1.extend(g.types.iter().cloned());
@@ -402,9 +459,10 @@ pub(crate) fn statements(
             e.2.insert(p.to_ascii_lowercase());
         }
     }
-    let mut out: Vec<(Kind, String, Vec<String>, Vec<String>)> = groups
+    type Row = (Kind, String, Vec<String>, Vec<String>, ContextValues);
+    let mut out: Vec<Row> = groups
         .into_iter()
-        .map(|((kind, resources), (actions, types, prefixes))| {
+        .map(|((kind, resources, cond), (actions, types, prefixes))| {
             let base = match kind {
                 Kind::WildcardOnly => "WildcardOnly".to_string(),
                 Kind::Skip => "SkipResourceConstraints".to_string(),
@@ -424,13 +482,17 @@ pub(crate) fn statements(
             };
             let mut actions: Vec<String> = actions.into_iter().collect();
             actions.sort_by_key(|a| a.to_ascii_lowercase());
-            (kind, base, actions, resources)
+            let cond: ContextValues = cond
+                .into_iter()
+                .map(|(k, v)| (k, v.into_iter().collect()))
+                .collect();
+            (kind, base, actions, resources, cond)
         })
         .collect();
-    out.sort_by(|a, b| (a.0, &a.1, &a.3).cmp(&(b.0, &b.1, &b.3)));
+    out.sort_by(|a, b| (a.0, &a.1, &a.3, &a.4).cmp(&(b.0, &b.1, &b.3, &b.4)));
     let mut used: BTreeMap<String, usize> = BTreeMap::new();
     out.into_iter()
-        .map(|(_, base, actions, resources)| {
+        .map(|(_, base, actions, resources, condition)| {
             let n = used.entry(base.clone()).or_insert(0);
             *n += 1;
             let sid = if *n == 1 { base } else { format!("{base}{n}") };
@@ -439,6 +501,7 @@ pub(crate) fn statements(
                 effect,
                 actions,
                 resources,
+                condition,
             }
         })
         .collect()
@@ -475,6 +538,7 @@ mod tests {
         let grant = |r: &[&str], t: &[&str]| Grant {
             resources: r.iter().map(|s| s.to_string()).collect(),
             types: t.iter().map(|s| s.to_string()).collect(),
+            context: None,
         };
         g.insert(
             (Kind::Scoped, "s3:getobject".into()),

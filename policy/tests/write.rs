@@ -274,3 +274,141 @@ fn tighten_the_combined_statement() {
     assert_eq!(again.policy, t.policy);
     let _ = Value::Null;
 }
+
+/// The `Condition` of the statement granting `action`, if any.
+fn condition_of(w: &Written, action: &str) -> Value {
+    let p = w.policy();
+    p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+        .unwrap_or_else(|| panic!("{action} not granted in {p:#}"))["Condition"]
+        .clone()
+}
+
+#[test]
+fn dependent_pass_role_is_granted_only_to_the_service_that_passes_it() {
+    let mut r = req(&["ec2:RunInstances"], &[]);
+    r.options.include_dependent = true;
+    let w = write(&r);
+    assert_eq!(
+        condition_of(&w, "iam:PassRole"),
+        json!({"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}})
+    );
+    assert_eq!(condition_of(&w, "ec2:RunInstances"), Value::Null);
+    let n = w
+        .notes
+        .iter()
+        .find(|n| n.code == NoteCode::Context)
+        .expect("a context note");
+    assert_eq!(n.action.as_deref(), Some("iam:PassRole"));
+    assert!(!n.widens);
+    assert!(
+        n.message.contains("ec2.amazonaws.com") && n.message.contains("ec2:RunInstances"),
+        "{n}"
+    );
+
+    // Two services passing roles: one statement, both services.
+    let mut r = req(&["ec2:RunInstances", "lambda:CreateFunction"], &[]);
+    r.options.include_dependent = true;
+    r.options.widen = true;
+    let w = write(&r);
+    assert_eq!(
+        condition_of(&w, "iam:PassRole"),
+        json!({"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "lambda.amazonaws.com"]}})
+    );
+
+    // Not included: no PassRole, no condition anywhere.
+    let w = write(&req(&["ec2:RunInstances"], &[]));
+    assert!(w.statements.iter().all(|s| s.condition.is_empty()));
+
+    // Named by the user: granted as asked, with no condition added.
+    let mut r = req(&["ec2:RunInstances", "iam:PassRole"], &[]);
+    r.options.include_dependent = true;
+    let w = write(&r);
+    assert_eq!(condition_of(&w, "iam:PassRole"), Value::Null);
+}
+
+#[test]
+fn an_operation_passing_the_role_without_a_context_makes_it_unconditional() {
+    // Constructed from the shipped lambda data: one more operation that
+    // calls lambda:CreateFunction and iam:PassRole with no context.
+    let mut services: Vec<Service> = catalog().services().to_vec();
+    let lambda = services.iter_mut().find(|s| s.prefix == "lambda").unwrap();
+    let mut op = lambda
+        .operations
+        .iter()
+        .find(|o| o.name == "CreateFunction")
+        .unwrap()
+        .clone();
+    op.name = "CreateFunctionConstructed".into();
+    for a in &mut op.actions {
+        a.context.clear();
+    }
+    lambda.operations.push(op);
+    let cat = Catalog::from_services(services);
+    let mut r = req(&["lambda:CreateFunction"], &[]);
+    r.options.include_dependent = true;
+    r.options.widen = true;
+    let w = write_policy(&cat, &r).unwrap();
+    assert!(grants(&w).iter().any(|(a, _)| a == "iam:PassRole"));
+    assert_eq!(condition_of(&w, "iam:PassRole"), Value::Null);
+    assert!(!w.notes.iter().any(|n| n.code == NoteCode::Context));
+}
+
+#[test]
+fn contexts_given_with_the_actions_become_conditions_never_narrower() {
+    let ctx = |v: &[&str]| {
+        let mut c = iamref_policy::write::ContextValues::new();
+        c.insert(
+            "iam:PassedToService".to_string(),
+            v.iter().map(|s| s.to_string()).collect(),
+        );
+        c
+    };
+    let need = |a: &str, c: &[&str]| Need {
+        action: a.into(),
+        resources: vec!["arn:aws:iam::123456789012:role/app".into()],
+        context: if c.is_empty() {
+            Default::default()
+        } else {
+            ctx(c)
+        },
+    };
+    let with = |needs: Vec<Need>| Request {
+        needs,
+        ..Request::default()
+    };
+    // Every need has a context: their union.
+    let w = write(&with(vec![
+        need("iam:PassRole", &["lambda.amazonaws.com"]),
+        need("iam:PassRole", &["ecs-tasks.amazonaws.com"]),
+    ]));
+    assert_eq!(
+        condition_of(&w, "iam:PassRole"),
+        json!({"StringEquals": {"iam:PassedToService": ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]}})
+    );
+    // One need without: unconditional.
+    let w = write(&with(vec![
+        need("iam:PassRole", &["lambda.amazonaws.com"]),
+        need("iam:PassRole", &[]),
+    ]));
+    assert_eq!(condition_of(&w, "iam:PassRole"), Value::Null);
+    // A key the action does not support is not written.
+    let mut n = Need::new("s3:GetObject");
+    n.resources = vec!["arn:aws:s3:::b/*".into()];
+    n.context = ctx(&["lambda.amazonaws.com"]);
+    let w = write(&with(vec![n]));
+    assert_eq!(condition_of(&w, "s3:GetObject"), Value::Null);
+    // Same resources, different contexts: separate statements.
+    let mut get = Need::new("iam:GetRole");
+    get.resources = vec!["arn:aws:iam::123456789012:role/app".into()];
+    let w = write(&with(vec![
+        need("iam:PassRole", &["lambda.amazonaws.com"]),
+        get,
+    ]));
+    assert_eq!(w.statements.len(), 2, "{:#}", w.policy());
+    let sids: Vec<&str> = w.statements.iter().map(|s| s.sid.as_str()).collect();
+    assert_eq!(sids, ["IamRole", "IamRole2"]);
+}

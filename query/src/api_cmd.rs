@@ -102,6 +102,11 @@ pub struct CallsRow {
     pub resources: Vec<String>,
     /// Why it is conditional; denials ("denied: needs ...").
     pub notes: Vec<String>,
+    /// Condition-key values every call needing it sets (AWS's `Context`:
+    /// iam:PassRole from lambda:CreateFunction has `iam:PassedToService`
+    /// = `lambda.amazonaws.com`); empty when some call sets none.
+    #[serde(default)]
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 /// One summary row of `crosscheck` (table output).
@@ -525,6 +530,12 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
                 n.resources.iter().cloned().collect()
             },
             notes: n.notes.iter().cloned().collect(),
+            context: n
+                .context
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
         })
         .collect();
     let cells: Vec<Vec<String>> = rows
@@ -537,6 +548,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
                 if r.known { "yes" } else { "no" }.to_string(),
                 r.needed.clone(),
                 r.resources.join(", "),
+                crate::lookup::context_text(&r.context),
             ]
         })
         .collect();
@@ -548,6 +560,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
             "known",
             "needed",
             "resources",
+            "context",
         ],
         &cells,
         &rows,

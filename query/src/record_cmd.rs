@@ -19,7 +19,7 @@ use iamref_policy::record::{
 };
 use rusqlite::Connection;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -139,7 +139,36 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
         });
     }
     let mut q = conn.prepare(
-        "SELECT operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
+        "SELECT id, operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
+    )?;
+    // operation-action id → (service, operation, action) indexes.
+    let mut oaid: HashMap<i64, (usize, usize, usize)> = HashMap::new();
+    for r in q.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+        ))
+    })? {
+        let (oa, id, service, action) = r?;
+        if let Some(&(si, oi)) = oid.get(&id) {
+            let list = &mut services[si].operations[oi].actions;
+            oaid.insert(oa, (si, oi, list.len()));
+            list.push(OperationAction {
+                service,
+                action,
+                condition_keys: Vec::new(),
+                context: Default::default(),
+                access_level: None,
+                sources: Sources::NONE,
+            });
+        }
+    }
+    // The operations' contexts (iam:PassedToService for iam:PassRole).
+    let mut q = conn.prepare(
+        "SELECT operation_action_id, condition_key, value FROM operation_action_context
+         ORDER BY operation_action_id, condition_key, ord",
     )?;
     for r in q.query_map([], |r| {
         Ok((
@@ -148,16 +177,13 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
             r.get::<_, String>(2)?,
         ))
     })? {
-        let (id, service, action) = r?;
-        if let Some(&(si, oi)) = oid.get(&id) {
-            services[si].operations[oi].actions.push(OperationAction {
-                service,
-                action,
-                condition_keys: Vec::new(),
-                context: Default::default(),
-                access_level: None,
-                sources: Sources::NONE,
-            });
+        let (oa, key, value) = r?;
+        if let Some(&(si, oi, ai)) = oaid.get(&oa) {
+            services[si].operations[oi].actions[ai]
+                .context
+                .entry(key)
+                .or_default()
+                .push(value);
         }
     }
     let mut q = conn.prepare("SELECT operation_id, package, client, method FROM sdk_methods")?;
@@ -193,7 +219,9 @@ pub const MAX_RESOURCES: usize = 20;
 /// share a statement, each group written by `policy write`'s writer (so
 /// every resource is checked against the action's resource types).
 pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<String>)> {
-    let mut groups: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    // Actions with the same resources (and context) share a statement.
+    type Group = (Vec<String>, Vec<(String, Vec<String>)>);
+    let mut groups: BTreeMap<Group, Vec<iamref_policy::write::Need>> = BTreeMap::new();
     let mut notes = Vec::new();
     for n in needs {
         let mut n = (*n).clone();
@@ -208,22 +236,32 @@ pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, V
             ));
             continue;
         }
+        let context = n.context.clone().unwrap_or_default();
+        let key: Vec<(String, Vec<String>)> = context
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect();
         groups
-            .entry(n.resources.iter().cloned().collect())
+            .entry((n.resources.iter().cloned().collect(), key))
             .or_default()
-            .push(n.action.clone());
+            .push(iamref_policy::write::Need {
+                action: n.action.clone(),
+                resources: Vec::new(),
+                context,
+            });
     }
     let mut statements: Vec<Value> = Vec::new();
     let mut sids: BTreeMap<String, usize> = BTreeMap::new();
-    for (resources, actions) in groups {
+    let mut written: Vec<iamref_policy::write::Note> = Vec::new();
+    for ((resources, _), needs) in groups {
         let partition = resources
             .iter()
             .find_map(|r| r.strip_prefix("arn:").and_then(|r| r.split(':').next()))
             .filter(|p| !p.is_empty() && *p != "*")
             .unwrap_or("aws")
             .to_string();
-        let (policy, n) = crate::policy::write_policy(conn, &actions, &resources, &partition)?;
-        notes.extend(n);
+        let (policy, n) = crate::policy::write_policy(conn, needs, &resources, &partition)?;
+        written.extend(n);
         for mut st in policy["Statement"].as_array().cloned().unwrap_or_default() {
             if let Some(sid) = st["Sid"].as_str().map(str::to_string) {
                 let k = sids.entry(sid.clone()).or_insert(0);
@@ -235,6 +273,25 @@ pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, V
             statements.push(st);
         }
     }
+    // Each group is written on its own: a dependent action one group
+    // reports as not granted may be granted by another.
+    let granted: BTreeSet<String> = statements
+        .iter()
+        .filter_map(|st| st["Action"].as_array())
+        .flatten()
+        .filter_map(|a| a.as_str())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    written.retain(|n| {
+        n.code != iamref_policy::write::NoteCode::DependentAction
+            || !n
+                .action
+                .as_deref()
+                .is_some_and(|a| granted.contains(&a.to_ascii_lowercase()))
+    });
+    written.sort();
+    written.dedup();
+    notes.extend(written.iter().map(|n| n.to_string()));
     Ok((
         json!({"Version": "2012-10-17", "Statement": statements}),
         notes,

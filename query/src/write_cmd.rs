@@ -143,32 +143,109 @@ fn render_format(out: &Out) -> Result<(Render, bool)> {
     })
 }
 
-/// Actions (and per-line ARNs) from standard input: `iamref calls` output,
-/// one action per line, `#` comments, an optional `action` header row.
+/// Actions from standard input: one action per line, optionally followed
+/// by ARNs (`#` comments); or the output of `iamref calls` (action first)
+/// or `iamref api` (operation, then action), tab-separated, with or
+/// without their header row. ARNs anywhere on a line scope that action;
+/// an `api` context column (`iam:PassedToService=lambda.amazonaws.com`)
+/// becomes the action's context.
 fn stdin_needs(text: &str) -> Result<Vec<Need>> {
+    /// Column numbers from a header row.
+    struct Cols {
+        action: usize,
+        context: Option<usize>,
+    }
+    let mut cols: Option<Cols> = None;
+    let mut seen_data = false;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        let at = || format!("stdin, line {}", i + 1);
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let mut fields = line.split(['\t', ' ']).filter(|f| !f.is_empty());
-        let action = fields.next().unwrap_or_default();
-        if i == 0 && action.eq_ignore_ascii_case("action") {
+        let tabbed = line.contains('\t');
+        let fields: Vec<&str> = if tabbed {
+            line.split('\t').map(str::trim).collect()
+        } else {
+            trimmed.split_whitespace().collect()
+        };
+        let first = fields[0];
+        if !seen_data
+            && cols.is_none()
+            && (first.eq_ignore_ascii_case("action") || first.eq_ignore_ascii_case("operation"))
+        {
+            let find = |n: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(n));
+            let Some(action) = find("action") else {
+                return Err(input(format!(
+                    "{}: a header row without an `action` column (expected `iamref calls` or `iamref api` output)",
+                    at()
+                )));
+            };
+            cols = Some(Cols {
+                action,
+                context: find("context"),
+            });
             continue;
         }
-        if !action.contains(':') {
+        seen_data = true;
+        let looks_like_action =
+            |f: &str| f.contains(':') && !f.starts_with("arn:") && !f.contains([' ', '=', ',']);
+        // Without a header: `iamref api` rows have the operation, then
+        // the action; `iamref calls` rows and plain lists the action.
+        // Their context is the last column, when it holds KEY=VALUE.
+        let last_context = || {
+            let last = fields.len() - 1;
+            (tabbed && last > 0 && fields[last].contains('=')).then_some(last)
+        };
+        let (action_col, context_col) = match &cols {
+            Some(c) => (c.action, c.context),
+            None if tabbed && fields.len() >= 3 && looks_like_action(fields[1]) => {
+                (1, last_context())
+            }
+            None => (0, last_context()),
+        };
+        let action = fields.get(action_col).copied().unwrap_or_default();
+        if !looks_like_action(action) {
             return Err(input(format!(
-                "stdin, line {}: {action:?} is not SERVICE:ACTION (expected one action per line, as `iamref calls` prints)",
-                i + 1
+                "{}: {action:?} is not SERVICE:ACTION (expected one action per line, or `iamref calls` / `iamref api` output)",
+                at()
             )));
+        }
+        let resources: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != action_col)
+            .flat_map(|(_, f)| f.split([',', ' ']))
+            .map(str::trim)
+            .filter(|t| t.starts_with("arn:"))
+            .map(str::to_string)
+            .collect();
+        let mut context = iamref_policy::write::ContextValues::new();
+        if let Some(text) = context_col.and_then(|c| fields.get(c)) {
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, vals)) = part.split_once('=') else {
+                    return Err(input(format!(
+                        "{}: context {part:?} is not KEY=VALUE (as `iamref api` prints: iam:PassedToService=lambda.amazonaws.com)",
+                        at()
+                    )));
+                };
+                if !k.contains(':') || vals.is_empty() {
+                    return Err(input(format!(
+                        "{}: context {part:?} is not CONDITION_KEY=VALUE[|VALUE...]",
+                        at()
+                    )));
+                }
+                context
+                    .entry(k.to_string())
+                    .or_default()
+                    .extend(vals.split('|').map(str::to_string));
+            }
         }
         out.push(Need {
             action: action.to_string(),
-            resources: fields
-                .filter(|f| f.starts_with("arn:"))
-                .map(str::to_string)
-                .collect(),
+            resources,
+            context,
         });
     }
     Ok(out)
@@ -327,12 +404,12 @@ fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, 
 /// recording always gives a policy; what widens is in the notes.
 pub fn write_group(
     conn: &Connection,
-    patterns: &[String],
+    needs: Vec<Need>,
     resources: &[String],
     partition: &str,
-) -> Result<(Value, Vec<String>)> {
+) -> Result<(Value, Vec<iamref_policy::write::Note>)> {
     let mut req = Request {
-        needs: patterns.iter().map(|a| Need::new(a.clone())).collect(),
+        needs,
         resources: resources.to_vec(),
         ..Request::default()
     };
@@ -340,7 +417,7 @@ pub fn write_group(
     req.options.partition = partition.to_string();
     let cat = load_catalog(conn, &req)?;
     let w = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
-    Ok((w.policy(), w.notes.iter().map(|n| n.to_string()).collect()))
+    Ok((w.policy(), w.notes))
 }
 
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
@@ -442,6 +519,17 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         ));
     }
     let cat = load_catalog(conn, &req)?;
+    // Dependent actions are granted in the context their operations set
+    // (iam:PassRole only to the service that asks for it).
+    let cat = if req.options.include_dependent {
+        let ops = iamref_dataset::db::read_context_operations(conn)
+            .context("reading the operations' contexts")?;
+        cat.with_operation_contexts(iamref_policy::catalog::operation_contexts(
+            ops.iter().map(|(p, o)| (p.as_str(), o)),
+        ))
+    } else {
+        cat
+    };
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
     print_notes(written.notes.iter(), quiet);

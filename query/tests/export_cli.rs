@@ -252,6 +252,103 @@ fn csv_and_jsonl_round_trip_every_view() {
     }
 }
 
+/// The views of schema migration 2 in both exports, with real content
+/// from the shipped snapshot: an operation's `Context` (what
+/// `iam:PassRole` passes to) and a condition key the sources type
+/// differently.
+#[test]
+fn operation_context_and_key_types_are_exported() {
+    let (dir, db) = shipped();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    for format in ["csv", "jsonl"] {
+        let out = dir.path().join(format!("m2-{format}"));
+        iamref(dir.path())
+            .arg("--db")
+            .arg(&db)
+            .args(["export", "-q", "--format", format])
+            .arg(&out)
+            .assert()
+            .success();
+        let text =
+            |name: &str| std::fs::read_to_string(out.join(format!("{name}.{format}"))).unwrap();
+        let table = |name: &str| *TABLES.iter().find(|t| t.name == name).unwrap();
+        let rows = |name: &str| {
+            let path = out.join(format!("{name}.{format}"));
+            if format == "csv" {
+                read_csv(&path, &table(name))
+            } else {
+                read_jsonl(&path, &table(name))
+            }
+        };
+
+        // lambda:CreateFunction → iam:PassRole with
+        // iam:PassedToService = lambda.amazonaws.com, as written.
+        let context = text("v_operation_context");
+        let line = if format == "csv" {
+            "\r\nlambda,CreateFunction,iam,PassRole,iam:PassedToService,lambda.amazonaws.com\r\n"
+        } else {
+            "\n{\"prefix\":\"lambda\",\"operation\":\"CreateFunction\",\"action_prefix\":\"iam\",\"action\":\"PassRole\",\"condition_key\":\"iam:PassedToService\",\"value\":\"lambda.amazonaws.com\"}\n"
+        };
+        assert!(context.contains(line), "{format}: no {line:?}");
+        let context = rows("v_operation_context");
+        assert_eq!(
+            context.len(),
+            count(&conn, "SELECT count(*) FROM operation_action_context"),
+            "{format}: one row per Context value"
+        );
+        // Every row's operation → action is one of v_operations.
+        let ops: BTreeSet<Vec<Option<String>>> = rows("v_operations")
+            .into_iter()
+            .map(|r| r[..4].to_vec())
+            .collect();
+        for r in &context {
+            assert!(ops.contains(&r[..4]), "{format}: {r:?} not in v_operations");
+        }
+        let passed_to = context
+            .iter()
+            .filter(|r| r[4].as_deref() == Some("iam:PassedToService"))
+            .count();
+        assert!(
+            passed_to > 100,
+            "{format}: {passed_to} iam:PassedToService rows"
+        );
+
+        // elasticloadbalancing:ListenerProtocol: ArrayOfString (merged),
+        // String (the v2 page), both (the JSON document).
+        let types = rows("v_condition_key_types");
+        let listener: BTreeSet<(String, String)> = types
+            .iter()
+            .filter(|r| r[1].as_deref() == Some("elasticloadbalancing:ListenerProtocol"))
+            .map(|r| (r[2].clone().unwrap(), r[3].clone().unwrap()))
+            .collect();
+        let want: BTreeSet<(String, String)> = [
+            ("json", "ArrayOfString, String"),
+            ("list_awselasticloadbalancingv2.html", "String"),
+            ("merged", "ArrayOfString"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(listener, want, "{format}");
+        // One merged row per typed key of v_condition_keys, with its type.
+        let merged: BTreeSet<Vec<Option<String>>> = types
+            .iter()
+            .filter(|r| r[2].as_deref() == Some("merged"))
+            .map(|r| vec![r[0].clone(), r[1].clone(), r[3].clone()])
+            .collect();
+        let keys: BTreeSet<Vec<Option<String>>> = rows("v_condition_keys")
+            .into_iter()
+            .filter(|r| r[2].is_some())
+            .map(|r| r[..3].to_vec())
+            .collect();
+        assert_eq!(merged, keys, "{format}: merged types = v_condition_keys");
+        assert!(
+            types.len() > merged.len(),
+            "{format}: some key has a second type"
+        );
+    }
+}
+
 #[test]
 fn csv_quotes_and_nulls_read_back() {
     // Descriptions hold commas and quotes; v_action_resource_types has NULL
@@ -389,6 +486,95 @@ fn policy_sentry_layout_from_the_shipped_snapshot() {
         "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html"
     );
     assert!(v["resiliencehub"]["privileges"]["CreateAssertion"].is_object());
+}
+
+/// One `CREATE EXTERNAL TABLE iamref_NAME (...)` of sql/athena/tables.sql:
+/// the name, its columns and types, and its LOCATION.
+#[derive(Debug)]
+struct AthenaTable {
+    name: String,
+    columns: Vec<(String, String)>,
+    serde: String,
+    location: String,
+}
+
+/// The iamref tables that sql/athena/tables.sql creates, in file order
+/// (the CloudTrail table is left out).
+fn athena_tables() -> Vec<AthenaTable> {
+    let path = root().join("sql/athena/tables.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut out = Vec::new();
+    let head = "CREATE EXTERNAL TABLE iamref_";
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(head) {
+        rest = &rest[at + head.len()..];
+        let (name, after) = rest.split_once(" (\n").expect("CREATE ... (");
+        let (body, after) = after.split_once("\n)\n").expect("closing )");
+        let columns = body
+            .split(",\n")
+            .map(|c| {
+                let mut w = c.split_whitespace();
+                let col = w.next().unwrap().to_string();
+                let ty = w
+                    .next()
+                    .unwrap_or_else(|| panic!("{name}: {c:?}"))
+                    .to_string();
+                assert!(w.next().is_none(), "{name}: {c:?}");
+                (col, ty)
+            })
+            .collect();
+        let quoted = |after: &str, key: &str| -> String {
+            let i = after
+                .find(key)
+                .unwrap_or_else(|| panic!("{name}: no {key}"));
+            let s = &after[i + key.len()..];
+            s[..s.find('\'').unwrap()].to_string()
+        };
+        let stmt = &after[..after.find(';').unwrap()];
+        out.push(AthenaTable {
+            name: name.to_string(),
+            columns,
+            serde: quoted(stmt, "ROW FORMAT SERDE '"),
+            location: quoted(stmt, "LOCATION '"),
+        });
+        rest = after;
+    }
+    out
+}
+
+/// sql/athena/tables.sql creates one table per exported file, in export
+/// order, with the file's columns (BOOLEAN for booleans, STRING else), the
+/// JSON SerDe, and the S3 folder the README's copy loop fills.
+#[test]
+fn athena_ddl_declares_every_exported_table() {
+    let ddl = athena_tables();
+    let names: Vec<&str> = ddl.iter().map(|t| t.name.as_str()).collect();
+    let want: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+    assert_eq!(
+        names, want,
+        "sql/athena/tables.sql: one table per exported file"
+    );
+    assert!(names.contains(&"v_operation_context") && names.contains(&"v_condition_key_types"));
+    for (d, t) in ddl.iter().zip(TABLES) {
+        let cols: Vec<(String, String)> = t
+            .columns
+            .iter()
+            .map(|(c, ty)| {
+                let ty = match ty {
+                    ColumnType::Bool => "BOOLEAN",
+                    ColumnType::Text => "STRING",
+                };
+                (c.to_string(), ty.to_string())
+            })
+            .collect();
+        assert_eq!(d.columns, cols, "iamref_{}", t.name);
+        assert_eq!(
+            d.serde, "org.openx.data.jsonserde.JsonSerDe",
+            "iamref_{}",
+            t.name
+        );
+        assert_eq!(d.location, format!("s3://BUCKET/iamref/{}/", t.name));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -710,6 +896,106 @@ fn cloudtrail_join_in_duckdb_equals_iamref_calls() {
         );
     }
 }
+
+/// DuckDB reads every exported file as it is, in both formats, under the
+/// names sql/athena/tables.sql gives them: the columns, the row counts,
+/// booleans as booleans (JSON lines), and the two views of migration 2
+/// queried there as in SQLite.
+#[test]
+fn duckdb_reads_every_exported_file() {
+    let Some(venv) = venv() else { return };
+    let (dir, db) = shipped();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
+    let script = dir.path().join("load-all.py");
+    std::fs::write(&script, DUCKDB_LOAD_ALL).unwrap();
+    for format in ["csv", "jsonl"] {
+        let out = dir.path().join(format!("all-{format}"));
+        iamref(dir.path())
+            .arg("--db")
+            .arg(&db)
+            .args(["export", "-q", "--format", format])
+            .arg(&out)
+            .assert()
+            .success();
+        let report = run_ok(
+            std::process::Command::new(venv.join("bin/python"))
+                .arg(&script)
+                .arg(&out)
+                .arg(format)
+                .arg(names.join(",")),
+        );
+        let v: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {report}"));
+        for t in TABLES {
+            let got = &v["tables"][t.name];
+            let cols: Vec<&str> = got["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c[0].as_str().unwrap())
+                .collect();
+            let want: Vec<&str> = t.columns.iter().map(|c| c.0).collect();
+            assert_eq!(cols, want, "{format} {}: DuckDB's columns", t.name);
+            if t.name.starts_with("v_") || t.name == "operation_action_map" {
+                let sql = match t.name {
+                    "operation_action_map" => "SELECT count(*) FROM v_operations".to_string(),
+                    n => format!("SELECT count(*) FROM {n}"),
+                };
+                assert_eq!(got["rows"], count(&conn, &sql), "{format} {}: rows", t.name);
+            }
+            if format == "jsonl" {
+                for ((name, ty), c) in t.columns.iter().zip(got["columns"].as_array().unwrap()) {
+                    if *ty == ColumnType::Bool {
+                        assert_eq!(c[1], "BOOLEAN", "{} {name}", t.name);
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            v["lambda"],
+            serde_json::json!(["lambda.amazonaws.com"]),
+            "{format}"
+        );
+        assert_eq!(
+            v["listener"],
+            serde_json::json!([
+                ["json", "ArrayOfString, String"],
+                ["list_awselasticloadbalancingv2.html", "String"],
+                ["merged", "ArrayOfString"]
+            ]),
+            "{format}"
+        );
+    }
+}
+
+/// Loads each exported file as `iamref_NAME` (the Athena DDL's names) and
+/// prints, as one JSON document, each table's columns and row count and
+/// the answers of two queries over the views of migration 2.
+const DUCKDB_LOAD_ALL: &str = r#"
+import json, sys, duckdb
+out, fmt, names = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+con = duckdb.connect()
+report = {"tables": {}}
+for t in names:
+    path = f"{out}/{t}.{fmt}"
+    if fmt == "csv":
+        src = f"read_csv('{path}', header=true, all_varchar=true)"
+    else:
+        src = f"read_json('{path}', format='newline_delimited')"
+    con.execute(f"CREATE VIEW iamref_{t} AS SELECT * FROM {src}")
+    cols = [[r[0], r[1]] for r in con.execute(f"DESCRIBE iamref_{t}").fetchall()]
+    rows = con.execute(f"SELECT count(*) FROM iamref_{t}").fetchone()[0]
+    report["tables"][t] = {"columns": cols, "rows": rows}
+report["lambda"] = [r[0] for r in con.execute(
+    "SELECT value FROM iamref_v_operation_context WHERE prefix = 'lambda'"
+    " AND operation = 'CreateFunction' AND action_prefix = 'iam'"
+    " AND action = 'PassRole' AND condition_key = 'iam:PassedToService'").fetchall()]
+report["listener"] = [list(r) for r in con.execute(
+    "SELECT source, type FROM iamref_v_condition_key_types"
+    " WHERE condition_key = 'elasticloadbalancing:ListenerProtocol'"
+    " ORDER BY source").fetchall()]
+print(json.dumps(report))
+"#;
 
 /// Loads the export and the trail into DuckDB under the table names the
 /// Athena DDL in `sql/athena/` creates, then runs the shipped query.

@@ -360,3 +360,156 @@ fn record_on_a_pipe_without_out_ends_with_the_policy_line() {
     assert_eq!(lines[0]["action"], "s3:ListBucket");
     assert_eq!(policy_actions(&lines[1]["policy"]), ["s3:ListBucket"]);
 }
+
+#[test]
+fn a_recorded_pass_role_is_granted_only_to_the_service_that_passed_it() {
+    // Constructed: one CloudTrail record of lambda:CreateFunction passing
+    // a role; the reference's operation context says to which service.
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail.json");
+    std::fs::write(
+        &trail,
+        r#"{"Records": [{"eventVersion": "1.08", "eventTime": "2026-06-01T10:00:00Z",
+  "eventSource": "lambda.amazonaws.com", "eventName": "CreateFunction20150331",
+  "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+  "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/deployer/s", "accountId": "123456789012"},
+  "requestParameters": {"functionName": "resize", "role": "arn:aws:iam::123456789012:role/resize-exec"},
+  "responseElements": {"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:resize"}}]}"#,
+    )
+    .unwrap();
+    // `calls` shows the context ...
+    let out = iamref(dir.path())
+        .args(["calls", "-f", "json"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pass = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(
+        pass["context"],
+        serde_json::json!({"iam:PassedToService": ["lambda.amazonaws.com"]})
+    );
+    // ... and the policy written from the trail keeps it as a condition,
+    // without claiming PassRole is left out.
+    let out = iamref(dir.path())
+        .args([
+            "policy",
+            "write",
+            "--include-conditional",
+            "--from-cloudtrail",
+        ])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "iam:PassRole"),
+        ["arn:aws:iam::123456789012:role/resize-exec"]
+    );
+    let st = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == serde_json::json!(["iam:PassRole"]))
+        .unwrap();
+    assert_eq!(
+        st["Condition"],
+        serde_json::json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}})
+    );
+    assert!(err.contains("note: context: iam:PassRole: "), "{err}");
+    assert!(!err.contains("dependent-action: iam:PassRole"), "{err}");
+}
+
+#[test]
+fn cloudtrail_resources_with_slashes_are_resolved_exactly() {
+    // Constructed records: a log group and stream, a secret by ARN and by
+    // name, an SSM parameter path: names with '/', as everyday IAM has.
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail.json");
+    let rec = |source: &str, name: &str, params: &str| {
+        format!(
+            r#"{{"eventVersion": "1.08", "eventTime": "2026-06-01T10:00:00Z", "eventSource": "{source}",
+  "eventName": "{name}", "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+  "userIdentity": {{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/app/s", "accountId": "123456789012"}},
+  "requestParameters": {params}}}"#
+        )
+    };
+    let records = [
+        rec(
+            "logs.amazonaws.com",
+            "CreateLogStream",
+            r#"{"logGroupName": "/aws/lambda/fn", "logStreamName": "2026/06/01/[$LATEST]abc"}"#,
+        ),
+        rec(
+            "secretsmanager.amazonaws.com",
+            "GetSecretValue",
+            r#"{"secretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"}"#,
+        ),
+        rec(
+            "secretsmanager.amazonaws.com",
+            "DescribeSecret",
+            r#"{"secretId": "prod/api-key"}"#,
+        ),
+        rec(
+            "ssm.amazonaws.com",
+            "GetParameter",
+            r#"{"name": "/app/prod/db-url", "withDecryption": true}"#,
+        ),
+    ];
+    std::fs::write(
+        &trail,
+        format!("{{\"Records\": [{}]}}", records.join(",\n")),
+    )
+    .unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("resources resolved for 4 of 4 call(s)"),
+        "{err}"
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "logs:CreateLogStream"),
+        ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:log-stream:2026/06/01/[$LATEST]abc"]
+    );
+    assert_eq!(
+        resources_of(&p, "secretsmanager:GetSecretValue"),
+        ["arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"]
+    );
+    // A secret named without its ARN: AWS's six random characters as `?`.
+    assert_eq!(
+        resources_of(&p, "secretsmanager:DescribeSecret"),
+        ["arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/api-key-??????"]
+    );
+    assert_eq!(
+        resources_of(&p, "ssm:GetParameter"),
+        ["arn:aws:ssm:us-east-1:123456789012:parameter/app/prod/db-url"]
+    );
+    // What it wrote checks with no error.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, &out.stdout).unwrap();
+    let check = iamref(dir.path())
+        .args(["policy", "check", "--min-severity", "error"])
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

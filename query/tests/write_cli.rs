@@ -625,3 +625,129 @@ fn written_policies_check_with_no_error() {
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     run(&args, 0);
 }
+
+#[test]
+fn stdin_from_iamref_api_keeps_the_operations_context() {
+    // Both of `api`'s outputs: piped (no header) and `-f tsv` (header).
+    for fmt in [None, Some("tsv")] {
+        let mut args = vec!["api", "lambda:CreateFunction"];
+        if let Some(f) = fmt {
+            args.extend(["-f", f]);
+        }
+        let api = iamref().args(&args).output().unwrap();
+        assert!(api.status.success());
+        let out = iamref()
+            .args(["policy", "write", "-", "--widen"])
+            .args(["-r", "arn:aws:lambda:us-east-1:123456789012:function:f"])
+            .args(["-r", "arn:aws:iam::123456789012:role/lambda-exec"])
+            .write_stdin(api.stdout)
+            .output()
+            .unwrap();
+        let e = String::from_utf8(out.stderr).unwrap();
+        assert!(out.status.success(), "{fmt:?}: {e}");
+        let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The action column, not the operation column, is granted.
+        assert_eq!(
+            resource_of(&p, "iam:PassRole"),
+            "arn:aws:iam::123456789012:role/lambda-exec"
+        );
+        assert_eq!(
+            resource_of(&p, "lambda:CreateFunction"),
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        );
+        let st = p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Action"] == json!(["iam:PassRole"]))
+            .unwrap();
+        assert_eq!(
+            st["Condition"],
+            json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+            "{fmt:?}"
+        );
+        assert!(
+            e.contains("note: context: iam:PassRole: granted only where iam:PassedToService is lambda.amazonaws.com"),
+            "{e}"
+        );
+        // What it wrote checks with no error (the PassRole + CreateFunction
+        // escalation warning stays: it is what the workload does).
+        let check = iamref()
+            .args(["policy", "check", "--min-severity", "error", "-"])
+            .write_stdin(serde_json::to_vec(&p).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&check.stdout)
+        );
+    }
+    // `iamref calls` output (action first, context last), with a header.
+    let calls = iamref()
+        .args(["calls", "-f", "tsv", "-"])
+        .write_stdin("lambda CreateFunction\necs RunTask\n")
+        .output()
+        .unwrap();
+    assert!(calls.status.success());
+    let out = iamref()
+        .args(["policy", "write", "-", "--widen", "-q"])
+        .write_stdin(calls.stdout)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pass = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == json!(["iam:PassRole"]))
+        .unwrap();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        json!([
+            "ecs-tasks.amazonaws.com",
+            "ecs.amazonaws.com",
+            "lambda.amazonaws.com"
+        ])
+    );
+    // --include-dependent uses the same context.
+    let (p, e) = policy(&[
+        "policy",
+        "write",
+        "lambda:CreateFunction",
+        "--include-dependent",
+        "--widen",
+        "-r",
+        "arn:aws:lambda:us-east-1:123456789012:function:f",
+        "-r",
+        "arn:aws:iam::123456789012:role/lambda-exec",
+    ]);
+    let pass = p["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["Action"] == json!(["iam:PassRole"]))
+        .unwrap();
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        "lambda.amazonaws.com"
+    );
+    assert!(
+        e.contains("(StringEquals: the context lambda:CreateFunction sets)"),
+        "{e}"
+    );
+    // A damaged context column names the line.
+    let out = iamref()
+        .args(["policy", "write", "-"])
+        .write_stdin("operation\taction\tcontext\nlambda:CreateFunction\tiam:PassRole\tiam:PassedToService\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        e.contains("stdin, line 2: context \"iam:PassedToService\" is not KEY=VALUE"),
+        "{e}"
+    );
+}

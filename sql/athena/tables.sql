@@ -1,15 +1,20 @@
--- Athena tables for the CloudTrail join (actions_by_principal.sql).
+-- Athena tables for every file `iamref export --format jsonl` writes (one
+-- per public view, README.md "The SQL face", plus operation_action_map and
+-- event_source_prefixes), and for the CloudTrail join
+-- (actions_by_principal.sql reads iamref_v_services,
+-- iamref_operation_action_map, iamref_event_source_prefixes and
+-- cloudtrail_logs).
 --
 -- 1. Export iamref's tables as JSON lines and put each file in its own S3
 --    folder (Athena reads every file under a table's LOCATION):
 --
 --      iamref export --format jsonl iamref-export
---      for t in v_services operation_action_map event_source_prefixes; do
---        aws s3 cp iamref-export/$t.jsonl s3://BUCKET/iamref/$t/$t.jsonl
+--      for f in iamref-export/*.jsonl; do
+--        t=$(basename "$f" .jsonl)
+--        aws s3 cp "$f" "s3://BUCKET/iamref/$t/$t.jsonl"
 --      done
 --
---    (all the other v_* files load the same way; their columns are in
---    README.md, "The SQL face"). CSV works too, with
+--    CSV works too, with
 --    ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' and
 --    TBLPROPERTIES ('skip.header.line.count' = '1'); OpenCSVSerde reads
 --    every column as STRING.
@@ -23,6 +28,104 @@ CREATE EXTERNAL TABLE iamref_v_services (
 )
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
 LOCATION 's3://BUCKET/iamref/v_services/';
+
+CREATE EXTERNAL TABLE iamref_v_actions (
+    prefix          STRING,
+    action          STRING,
+    access_level    STRING,
+    permission_only BOOLEAN,
+    resource_level  BOOLEAN,
+    description     STRING,
+    doc_url         STRING,
+    sources         STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_actions/';
+
+CREATE EXTERNAL TABLE iamref_v_action_resource_types (
+    prefix        STRING,
+    action        STRING,
+    resource_type STRING,
+    required      BOOLEAN,
+    arn           STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_action_resource_types/';
+
+CREATE EXTERNAL TABLE iamref_v_action_condition_keys (
+    prefix        STRING,
+    action        STRING,
+    resource_type STRING,
+    condition_key STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_action_condition_keys/';
+
+CREATE EXTERNAL TABLE iamref_v_resource_types (
+    prefix        STRING,
+    resource_type STRING,
+    arn           STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_resource_types/';
+
+CREATE EXTERNAL TABLE iamref_v_condition_keys (
+    prefix        STRING,
+    condition_key STRING,
+    type          STRING,
+    description   STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_condition_keys/';
+
+CREATE EXTERNAL TABLE iamref_v_dependent_actions (
+    prefix           STRING,
+    action           STRING,
+    resource_type    STRING,
+    dependent_action STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_dependent_actions/';
+
+CREATE EXTERNAL TABLE iamref_v_operations (
+    prefix        STRING,
+    operation     STRING,
+    action_prefix STRING,
+    action        STRING,
+    access_level  STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_operations/';
+
+CREATE EXTERNAL TABLE iamref_v_sdk_methods (
+    prefix    STRING,
+    operation STRING,
+    package   STRING,
+    client    STRING,
+    method    STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_sdk_methods/';
+
+CREATE EXTERNAL TABLE iamref_v_operation_context (
+    prefix        STRING,
+    operation     STRING,
+    action_prefix STRING,
+    action        STRING,
+    condition_key STRING,
+    value         STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_operation_context/';
+
+CREATE EXTERNAL TABLE iamref_v_condition_key_types (
+    prefix        STRING,
+    condition_key STRING,
+    source        STRING,
+    type          STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_condition_key_types/';
 
 CREATE EXTERNAL TABLE iamref_operation_action_map (
     prefix       STRING,

@@ -1,9 +1,12 @@
 //! ARN formats of the reference filled from what a call tells: the
 //! region and account (CSM), request parameters (CloudTrail).
 //!
-//! Small and local on purpose: matching a concrete ARN against a format
-//! here only needs literal segments and `${Variables}`; the full pattern
-//! algebra lives in `crate::arn`.
+//! Whether an ARN is a format's is [`Judge`], on the pattern algebra of
+//! `crate::arn` (one module decides it for the checker, the writer and
+//! the recorder).
+
+use crate::arn::{Format, Matcher, Pattern};
+use std::collections::HashMap;
 
 /// The partition of a region: `cn-north-1` -> `aws-cn`.
 pub fn partition_of(region: Option<&str>) -> &'static str {
@@ -66,47 +69,74 @@ pub fn scoped_pattern(format: &str, region: Option<&str>, account: Option<&str>)
     .unwrap_or_else(|| "*".to_string())
 }
 
-/// Is `arn` (concrete) an instance of `format`? Variables match one or
-/// more characters other than `:`; only a variable right after a `/` (an
-/// object key, a path) may contain `/` (the rule of `iamref arn`).
-pub fn is_instance(format: &str, arn: &str) -> bool {
-    fn go(f: &[u8], a: &[u8], budget: &mut u32) -> bool {
-        if *budget == 0 {
+/// Decides "is this ARN one of this format's" with the ARN algebra of
+/// [`crate::arn`]: names may hold `/` (log groups, secrets, IAM paths,
+/// SSM parameters), and of the formats sharing an ARN namespace the most
+/// specific one takes an ARN (`b/k` is an S3 object, not a bucket;
+/// `table/T/index/I` an index, not a table). Memoizes: a log repeats
+/// the same few resources.
+#[derive(Default)]
+pub struct Judge {
+    m: Matcher,
+    /// Parsed formats by their text.
+    parsed: HashMap<String, Format>,
+    /// Format texts by ARN namespace (`s3` holds bucket and object).
+    by_namespace: HashMap<String, Vec<String>>,
+}
+
+/// The ARN's service part, lowercase (`s3` in `arn:${Partition}:s3:::…`).
+fn namespace(arn: &str) -> String {
+    arn.split(':').nth(2).unwrap_or("").to_ascii_lowercase()
+}
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Judge")
+            .field("namespaces", &self.by_namespace.len())
+            .finish()
+    }
+}
+
+impl Judge {
+    /// A judge knowing these formats (every format of the dataset, so the
+    /// most specific one can win).
+    pub fn new<'a>(formats: impl IntoIterator<Item = &'a str>) -> Judge {
+        let mut j = Judge::default();
+        for f in formats {
+            let v = j.by_namespace.entry(namespace(f)).or_default();
+            if !v.iter().any(|x| x == f) {
+                v.push(f.to_string());
+            }
+        }
+        j
+    }
+
+    fn parsed(&mut self, f: &str) -> Format {
+        self.parsed
+            .entry(f.to_string())
+            .or_insert_with(|| Format::parse(f))
+            .clone()
+    }
+
+    /// Is `arn` (an ARN, or an ARN pattern such as `secret:db-??????`) one
+    /// of `format`'s, no more specific format of its namespace taking it?
+    pub fn is_instance(&mut self, format: &str, arn: &str) -> bool {
+        let Ok(pattern) = Pattern::parse(arn) else {
+            return false;
+        };
+        if pattern.is_any() {
             return false;
         }
-        *budget -= 1;
-        match f.iter().position(|&c| c == b'$') {
-            None => f.eq_ignore_ascii_case(a),
-            Some(i) if f.get(i + 1) == Some(&b'{') => {
-                if a.len() < i || !f[..i].eq_ignore_ascii_case(&a[..i]) {
-                    return false;
-                }
-                let Some(close) = f[i..].iter().position(|&c| c == b'}') else {
-                    return false;
-                };
-                let path = i > 0 && f[i - 1] == b'/';
-                let rest_f = &f[i + close + 1..];
-                let a = &a[i..];
-                for k in 1..=a.len() {
-                    if a[k - 1] == b':' || (!path && a[k - 1] == b'/') {
-                        return false;
-                    }
-                    let next_ok = match rest_f.first() {
-                        None => k == a.len(),
-                        Some(&b'$') => true,
-                        Some(&c) => a.get(k).is_some_and(|x| x.eq_ignore_ascii_case(&c)),
-                    };
-                    if next_ok && go(rest_f, &a[k..], budget) {
-                        return true;
-                    }
-                }
-                false
-            }
-            Some(_) => f.eq_ignore_ascii_case(a),
-        }
+        let f = self.parsed(format);
+        let names: Vec<String> = self
+            .by_namespace
+            .get(&namespace(format))
+            .cloned()
+            .unwrap_or_default();
+        let others: Vec<Format> = names.iter().map(|n| self.parsed(n)).collect();
+        let others: Vec<&Format> = others.iter().collect();
+        self.m.reaches(&pattern, &f, &others)
     }
-    let mut budget = 10_000;
-    go(format.as_bytes(), arn.as_bytes(), &mut budget)
 }
 
 #[cfg(test)]
@@ -137,29 +167,42 @@ mod tests {
 
     #[test]
     fn instances() {
+        let bucket = "arn:${Partition}:s3:::${BucketName}";
         let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
-        assert!(is_instance(obj, "arn:aws:s3:::b/k/with/slashes.txt"));
-        assert!(!is_instance(obj, "arn:aws:s3:::b"));
-        assert!(is_instance(
-            "arn:${Partition}:s3:::${BucketName}",
-            "arn:aws:s3:::b"
-        ));
-        assert!(!is_instance(
-            "arn:${Partition}:s3:::${BucketName}",
-            "arn:aws:s3:::b/k"
-        ));
         let f = "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}";
-        assert!(is_instance(
-            f,
-            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        let group = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}";
+        let stream = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
+        let secret = "arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}";
+        let mut j = Judge::new([bucket, obj, f, group, stream, secret]);
+        assert!(j.is_instance(obj, "arn:aws:s3:::b/k/with/slashes.txt"));
+        assert!(!j.is_instance(obj, "arn:aws:s3:::b"));
+        assert!(j.is_instance(bucket, "arn:aws:s3:::b"));
+        // The object format is more specific: b/k is not a bucket.
+        assert!(!j.is_instance(bucket, "arn:aws:s3:::b/k"));
+        assert!(j.is_instance(f, "arn:aws:lambda:us-east-1:123456789012:function:f"));
+        assert!(!j.is_instance(f, "arn:aws:lambda:us-east-1:123456789012:layer:f"));
+        // Names with '/', as everyday IAM has them.
+        assert!(j.is_instance(
+            group,
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn"
         ));
-        assert!(!is_instance(
-            f,
-            "arn:aws:lambda:us-east-1:123456789012:function:f:prod"
+        assert!(!j.is_instance(
+            group,
+            "arn:aws:logs:us-east-1:123456789012:log-group:/a:log-stream:s"
         ));
-        assert!(!is_instance(
-            f,
-            "arn:aws:lambda:us-east-1:123456789012:layer:f"
+        assert!(j.is_instance(
+            stream,
+            "arn:aws:logs:us-east-1:123456789012:log-group:/a/b:log-stream:2026/06/01/[$LATEST]abc"
         ));
+        assert!(j.is_instance(
+            secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
+        ));
+        assert!(j.is_instance(
+            secret,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-??????"
+        ));
+        assert!(!j.is_instance(secret, "*"));
+        assert!(!j.is_instance(secret, "not an arn"));
     }
 }

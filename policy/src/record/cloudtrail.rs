@@ -119,18 +119,21 @@ fn queue_url(url: &str) -> Option<(&str, &str)> {
 
 /// An ARN of `format` filled from a CloudTrail record's request
 /// parameters: `bucketName` + `key` -> the object, `queueUrl` -> the
-/// queue, `tableName`, `functionName`, `logGroupName`, …; or a parameter
-/// that already is an ARN of that format (`stateMachineArn`).
+/// queue, `tableName`, `functionName`, `logGroupName`, an SSM parameter's
+/// `name`, a secret's name (`prod/db` -> `prod/db-??????`, the six
+/// characters AWS appends), …; or a parameter that already is an ARN of
+/// that format (`stateMachineArn`, `secretId`).
 pub fn arn_from_params(
     format: &str,
     params: &serde_json::Value,
     region: Option<&str>,
     account: Option<&str>,
+    judge: &mut arns::Judge,
 ) -> Option<String> {
     if let Some(m) = params.as_object() {
         for v in m.values() {
             if let Some(s) = v.as_str() {
-                if s.starts_with("arn:") && arns::is_instance(format, s) {
+                if s.starts_with("arn:") && judge.is_instance(format, s) {
                     return Some(s.to_string());
                 }
             }
@@ -147,6 +150,20 @@ pub fn arn_from_params(
             "QueueName" => queue
                 .map(|q| q.1)
                 .or_else(|| param_str(params, "queueName")),
+            // SSM: `name` is `/app/prod/db-url`; the ARN has no leading `/`.
+            "ParameterNameWithoutLeadingSlash" => {
+                let n = param_str(params, "name")?;
+                let n = n.strip_prefix('/').unwrap_or(n);
+                return (!n.is_empty() && !n.starts_with("arn:") && !n.contains('*'))
+                    .then(|| n.to_string());
+            }
+            // Secrets Manager: a name; the ARN ends with `-` and six random
+            // characters, which a policy writes as `??????`.
+            "SecretId" => {
+                let n = param_str(params, "secretId")?;
+                return (!n.starts_with("arn:") && !n.contains(['*', '?']))
+                    .then(|| format!("{n}-??????"));
+            }
             _ => {
                 let camel = {
                     let mut c = var.chars();
@@ -160,7 +177,7 @@ pub fn arn_from_params(
         // A name parameter may hold an ARN or a path the variable cannot.
         (!v.starts_with("arn:") && !v.contains('*')).then(|| v.to_string())
     })?;
-    arns::is_instance(format, &arn).then_some(arn)
+    judge.is_instance(format, &arn).then_some(arn)
 }
 
 // ---------------------------------------------------------------------------
@@ -805,29 +822,65 @@ mod tests {
     #[test]
     fn arns_from_request_parameters() {
         let obj = "arn:${Partition}:s3:::${BucketName}/${ObjectName}";
+        let bucket = "arn:${Partition}:s3:::${BucketName}";
+        let q = "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}";
+        let t = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}";
+        let sm = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}";
+        let stream = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
+        let group = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}";
+        let param = "arn:${Partition}:ssm:${Region}:${Account}:parameter/${ParameterNameWithoutLeadingSlash}";
+        let secret = "arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}";
+        let mut j = arns::Judge::new([obj, bucket, q, t, sm, stream, group, param, secret]);
+        let (r, a) = (Some("us-east-1"), Some("123456789012"));
         let p = serde_json::json!({"bucketName": "b1", "key": "dir/k.txt"});
         assert_eq!(
-            arn_from_params(obj, &p, Some("us-east-1"), Some("123456789012")).as_deref(),
+            arn_from_params(obj, &p, r, a, &mut j).as_deref(),
             Some("arn:aws:s3:::b1/dir/k.txt")
         );
-        let q = "arn:${Partition}:sqs:${Region}:${Account}:${QueueName}";
+        assert_eq!(
+            arn_from_params(bucket, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:s3:::b1")
+        );
         let p = serde_json::json!({"queueUrl": "https://sqs.eu-west-1.amazonaws.com/210987654321/jobs"});
         assert_eq!(
-            arn_from_params(q, &p, Some("eu-west-1"), Some("123456789012")).as_deref(),
+            arn_from_params(q, &p, Some("eu-west-1"), a, &mut j).as_deref(),
             Some("arn:aws:sqs:eu-west-1:210987654321:jobs")
         );
-        let t = "arn:${Partition}:dynamodb:${Region}:${Account}:table/${TableName}";
         let p = serde_json::json!({"tableName": "orders"});
         assert_eq!(
-            arn_from_params(t, &p, Some("us-east-1"), Some("123456789012")).as_deref(),
+            arn_from_params(t, &p, r, a, &mut j).as_deref(),
             Some("arn:aws:dynamodb:us-east-1:123456789012:table/orders")
         );
-        assert_eq!(arn_from_params(t, &p, Some("us-east-1"), None), None);
-        let sm = "arn:${Partition}:states:${Region}:${Account}:stateMachine:${StateMachineName}";
+        assert_eq!(arn_from_params(t, &p, r, None, &mut j), None);
         let p = serde_json::json!({"stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m"});
         assert_eq!(
-            arn_from_params(sm, &p, None, None).as_deref(),
+            arn_from_params(sm, &p, None, None, &mut j).as_deref(),
             Some("arn:aws:states:us-east-1:123456789012:stateMachine:m")
+        );
+        // Names with '/': log groups, SSM parameters, secrets.
+        let p = serde_json::json!({"logGroupName": "/aws/lambda/fn", "logStreamName": "2026/06/01/[$LATEST]abc"});
+        assert_eq!(
+            arn_from_params(stream, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:log-stream:2026/06/01/[$LATEST]abc")
+        );
+        assert_eq!(
+            arn_from_params(group, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn")
+        );
+        let p = serde_json::json!({"name": "/app/prod/db-url", "withDecryption": true});
+        assert_eq!(
+            arn_from_params(param, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:ssm:us-east-1:123456789012:parameter/app/prod/db-url")
+        );
+        let p = serde_json::json!({"secretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"});
+        assert_eq!(
+            arn_from_params(secret, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
+        );
+        let p = serde_json::json!({"secretId": "prod/db"});
+        assert_eq!(
+            arn_from_params(secret, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-??????")
         );
     }
 

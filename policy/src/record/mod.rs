@@ -40,6 +40,12 @@ pub struct Need {
     pub access_level: Option<String>,
     /// Whether the action is defined in the dataset.
     pub known: bool,
+    /// Needed only in this context: every call needing it set these
+    /// condition-key values (iam:PassRole from lambda:CreateFunction:
+    /// `iam:PassedToService` = `lambda.amazonaws.com`); `None` when some
+    /// call needs it in no particular context.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::write::ContextValues>,
 }
 
 /// How a call names its service.
@@ -172,6 +178,8 @@ pub struct Recording {
     /// Resolved calls, by service and operation as written: a log repeats
     /// the same few calls.
     resolved: std::collections::HashMap<(String, String), Result<(String, String), String>>,
+    /// Which resources are whose (made from the index on first use).
+    judge: Option<arns::Judge>,
     pub stats: Stats,
 }
 
@@ -387,7 +395,10 @@ impl Recording {
             let (resources, concrete) = match info {
                 Some(i) if !i.resource_types.is_empty() => {
                     takes_resources = true;
-                    let (r, c) = resources_for(i, call);
+                    let judge = self
+                        .judge
+                        .get_or_insert_with(|| arns::Judge::new(idx.formats()));
+                    let (r, c) = resources_for(i, call, judge);
                     resolved |= c;
                     (r, c)
                 }
@@ -401,6 +412,7 @@ impl Recording {
                 .needs
                 .get(&key)
                 .is_some_and(|n| !n.conditional || self.options.include_conditional);
+            let fresh = !self.needs.contains_key(&key);
             let n = self.needs.entry(key).or_insert_with(|| Need {
                 action: a.action.clone(),
                 resources: BTreeSet::new(),
@@ -409,7 +421,14 @@ impl Recording {
                 calls: BTreeSet::new(),
                 access_level: info.and_then(|i| i.access_level.clone()),
                 known: info.is_some(),
+                context: None,
             });
+            let ctx = (!a.context.is_empty()).then_some(&a.context);
+            n.context = if fresh {
+                ctx.cloned()
+            } else {
+                crate::write::meet_contexts([n.context.as_ref(), ctx].into_iter())
+            };
             n.resources.extend(resources);
             n.calls.insert(name.clone());
             if let Class::Conditional(why) = a.class {
@@ -548,7 +567,11 @@ pub fn collapse_resources(need: &mut Need, limit: usize) -> Vec<String> {
 
 /// The resources one call needs an action on, and whether they are
 /// concrete (resolved from the call) rather than scoped patterns.
-fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool) {
+fn resources_for(
+    info: &ops::ActionInfo,
+    call: &Call,
+    judge: &mut arns::Judge,
+) -> (BTreeSet<String>, bool) {
     let types = info.scoping_types();
     let formats: Vec<&str> = info
         .resource_types
@@ -557,15 +580,19 @@ fn resources_for(info: &ops::ActionInfo, call: &Call) -> (BTreeSet<String>, bool
         .collect();
     let mut out = BTreeSet::new();
     for r in &call.resources {
-        if formats.iter().any(|f| arns::is_instance(f, r)) {
+        if formats.iter().any(|f| judge.is_instance(f, r)) {
             out.insert(r.clone());
         }
     }
     if let Some(p) = &call.params {
         for f in types.iter().flat_map(|t| t.arns.iter()) {
-            if let Some(arn) =
-                cloudtrail::arn_from_params(f, p, call.region.as_deref(), call.account.as_deref())
-            {
+            if let Some(arn) = cloudtrail::arn_from_params(
+                f,
+                p,
+                call.region.as_deref(),
+                call.account.as_deref(),
+                judge,
+            ) {
                 out.insert(arn);
             }
         }
@@ -683,6 +710,7 @@ mod tests {
             calls: BTreeSet::new(),
             access_level: None,
             known: true,
+            context: None,
         };
         let notes = collapse_resources(&mut n, 10);
         assert_eq!(

@@ -112,6 +112,9 @@ pub struct OpAction {
     pub class: Class,
     /// Condition keys the operation names for it (`iam:PassedToService`).
     pub condition_keys: Vec<String>,
+    /// The values the operation sets for some of them (the reference's
+    /// `Context`: `iam:PassedToService` = `lambda.amazonaws.com`).
+    pub context: crate::write::ContextValues,
 }
 
 /// One operation and its classified actions.
@@ -192,6 +195,8 @@ pub struct OperationIndex {
     by_client: HashMap<(String, String), Vec<usize>>,
     actions: HashMap<String, ActionInfo>,
     prefixes: HashMap<String, String>,
+    /// Every ARN format of the services, once.
+    formats: Vec<String>,
 }
 
 fn is_tagging(info: Option<&ActionInfo>, name: &str) -> bool {
@@ -209,6 +214,14 @@ fn lower(s: &str) -> String {
 impl OperationIndex {
     pub fn new(services: &[Service]) -> OperationIndex {
         let mut idx = OperationIndex::default();
+        let mut seen = std::collections::HashSet::new();
+        for s in services {
+            for f in s.resource_types.iter().flat_map(|t| &t.arns) {
+                if seen.insert(f.arn.as_str()) {
+                    idx.formats.push(f.arn.clone());
+                }
+            }
+        }
         for s in services {
             idx.prefixes.insert(lower(&s.prefix), s.prefix.clone());
             for a in &s.actions {
@@ -255,6 +268,11 @@ impl OperationIndex {
             }
         }
         idx
+    }
+
+    /// Every ARN format of the services.
+    pub fn formats(&self) -> impl Iterator<Item = &str> {
+        self.formats.iter().map(String::as_str)
     }
 
     /// The stored spelling of a prefix.
@@ -305,6 +323,11 @@ impl OperationIndex {
             action: full(a),
             class,
             condition_keys: a.condition_keys.clone(),
+            context: a
+                .context
+                .iter()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
         };
         let cond_reason = |a: &iamref_dataset::OperationAction, home: &str| -> &'static str {
             let info = self.action(&format!("{}:{}", a.service, a.action));

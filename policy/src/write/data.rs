@@ -50,6 +50,20 @@ impl<'a> Act<'a> {
             .as_deref()
             .and_then(AccessLevel::parse)
     }
+    /// Does the action list this condition key (on the action or one of
+    /// its resource-type rows)?
+    pub fn supports_key(&self, key: &str) -> bool {
+        self.action
+            .condition_keys
+            .iter()
+            .chain(
+                self.action
+                    .resource_types
+                    .iter()
+                    .flat_map(|r| &r.condition_keys),
+            )
+            .any(|k| k.name.eq_ignore_ascii_case(key))
+    }
     /// Dependent actions of the action and of its resource-type rows.
     pub fn dependent_actions(&self) -> Vec<String> {
         let mut out: Vec<String> = self.action.dependent_actions.clone();
@@ -87,6 +101,11 @@ impl<'a> Data<'a> {
             fits_memo: RefCell::new(HashMap::new()),
             derive_memo: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Operations whose actions carry a context.
+    pub fn operation_contexts(&self) -> &'a [crate::catalog::OperationContext] {
+        self.cat.operation_contexts()
     }
 
     fn service(&self, prefix: &str) -> Option<&'a Service> {

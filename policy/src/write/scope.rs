@@ -4,8 +4,8 @@
 
 use super::data::{self, Act, Data, Given};
 use super::{
-    statements, AccessLevel, Catalog, Grant, Kind, Note, NoteCode, Request, Stop, WriteError,
-    Written,
+    meet_contexts, statements, AccessLevel, Catalog, ContextValues, Grant, Kind, Note, NoteCode,
+    Request, Stop, WriteError, Written,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,12 +68,55 @@ impl<'a> Ctx<'a> {
     }
 
     fn add(&mut self, kind: Kind, act: &Act<'a>, g: Grant) {
-        let e = self
-            .grants
-            .entry((kind, act.key()))
-            .or_insert_with(|| (act.full(), Grant::default()));
-        e.1.resources.extend(g.resources);
-        e.1.types.extend(g.types);
+        use std::collections::btree_map::Entry;
+        match self.grants.entry((kind, act.key())) {
+            Entry::Vacant(v) => {
+                v.insert((act.full(), g));
+            }
+            Entry::Occupied(mut o) => {
+                let e = &mut o.get_mut().1;
+                e.resources.extend(g.resources);
+                e.types.extend(g.types);
+                // Granted twice: the broader of the two contexts.
+                e.context = meet_contexts([e.context.as_ref(), g.context.as_ref()].into_iter());
+            }
+        }
+    }
+
+    /// The context `act` is granted in: the keys of `ctx` the action
+    /// supports, reported as a note saying where it came from.
+    fn context(
+        &mut self,
+        act: &Act<'a>,
+        ctx: Option<ContextValues>,
+        from: &str,
+    ) -> Option<ContextValues> {
+        let mut ctx = ctx?;
+        ctx.retain(|k, _| act.supports_key(k));
+        if ctx.is_empty() {
+            return None;
+        }
+        let said: Vec<String> = ctx
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k} is {}",
+                    v.iter().cloned().collect::<Vec<_>>().join(" or ")
+                )
+            })
+            .collect();
+        self.notes.push(note(
+            NoteCode::Context,
+            false,
+            Some(&act.full()),
+            Vec::new(),
+            Vec::new(),
+            format!(
+                "granted only where {} (StringEquals: {from})",
+                said.join(" and ")
+            ),
+        ));
+        Some(ctx)
     }
 
     /// Scope one action to `given`.
@@ -233,8 +276,9 @@ impl<'a> Ctx<'a> {
         Plan::Granted(grant)
     }
 
-    /// Grant `act` on `given` (named mode), recording stops and notes.
-    fn named(&mut self, act: &Act<'a>, given: &[Given]) {
+    /// Grant `act` on `given` (named mode) in `context`, recording stops
+    /// and notes.
+    fn named(&mut self, act: &Act<'a>, given: &[Given], context: Option<ContextValues>) {
         if act.resource_types().is_empty() {
             if !given.is_empty() {
                 self.notes.push(note(
@@ -252,16 +296,50 @@ impl<'a> Ctx<'a> {
                 Grant {
                     resources: ["*".to_string()].into(),
                     types: BTreeSet::new(),
+                    context,
                 },
             );
             return;
         }
         match self.plan(act, given, Mode::Named) {
-            Plan::Granted(g) => self.add(Kind::Scoped, act, g),
+            Plan::Granted(mut g) => {
+                g.context = context;
+                self.add(Kind::Scoped, act, g)
+            }
             Plan::Stopped(s) => self.stops.push(s),
             Plan::LeftOut(_) => unreachable!("named mode never leaves out"),
         }
     }
+}
+
+/// The context a dependent action is needed in: for each action needing
+/// it, every operation that authorizes both must set a context for it
+/// (else it is needed unconditionally). Also the operations it came from.
+fn dependent_context(
+    d: &Data,
+    dep: &str,
+    needed_by: &BTreeSet<String>,
+) -> (Option<ContextValues>, Vec<String>) {
+    let mut all: Vec<Option<&ContextValues>> = Vec::new();
+    let mut ops: Vec<String> = Vec::new();
+    for by in needed_by {
+        let by = by.to_ascii_lowercase();
+        let mut any = false;
+        for o in d.operation_contexts() {
+            if o.actions.contains(&by) && o.actions.contains(dep) {
+                any = true;
+                all.push(o.context.get(dep));
+                ops.push(o.operation.clone());
+            }
+        }
+        if !any {
+            // No operation says in which context: unconditional.
+            return (None, Vec::new());
+        }
+    }
+    ops.sort();
+    ops.dedup();
+    (meet_contexts(all.into_iter()), ops)
 }
 
 fn parse_all(list: &[String]) -> Result<Vec<Given>, WriteError> {
@@ -283,14 +361,20 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
     }
     let global = parse_all(&req.resources)?;
 
-    // Named actions: resources per action are the union of its needs'.
+    // Named actions: resources per action are the union of its needs',
+    // and so is the context (none when one need has none).
     let mut named: BTreeMap<String, (Act, Vec<Given>)> = BTreeMap::new();
+    let mut contexts: BTreeMap<String, Vec<Option<&ContextValues>>> = BTreeMap::new();
     for need in &req.needs {
         let own = parse_all(&need.resources)?;
         for act in cx.d.expand(&need.action)? {
             if cx.is_excluded(&act.key()) {
                 continue;
             }
+            contexts
+                .entry(act.key())
+                .or_default()
+                .push((!need.context.is_empty()).then_some(&need.context));
             let e = named
                 .entry(act.key())
                 .or_insert_with(|| (act, global.clone()));
@@ -301,8 +385,12 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
             }
         }
     }
-    for (act, given) in named.values() {
-        cx.named(act, given);
+    for (key, (act, given)) in &named {
+        let ctx = contexts
+            .remove(key)
+            .and_then(|c| meet_contexts(c.into_iter()));
+        let ctx = cx.context(act, ctx, "the context of the calls that need it");
+        cx.named(act, given, ctx);
     }
 
     // Access-level mode: the ARN picks the resource type.
@@ -422,6 +510,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 Grant {
                     resources: ["*".to_string()].into(),
                     types: BTreeSet::new(),
+                    context: None,
                 },
             );
         }
@@ -483,7 +572,9 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 Vec::new(),
                 format!("included (--include-dependent): the reference lists it as a dependent action of {by}"),
             ));
-            cx.named(dep, given);
+            let (ctx, ops) = dependent_context(&cx.d, &dep.key(), needed_by);
+            let ctx = cx.context(dep, ctx, &format!("the context {} sets", ops.join(", ")));
+            cx.named(dep, given, ctx);
         } else {
             cx.notes.push(note(
                 NoteCode::DependentAction,
@@ -540,6 +631,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 Grant {
                     resources: ["*".to_string()].into(),
                     types: BTreeSet::new(),
+                    context: None,
                 },
             );
         }

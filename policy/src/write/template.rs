@@ -289,6 +289,7 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
                     request.needs.push(Need {
                         action: action.to_string(),
                         resources: arns,
+                        ..Need::default()
                     });
                 }
             }
