@@ -82,16 +82,56 @@ pub fn distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The closest candidate to `target`, if close enough to be a typo.
+/// [`distance`] when it is at most `bound`, else `None`, without
+/// allocating (for names under 64 bytes) and giving up as soon as every
+/// edit path costs more than `bound`.
+pub fn distance_within(a: &str, b: &str, bound: usize) -> Option<usize> {
+    const MAX: usize = 64;
+    if a.len().abs_diff(b.len()) > bound {
+        return None;
+    }
+    if b.len() >= MAX {
+        let d = distance(a, b);
+        return (d <= bound).then_some(d);
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut p, mut c) = ([0usize; MAX + 1], [0usize; MAX + 1]);
+    let (mut prev, mut cur) = (&mut p[..=b.len()], &mut c[..=b.len()]);
+    for (j, x) in prev.iter_mut().enumerate() {
+        *x = j;
+    }
+    for (i, ca) in a.iter().enumerate() {
+        let ca = ca.to_ascii_lowercase();
+        cur[0] = i + 1;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(ca != b[j - 1].to_ascii_lowercase());
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            row_min = row_min.min(cur[j]);
+        }
+        // A row's least cost never falls further down the table.
+        if row_min > bound {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[b.len()];
+    (d <= bound).then_some(d)
+}
+
+/// The closest candidate to `target`, if close enough to be a typo (the
+/// first of the closest).
 pub fn suggest<'a>(target: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (target.len() / 3).max(2);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        if c.len().abs_diff(target.len()) > limit {
-            continue;
-        }
-        let d = distance(target, c);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+        // Only a strictly closer candidate replaces the best one.
+        let bound = match best {
+            None => limit,
+            Some((0, _)) => break,
+            Some((bd, _)) => bd - 1,
+        };
+        if let Some(d) = distance_within(target, c, bound) {
             best = Some((d, c));
         }
     }
@@ -140,5 +180,50 @@ mod tests {
         assert_eq!(suggest("ListBuckets", names), Some("ListBucket"));
         assert_eq!(suggest("getobjekt", names), Some("GetObject"));
         assert_eq!(suggest("Frobnicate", names), None);
+    }
+
+    /// The bounded distance and the suggestion agree with the plain
+    /// Levenshtein definition.
+    fn suggest_plain<'a>(target: &str, candidates: &[&'a str]) -> Option<&'a str> {
+        let limit = (target.len() / 3).max(2);
+        let mut best: Option<(usize, &str)> = None;
+        for c in candidates {
+            let d = distance(target, c);
+            if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+
+    use proptest::prelude::*;
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        #[test]
+        fn bounded_distance_is_the_distance(
+            a in "[a-cA-C-]{0,12}",
+            b in "[a-cA-C-]{0,12}",
+            bound in 0usize..14,
+        ) {
+            let d = distance(&a, &b);
+            prop_assert_eq!(distance_within(&a, &b, bound), (d <= bound).then_some(d));
+        }
+
+        #[test]
+        fn suggest_is_the_first_closest(
+            target in "[a-dA-D]{0,10}",
+            cands in proptest::collection::vec("[a-dA-D]{0,10}", 0..12),
+        ) {
+            let refs: Vec<&str> = cands.iter().map(String::as_str).collect();
+            prop_assert_eq!(suggest(&target, refs.iter().copied()), suggest_plain(&target, &refs));
+        }
+    }
+
+    #[test]
+    fn long_names_fall_back_to_the_plain_distance() {
+        let a = "x".repeat(70);
+        let b = format!("{}y", "x".repeat(70));
+        assert_eq!(distance_within(&a, &b, 1), Some(1));
+        assert_eq!(distance_within(&a, &b, 0), None);
     }
 }

@@ -260,42 +260,54 @@ struct Namespaces {
     by_prefix: BTreeMap<String, BTreeSet<String>>,
 }
 
-fn namespaces(conn: &Connection) -> Result<Namespaces> {
-    // Base tables, no string functions: the service part is cut out here,
-    // and a pair is copied only the first time it is seen (a service's
-    // formats nearly all share one namespace).
-    let mut q = conn.prepare_cached(
-        "SELECT s.prefix, f.arn FROM arn_formats f
-         JOIN resource_types t ON t.id = f.resource_type_id
-         JOIN services s ON s.id = t.service_id",
-    )?;
+/// Every prefix of the dataset, and which prefixes have formats in which
+/// namespace. Base tables, no string functions: the service part is cut
+/// out here, and a pair is copied only when it changes (a service's
+/// formats nearly all share one namespace).
+fn namespaces(conn: &Connection) -> Result<(Vec<String>, Namespaces)> {
+    // In id order (the rowid), so a service is found by binary search.
+    let mut services: Vec<(i64, String)> = Vec::new();
+    {
+        let mut q = conn.prepare_cached("SELECT id, prefix FROM services ORDER BY id")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            services.push((r.get(0)?, r.get(1)?));
+        }
+    }
     let mut n = Namespaces {
         by_namespace: BTreeMap::new(),
         by_prefix: BTreeMap::new(),
     };
-    // The last pair seen, as stored, to skip the repeats without copying.
-    let mut last: Option<(String, String)> = None;
+    let mut q = conn.prepare_cached(
+        "SELECT t.service_id, f.arn FROM resource_types t
+         JOIN arn_formats f ON f.resource_type_id = t.id",
+    )?;
+    // The last pair stored: service id, lowercase namespace.
+    let mut last: Option<(i64, String)> = None;
     let mut rows = q.query([])?;
     while let Some(r) = rows.next()? {
-        let prefix = r.get_ref(0)?.as_str()?;
+        let sid: i64 = r.get(0)?;
         let Some(ns) = arn_namespace(r.get_ref(1)?.as_str()?) else {
             continue;
         };
         if last
             .as_ref()
-            .is_some_and(|(lp, ln)| lp.eq_ignore_ascii_case(prefix) && ln.eq_ignore_ascii_case(ns))
+            .is_some_and(|(s, l)| *s == sid && l.eq_ignore_ascii_case(ns))
         {
             continue;
         }
-        let (p, ns) = (prefix.to_ascii_lowercase(), ns.to_ascii_lowercase());
+        let Ok(i) = services.binary_search_by_key(&sid, |(id, _)| *id) else {
+            continue;
+        };
+        let (p, ns) = (services[i].1.to_ascii_lowercase(), ns.to_ascii_lowercase());
         n.by_namespace
             .entry(ns.clone())
             .or_default()
             .insert(p.clone());
-        n.by_prefix.entry(p.clone()).or_default().insert(ns.clone());
-        last = Some((p, ns));
+        n.by_prefix.entry(p).or_default().insert(ns.clone());
+        last = Some((sid, ns));
     }
-    Ok(n)
+    Ok((services.into_iter().map(|(_, p)| p).collect(), n))
 }
 
 /// The service part of an ARN format written with `${Partition}` (`s3` in
@@ -355,8 +367,14 @@ fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {
 /// most specific format wins across services: `arn:aws:s3:::b/k` is an S3
 /// object, not an ssm:bucket). One bulk read of the services.
 fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
-    let all_prefixes = crate::lookup::column(conn, "SELECT prefix FROM services", [])?;
-    let ns = namespaces(conn)?;
+    // One read transaction for all the queries (each would take the file
+    // lock on its own); dropped, it ends.
+    let _tx = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let (all_prefixes, ns) = namespaces(conn)?;
     let Some(mut want) = prefixes(req, &ns) else {
         let services =
             iamref_dataset::db::read_policy_services(conn, None).context("reading the services")?;
@@ -390,13 +408,15 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
 }
 
 fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
-    let mut err = std::io::stderr().lock();
+    // One write for all of them (stderr is unbuffered: a write per piece).
+    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
     for n in notes {
         if quiet && !n.widens {
             continue;
         }
         let _ = writeln!(err, "note: {n}");
     }
+    let _ = err.flush();
 }
 
 /// One group of actions with the resources they were seen on, for
