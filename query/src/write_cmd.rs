@@ -642,3 +642,63 @@ fn policy_actions(policy: &Value) -> Vec<String> {
         .map(|a| if a == "*" { "*:*".into() } else { a })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The namespaces cut out in Rust are the ones the SQL definition
+    /// gives (`lower(substr(arn, 18, …))` over `v_resource_types`), on the
+    /// embedded snapshot.
+    #[test]
+    fn namespaces_agree_with_the_sql_definition() {
+        let Some(b) = crate::locate::embedded_bundle_opt().unwrap() else {
+            eprintln!("skipped: this build embeds no snapshot");
+            return;
+        };
+        let conn = iamref_dataset::db::write_in_memory(&b.manifest, &b.services).unwrap();
+        let (mut all, ns) = namespaces(&conn).unwrap();
+        let mut want_all = crate::lookup::column(&conn, "SELECT prefix FROM services", []).unwrap();
+        all.sort();
+        want_all.sort();
+        assert_eq!(all, want_all);
+        let mut by_namespace: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut by_prefix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut q = conn
+            .prepare(
+                "SELECT DISTINCT lower(prefix), lower(substr(arn, 18, instr(substr(arn, 18), ':') - 1))
+                 FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:%'",
+            )
+            .unwrap();
+        let rows = q
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap();
+        for row in rows {
+            let (p, n) = row.unwrap();
+            by_namespace.entry(n.clone()).or_default().insert(p.clone());
+            by_prefix.entry(p).or_default().insert(n);
+        }
+        assert!(by_prefix.len() > 300, "{}", by_prefix.len());
+        assert_eq!(ns.by_namespace, by_namespace);
+        assert_eq!(ns.by_prefix, by_prefix);
+        // Namespaces shared across services are there (s3 holds ssm's bucket).
+        assert!(by_namespace["s3"].len() > 1);
+    }
+
+    #[test]
+    fn arn_namespace_is_the_service_part() {
+        assert_eq!(
+            arn_namespace("arn:${Partition}:s3:::${BucketName}"),
+            Some("s3")
+        );
+        assert_eq!(
+            arn_namespace("ARN:${partition}:Logs:${Region}"),
+            Some("Logs")
+        );
+        assert_eq!(arn_namespace("arn:${Partition}:iam"), Some("iam"));
+        assert_eq!(arn_namespace("arn:${Partition}::x"), Some(""));
+        assert_eq!(arn_namespace("arn:aws:s3:::b"), None);
+        assert_eq!(arn_namespace("arn:${Part"), None);
+        assert_eq!(arn_namespace("*"), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! The policy reader (`db::read_policy_services`, what `policy check` and
+//! `policy write` load) reads a selection by id ranges: on the shipped
+//! data, every selection gives exactly the selected services of the whole
+//! read, in id order, and the whole read is the model reader's less what
+//! the lean read documents leaving out.
+
+use iamref_dataset::{db, snapshot};
+use std::path::Path;
+
+#[test]
+fn selections_read_exactly_their_services_on_the_shipped_snapshot() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let (manifest, services) = snapshot::read_snapshot(&data).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    db::write_database(&path, &manifest, &services).unwrap();
+    let conn = db::open_read_only(&path).unwrap();
+
+    let all = db::read_policy_services(&conn, None).unwrap();
+    assert_eq!(all.len(), services.len());
+    // The whole lean read against the model reader.
+    let mut want = db::read_services(&conn).unwrap();
+    for s in &mut want {
+        s.pages.clear();
+        s.operations.clear();
+        for a in &mut s.actions {
+            a.pages.clear();
+            a.supported_by.clear();
+            a.variants.clear();
+            a.description = None;
+            a.doc_url = None;
+        }
+        for r in &mut s.resource_types {
+            r.pages.clear();
+        }
+        for k in &mut s.condition_keys {
+            k.pages.clear();
+            k.variants.clear();
+            k.description = None;
+            k.doc_url = None;
+        }
+    }
+    assert!(all == want, "the lean read differs from the model reader's");
+
+    let pick = |prefixes: &[&str]| {
+        let list: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
+        let got = db::read_policy_services(&conn, Some(&list)).unwrap();
+        let expect: Vec<_> = all
+            .iter()
+            .filter(|s| prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)))
+            .cloned()
+            .collect();
+        assert_eq!(got.len(), expect.len(), "{prefixes:?}");
+        assert!(got == expect, "selection {prefixes:?} differs");
+    };
+    // What `bench/policy_write.sh` loads (8 services and those sharing
+    // their ARN namespaces), in any order and case.
+    pick(&[
+        "s3",
+        "sqs",
+        "dynamodb",
+        "kms",
+        "lambda",
+        "logs",
+        "secretsmanager",
+        "sns",
+        "ssm",
+        "events",
+        "kinesis",
+        "devops-guru",
+        "s3-object-lambda",
+    ]);
+    pick(&["SNS", "ec2", "iam", "nope"]);
+    pick(&["ec2"]);
+    pick(&[]);
+    // Every 7th service, then every other one: many ranges, merged or not.
+    let prefixes: Vec<&str> = all.iter().map(|s| s.prefix.as_str()).collect();
+    pick(&prefixes.iter().step_by(7).copied().collect::<Vec<_>>());
+    pick(&prefixes.iter().step_by(2).copied().collect::<Vec<_>>());
+    pick(&prefixes);
+}
