@@ -976,8 +976,8 @@ fn read_bulk(
             services[si].condition_keys.push(ConditionKey {
                 name: r.get(1)?,
                 r#type: r.get(2)?,
-                description: r.get(3)?,
-                doc_url: r.get(4)?,
+                description: if lean { None } else { r.get(3)? },
+                doc_url: if lean { None } else { r.get(4)? },
                 pages: Vec::new(),
                 sources: src(r, 5)?,
                 variants: Vec::new(),
@@ -1006,10 +1006,13 @@ fn read_bulk(
             };
             let is_list: Option<bool> = r.get(8)?;
             let mut a = Action::new(r.get::<_, String>(2)?);
-            a.description = r.get(3)?;
+            // Lean reads select NULL for the texts: nothing to fetch.
+            if !lean {
+                a.description = r.get(3)?;
+                a.doc_url = r.get(6)?;
+            }
             a.access_level = r.get(4)?;
             a.permission_only = r.get(5)?;
-            a.doc_url = r.get(6)?;
             a.sources = src(r, 7)?;
             a.annotations = match is_list {
                 None => None,

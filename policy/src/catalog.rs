@@ -7,7 +7,9 @@
 use crate::arn::{Format, Matcher, Pattern};
 use crate::names::wildcard_match;
 use iamref_dataset::model::{Action, Operation, ResourceType, Service};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An API operation some of whose actions carry a context: the
 /// condition-key values the call sets (the reference's `Context`), e.g.
@@ -72,9 +74,9 @@ pub struct ActionId {
 }
 
 struct Index {
-    actions: HashMap<String, u32>,
-    resource_types: HashMap<String, u32>,
-    condition_keys: HashMap<String, u32>,
+    actions: FxHashMap<String, u32>,
+    resource_types: FxHashMap<String, u32>,
+    condition_keys: FxHashMap<String, u32>,
     /// Parsed ARN formats per resource type (same order as the service's).
     formats: Vec<Vec<Format>>,
 }
@@ -83,12 +85,12 @@ struct Index {
 pub struct Catalog {
     services: Vec<Service>,
     index: Vec<Index>,
-    by_prefix: HashMap<String, u32>,
+    by_prefix: FxHashMap<String, u32>,
     /// Every prefix of the dataset, loaded or not (lowercase, sorted).
     all_prefixes: Vec<String>,
     /// Formats by the ARN's service part (`s3` holds s3:bucket and
     /// ssm:bucket): (service, resource type, format) indexes.
-    by_namespace: HashMap<String, Vec<(u32, u32, u32)>>,
+    by_namespace: FxHashMap<String, Vec<(u32, u32, u32)>>,
     /// Operations authorizing an action that some operation calls with a
     /// context: from the services' operations, or given with
     /// [`Catalog::with_operation_contexts`].
@@ -104,7 +106,7 @@ impl Catalog {
                 .iter()
                 .flat_map(|s| s.operations.iter().map(move |o| (s.prefix.as_str(), o))),
         );
-        let mut by_prefix = HashMap::new();
+        let mut by_prefix = FxHashMap::default();
         let mut index = Vec::with_capacity(services.len());
         for (i, s) in services.iter().enumerate() {
             by_prefix.insert(s.prefix.to_ascii_lowercase(), i as u32);
@@ -142,7 +144,7 @@ impl Catalog {
             .collect();
         all.sort();
         all.dedup();
-        let mut by_namespace: HashMap<String, Vec<(u32, u32, u32)>> = HashMap::new();
+        let mut by_namespace: FxHashMap<String, Vec<(u32, u32, u32)>> = FxHashMap::default();
         for (si, ix) in index.iter().enumerate() {
             for (ti, fs) in ix.formats.iter().enumerate() {
                 for (fi, f) in fs.iter().enumerate() {
@@ -193,13 +195,14 @@ impl Catalog {
     }
     /// Does the dataset know this prefix?
     pub fn has_prefix(&self, prefix: &str) -> bool {
+        let key = lower(prefix);
         self.all_prefixes
-            .binary_search(&prefix.to_ascii_lowercase())
+            .binary_search_by(|p| p.as_str().cmp(key.as_ref()))
             .is_ok()
     }
     /// The index of a loaded service.
     pub fn service_index(&self, prefix: &str) -> Option<u32> {
-        self.by_prefix.get(&prefix.to_ascii_lowercase()).copied()
+        self.by_prefix.get(lower(prefix).as_ref()).copied()
     }
     pub fn service(&self, prefix: &str) -> Option<&Service> {
         self.service_index(prefix)
@@ -212,9 +215,7 @@ impl Catalog {
     /// An action by exact name (any case).
     pub fn action(&self, prefix: &str, name: &str) -> Option<ActionId> {
         let s = self.service_index(prefix)?;
-        let a = *self.index[s as usize]
-            .actions
-            .get(&name.to_ascii_lowercase())?;
+        let a = *self.index[s as usize].actions.get(lower(name).as_ref())?;
         Some(ActionId {
             service: s,
             action: a,
@@ -279,7 +280,7 @@ impl Catalog {
     pub fn resource_type(&self, service: u32, name: &str) -> Option<(u32, &ResourceType)> {
         let i = *self.index[service as usize]
             .resource_types
-            .get(&name.to_ascii_lowercase())?;
+            .get(lower(name).as_ref())?;
         Some((
             i,
             &self.services[service as usize].resource_types[i as usize],
@@ -310,7 +311,7 @@ impl Catalog {
     ) -> Option<&iamref_dataset::model::ConditionKey> {
         let i = *self.index[service as usize]
             .condition_keys
-            .get(&name.to_ascii_lowercase())?;
+            .get(lower(name).as_ref())?;
         Some(&self.services[service as usize].condition_keys[i as usize])
     }
 
@@ -329,6 +330,16 @@ impl Catalog {
         self.formats(service, resource_type)
             .iter()
             .any(|f| m.reaches(pattern, f, &self.namespace_formats(f)))
+    }
+}
+
+/// A name as the indexes key it (lowercase), copied only when it has
+/// capitals: most lookups come lowercase already.
+fn lower(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
     }
 }
 
