@@ -87,9 +87,17 @@ pub struct Judge {
     by_namespace: HashMap<String, Vec<String>>,
     /// The last ARN parsed: a call's resources are tried on several formats.
     last: Option<(String, Pattern)>,
+    /// Recent answers: ARN → (format id, answer); a call's resources are
+    /// tried on the formats of each of its actions, which repeat.
+    /// Emptied when it grows past [`MEMO`] ARNs.
+    memo: HashMap<String, Vec<(u32, bool)>>,
 }
 
+/// At most this many ARNs remembered.
+const MEMO: usize = 4096;
+
 struct Entry {
+    id: u32,
     format: Format,
     others: Vec<Format>,
     narrower: Vec<Format>,
@@ -142,6 +150,7 @@ impl Judge {
             .cloned()
             .collect();
         let e = Rc::new(Entry {
+            id: self.entries.len() as u32,
             format,
             others,
             narrower,
@@ -160,6 +169,25 @@ impl Judge {
             }
         }
         let e = self.entry(format);
+        if let Some(&(_, r)) = self
+            .memo
+            .get(arn)
+            .and_then(|v| v.iter().find(|(id, _)| *id == e.id))
+        {
+            return r;
+        }
+        let r = self.decide(&e, arn);
+        if self.memo.len() >= MEMO {
+            self.memo.clear();
+        }
+        self.memo
+            .entry(arn.to_string())
+            .or_default()
+            .push((e.id, r));
+        r
+    }
+
+    fn decide(&mut self, e: &Entry, arn: &str) -> bool {
         // A concrete ARN: read it straight (most calls).
         let narrower: Vec<&Format> = e.narrower.iter().collect();
         if let Some(r) = e.format.takes_arn(arn, &narrower) {
