@@ -269,6 +269,39 @@ impl Format {
     pub fn as_str(&self) -> &str {
         &self.raw
     }
+    /// Is the concrete ARN `pattern` one of this format's, none of the
+    /// `narrower` formats (see [`Matcher::strictly_narrower`]) taking it?
+    /// `None` when the pattern has wildcards or variables (ask
+    /// [`Matcher::reaches`]). Remembers nothing: for streams of distinct
+    /// ARNs (CloudTrail), where a memo would only grow.
+    pub fn takes(&self, pattern: &Pattern, narrower: &[&Format]) -> Option<bool> {
+        let word = literal_word(pattern.toks()?)?;
+        Some(accepts(&self.toks, &word) && !narrower.iter().any(|n| accepts(&n.toks, &word)))
+    }
+
+    /// [`Format::takes`] straight from the text of a concrete ARN (no
+    /// `*`, `?` or `${`), without parsing it into a [`Pattern`]; `None`
+    /// for anything else. Text that [`Pattern::parse`] refuses is taken
+    /// by no format.
+    pub fn takes_arn(&self, arn: &str, narrower: &[&Format]) -> Option<bool> {
+        if arn.contains(['*', '?']) || arn.contains("${") {
+            return None;
+        }
+        if arn.len() > MAX_PATTERN_LEN || arn.chars().any(char::is_control) {
+            return Some(false);
+        }
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if parts.len() < 6
+            || !parts[0].eq_ignore_ascii_case("arn")
+            || parts[2].is_empty()
+            || parts[5].is_empty()
+        {
+            return Some(false);
+        }
+        let word: Vec<char> = arn.chars().map(|c| c.to_ascii_lowercase()).collect();
+        Some(accepts(&self.toks, &word) && !narrower.iter().any(|n| accepts(&n.toks, &word)))
+    }
+
     /// Placeholder names in order, e.g. `["Partition", "BucketName", "ObjectName"]`.
     pub fn placeholders(&self) -> &[String] {
         &self.names
@@ -1330,6 +1363,40 @@ mod tests {
                 exists_from(&[&f], &[&g], Some(from))
             };
             prop_assert_eq!(fast, exists(&[&p, &f], &[&g]));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Reading an ARN's text straight agrees with parsing it first.
+        #[test]
+        fn takes_arn_agrees_with_parsing(
+            res in "[a-zA-Z0-9/:$\\[\\]._-]{0,12}",
+            svc in prop_oneof![Just("s3"), Just("logs"), Just("")],
+            region in prop_oneof![Just(""), Just("us-east-1")],
+            fi in 0usize..5,
+        ) {
+            let formats = [
+                "arn:${Partition}:s3:::${BucketName}",
+                "arn:${Partition}:s3:::${BucketName}/${ObjectName}",
+                "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}",
+                "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}",
+                "arn:${Partition}:logs:${Region}:${Account}:*",
+            ];
+            let all: Vec<Format> = formats.iter().map(|f| Format::parse(f)).collect();
+            let f = &all[fi];
+            let mut m = Matcher::new();
+            let narrower: Vec<&Format> = all
+                .iter()
+                .filter(|o| o.raw != f.raw && m.strictly_narrower(o, f))
+                .collect();
+            let arn = format!("arn:aws:{svc}:{region}:123456789012:{res}");
+            let fast = f.takes_arn(&arn, &narrower);
+            let slow = match Pattern::parse(&arn) {
+                Ok(p) => f.takes(&p, &narrower),
+                Err(_) => Some(false),
+            };
+            prop_assert_eq!(fast, slow, "{}", arn);
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use crate::arn::{Format, Matcher, Pattern};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// The partition of a region: `cn-north-1` -> `aws-cn`.
 pub fn partition_of(region: Option<&str>) -> &'static str {
@@ -73,15 +74,33 @@ pub fn scoped_pattern(format: &str, region: Option<&str>, account: Option<&str>)
 /// [`crate::arn`]: names may hold `/` (log groups, secrets, IAM paths,
 /// SSM parameters), and of the formats sharing an ARN namespace the most
 /// specific one takes an ARN (`b/k` is an S3 object, not a bucket;
-/// `table/T/index/I` an index, not a table). Memoizes: a log repeats
-/// the same few resources.
+/// `table/T/index/I` an index, not a table). Per format, the narrower
+/// formats of its namespace are found once; concrete ARNs are then read
+/// without a memo (a trail has millions of distinct ones).
 #[derive(Default)]
 pub struct Judge {
     m: Matcher,
-    /// Parsed formats by their text.
-    parsed: HashMap<String, Format>,
+    /// Format text → the format and the formats of its namespace (for
+    /// patterns) and those narrower than it (for concrete ARNs).
+    entries: HashMap<String, Rc<Entry>>,
     /// Format texts by ARN namespace (`s3` holds bucket and object).
     by_namespace: HashMap<String, Vec<String>>,
+    /// The last ARN parsed: a call's resources are tried on several formats.
+    last: Option<(String, Pattern)>,
+    /// Recent answers: ARN → (format id, answer); a call's resources are
+    /// tried on the formats of each of its actions, which repeat.
+    /// Emptied when it grows past [`MEMO`] ARNs.
+    memo: HashMap<String, Vec<(u32, bool)>>,
+}
+
+/// At most this many ARNs remembered.
+const MEMO: usize = 4096;
+
+struct Entry {
+    id: u32,
+    format: Format,
+    others: Vec<Format>,
+    narrower: Vec<Format>,
 }
 
 /// The ARN's service part, lowercase (`s3` in `arn:${Partition}:s3:::…`).
@@ -93,6 +112,7 @@ impl std::fmt::Debug for Judge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Judge")
             .field("namespaces", &self.by_namespace.len())
+            .field("formats", &self.entries.len())
             .finish()
     }
 }
@@ -111,31 +131,84 @@ impl Judge {
         j
     }
 
-    fn parsed(&mut self, f: &str) -> Format {
-        self.parsed
-            .entry(f.to_string())
-            .or_insert_with(|| Format::parse(f))
-            .clone()
+    fn entry(&mut self, raw: &str) -> Rc<Entry> {
+        if let Some(e) = self.entries.get(raw) {
+            return e.clone();
+        }
+        let format = Format::parse(raw);
+        let others: Vec<Format> = self
+            .by_namespace
+            .get(&namespace(raw))
+            .into_iter()
+            .flatten()
+            .filter(|o| o.as_str() != raw)
+            .map(|o| Format::parse(o))
+            .collect();
+        let narrower: Vec<Format> = others
+            .iter()
+            .filter(|o| self.m.strictly_narrower(o, &format))
+            .cloned()
+            .collect();
+        let e = Rc::new(Entry {
+            id: self.entries.len() as u32,
+            format,
+            others,
+            narrower,
+        });
+        self.entries.insert(raw.to_string(), e.clone());
+        e
     }
 
     /// Is `arn` (an ARN, or an ARN pattern such as `secret:db-??????`) one
     /// of `format`'s, no more specific format of its namespace taking it?
     pub fn is_instance(&mut self, format: &str, arn: &str) -> bool {
-        let Ok(pattern) = Pattern::parse(arn) else {
-            return false;
+        // Different ARN namespaces never meet: no parsing needed.
+        if let (Some(a), Some(f)) = (arn.split(':').nth(2), format.split(':').nth(2)) {
+            if !a.eq_ignore_ascii_case(f) && !a.contains(['*', '?', '$']) {
+                return false;
+            }
+        }
+        let e = self.entry(format);
+        if let Some(&(_, r)) = self
+            .memo
+            .get(arn)
+            .and_then(|v| v.iter().find(|(id, _)| *id == e.id))
+        {
+            return r;
+        }
+        let r = self.decide(&e, arn);
+        if self.memo.len() >= MEMO {
+            self.memo.clear();
+        }
+        self.memo
+            .entry(arn.to_string())
+            .or_default()
+            .push((e.id, r));
+        r
+    }
+
+    fn decide(&mut self, e: &Entry, arn: &str) -> bool {
+        // A concrete ARN: read it straight (most calls).
+        let narrower: Vec<&Format> = e.narrower.iter().collect();
+        if let Some(r) = e.format.takes_arn(arn, &narrower) {
+            return r;
+        }
+        // A pattern (`secret:db-??????`): the algebra's search.
+        let pattern = match &self.last {
+            Some((text, p)) if text == arn => p.clone(),
+            _ => match Pattern::parse(arn) {
+                Ok(p) => {
+                    self.last = Some((arn.to_string(), p.clone()));
+                    p
+                }
+                Err(_) => return false,
+            },
         };
         if pattern.is_any() {
             return false;
         }
-        let f = self.parsed(format);
-        let names: Vec<String> = self
-            .by_namespace
-            .get(&namespace(format))
-            .cloned()
-            .unwrap_or_default();
-        let others: Vec<Format> = names.iter().map(|n| self.parsed(n)).collect();
-        let others: Vec<&Format> = others.iter().collect();
-        self.m.reaches(&pattern, &f, &others)
+        let others: Vec<&Format> = e.others.iter().collect();
+        self.m.reaches(&pattern, &e.format, &others)
     }
 }
 

@@ -141,28 +141,32 @@ pub fn arn_from_params(
     }
     let queue = param_str(params, "queueUrl").and_then(queue_url);
     let account = queue.map(|q| q.0).or(account);
+    // Values with '/' may make the ARN another format's (a more specific
+    // one of the namespace): those ARNs go to the judge.
+    let mut slash = false;
     let arn = arns::fill(format, |var| {
-        let v = match var {
+        let v: String = match var {
             "Partition" => return Some(arns::partition_of(region).to_string()),
             "Region" => return region.map(str::to_string),
             "Account" => return account.map(str::to_string),
-            "ObjectName" => param_str(params, "key"),
+            "ObjectName" => param_str(params, "key")?.to_string(),
             "QueueName" => queue
                 .map(|q| q.1)
-                .or_else(|| param_str(params, "queueName")),
+                .or_else(|| param_str(params, "queueName"))?
+                .to_string(),
             // SSM: `name` is `/app/prod/db-url`; the ARN has no leading `/`.
             "ParameterNameWithoutLeadingSlash" => {
                 let n = param_str(params, "name")?;
-                let n = n.strip_prefix('/').unwrap_or(n);
-                return (!n.is_empty() && !n.starts_with("arn:") && !n.contains('*'))
-                    .then(|| n.to_string());
+                n.strip_prefix('/').unwrap_or(n).to_string()
             }
             // Secrets Manager: a name; the ARN ends with `-` and six random
             // characters, which a policy writes as `??????`.
             "SecretId" => {
                 let n = param_str(params, "secretId")?;
-                return (!n.starts_with("arn:") && !n.contains(['*', '?']))
-                    .then(|| format!("{n}-??????"));
+                if n.starts_with("arn:") || n.contains('?') {
+                    return None;
+                }
+                format!("{n}-??????")
             }
             _ => {
                 let camel = {
@@ -171,12 +175,23 @@ pub fn arn_from_params(
                         .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
                         .unwrap_or_default()
                 };
-                param_str(params, &camel).or_else(|| param_str(params, var))
+                param_str(params, &camel)
+                    .or_else(|| param_str(params, var))?
+                    .to_string()
             }
-        }?;
-        // A name parameter may hold an ARN or a path the variable cannot.
-        (!v.starts_with("arn:") && !v.contains('*')).then(|| v.to_string())
+        };
+        // A name parameter may hold an ARN, a wildcard or a ':' the
+        // variable cannot; only object keys end with '/'.
+        let bad = v.is_empty()
+            || v.starts_with("arn:")
+            || v.contains(['*', ':'])
+            || (v.ends_with('/') && !var.contains("Object"));
+        slash |= v.contains('/');
+        (!bad).then_some(v)
     })?;
+    if !slash {
+        return Some(arn);
+    }
     judge.is_instance(format, &arn).then_some(arn)
 }
 
