@@ -153,6 +153,10 @@ pub fn resolve(db: Option<PathBuf>) -> Result<PathBuf> {
 pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<rusqlite::Connection> {
     let explicit = db.is_some();
     match resolve(db) {
+        // The cached snapshot is iamref's own file, only ever replaced
+        // by a rename: safe to map. A --db file may be rewritten in place
+        // by anything: plain reads, so damage is an error, not SIGBUS.
+        Ok(p) if !explicit => Ok(iamref_dataset::db::open_read_only_mapped(&p)?),
         Ok(p) => Ok(iamref_dataset::db::open_read_only(&p)?),
         Err(e) if !explicit && !EMBEDDED.is_empty() => {
             if !quiet {
