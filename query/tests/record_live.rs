@@ -1,7 +1,8 @@
-//! Live end-to-end test of `iamref record` with a real SDK: boto3 calls
-//! S3, SQS, DynamoDB, Step Functions, CloudWatch Logs and STS on moto's
+//! Live end-to-end tests of `iamref record` with a real SDK: boto3 calls
+//! S3, SQS, DynamoDB, Step Functions, CloudWatch Logs and STS, and (in a
+//! second workload) creates an IAM role and a Lambda function, on moto's
 //! server (a local mock of AWS on 127.0.0.1) with client-side monitoring
-//! on, and the recorded policy is checked.
+//! on, and the recorded policies are checked.
 //!
 //! Setup: a throwaway venv under the target folder with boto3 and
 //! moto[server] installed from PyPI (kept between runs). Skips with a
@@ -37,8 +38,14 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> Option<std::process::Outpu
     }
 }
 
-/// The venv with boto3 and moto's server, or why not.
+/// The venv with boto3 and moto's server, or why not; set up once for
+/// all the tests of this file (they run in parallel).
 fn venv() -> Result<PathBuf, String> {
+    static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    VENV.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> Result<PathBuf, String> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("record-live-venv");
     let ready = dir.join(".iamref-ready");
     if ready.exists() {
@@ -96,13 +103,25 @@ fn free_tcp_port() -> u16 {
         .port()
 }
 
-#[test]
-fn boto3_on_moto_records_a_working_policy() {
+/// What one recorded workload left: the recording folder, the recorder's
+/// exit code and output, and the constructed credentials it must not leak.
+struct Live {
+    dir: tempfile::TempDir,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    secrets: [String; 3],
+}
+
+/// Runs the boto3 `script` (in tests/fixtures/csm) against a fresh moto
+/// server with client-side monitoring sent to `iamref record ARGS`;
+/// `None` (with a SKIPPED message) where the venv cannot be made.
+fn record_workload(test: &str, script: &str, args: &[&str]) -> Option<Live> {
     let venv = match venv() {
         Ok(v) => v,
         Err(why) => {
-            eprintln!("SKIPPED boto3_on_moto_records_a_working_policy: {why}");
-            return;
+            eprintln!("SKIPPED {test}: {why}");
+            return None;
         }
     };
     let port = free_tcp_port();
@@ -123,7 +142,7 @@ fn boto3_on_moto_records_a_working_policy() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let dir = tempfile::tempdir().unwrap();
-    let rec = Recorder::start(dir.path(), &[]);
+    let rec = Recorder::start(dir.path(), args);
     let csm_port = rec.addr.rsplit(':').next().unwrap().to_string();
     let key = iamref_policy::record::csm::access_key_for_account(
         "ASIA",
@@ -132,7 +151,9 @@ fn boto3_on_moto_records_a_working_policy() {
     );
     let secret = "iamref-constructed-secret-not-a-key";
     let token = "IAMREFCONSTRUCTEDSESSIONTOKENNOTREAL";
-    let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/csm/workload.py");
+    let workload = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/csm")
+        .join(script);
     let out = run_bounded(
         Command::new(venv.join("bin/python"))
             .arg(&workload)
@@ -160,6 +181,60 @@ fn boto3_on_moto_records_a_working_policy() {
     std::thread::sleep(Duration::from_millis(500));
     let (code, stdout, stderr) = rec.stop();
     drop(moto);
-    assert!(stderr.contains("15 call(s)"), "{stderr}");
-    check_recorded(dir.path(), code, &stdout, &stderr, &[&key, secret, token]);
+    Some(Live {
+        dir,
+        code,
+        stdout,
+        stderr,
+        secrets: [key, secret.to_string(), token.to_string()],
+    })
+}
+
+#[test]
+fn boto3_on_moto_records_a_working_policy() {
+    let Some(l) = record_workload("boto3_on_moto_records_a_working_policy", "workload.py", &[])
+    else {
+        return;
+    };
+    assert!(l.stderr.contains("15 call(s)"), "{}", l.stderr);
+    let secrets: Vec<&str> = l.secrets.iter().map(String::as_str).collect();
+    check_recorded(l.dir.path(), l.code, &l.stdout, &l.stderr, &secrets);
+}
+
+#[test]
+fn a_recorded_lambda_deployment_passes_its_role_to_lambda_only() {
+    // boto3 creates a role and a Lambda function on moto; with
+    // --include-conditional the recorded iam:PassRole (which CreateFunction
+    // needs when it passes a role) carries the reference's context.
+    let Some(l) = record_workload(
+        "a_recorded_lambda_deployment_passes_its_role_to_lambda_only",
+        "workload_lambda.py",
+        &["--include-conditional"],
+    ) else {
+        return;
+    };
+    assert_eq!(l.code, Some(0), "{}", l.stderr);
+    let policy: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(l.dir.path().join("policy.json")).unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let with = |action: &str| {
+        statements
+            .iter()
+            .find(|s| s["Action"].as_array().unwrap().iter().any(|a| a == action))
+            .unwrap_or_else(|| panic!("{action} not granted in {policy:#}"))
+    };
+    assert_eq!(
+        with("iam:PassRole")["Condition"],
+        serde_json::json!({"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
+        "{policy:#}"
+    );
+    assert_eq!(
+        with("lambda:CreateFunction")["Condition"],
+        serde_json::Value::Null
+    );
+    assert!(with("iam:CreateRole")["Condition"].is_null(), "{policy:#}");
+    let log = std::fs::read_to_string(l.dir.path().join("calls.jsonl")).unwrap();
+    for s in &l.secrets {
+        assert!(!log.contains(s.as_str()) && !l.stdout.contains(s.as_str()));
+    }
 }
