@@ -9,7 +9,7 @@ use crate::names::wildcard_match;
 use iamref_dataset::model::{Action, Operation, ResourceType, Service};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// An API operation some of whose actions carry a context: the
 /// condition-key values the call sets (the reference's `Context`), e.g.
@@ -166,13 +166,17 @@ impl Catalog {
     }
 
     /// Adds operations with contexts (for services loaded without their
-    /// operations); duplicates of known ones are skipped.
+    /// operations); operations already known are skipped.
     pub fn with_operation_contexts(mut self, more: Vec<OperationContext>) -> Catalog {
-        for o in more {
-            if !self.operation_contexts.contains(&o) {
-                self.operation_contexts.push(o);
-            }
-        }
+        let known: HashSet<String> = self
+            .operation_contexts
+            .iter()
+            .map(|o| o.operation.to_ascii_lowercase())
+            .collect();
+        self.operation_contexts.extend(
+            more.into_iter()
+                .filter(|o| !known.contains(&o.operation.to_ascii_lowercase())),
+        );
         self
     }
 

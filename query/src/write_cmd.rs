@@ -375,10 +375,24 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
         None
     };
     let (all_prefixes, ns) = namespaces(conn)?;
+    // Dependent actions are granted in the context their operations set
+    // (iam:PassRole only to the service that asks for it).
+    let with_contexts = |cat: Catalog| -> Result<Catalog> {
+        if !req.options.include_dependent {
+            return Ok(cat);
+        }
+        let ops = iamref_dataset::db::read_context_operations(conn)
+            .context("reading the operations' contexts")?;
+        Ok(
+            cat.with_operation_contexts(iamref_policy::catalog::operation_contexts(
+                ops.iter().map(|(p, o)| (p.as_str(), o)),
+            )),
+        )
+    };
     let Some(mut want) = prefixes(req, &ns) else {
         let services =
             iamref_dataset::db::read_policy_services(conn, None).context("reading the services")?;
-        return Ok(Catalog::new(services, all_prefixes));
+        return with_contexts(Catalog::new(services, all_prefixes));
     };
     if req.options.include_dependent {
         let list: Vec<String> = want.iter().cloned().collect();
@@ -404,7 +418,7 @@ fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
     let list: Vec<String> = want.into_iter().collect();
     let services = iamref_dataset::db::read_policy_services(conn, Some(&list))
         .context("reading the services")?;
-    Ok(Catalog::new(services, all_prefixes))
+    with_contexts(Catalog::new(services, all_prefixes))
 }
 
 fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
@@ -539,17 +553,6 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         ));
     }
     let cat = load_catalog(conn, &req)?;
-    // Dependent actions are granted in the context their operations set
-    // (iam:PassRole only to the service that asks for it).
-    let cat = if req.options.include_dependent {
-        let ops = iamref_dataset::db::read_context_operations(conn)
-            .context("reading the operations' contexts")?;
-        cat.with_operation_contexts(iamref_policy::catalog::operation_contexts(
-            ops.iter().map(|(p, o)| (p.as_str(), o)),
-        ))
-    } else {
-        cat
-    };
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
     print_notes(written.notes.iter(), quiet);
