@@ -85,8 +85,6 @@ pub struct Judge {
     entries: HashMap<String, Rc<Entry>>,
     /// Format texts by ARN namespace (`s3` holds bucket and object).
     by_namespace: HashMap<String, Vec<String>>,
-    /// The last ARN parsed: a call's resources are tried on several formats.
-    last: Option<(String, Pattern)>,
     /// Recent answers: ARN → (format id, answer); a call's resources are
     /// tried on the formats of each of its actions, which repeat.
     /// Emptied when it grows past [`MEMO`] ARNs.
@@ -189,20 +187,12 @@ impl Judge {
 
     fn decide(&mut self, e: &Entry, arn: &str) -> bool {
         // A concrete ARN: read it straight (most calls).
-        let narrower: Vec<&Format> = e.narrower.iter().collect();
-        if let Some(r) = e.format.takes_arn(arn, &narrower) {
+        if let Some(r) = e.format.takes_arn(arn, &e.narrower) {
             return r;
         }
         // A pattern (`secret:db-??????`): the algebra's search.
-        let pattern = match &self.last {
-            Some((text, p)) if text == arn => p.clone(),
-            _ => match Pattern::parse(arn) {
-                Ok(p) => {
-                    self.last = Some((arn.to_string(), p.clone()));
-                    p
-                }
-                Err(_) => return false,
-            },
+        let Ok(pattern) = Pattern::parse(arn) else {
+            return false;
         };
         if pattern.is_any() {
             return false;
