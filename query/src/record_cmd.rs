@@ -27,9 +27,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// Runs `sql` (no parameters) and hands each row to `f`.
+fn each_row(
+    conn: &Connection,
+    sql: &str,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<()>,
+) -> Result<()> {
+    let mut q = conn.prepare(sql)?;
+    let mut rows = q.query([])?;
+    while let Some(r) = rows.next()? {
+        f(r)?;
+    }
+    Ok(())
+}
+
 /// The dataset's operations, indexed once per run. Reads only what the
 /// recorder uses (actions, their resource types and ARN formats,
-/// operations and SDK clients): a few queries, not the whole dataset.
+/// operations, their contexts and SDK clients): a few queries, not the
+/// whole dataset.
 pub fn index(conn: &Connection) -> Result<OperationIndex> {
     use iamref_dataset::{
         Action, ActionResource, ArnFormat, Operation, OperationAction, ResourceType, SdkMethod,
@@ -37,173 +52,152 @@ pub fn index(conn: &Connection) -> Result<OperationIndex> {
     };
     use std::collections::HashMap;
     let mut services: Vec<Service> = Vec::new();
+    // Row ids → positions: services, actions, operations, operation actions.
     let mut sid: HashMap<i64, usize> = HashMap::new();
-    let mut q = conn.prepare("SELECT id, prefix FROM services ORDER BY prefix")?;
-    for r in q.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-        let (id, prefix) = r?;
-        sid.insert(id, services.len());
-        services.push(Service::new(prefix, "", Sources::NONE));
-    }
     let mut aid: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut q =
-        conn.prepare("SELECT id, service_id, name, access_level FROM actions ORDER BY id")?;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })? {
-        let (id, s, name, level) = r?;
-        let Some(&si) = sid.get(&s) else { continue };
-        let mut a = Action::new(name);
-        a.access_level = level;
-        aid.insert(id, (si, services[si].actions.len()));
-        services[si].actions.push(a);
-    }
-    let mut q = conn.prepare(
+    let mut oid: HashMap<i64, (usize, usize)> = HashMap::new();
+    let mut oaid: HashMap<i64, (usize, usize, usize)> = HashMap::new();
+    each_row(
+        conn,
+        "SELECT id, prefix FROM services ORDER BY prefix",
+        |r| {
+            sid.insert(r.get(0)?, services.len());
+            services.push(Service::new(r.get::<_, String>(1)?, "", Sources::NONE));
+            Ok(())
+        },
+    )?;
+    each_row(
+        conn,
+        "SELECT id, service_id, name, access_level FROM actions ORDER BY id",
+        |r| {
+            let Some(&si) = sid.get(&r.get(1)?) else {
+                return Ok(());
+            };
+            let mut a = Action::new(r.get::<_, String>(2)?);
+            a.access_level = r.get(3)?;
+            aid.insert(r.get(0)?, (si, services[si].actions.len()));
+            services[si].actions.push(a);
+            Ok(())
+        },
+    )?;
+    each_row(
+        conn,
         "SELECT action_id, resource_type, required FROM action_resource_types
          WHERE scenario_id IS NULL ORDER BY action_id, ord",
-    )?;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-        ))
-    })? {
-        let (id, name, required) = r?;
-        if let Some(&(si, ai)) = aid.get(&id) {
-            services[si].actions[ai]
-                .resource_types
-                .push(ActionResource {
-                    name,
-                    required,
-                    condition_keys: Vec::new(),
-                    dependent_actions: Vec::new(),
-                    sources: Sources::NONE,
-                });
-        }
-    }
-    let mut q = conn.prepare(
-        "SELECT t.id, t.service_id, t.name, f.arn FROM resource_types t
-         LEFT JOIN arn_formats f ON f.resource_type_id = t.id ORDER BY t.id, f.ord",
+        |r| {
+            if let Some(&(si, ai)) = aid.get(&r.get(0)?) {
+                services[si].actions[ai]
+                    .resource_types
+                    .push(ActionResource {
+                        name: r.get(1)?,
+                        required: r.get(2)?,
+                        condition_keys: Vec::new(),
+                        dependent_actions: Vec::new(),
+                        sources: Sources::NONE,
+                    });
+            }
+            Ok(())
+        },
     )?;
     let mut last: Option<i64> = None;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })? {
-        let (id, s, name, arn) = r?;
-        let Some(&si) = sid.get(&s) else { continue };
-        if last != Some(id) {
-            services[si].resource_types.push(ResourceType {
-                name,
-                doc_url: None,
-                arns: Vec::new(),
-                condition_keys: Vec::new(),
-                pages: Vec::new(),
-                sources: Sources::NONE,
-            });
-            last = Some(id);
-        }
-        if let (Some(arn), Some(t)) = (arn, services[si].resource_types.last_mut()) {
-            t.arns.push(ArnFormat {
-                arn,
-                sources: Sources::NONE,
-            });
-        }
-    }
-    let mut oid: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut q = conn.prepare("SELECT id, service_id, name FROM operations ORDER BY id")?;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (id, s, name) = r?;
-        let Some(&si) = sid.get(&s) else { continue };
-        oid.insert(id, (si, services[si].operations.len()));
-        services[si].operations.push(Operation {
-            name,
-            actions: Vec::new(),
-            sdk: Vec::new(),
-            sources: Sources::NONE,
-        });
-    }
-    let mut q = conn.prepare(
-        "SELECT id, operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
+    each_row(
+        conn,
+        "SELECT t.id, t.service_id, t.name, f.arn FROM resource_types t
+         LEFT JOIN arn_formats f ON f.resource_type_id = t.id ORDER BY t.id, f.ord",
+        |r| {
+            let id: i64 = r.get(0)?;
+            let Some(&si) = sid.get(&r.get(1)?) else {
+                return Ok(());
+            };
+            if last != Some(id) {
+                services[si].resource_types.push(ResourceType {
+                    name: r.get(2)?,
+                    doc_url: None,
+                    arns: Vec::new(),
+                    condition_keys: Vec::new(),
+                    pages: Vec::new(),
+                    sources: Sources::NONE,
+                });
+                last = Some(id);
+            }
+            if let (Some(arn), Some(t)) = (
+                r.get::<_, Option<String>>(3)?,
+                services[si].resource_types.last_mut(),
+            ) {
+                t.arns.push(ArnFormat {
+                    arn,
+                    sources: Sources::NONE,
+                });
+            }
+            Ok(())
+        },
     )?;
-    // operation-action id → (service, operation, action) indexes.
-    let mut oaid: HashMap<i64, (usize, usize, usize)> = HashMap::new();
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })? {
-        let (oa, id, service, action) = r?;
-        if let Some(&(si, oi)) = oid.get(&id) {
-            let list = &mut services[si].operations[oi].actions;
-            oaid.insert(oa, (si, oi, list.len()));
-            list.push(OperationAction {
-                service,
-                action,
-                condition_keys: Vec::new(),
-                context: Default::default(),
-                access_level: None,
+    each_row(
+        conn,
+        "SELECT id, service_id, name FROM operations ORDER BY id",
+        |r| {
+            let Some(&si) = sid.get(&r.get(1)?) else {
+                return Ok(());
+            };
+            oid.insert(r.get(0)?, (si, services[si].operations.len()));
+            services[si].operations.push(Operation {
+                name: r.get(2)?,
+                actions: Vec::new(),
+                sdk: Vec::new(),
                 sources: Sources::NONE,
             });
-        }
-    }
+            Ok(())
+        },
+    )?;
+    each_row(
+        conn,
+        "SELECT id, operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
+        |r| {
+            if let Some(&(si, oi)) = oid.get(&r.get(1)?) {
+                let list = &mut services[si].operations[oi].actions;
+                oaid.insert(r.get(0)?, (si, oi, list.len()));
+                list.push(OperationAction {
+                    service: r.get(2)?,
+                    action: r.get(3)?,
+                    condition_keys: Vec::new(),
+                    context: Default::default(),
+                    access_level: None,
+                    sources: Sources::NONE,
+                });
+            }
+            Ok(())
+        },
+    )?;
     // The operations' contexts (iam:PassedToService for iam:PassRole).
-    let mut q = conn.prepare(
+    each_row(
+        conn,
         "SELECT operation_action_id, condition_key, value FROM operation_action_context
          ORDER BY operation_action_id, condition_key, ord",
+        |r| {
+            if let Some(&(si, oi, ai)) = oaid.get(&r.get(0)?) {
+                services[si].operations[oi].actions[ai]
+                    .context
+                    .entry(r.get(1)?)
+                    .or_default()
+                    .push(r.get(2)?);
+            }
+            Ok(())
+        },
     )?;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (oa, key, value) = r?;
-        if let Some(&(si, oi, ai)) = oaid.get(&oa) {
-            services[si].operations[oi].actions[ai]
-                .context
-                .entry(key)
-                .or_default()
-                .push(value);
-        }
-    }
-    let mut q = conn.prepare("SELECT operation_id, package, client, method FROM sdk_methods")?;
-    for r in q.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, String>(3)?,
-        ))
-    })? {
-        let (id, package, client, method) = r?;
-        if let Some(&(si, oi)) = oid.get(&id) {
-            services[si].operations[oi].sdk.push(SdkMethod {
-                package,
-                client,
-                method,
-            });
-        }
-    }
+    each_row(
+        conn,
+        "SELECT operation_id, package, client, method FROM sdk_methods",
+        |r| {
+            if let Some(&(si, oi)) = oid.get(&r.get(0)?) {
+                services[si].operations[oi].sdk.push(SdkMethod {
+                    package: r.get(1)?,
+                    client: r.get(2)?,
+                    method: r.get(3)?,
+                });
+            }
+            Ok(())
+        },
+    )?;
     Ok(OperationIndex::new(&services))
 }
 
