@@ -187,29 +187,15 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         ))
         .into());
     }
-    let baselines = crate::guard::baselines_unless_accepted(
+    crate::guard::publish(
+        &mut assembled.manifest,
+        &assembled.services,
         a.out.as_deref(),
         a.snapshot_dir.as_deref(),
         false,
-        a.guard.accept_shrink,
+        &a.guard,
         quiet,
     )?;
-    crate::guard::check(
-        &baselines,
-        &crate::guard::Profile::of(&assembled.manifest, &assembled.services),
-        a.guard.max_shrink,
-        a.guard.accept_shrink,
-        &mut assembled.manifest,
-        quiet,
-    )?;
-    if let Some(out) = &a.out {
-        iamref_dataset::db::write_database(out, &assembled.manifest, &assembled.services)
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    if let Some(dir) = &a.snapshot_dir {
-        snapshot::write_snapshot(dir, &assembled.manifest, &assembled.services)
-            .with_context(|| format!("writing snapshot {}", dir.display()))?;
-    }
     print_warnings(&assembled.warnings, quiet);
     if !quiet {
         let c = assembled.manifest.counts;

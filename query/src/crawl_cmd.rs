@@ -3,7 +3,6 @@
 
 use crate::exit::{input, Exit, Failure};
 use anyhow::{Context, Result};
-use iamref_dataset::snapshot;
 use iamref_scraper::crawl::{self, CrawlConfig, CrawlError, Event, Progress};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -356,27 +355,15 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         ))
         .into());
     }
-    let baselines = crate::guard::baselines_unless_accepted(
+    crate::guard::publish(
+        &mut assembled.manifest,
+        &assembled.services,
         Some(&out),
         a.snapshot_dir.as_deref(),
         true,
-        a.guard.accept_shrink,
+        &a.guard,
         quiet,
     )?;
-    crate::guard::check(
-        &baselines,
-        &crate::guard::Profile::of(&assembled.manifest, &assembled.services),
-        a.guard.max_shrink,
-        a.guard.accept_shrink,
-        &mut assembled.manifest,
-        quiet,
-    )?;
-    iamref_dataset::db::write_database(&out, &assembled.manifest, &assembled.services)
-        .with_context(|| format!("writing {}", out.display()))?;
-    if let Some(dir) = &a.snapshot_dir {
-        snapshot::write_snapshot(dir, &assembled.manifest, &assembled.services)
-            .with_context(|| format!("writing snapshot {}", dir.display()))?;
-    }
     if !quiet {
         let s = &result.stats;
         let docs = result

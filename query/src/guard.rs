@@ -261,6 +261,41 @@ pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {
     out
 }
 
+/// The one way `build` and `crawl` publish a result: refuse (exit 3) one
+/// that lost too much against the data it replaces (the database at
+/// `out`, the folder `snapshot_dir`, and for `crawl` the snapshot shipped
+/// with iamref), unless `--accept-shrink`; then write the database and
+/// the snapshot folder, each atomically.
+pub fn publish(
+    manifest: &mut Manifest,
+    services: &[Service],
+    out: Option<&Path>,
+    snapshot_dir: Option<&Path>,
+    shipped: bool,
+    guard: &GuardArgs,
+    quiet: bool,
+) -> Result<()> {
+    let baselines =
+        baselines_unless_accepted(out, snapshot_dir, shipped, guard.accept_shrink, quiet)?;
+    check(
+        &baselines,
+        &Profile::of(manifest, services),
+        guard.max_shrink,
+        guard.accept_shrink,
+        manifest,
+        quiet,
+    )?;
+    if let Some(out) = out {
+        iamref_dataset::db::write_database(out, manifest, services)
+            .with_context(|| format!("writing {}", out.display()))?;
+    }
+    if let Some(dir) = snapshot_dir {
+        iamref_dataset::snapshot::write_snapshot(dir, manifest, services)
+            .with_context(|| format!("writing snapshot {}", dir.display()))?;
+    }
+    Ok(())
+}
+
 /// Refuse (exit 3) if the result lost too much against any baseline;
 /// with `accept`, record the losses in the manifest's notes instead and
 /// say so on stderr.
