@@ -31,7 +31,6 @@ pub struct GuardArgs {
 }
 
 /// A capture date: `YYYY-MM-DD`, a real day of the Gregorian calendar.
-#[allow(clippy::manual_is_multiple_of)] // is_multiple_of needs Rust 1.87
 pub fn capture_date(s: &str) -> Result<String, String> {
     let bad = || format!("{s:?}: expected a date as YYYY-MM-DD, e.g. 2026-06-14");
     let b = s.as_bytes();
@@ -48,7 +47,7 @@ pub fn capture_date(s: &str) -> Result<String, String> {
     let y: u32 = s[..4].parse().map_err(|_| bad())?;
     let m: u32 = s[5..7].parse().map_err(|_| bad())?;
     let d: u32 = s[8..].parse().map_err(|_| bad())?;
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
