@@ -251,10 +251,7 @@ fn insert_all(
         let sid = tx.last_insert_rowid();
         let mut page_ids: HashMap<&str, i64> = HashMap::new();
         for p in &svc.pages {
-            let layout = match p.layout {
-                Layout::Classic => "classic",
-                Layout::Live2026 => "live-2026",
-            };
+            let layout = p.layout.as_str();
             ins_page.execute(params![
                 sid,
                 p.file,
@@ -435,7 +432,6 @@ pub fn read_services_with(conn: &Connection, provenance: bool) -> Result<Vec<Ser
         conn,
         "SELECT service_id, file, service_name, url, sha256, layout FROM pages ORDER BY id",
         |r| {
-            let layout: String = r.get(5)?;
             Ok((
                 r.get::<_, i64>(0)?,
                 PageRef {
@@ -443,11 +439,7 @@ pub fn read_services_with(conn: &Connection, provenance: bool) -> Result<Vec<Ser
                     service_name: r.get(2)?,
                     url: r.get(3)?,
                     sha256: r.get(4)?,
-                    layout: if layout == "classic" {
-                        Layout::Classic
-                    } else {
-                        Layout::Live2026
-                    },
+                    layout: Layout::from_stored(&r.get::<_, String>(5)?),
                 },
             ))
         },

@@ -613,17 +613,12 @@ pub fn read_for_policy_sentry(conn: &Connection) -> Result<Vec<Service>, Error> 
                 "pages: a page names service {prefix:?}, which has no services row"
             )));
         };
-        let layout: String = r.get(5)?;
         services[i].pages.push(PageRef {
             file: r.get(1)?,
             service_name: r.get(2)?,
             url: r.get(3)?,
             sha256: r.get(4)?,
-            layout: if layout == "classic" {
-                Layout::Classic
-            } else {
-                Layout::Live2026
-            },
+            layout: Layout::from_stored(&r.get::<_, String>(5)?),
         });
     }
     Ok(services)

@@ -85,6 +85,25 @@ pub enum Layout {
     Live2026,
 }
 
+impl Layout {
+    /// As the database stores it: `classic`, `live-2026`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Classic => "classic",
+            Layout::Live2026 => "live-2026",
+        }
+    }
+
+    /// The stored name back (`classic`, else the July 2026 layout).
+    pub fn from_stored(s: &str) -> Layout {
+        if s == "classic" {
+            Layout::Classic
+        } else {
+            Layout::Live2026
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // What the parser produces for one HTML page.
 // ---------------------------------------------------------------------------
