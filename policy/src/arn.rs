@@ -269,16 +269,33 @@ impl Format {
     pub fn as_str(&self) -> &str {
         &self.raw
     }
-    /// Is the concrete ARN `arn` (no `*`, `?` or `${`) one of this
-    /// format's, none of the `narrower` formats (see
-    /// [`Matcher::strictly_narrower`]) taking it? Read straight from the
-    /// text, remembering nothing: for streams of distinct ARNs
-    /// (CloudTrail), where a memo would only grow. `None` for a pattern
-    /// (ask [`Matcher::reaches`]); text that [`Pattern::parse`] refuses
-    /// is taken by no format.
+    /// Is the concrete ARN `arn` one of this format's, none of the
+    /// `narrower` formats (see [`Matcher::strictly_narrower`]) taking it?
+    /// Concrete: no `*`, `?` or policy variable; the escapes `${*}`,
+    /// `${?}` and `${$}` are the literal characters (see [`escape`]).
+    /// Read straight from the text, remembering nothing: for streams of
+    /// distinct ARNs (CloudTrail), where a memo would only grow. `None`
+    /// for a pattern (ask [`Matcher::reaches`]); text that
+    /// [`Pattern::parse`] refuses is taken by no format.
     pub fn takes_arn(&self, arn: &str, narrower: &[Format]) -> Option<bool> {
-        if arn.contains(['*', '?']) || arn.contains("${") {
-            return None;
+        let mut word: Vec<char> = Vec::with_capacity(arn.len());
+        let mut rest = arn;
+        while let Some(c) = rest.chars().next() {
+            if let Some(after) = rest.strip_prefix("${") {
+                word.push(match after.get(..2) {
+                    Some("*}") => '*',
+                    Some("?}") => '?',
+                    Some("$}") => '$',
+                    _ => return None,
+                });
+                rest = &after[2..];
+                continue;
+            }
+            if c == '*' || c == '?' {
+                return None;
+            }
+            word.push(c.to_ascii_lowercase());
+            rest = &rest[c.len_utf8()..];
         }
         if arn.len() > MAX_PATTERN_LEN || arn.chars().any(char::is_control) {
             return Some(false);
@@ -291,7 +308,6 @@ impl Format {
         {
             return Some(false);
         }
-        let word: Vec<char> = arn.chars().map(|c| c.to_ascii_lowercase()).collect();
         Some(accepts(&self.toks, &word) && !narrower.iter().any(|n| accepts(&n.toks, &word)))
     }
 
@@ -357,6 +373,27 @@ impl Format {
         }
         &self.toks
     }
+}
+
+/// A resource name as a policy must write it to mean exactly that name:
+/// `*` and `?` (wildcards in a policy, ordinary characters in an S3 key or
+/// a parameter) become `${*}` and `${?}`, and a `${` that would start a
+/// policy variable becomes `${$}{`.
+pub fn escape(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.contains(['*', '?']) && !name.contains("${") {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push_str("${*}"),
+            '?' => out.push_str("${?}"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("${$}"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Placeholder values taken from a given ARN, by lowercased placeholder name.
@@ -1394,5 +1431,22 @@ mod tests {
             };
             prop_assert_eq!(fast, slow, "{}", arn);
         }
+    }
+
+    #[test]
+    fn escaped_names_are_read_as_literal_text() {
+        let obj = Format::parse("arn:${Partition}:s3:::${BucketName}/${ObjectName}");
+        let key = "a*b?c${x}[$LATEST]";
+        let arn = format!("arn:aws:s3:::b/{}", escape(key));
+        assert_eq!(arn, "arn:aws:s3:::b/a${*}b${?}c${$}{x}[$LATEST]");
+        assert_eq!(obj.takes_arn(&arn, &[]), Some(true));
+        // The same through parsing: the pattern is concrete.
+        let p = Pattern::parse(&arn).unwrap();
+        assert!(p.is_concrete());
+        assert!(Matcher::new().reaches(&p, &obj, &[]));
+        // Unescaped, it is a pattern (or a variable), not a name.
+        assert_eq!(obj.takes_arn("arn:aws:s3:::b/a*b", &[]), None);
+        assert_eq!(obj.takes_arn("arn:aws:s3:::b/${aws:username}", &[]), None);
+        assert_eq!(escape("plain/key.txt"), "plain/key.txt");
     }
 }

@@ -132,9 +132,10 @@ pub fn arn_from_params(
 ) -> Option<String> {
     if let Some(m) = params.as_object() {
         for v in m.values() {
-            if let Some(s) = v.as_str() {
-                if s.starts_with("arn:") && judge.is_instance(format, s) {
-                    return Some(s.to_string());
+            if let Some(s) = v.as_str().filter(|s| s.starts_with("arn:")) {
+                let s = crate::arn::escape(s);
+                if judge.is_instance(format, &s) {
+                    return Some(s.into_owned());
                 }
             }
         }
@@ -163,10 +164,11 @@ pub fn arn_from_params(
             // characters, which a policy writes as `??????`.
             "SecretId" => {
                 let n = param_str(params, "secretId")?;
-                if n.starts_with("arn:") || n.contains('?') {
+                if n.starts_with("arn:") || n.contains(['*', ':']) {
                     return None;
                 }
-                format!("{n}-??????")
+                slash |= n.contains('/');
+                return Some(format!("{}-??????", crate::arn::escape(n)));
             }
             _ => {
                 let camel = {
@@ -187,7 +189,8 @@ pub fn arn_from_params(
             || v.contains(['*', ':'])
             || (v.ends_with('/') && !var.contains("Object"));
         slash |= v.contains('/');
-        (!bad).then_some(v)
+        // A '?' or '${' in a name is text, not a wildcard or a variable.
+        (!bad).then(|| crate::arn::escape(&v).into_owned())
     })?;
     if !slash {
         return Some(arn);
@@ -891,6 +894,18 @@ mod tests {
         assert_eq!(
             arn_from_params(secret, &p, r, a, &mut j).as_deref(),
             Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
+        );
+        // A '?' or '${' in a name is text: escaped, never a wildcard or a
+        // policy variable; so is a '*' inside an ARN a parameter holds.
+        let p = serde_json::json!({"bucketName": "b1", "key": "what?${x}"});
+        assert_eq!(
+            arn_from_params(obj, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:s3:::b1/what${?}${$}{x}")
+        );
+        let p = serde_json::json!({"objectArn": "arn:aws:s3:::b1/logs/*.gz"});
+        assert_eq!(
+            arn_from_params(obj, &p, r, a, &mut j).as_deref(),
+            Some("arn:aws:s3:::b1/logs/${*}.gz")
         );
         let p = serde_json::json!({"secretId": "prod/db"});
         assert_eq!(

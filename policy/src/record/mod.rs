@@ -579,9 +579,11 @@ fn resources_for(
         .flat_map(|t| t.arns.iter().map(String::as_str))
         .collect();
     let mut out = BTreeSet::new();
+    // ARNs from the log name resources: a `*` or `?` in them is text.
     for r in &call.resources {
-        if formats.iter().any(|f| judge.is_instance(f, r)) {
-            out.insert(r.clone());
+        let r = crate::arn::escape(r);
+        if formats.iter().any(|f| judge.is_instance(f, &r)) {
+            out.insert(r.into_owned());
         }
     }
     if let Some(p) = &call.params {
