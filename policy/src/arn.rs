@@ -1274,6 +1274,72 @@ mod tests {
     }
 
     #[test]
+    fn ids_may_hold_colons_where_the_format_has_no_more_structure() {
+        let s3 = [BUCKET, OBJECT, AP];
+        assert!(reaches(
+            "arn:aws:s3:::logs/2024-01-01T00:00:00Z.json",
+            OBJECT,
+            &s3
+        ));
+        assert!(reaches("arn:aws:s3:::b/sessions/user:42/*", OBJECT, &s3));
+        assert!(!reaches("arn:aws:s3:::b/sessions/user:42/*", BUCKET, &s3));
+        let model = "arn:${Partition}:bedrock:${Region}::foundation-model/${ResourceId}";
+        assert!(reaches(
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+            model,
+            &[model]
+        ));
+        let f = "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}";
+        let alias =
+            "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}:${Alias}";
+        let fns = [f, alias];
+        let q = "arn:aws:lambda:us-east-1:123456789012:function:f:prod";
+        assert!(reaches(q, alias, &fns));
+        assert!(!reaches(q, f, &fns));
+        assert!(reaches(
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            f,
+            &fns
+        ));
+        let lg = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}";
+        let ls = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
+        let stream = "arn:aws:logs:us-east-1:123456789012:log-group:a:log-stream:b";
+        assert!(reaches(stream, ls, &[lg, ls]));
+        assert!(!reaches(stream, lg, &[lg, ls]));
+        // The region and account parts never take a ':'.
+        assert!(!reaches("arn:aws:s3:a:b:c:accesspoint/x", AP, &s3));
+        // Binding reads a colon into the id.
+        let b = bind(
+            &f_(model),
+            &p("arn:aws:bedrock:us-east-1::foundation-model/m:0"),
+        )
+        .unwrap();
+        assert_eq!(b.get("resourceid").map(String::as_str), Some("m:0"));
+    }
+
+    fn f_(s: &str) -> Format {
+        Format::parse(s)
+    }
+
+    #[test]
+    fn vendor_formats_yield_to_concrete_ones() {
+        let vendor = f("arn:${Partition}:${Vendor}:${Region}:*:${ResourceType}:${RecoveryPointId}");
+        assert!(vendor.is_vendor());
+        assert!(!f(OBJECT).is_vendor());
+        let mut m = Matcher::new();
+        let rp = p("arn:aws:backup:us-east-1:123456789012:recovery-point:1EB3B5E7");
+        assert!(m.reaches_unless(&rp, &vendor, &[]));
+        let secret = f("arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}");
+        let s = p("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf");
+        assert!(!m.reaches_unless(&s, &vendor, &[&secret]));
+        assert!(f(
+            "arn:${Partition}:bedrock:${Region}:${Account}:marketplace/model-endpoint/all-access"
+        )
+        .is_fixed());
+        assert!(!f(OBJECT).is_fixed());
+    }
+
+    #[test]
     fn most_specific_format_wins() {
         let ddb = [TABLE, INDEX];
         assert!(reaches(

@@ -182,13 +182,14 @@ pub fn arn_from_params(
                     .to_string()
             }
         };
-        // A name parameter may hold an ARN, a wildcard or a ':' the
-        // variable cannot; only object keys end with '/'.
+        // A name parameter may hold an ARN or a wildcard the variable
+        // cannot; only object keys end with '/'. A ':' (an S3 key, a
+        // model id) may make the ARN another format's: the judge decides.
         let bad = v.is_empty()
             || v.starts_with("arn:")
-            || v.contains(['*', ':'])
+            || v.contains('*')
             || (v.ends_with('/') && !var.contains("Object"));
-        slash |= v.contains('/');
+        slash |= v.contains(['/', ':']);
         // A '?' or '${' in a name is text, not a wildcard or a variable.
         (!bad).then(|| crate::arn::escape(&v).into_owned())
     })?;

@@ -587,15 +587,27 @@ fn resources_for(
         }
     }
     if let Some(p) = &call.params {
-        for f in types.iter().flat_map(|t| t.arns.iter()) {
-            if let Some(arn) = cloudtrail::arn_from_params(
-                f,
-                p,
-                call.region.as_deref(),
-                call.account.as_deref(),
-                judge,
-            ) {
-                out.insert(arn);
+        // A fixed format (`marketplace/model-endpoint/all-access`) fills
+        // from the region and account alone, whatever the call named: it
+        // counts only when nothing the call names resolves.
+        let (fixed, named): (Vec<&String>, Vec<&String>) = types
+            .iter()
+            .flat_map(|t| t.arns.iter())
+            .partition(|f| crate::arn::Format::parse(f).is_fixed());
+        for pass in [named, fixed] {
+            if !out.is_empty() {
+                break;
+            }
+            for f in pass {
+                if let Some(arn) = cloudtrail::arn_from_params(
+                    f,
+                    p,
+                    call.region.as_deref(),
+                    call.account.as_deref(),
+                    judge,
+                ) {
+                    out.insert(arn);
+                }
             }
         }
     }

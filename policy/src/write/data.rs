@@ -31,8 +31,8 @@ impl<'a> Act<'a> {
         self.full().to_ascii_lowercase()
     }
     /// (resource type, required), in page order, without duplicates.
-    pub fn resource_types(&self) -> Vec<(String, bool)> {
-        let mut out: Vec<(String, bool)> = Vec::new();
+    pub fn resource_types(&self) -> Vec<Derived> {
+        let mut out: Vec<Derived> = Vec::new();
         for r in &self.action.resource_types {
             match out
                 .iter_mut()
@@ -83,6 +83,10 @@ pub(crate) struct Given {
     pub pattern: Pattern,
 }
 
+/// A pattern derived from a given ARN, and whether it puts `*` into a
+/// region or account the given ARN does not say.
+pub(crate) type Derived = (String, bool);
+
 /// The catalog with a memoizing matcher.
 pub(crate) struct Data<'a> {
     cat: &'a Catalog,
@@ -90,7 +94,7 @@ pub(crate) struct Data<'a> {
     /// (given, prefix, type) → fits; many actions share a resource type.
     fits_memo: RefCell<HashMap<(String, String, String), bool>>,
     /// (given, prefix, target type) → derived patterns.
-    derive_memo: RefCell<HashMap<(String, String, String), Vec<(String, bool)>>>,
+    derive_memo: RefCell<HashMap<(String, String, String), Vec<Derived>>>,
 }
 
 impl<'a> Data<'a> {
@@ -284,7 +288,7 @@ impl<'a> Data<'a> {
         prefix: &str,
         target: &str,
         partition: &str,
-    ) -> Vec<(String, bool)> {
+    ) -> Vec<Derived> {
         if g.pattern.is_any() {
             return Vec::new();
         }
@@ -307,13 +311,13 @@ impl<'a> Data<'a> {
         prefix: &str,
         target: &str,
         partition: &str,
-    ) -> Vec<(String, bool)> {
+    ) -> Vec<Derived> {
         let Some(svc) = self.service(prefix) else {
             return Vec::new();
         };
         let targets = self.parsed_formats(prefix, target);
         let target_key = alnum_lower(target);
-        let mut out: Vec<(String, bool)> = Vec::new();
+        let mut out: Vec<Derived> = Vec::new();
         for t in &svc.resource_types {
             if t.name.eq_ignore_ascii_case(target) {
                 continue;
