@@ -282,13 +282,7 @@ impl<'a> Data<'a> {
     /// (`${GlobalNetworkId}` → the global network's id). Each pattern comes
     /// with whether it puts `*` into a region or account the given ARN
     /// did not say (a widening: the caller stops unless told to widen).
-    pub fn derive(
-        &self,
-        g: &Given,
-        prefix: &str,
-        target: &str,
-        partition: &str,
-    ) -> Vec<Derived> {
+    pub fn derive(&self, g: &Given, prefix: &str, target: &str, partition: &str) -> Vec<Derived> {
         if g.pattern.is_any() {
             return Vec::new();
         }
