@@ -19,4 +19,5 @@ pub mod finding;
 pub mod json;
 pub mod names;
 pub mod record;
+pub mod simulate;
 pub mod write;
