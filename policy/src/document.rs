@@ -37,6 +37,15 @@ pub struct Condition {
     pub values: Vec<Spanned<String>>,
 }
 
+/// One principal a `Principal`/`NotPrincipal` names: its kind (`AWS`,
+/// `Service`, `Federated`, `CanonicalUser`, or `*` for the bare
+/// `"Principal": "*"`) and the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalEntry {
+    pub kind: String,
+    pub value: Spanned<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     /// 0-based position in the policy.
@@ -50,6 +59,10 @@ pub struct Statement {
     pub not_resource: Option<Element>,
     pub principal: Option<Location>,
     pub not_principal: Option<Location>,
+    /// The entries of `Principal` or `NotPrincipal` (whichever the
+    /// statement has; both is a finding and the later one is kept), as
+    /// the simulator reads them.
+    pub principals: Vec<PrincipalEntry>,
     pub conditions: Vec<Condition>,
     pub condition_at: Option<Location>,
 }
@@ -126,6 +139,22 @@ pub(crate) fn finding(
 /// Read a policy document.
 pub fn parse(text: &str) -> Result<Policy, ParseError> {
     let root = json::parse(text)?;
+    Ok(from_node(&root))
+}
+
+/// Read a file holding one policy or a JSON list of policies (the shape
+/// `policy simulate` takes for `--identity`, `--boundary`, `--scp`...):
+/// every policy keeps the lines and columns of the whole file.
+pub fn parse_many(text: &str) -> Result<Vec<Policy>, ParseError> {
+    let root = json::parse(text)?;
+    Ok(match &root.value {
+        Value::Array(items) => items.iter().map(from_node).collect(),
+        _ => vec![from_node(&root)],
+    })
+}
+
+/// Read a policy from a parsed JSON value.
+pub fn from_node(root: &Node) -> Policy {
     let mut p = Policy {
         version: None,
         statements: Vec::new(),
@@ -141,7 +170,7 @@ pub fn parse(text: &str) -> Result<Policy, ParseError> {
             format!("a policy is a JSON object, not {}", root.kind()),
             None,
         ));
-        return Ok(p);
+        return p;
     };
     let mut problems = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
@@ -249,7 +278,7 @@ pub fn parse(text: &str) -> Result<Policy, ParseError> {
         }
     }
     p.problems = problems;
-    Ok(p)
+    p
 }
 
 fn unknown_element(name: &str, at: Location, known: &[&str], st: Option<&Statement>) -> Finding {
@@ -281,6 +310,7 @@ fn statement(index: usize, node: &Node, problems: &mut Vec<Finding>) -> Statemen
         not_resource: None,
         principal: None,
         not_principal: None,
+        principals: Vec::new(),
         conditions: Vec::new(),
         condition_at: None,
     };
@@ -401,11 +431,11 @@ fn statement(index: usize, node: &Node, problems: &mut Vec<Finding>) -> Statemen
             "Resource" => st.resource = element("Resource", v, &st, &mut local),
             "NotResource" => st.not_resource = element("NotResource", v, &st, &mut local),
             "Principal" => {
-                principal("Principal", v, &st, &mut local);
+                st.principals = principal("Principal", v, &st, &mut local);
                 st.principal = Some(k.at);
             }
             "NotPrincipal" => {
-                principal("NotPrincipal", v, &st, &mut local);
+                st.principals = principal("NotPrincipal", v, &st, &mut local);
                 st.not_principal = Some(k.at);
             }
             "Condition" => {
@@ -550,7 +580,17 @@ fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Opti
     Some(Element { at: v.at, items })
 }
 
-fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) {
+fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<PrincipalEntry> {
+    let mut entries = Vec::new();
+    if let Value::String(s) = &v.value {
+        entries.push(PrincipalEntry {
+            kind: "*".into(),
+            value: Spanned {
+                value: s.clone(),
+                at: v.at,
+            },
+        });
+    }
     let ok = match &v.value {
         Value::String(s) => s == "*",
         Value::Object(m) => m.iter().all(|(k, val)| {
@@ -576,9 +616,11 @@ fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) {
             ),
             None,
         ));
-        return;
+        return Vec::new();
     }
-    let Value::Object(m) = &v.value else { return };
+    let Value::Object(m) = &v.value else {
+        return entries;
+    };
     for (k, val) in m {
         let items: Vec<&Node> = match &val.value {
             Value::Array(a) => a.iter().collect(),
@@ -586,6 +628,13 @@ fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) {
         };
         for item in items {
             let Some(p) = item.as_str() else { continue };
+            entries.push(PrincipalEntry {
+                kind: k.name.clone(),
+                value: Spanned {
+                    value: p.to_string(),
+                    at: item.at,
+                },
+            });
             let problem = match k.name.as_str() {
                 "AWS" => (!aws_principal(p)).then(|| {
                     (
@@ -616,6 +665,7 @@ fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) {
             }
         }
     }
+    entries
 }
 
 fn aws_principal(p: &str) -> bool {

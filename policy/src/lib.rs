@@ -24,4 +24,5 @@ pub mod json;
 pub mod names;
 pub mod record;
 pub mod resources;
+pub mod simulate;
 pub mod write;

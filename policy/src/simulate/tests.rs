@@ -1,0 +1,592 @@
+//! Cases written from AWS's documentation of the policy evaluation logic
+//! (same-account and cross-account requests, permissions boundaries,
+//! session policies, SCP and RCP levels). The policies are constructed for
+//! these tests.
+
+use super::*;
+use crate::document::parse;
+
+const ME: &str = "111122223333";
+const OTHER: &str = "444455556666";
+
+fn doc(file: &str, text: &str) -> Doc {
+    Doc {
+        file: file.into(),
+        position: None,
+        policy: parse(text).unwrap(),
+    }
+}
+
+/// A policy of one statement.
+fn pol(file: &str, effect: &str, action: &str, resource: &str) -> Doc {
+    doc(
+        file,
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "{effect}", "Action": "{action}", "Resource": "{resource}"}}]}}"#
+        ),
+    )
+}
+
+/// A resource-based policy granting `action` to `principal` (an `AWS`
+/// principal value).
+fn rbp(effect: &str, principal: &str, action: &str) -> Doc {
+    doc(
+        "bucket.json",
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Grant", "Effect": "{effect}", "Principal": {{"AWS": "{principal}"}}, "Action": "{action}", "Resource": "arn:aws:s3:::b/*"}}]}}"#
+        ),
+    )
+}
+
+fn req(action: &str, resource: &str, principal: &str) -> Request {
+    Request {
+        action: action.into(),
+        resource: resource.into(),
+        principal: Some(principal.into()),
+        resource_account: Some(ME.into()),
+        context: Context::new(),
+    }
+}
+
+fn user() -> String {
+    format!("arn:aws:iam::{ME}:user/ana")
+}
+fn session() -> String {
+    format!("arn:aws:sts::{ME}:assumed-role/App/s1")
+}
+fn role() -> String {
+    format!("arn:aws:iam::{ME}:role/App")
+}
+
+fn get(p: &Policies, r: &Request) -> (Decision, Vec<PolicyType>) {
+    let o = evaluate(p, r);
+    (o.decision, o.blocked_by)
+}
+
+#[test]
+fn explicit_deny_wins_and_implicit_deny_is_the_default() {
+    let mut p = Policies::default();
+    let r = req("s3:GetObject", "arn:aws:s3:::b/k", &user());
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    assert_eq!(get(&p, &r).0, Decision::Allowed);
+    p.identity
+        .push(pol("deny.json", "Deny", "s3:GetObject", "arn:aws:s3:::b/*"));
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ExplicitDeny, vec![PolicyType::Identity])
+    );
+    // A deny in a resource policy wins over an identity allow too.
+    p.identity.pop();
+    p.resource.push(rbp("Deny", "*", "s3:GetObject"));
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ExplicitDeny, vec![PolicyType::Resource])
+    );
+}
+
+#[test]
+fn statements_keep_file_index_sid_line_and_the_failing_element() {
+    let mut p = Policies::default();
+    p.identity.push(doc(
+        "id.json",
+        "{\"Version\": \"2012-10-17\", \"Statement\": [\n{\"Sid\": \"A\", \"Effect\": \"Allow\", \"Action\": \"s3:PutObject\", \"Resource\": \"*\"},\n{\"Sid\": \"B\", \"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::other/*\"},\n{\"Sid\": \"C\", \"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\", \"Condition\": {\"IpAddress\": {\"aws:SourceIp\": \"203.0.113.0/24\"}}}]}",
+    ));
+    let mut r = req("s3:GetObject", "arn:aws:s3:::b/k", &user());
+    r.context.set("aws:SourceIp", vec!["198.51.100.7".into()]);
+    let o = evaluate(&p, &r);
+    assert_eq!(o.decision, Decision::ImplicitDeny);
+    let f: Vec<(&str, &str, u32)> = o
+        .statements
+        .iter()
+        .map(|t| {
+            (
+                t.sid.as_deref().unwrap(),
+                t.failed.as_ref().unwrap().element,
+                t.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        f,
+        [
+            ("A", "Action", 2),
+            ("B", "Resource", 3),
+            ("C", "Condition", 4)
+        ]
+    );
+    let c = o.statements[2]
+        .failed
+        .as_ref()
+        .unwrap()
+        .condition
+        .as_ref()
+        .unwrap();
+    assert_eq!(c.key, "aws:SourceIp");
+    assert_eq!(c.actual.as_deref(), Some(&["198.51.100.7".to_string()][..]));
+    r.context.set("aws:sourceip", vec!["203.0.113.9".into()]);
+    let o = evaluate(&p, &r);
+    assert_eq!(o.decision, Decision::Allowed);
+    assert!(o.statements[2].applied);
+}
+
+#[test]
+fn not_action_and_not_resource() {
+    let mut p = Policies::default();
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    p.identity.push(doc(
+        "deny.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "s3:Get*", "NotResource": "arn:aws:s3:::public/*"}]}"#,
+    ));
+    let ok = |a: &str, res: &str| get(&p, &req(a, res, &user())).0;
+    assert_eq!(ok("s3:GetObject", "arn:aws:s3:::b/k"), Decision::Allowed);
+    assert_eq!(
+        ok("s3:PutObject", "arn:aws:s3:::b/k"),
+        Decision::ExplicitDeny
+    );
+    assert_eq!(
+        ok("s3:PutObject", "arn:aws:s3:::public/k"),
+        Decision::Allowed
+    );
+}
+
+#[test]
+fn policy_variables_in_resources() {
+    let mut p = Policies::default();
+    p.identity.push(pol(
+        "id.json",
+        "Allow",
+        "s3:GetObject",
+        "arn:aws:s3:::b/home/${aws:username}/*",
+    ));
+    let d = |res: &str| get(&p, &req("s3:GetObject", res, &user())).0;
+    assert_eq!(d("arn:aws:s3:::b/home/ana/x"), Decision::Allowed);
+    assert_eq!(d("arn:aws:s3:::b/home/bob/x"), Decision::ImplicitDeny);
+    // A role session has no aws:username: the entry matches nothing.
+    assert_eq!(
+        get(
+            &p,
+            &req("s3:GetObject", "arn:aws:s3:::b/home/ana/x", &session())
+        )
+        .0,
+        Decision::ImplicitDeny
+    );
+    // Version 2008-10-17 substitutes nothing.
+    let mut old = Policies::default();
+    old.identity.push(doc(
+        "old.json",
+        r#"{"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/home/${aws:username}/*"}]}"#,
+    ));
+    assert_eq!(
+        get(
+            &old,
+            &req("s3:GetObject", "arn:aws:s3:::b/home/ana/x", &user())
+        )
+        .0,
+        Decision::ImplicitDeny
+    );
+    assert_eq!(
+        get(
+            &old,
+            &req(
+                "s3:GetObject",
+                "arn:aws:s3:::b/home/${aws:username}/x",
+                &user()
+            )
+        )
+        .0,
+        Decision::Allowed
+    );
+}
+
+#[test]
+fn same_account_resource_policy_grants_on_its_own() {
+    // The User Guide: within one account, a resource-based policy naming
+    // the IAM user or the role session is enough.
+    let r_user = req("s3:GetObject", "arn:aws:s3:::b/k", &user());
+    let r_sess = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    for (principal, r) in [(user(), &r_user), (session(), &r_sess)] {
+        let mut p = Policies::default();
+        p.resource.push(rbp("Allow", &principal, "s3:GetObject"));
+        let o = evaluate(&p, r);
+        assert_eq!(o.decision, Decision::Allowed, "{principal}");
+        // ... even under a boundary that allows nothing, and a session
+        // policy that allows nothing (the session named directly).
+        p.boundary = Some(vec![pol("b.json", "Allow", "ec2:*", "*")]);
+        p.session = Some(vec![pol("s.json", "Allow", "ec2:*", "*")]);
+        assert_eq!(get(&p, r).0, Decision::Allowed, "{principal}");
+    }
+    // Naming the account delegates to identity policies.
+    let mut p = Policies::default();
+    p.resource.push(rbp("Allow", ME, "s3:GetObject"));
+    assert_eq!(
+        get(&p, &r_user),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    p.identity
+        .push(pol("id.json", "Allow", "s3:GetObject", "*"));
+    assert_eq!(get(&p, &r_user).0, Decision::Allowed);
+}
+
+#[test]
+fn resource_policy_naming_the_role_is_limited_by_boundary_and_session() {
+    let r = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    let mut p = Policies::default();
+    p.resource.push(rbp("Allow", &role(), "s3:GetObject"));
+    assert_eq!(
+        get(&p, &r).0,
+        Decision::Allowed,
+        "no identity policy needed"
+    );
+    p.boundary = Some(vec![pol("b.json", "Allow", "ec2:*", "*")]);
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Boundary])
+    );
+    p.boundary = Some(vec![pol("b.json", "Allow", "s3:*", "*")]);
+    p.session = Some(vec![pol("s.json", "Allow", "ec2:*", "*")]);
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Session])
+    );
+}
+
+#[test]
+fn cross_account_needs_both_sides() {
+    let mut r = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    r.resource_account = Some(OTHER.into());
+    let mut p = Policies::default();
+    p.identity
+        .push(pol("id.json", "Allow", "s3:GetObject", "*"));
+    let o = evaluate(&p, &r);
+    assert!(o.cross_account);
+    assert_eq!(
+        (o.decision, o.blocked_by),
+        (Decision::ImplicitDeny, vec![PolicyType::Resource])
+    );
+    p.resource.push(rbp("Allow", ME, "s3:GetObject"));
+    assert_eq!(get(&p, &r).0, Decision::Allowed);
+    // The resource side alone is not enough across accounts.
+    p.identity.clear();
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    // Nor is a grant naming the session itself.
+    p.resource = vec![rbp("Allow", &session(), "s3:GetObject")];
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    // A resource policy naming a different account does not grant.
+    p.identity
+        .push(pol("id.json", "Allow", "s3:GetObject", "*"));
+    p.resource = vec![rbp("Allow", "999988887777", "s3:GetObject")];
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Resource])
+    );
+    // The account ID comes from the ARN when it has one.
+    let mut r2 = req(
+        "sqs:SendMessage",
+        &format!("arn:aws:sqs:us-east-1:{OTHER}:q"),
+        &session(),
+    );
+    r2.resource_account = None;
+    let mut p2 = Policies::default();
+    p2.identity.push(pol("id.json", "Allow", "sqs:*", "*"));
+    assert!(evaluate(&p2, &r2).cross_account);
+}
+
+#[test]
+fn boundary_and_session_policy_intersect() {
+    let r = req("s3:PutObject", "arn:aws:s3:::b/k", &session());
+    let mut p = Policies::default();
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    p.boundary = Some(vec![pol("b.json", "Allow", "s3:GetObject", "*")]);
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Boundary])
+    );
+    p.boundary = Some(vec![
+        pol("b.json", "Allow", "s3:GetObject", "*"),
+        pol("b2.json", "Allow", "s3:PutObject", "*"),
+    ]);
+    assert_eq!(
+        get(&p, &r).0,
+        Decision::Allowed,
+        "any boundary policy allows"
+    );
+    p.session = Some(vec![pol("s.json", "Allow", "s3:GetObject", "*")]);
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Session])
+    );
+    // The boundary alone grants nothing.
+    p.identity.clear();
+    p.session = None;
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    // An empty boundary list allows nothing.
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    p.boundary = Some(Vec::new());
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Boundary])
+    );
+}
+
+#[test]
+fn scp_every_level_must_allow() {
+    let r = req("ec2:RunInstances", "*", &session());
+    let mut p = Policies::default();
+    p.identity.push(pol("id.json", "Allow", "*", "*"));
+    let full = || pol("FullAWSAccess.json", "Allow", "*", "*");
+    p.scp = vec![
+        vec![full()],
+        vec![pol("ou.json", "Allow", "s3:*", "*")],
+        vec![full()],
+    ];
+    let o = evaluate(&p, &r);
+    assert_eq!(
+        (o.decision, o.blocked_by.clone()),
+        (Decision::ImplicitDeny, vec![PolicyType::Scp])
+    );
+    let states: Vec<(Option<usize>, State)> = o
+        .layers
+        .iter()
+        .filter(|l| l.policy_type == PolicyType::Scp)
+        .map(|l| (l.level, l.state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            (Some(0), State::Allow),
+            (Some(1), State::ImplicitDeny),
+            (Some(2), State::Allow)
+        ]
+    );
+    // A level allows what any of its policies allows.
+    p.scp[1].push(pol("ou2.json", "Allow", "ec2:*", "*"));
+    assert_eq!(get(&p, &r).0, Decision::Allowed);
+    // An SCP grants nothing by itself.
+    p.identity.clear();
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Identity])
+    );
+    // A deny at any level wins.
+    p.identity.push(pol("id.json", "Allow", "*", "*"));
+    p.scp[2].push(pol("deny.json", "Deny", "ec2:RunInstances", "*"));
+    assert_eq!(get(&p, &r), (Decision::ExplicitDeny, vec![PolicyType::Scp]));
+    // SCPs do not restrict service-linked roles.
+    let slr = req(
+        "ec2:RunInstances",
+        "*",
+        &format!("arn:aws:sts::{ME}:assumed-role/AWSServiceRoleForX/s"),
+    );
+    let mut q = Policies::default();
+    q.identity.push(pol("id.json", "Allow", "*", "*"));
+    q.scp = vec![vec![pol("deny.json", "Deny", "*", "*")]];
+    assert_eq!(
+        get(&q, &slr).0,
+        Decision::ExplicitDeny,
+        "a role without the path is restricted"
+    );
+    let slr = req(
+        "ec2:RunInstances",
+        "*",
+        &format!("arn:aws:iam::{ME}:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX"),
+    );
+    let o = evaluate(&q, &slr);
+    assert_eq!(o.decision, Decision::Allowed);
+    assert!(o.notes.iter().any(|n| n.contains("service-linked")));
+}
+
+#[test]
+fn rcp_full_access_is_assumed_only_denies_count() {
+    let r = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    let mut p = Policies::default();
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    // A level whose own policies allow nothing still allows: RCPFullAccess.
+    p.rcp = vec![vec![pol("rcp.json", "Allow", "sqs:*", "*")], vec![]];
+    let o = evaluate(&p, &r);
+    assert_eq!(o.decision, Decision::Allowed);
+    assert!(o
+        .layers
+        .iter()
+        .filter(|l| l.policy_type == PolicyType::Rcp)
+        .all(|l| l.state == State::Allow));
+    p.rcp[1].push(doc(
+        "rcp-deny.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*", "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-abc"}}}]}"#,
+    ));
+    assert_eq!(get(&p, &r), (Decision::ExplicitDeny, vec![PolicyType::Rcp]));
+    let mut r2 = r.clone();
+    r2.context.set("aws:PrincipalOrgID", vec!["o-abc".into()]);
+    assert_eq!(get(&p, &r2).0, Decision::Allowed);
+}
+
+#[test]
+fn endpoint_policy_must_allow() {
+    let r = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    let mut p = Policies::default();
+    p.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    p.endpoint = Some(vec![doc(
+        "vpce.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}]}"#,
+    )]);
+    assert_eq!(
+        get(&p, &r),
+        (Decision::ImplicitDeny, vec![PolicyType::Endpoint])
+    );
+}
+
+#[test]
+fn principal_kinds_in_resource_policies() {
+    let svc = Request {
+        action: "sqs:SendMessage".into(),
+        resource: format!("arn:aws:sqs:us-east-1:{ME}:q"),
+        principal: Some("sns.amazonaws.com".into()),
+        resource_account: None,
+        context: Context::new(),
+    };
+    let mut p = Policies::default();
+    p.resource.push(doc(
+        "queue.json",
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "sns.amazonaws.com"}}, "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:{ME}:q", "Condition": {{"ArnEquals": {{"aws:SourceArn": "arn:aws:sns:us-east-1:{ME}:t"}}}}}}]}}"#
+        ),
+    ));
+    assert_eq!(get(&p, &svc).0, Decision::ImplicitDeny, "no aws:SourceArn");
+    let mut s2 = svc.clone();
+    s2.context.set(
+        "aws:SourceArn",
+        vec![format!("arn:aws:sns:us-east-1:{ME}:t")],
+    );
+    assert_eq!(get(&p, &s2).0, Decision::Allowed);
+    // NotPrincipal: applies to everyone it does not name.
+    let mut q = Policies::default();
+    q.identity.push(pol("id.json", "Allow", "s3:*", "*"));
+    q.resource.push(doc(
+        "bucket.json",
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Deny", "NotPrincipal": {{"AWS": "{}"}}, "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}}]}}"#,
+            user()
+        ),
+    ));
+    assert_eq!(
+        get(&q, &req("s3:GetObject", "arn:aws:s3:::b/k", &user())).0,
+        Decision::Allowed
+    );
+    assert_eq!(
+        get(&q, &req("s3:GetObject", "arn:aws:s3:::b/k", &session())).0,
+        Decision::ExplicitDeny
+    );
+}
+
+#[test]
+fn derived_context_keys() {
+    let mut p = Policies::default();
+    p.identity.push(doc(
+        "id.json",
+        &format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": {{"StringEquals": {{"aws:PrincipalAccount": "{ME}", "aws:ResourceAccount": "{ME}"}}, "ArnLike": {{"aws:PrincipalArn": "arn:aws:iam::{ME}:role/App"}}}}}}]}}"#
+        ),
+    ));
+    assert_eq!(
+        get(&p, &req("s3:GetObject", "arn:aws:s3:::b/k", &session())).0,
+        Decision::Allowed
+    );
+    assert_eq!(
+        get(&p, &req("s3:GetObject", "arn:aws:s3:::b/k", &user())).0,
+        Decision::ImplicitDeny,
+        "AND across operators: the user is not the role"
+    );
+    // A resource ARN without an account: the principal's is assumed, said.
+    let mut r = req("s3:GetObject", "arn:aws:s3:::b/k", &session());
+    r.resource_account = None;
+    let o = evaluate(&p, &r);
+    assert_eq!(o.decision, Decision::Allowed);
+    assert!(o.notes[0].contains("names no account"));
+}
+
+#[test]
+fn wildcard_only_actions_need_a_star_resource() {
+    let mut p = Policies::default();
+    p.identity.push(pol(
+        "id.json",
+        "Allow",
+        "s3:ListAllMyBuckets",
+        "arn:aws:s3:::*",
+    ));
+    assert_eq!(
+        get(&p, &req("s3:ListAllMyBuckets", "*", &user())).0,
+        Decision::ImplicitDeny
+    );
+    p.identity
+        .push(pol("id2.json", "Allow", "s3:ListAllMyBuckets", "*"));
+    assert_eq!(
+        get(&p, &req("s3:ListAllMyBuckets", "*", &user())).0,
+        Decision::Allowed
+    );
+}
+
+#[test]
+fn knowledge_of_the_reference() {
+    use crate::arn::Matcher;
+    let cat = crate::catalog::tests::small();
+    let mut m = Matcher::new();
+    let mut p = Policies::default();
+    p.identity.push(pol(
+        "id.json",
+        "Allow",
+        "s3:ListAllMyBuckets",
+        "arn:aws:s3:::*",
+    ));
+    p.identity.push(doc(
+        "tags.json",
+        r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEqualsIfExists": {"aws:RequestTag/x": "1"}}}]}"#,
+    ));
+    let k = knowledge::knowledge(
+        &cat,
+        &mut m,
+        &p,
+        &req("s3:GetObject", "arn:aws:s3:::b/k", &user()),
+    );
+    assert_eq!(k.resource_type.as_deref(), Some("s3:object"));
+    assert!(
+        k.notes
+            .iter()
+            .any(|n| n.contains("s3:GetObject supplies no aws:RequestTag/x")),
+        "{:?}",
+        k.notes
+    );
+    let k = knowledge::knowledge(
+        &cat,
+        &mut m,
+        &p,
+        &req("s3:GetObject", "arn:aws:s3:::b", &user()),
+    );
+    assert_eq!(k.resource_type, None);
+    assert!(
+        k.notes
+            .iter()
+            .any(|n| n.contains("cannot take this ARN: it is a s3:bucket")),
+        "{:?}",
+        k.notes
+    );
+    let k = knowledge::knowledge(&cat, &mut m, &p, &req("s3:ListAllMyBuckets", "*", &user()));
+    assert!(
+        k.notes.iter().any(|n| n.contains("takes only \"*\"")),
+        "{:?}",
+        k.notes
+    );
+    let k = knowledge::knowledge(&cat, &mut m, &p, &req("s3:GetObjekt", "*", &user()));
+    assert!(k.notes[0].contains("no action s3:GetObjekt"));
+}
