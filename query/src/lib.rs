@@ -17,4 +17,5 @@ pub mod output;
 pub mod policy;
 pub mod policy_check_cmd;
 pub mod record_cmd;
+pub mod simulate_cmd;
 pub mod write_cmd;

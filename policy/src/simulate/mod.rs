@@ -65,6 +65,18 @@ impl PolicyType {
             PolicyType::Session => "session",
         }
     }
+    /// The name AWS's messages use (`service control policy`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyType::Scp => "service control policy",
+            PolicyType::Rcp => "resource control policy",
+            PolicyType::Endpoint => "VPC endpoint policy",
+            PolicyType::Resource => "resource-based policy",
+            PolicyType::Identity => "identity-based policy",
+            PolicyType::Boundary => "permissions boundary",
+            PolicyType::Session => "session policy",
+        }
+    }
     /// Does a `Principal` in this kind of policy name who it applies to?
     fn reads_principal(self) -> bool {
         matches!(self, PolicyType::Resource | PolicyType::Endpoint)
@@ -393,6 +405,8 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
         explicit.iter().map(|b| b.0).collect()
     };
     blocked_by.dedup();
+    // Statements in the order of the layers (stable within a policy).
+    statements.sort_by_key(|t| (t.policy_type, t.level));
     Outcome {
         decision,
         blocked_by,
