@@ -302,6 +302,19 @@ fn resources_of(
                         prob.fix.map(|f| format!("write {f}")),
                     ));
                 }
+                if let Some(fix) = crate::resources::secret_without_suffix(&p) {
+                    out.push(finding(
+                        "secret-without-suffix",
+                        Some(st),
+                        item.at,
+                        Vec::new(),
+                        format!(
+                            "{} names a secret without the 6-character suffix every secret ARN ends in (prod/db-AbCdEf), so it matches no secret",
+                            shorten(&item.value)
+                        ),
+                        Some(format!("write {fix}")),
+                    ));
+                }
                 res.push(Res {
                     pattern: p,
                     at: item.at,
@@ -397,20 +410,9 @@ fn check_statement(
                 if res.pattern.is_any() {
                     continue;
                 }
-                // A Resource of another ARN namespace never names this
-                // type (the namespace is the formats' service part, which
-                // is not always the prefix: s3 takes s3-object-lambda ARNs).
-                if res.pattern.service().is_some_and(|s| {
-                    !s.contains(['*', '?', '$'])
-                        && !catalog.formats(id.service, ti).iter().any(|f| {
-                            f.as_str()
-                                .split(':')
-                                .nth(2)
-                                .is_some_and(|n| n.eq_ignore_ascii_case(s))
-                        })
-                }) {
-                    continue;
-                }
+                // The catalog's one rule decides (a Resource of another ARN
+                // namespace never names the type; `${Vendor}` formats take
+                // what no concrete format does).
                 let hit = *type_reach
                     .entry((k, id.service, ti))
                     .or_insert_with(|| catalog.pattern_reaches(m, &res.pattern, id.service, ti));
@@ -584,24 +586,40 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
         if reached.is_empty() {
             continue; // already a resource-mismatch
         }
-        let (svc, act) = catalog.get(id);
+        // Each group of required types (the request names one resource
+        // per group: see `crate::resources`) must be reached; an
+        // alternative not named is no finding.
+        let required = catalog.required_groups(id);
         let mut missing = Vec::new();
-        for r in act.resource_types.iter().filter(|r| r.required) {
-            let Some((ti, rt)) = catalog.resource_type(id.service, &r.name) else {
+        for group in &required.groups {
+            let types: Vec<(u32, &iamref_dataset::model::ResourceType)> = group
+                .iter()
+                .filter_map(|t| catalog.resource_type(id.service, t))
+                .collect();
+            if types.is_empty() || types.iter().any(|(ti, _)| reached.contains(ti)) {
                 continue;
-            };
-            if !reached.contains(&ti) {
-                missing.push(rt.name.clone());
-                formats.entry(rt.name.clone()).or_insert_with(|| {
-                    catalog
-                        .formats(id.service, ti)
-                        .iter()
-                        .map(|f| f.generic("aws"))
-                        .collect()
-                });
             }
+            let label = if types.len() == 1 {
+                types[0].1.name.clone()
+            } else {
+                format!(
+                    "one of {}",
+                    types
+                        .iter()
+                        .map(|(_, rt)| rt.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            formats.entry(label.clone()).or_insert_with(|| {
+                types
+                    .iter()
+                    .flat_map(|(ti, _)| catalog.formats(id.service, *ti))
+                    .map(|f| f.generic("aws"))
+                    .collect()
+            });
+            missing.push(label);
         }
-        let _ = svc;
         if !missing.is_empty() {
             groups.entry((*first, missing)).or_default().push(id);
         }

@@ -102,6 +102,7 @@ pub const CODES: &[(&str, Severity, &str, &str)] = &[
     ("resource-mismatch", Severity::Error, "RESOURCE_MISMATCH", "actions of an Allow statement that no listed Resource can name"),
     ("missing-required-resource", Severity::Error, "", "an allowed action can never succeed: no Allow statement reaches a resource type it requires"),
     ("wildcard-only-action", Severity::Error, "RESOURCE_MISMATCH", "an action that only accepts \"*\" is given specific ARNs"),
+    ("secret-without-suffix", Severity::Warning, "", "a Secrets Manager secret ARN without the 6-character suffix every secret ARN ends in: it matches no secret"),
     ("unused-resource", Severity::Warning, "", "a Resource that no action of the statement can use"),
     ("deny-matches-nothing", Severity::Warning, "", "a Deny statement whose Resources no action it names can use"),
     ("resource-star", Severity::Warning, "RESOURCE_STAR", "\"*\" for actions that support resource-level permissions"),

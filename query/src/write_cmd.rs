@@ -323,6 +323,37 @@ fn arn_namespace(arn: &str) -> Option<&str> {
     Some(rest.split(':').next().unwrap_or(rest))
 }
 
+/// The catalog an ARN is resolved in (`iamref arn`, `Catalog::resolve`):
+/// the services with formats in its namespace (the ARN's service part,
+/// lowercase) and those with `${Vendor}` formats; every service when the
+/// namespace is not literal.
+pub fn catalog_for_namespace(conn: &Connection, namespace: Option<&str>) -> Result<Catalog> {
+    let _tx = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let (all_prefixes, ns) = namespaces(conn)?;
+    let list: Option<Vec<String>> = namespace.map(|n| {
+        let mut want: BTreeSet<String> = ns
+            .by_namespace
+            .get(n)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for (k, v) in &ns.by_namespace {
+            if k.contains("${") {
+                want.extend(v.iter().cloned());
+            }
+        }
+        want.into_iter().collect()
+    });
+    let services = iamref_dataset::db::read_policy_services(conn, list.as_deref())
+        .context("reading the services")?;
+    Ok(Catalog::new(services, all_prefixes))
+}
+
 /// The prefixes a request names, or `None` when a pattern spans services
 /// (load them all).
 fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {

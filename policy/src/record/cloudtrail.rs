@@ -123,6 +123,38 @@ fn queue_url(url: &str) -> Option<(&str, &str)> {
 /// `name`, a secret's name (`prod/db` -> `prod/db-??????`, the six
 /// characters AWS appends), …; or a parameter that already is an ARN of
 /// that format (`stateMachineArn`, `secretId`).
+/// The Bedrock model a request names by id (`modelId` not an ARN), as
+/// the Bedrock API reference defines the parameter: a base model's id
+/// (`anthropic.claude-3-5-sonnet-20240620-v1:0`) names a foundation model
+/// (no account in its ARN); an id with a geography prefix
+/// (`us.anthropic.…`, `eu.`, `apac.`, `global.`, …) a system-defined
+/// inference profile of the caller's account.
+pub fn bedrock_model_arn(
+    params: &serde_json::Value,
+    region: Option<&str>,
+    account: Option<&str>,
+) -> Option<String> {
+    let id = param_str(params, "modelId")?;
+    if id.is_empty() || id.starts_with("arn:") || id.contains(['/', '*', '?', '$']) {
+        return None;
+    }
+    let region = region?;
+    let partition = arns::partition_of(Some(region));
+    const GEOS: &[&str] = &[
+        "us", "eu", "apac", "us-gov", "global", "jp", "au", "ca", "ap",
+    ];
+    let (geo, rest) = id.split_once('.')?;
+    if GEOS.contains(&geo) && rest.contains('.') {
+        return Some(format!(
+            "arn:{partition}:bedrock:{region}:{}:inference-profile/{id}",
+            account?
+        ));
+    }
+    Some(format!(
+        "arn:{partition}:bedrock:{region}::foundation-model/{id}"
+    ))
+}
+
 pub fn arn_from_params(
     format: &str,
     params: &serde_json::Value,
@@ -182,13 +214,14 @@ pub fn arn_from_params(
                     .to_string()
             }
         };
-        // A name parameter may hold an ARN, a wildcard or a ':' the
-        // variable cannot; only object keys end with '/'.
+        // A name parameter may hold an ARN or a wildcard the variable
+        // cannot; only object keys end with '/'. A ':' (an S3 key, a
+        // model id) may make the ARN another format's: the judge decides.
         let bad = v.is_empty()
             || v.starts_with("arn:")
-            || v.contains(['*', ':'])
+            || v.contains('*')
             || (v.ends_with('/') && !var.contains("Object"));
-        slash |= v.contains('/');
+        slash |= v.contains(['/', ':']);
         // A '?' or '${' in a name is text, not a wildcard or a variable.
         (!bad).then(|| crate::arn::escape(&v).into_owned())
     })?;
