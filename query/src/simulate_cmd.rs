@@ -140,10 +140,21 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
                 "policy simulate needs a request: --action A [--resource ARN], or --requests FILE",
             )),
         };
+    // The actions' services, and the services owning the ARNs' namespaces
+    // (the type an ARN resolves to is its owner's).
     let mut prefixes: Vec<String> = requests
         .iter()
-        .filter_map(|(_, r)| r.action.split_once(':').map(|p| p.0.to_ascii_lowercase()))
-        .filter(|p| !p.contains(['*', '?']))
+        .flat_map(|(_, r)| {
+            let action = r.action.split_once(':').map(|p| p.0);
+            let arn = r
+                .resource
+                .split(':')
+                .nth(2)
+                .filter(|_| r.resource.starts_with("arn:"));
+            action.into_iter().chain(arn)
+        })
+        .map(str::to_ascii_lowercase)
+        .filter(|p| !p.is_empty() && !p.contains(['*', '?', '$']))
         .collect();
     prefixes.sort();
     prefixes.dedup();
