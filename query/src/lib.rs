@@ -8,6 +8,7 @@ pub mod commands;
 pub mod crawl_cmd;
 pub mod diff_cmd;
 pub mod exit;
+pub mod explain_cmd;
 pub mod guard;
 pub mod input;
 pub mod locate;

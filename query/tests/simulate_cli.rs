@@ -566,3 +566,133 @@ fn the_reference_knows_more_than_iam() {
         "{v}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// iamref explain
+// ---------------------------------------------------------------------------
+
+fn explain(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut c = iamref();
+    c.arg("explain").args(args);
+    if let Some(s) = stdin {
+        c.write_stdin(s);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn explain_every_message_shape() {
+    let who = "arn:aws:sts::111122223333:assumed-role/Analyst/ana";
+    let head = format!("User: {who} is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::example-bucket/q3.csv");
+    let shapes: &[(&str, &str, bool, bool)] = &[
+        ("because no identity-based policy allows the s3:GetObject action", "identity", false, true),
+        ("because no resource-based policy allows the s3:GetObject action", "resource", false, false),
+        ("because no service control policy allows the s3:GetObject action", "scp", false, false),
+        ("because no permissions boundary allows the s3:GetObject action", "boundary", false, false),
+        ("because no session policy allows the s3:GetObject action", "session", false, false),
+        ("because no VPC endpoint policy allows the s3:GetObject action", "endpoint", false, false),
+        ("with an explicit deny in a service control policy: arn:aws:organizations::999988887777:policy/o-a/service_control_policy/p-b", "scp", true, false),
+        ("with an explicit deny in a resource control policy", "rcp", true, false),
+        ("with an explicit deny in an identity-based policy: arn:aws:iam::111122223333:policy/NoReads", "identity", true, false),
+        ("with an explicit deny in a resource-based policy", "resource", true, false),
+        ("with an explicit deny in a permissions boundary", "boundary", true, false),
+        ("with an explicit deny in a session policy", "session", true, false),
+        ("with an explicit deny in a VPC endpoint policy", "endpoint", true, false),
+    ];
+    for (reason, ty, explicit, identity_fixes) in shapes {
+        for wrapped in [false, true] {
+            let mut msg = format!("{head} {reason}");
+            if wrapped {
+                msg = format!(
+                    "An error occurred (AccessDenied) when calling the GetObject operation: {msg}"
+                );
+            }
+            let (code, out, err) = explain(&["-f", "json", &msg], None);
+            assert_eq!(code, 0, "{msg}: {err}");
+            let v = json(&out);
+            assert_eq!(v["principal"], who);
+            assert_eq!(v["action"], "s3:GetObject");
+            assert_eq!(v["resource"], "arn:aws:s3:::example-bucket/q3.csv");
+            assert_eq!(v["resource_type"], "s3:object");
+            assert_eq!(
+                v["arn_format"],
+                "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+            );
+            assert_eq!(
+                (v["policy_type"].as_str(), v["explicit"].as_bool()),
+                (Some(*ty), Some(*explicit)),
+                "{reason}"
+            );
+            assert_eq!(
+                v["fix"]["identity_policy_can_fix"], *identity_fixes,
+                "{reason}"
+            );
+            if wrapped {
+                assert_eq!(v["operation"], "GetObject");
+            }
+            if *explicit || !identity_fixes {
+                assert!(
+                    v["fix"]["message"].as_str().unwrap().contains("cannot fix")
+                        || v["fix"]["message"].as_str().unwrap().contains("can fix it"),
+                    "{reason}: {v}"
+                );
+            }
+        }
+    }
+    // The writer's statement, scoped to the resource, for a missing allow.
+    let (_, out, _) = explain(
+        &[
+            "-f",
+            "json",
+            &format!("{head} because no identity-based policy allows the s3:GetObject action"),
+        ],
+        None,
+    );
+    let v = json(&out);
+    assert_eq!(
+        v["fix"]["statement"]["Resource"],
+        "arn:aws:s3:::example-bucket/q3.csv"
+    );
+    // The policy ARN where AWS includes it.
+    let (_, out, _) = explain(&["-f", "json", &format!("{head} {}", shapes[8].0)], None);
+    assert_eq!(
+        json(&out)["policy_arn"],
+        "arn:aws:iam::111122223333:policy/NoReads"
+    );
+}
+
+#[test]
+fn explain_reads_stdin_decoded_messages_and_refuses_the_rest() {
+    let decoded = r#"{"DecodedMessage": "{\"allowed\":false,\"explicitDeny\":false,\"matchedStatements\":{\"items\":[]},\"failures\":{\"items\":[]},\"context\":{\"principal\":{\"id\":\"AIDAX\",\"name\":\"ana\",\"arn\":\"arn:aws:iam::111122223333:user/ana\"},\"action\":\"ec2:RunInstances\",\"resource\":\"arn:aws:ec2:us-east-1:111122223333:instance/*\",\"conditions\":{\"items\":[{\"key\":\"ec2:InstanceType\",\"values\":{\"items\":[{\"value\":\"t3.micro\"}]}}]}}}"}"#;
+    let (code, out, err) = explain(&["-f", "json"], Some(decoded));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["action"], "ec2:RunInstances");
+    assert_eq!(v["resource_type"], "ec2:instance");
+    assert_eq!(v["policy_type"], "identity");
+    assert_eq!(v["context"][0][0], "ec2:InstanceType");
+    let (code, out, _) = explain(&[], Some("User: arn:aws:iam::111122223333:user/ana is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:111122223333:q because no identity-based policy allows the sqs:SendMessage action\n"));
+    assert_eq!(code, 0);
+    assert!(out.contains("resource type  sqs:queue"), "{out}");
+    assert!(
+        out.contains("\"Resource\": \"arn:aws:sqs:us-east-1:111122223333:q\""),
+        "{out}"
+    );
+    for bad in [
+        "Access Denied",
+        "{\"x\": 1}",
+        "Encoded authorization failure message: AbC",
+    ] {
+        let (code, _, err) = explain(&[bad], None);
+        assert_eq!(code, 2, "{bad}");
+        assert!(
+            err.contains("expected") || err.contains("decode-authorization-message"),
+            "{bad}: {err}"
+        );
+    }
+}

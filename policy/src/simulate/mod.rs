@@ -32,6 +32,7 @@
 
 pub mod condition;
 pub mod context;
+pub mod explain;
 pub mod knowledge;
 pub mod principal;
 
