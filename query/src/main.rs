@@ -5,7 +5,9 @@ use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use iamref_query::exit::{Exit, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy, record_cmd};
+use iamref_query::{
+    api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, explain_cmd, locate, policy, record_cmd,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -89,6 +91,9 @@ enum Cmd {
     Crosscheck(api_cmd::CrosscheckArgs),
     /// Record the calls of a workload (SDK client-side monitoring) and write the policy it needs
     Record(record_cmd::RecordArgs),
+    /// Read an AccessDenied message (argument or stdin): who, what, which
+    /// resource and policy type denied it, and the fix
+    Explain(explain_cmd::ExplainArgs),
     /// Check a policy against the data, or write a least-privilege policy
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
@@ -236,6 +241,7 @@ fn run(
                 Cmd::Calls(a) => api_cmd::calls(&conn, a, quiet, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
+                Cmd::Explain(a) => explain_cmd::explain(&conn, a, out),
                 Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),
                 Cmd::Build(_)
                 | Cmd::Crawl(_)

@@ -21,6 +21,10 @@ pub enum PolicyCmd {
     /// Rewrite a policy so each action keeps only the Resources it can use
     /// (never grants more; removals on stderr; exit 1 when changed)
     Tighten(crate::write_cmd::TightenArgs),
+    /// Would AWS allow a request under these policies, and why: identity,
+    /// resource, boundary, session, SCP/RCP levels, VPC endpoint (exit 0
+    /// all allowed, 1 any denied, 2 bad input)
+    Simulate(Box<crate::simulate_cmd::SimulateArgs>),
 }
 
 impl PolicyCmd {
@@ -36,5 +40,6 @@ pub fn run(conn: &Connection, cmd: PolicyCmd, out: &mut Out) -> Result<Exit> {
         PolicyCmd::Check(a) => crate::policy_check_cmd::check(conn, a, out),
         PolicyCmd::Write(a) => crate::write_cmd::write(conn, *a, out, quiet),
         PolicyCmd::Tighten(a) => crate::write_cmd::tighten_cmd(conn, a, out, quiet),
+        PolicyCmd::Simulate(a) => crate::simulate_cmd::simulate(conn, *a, out),
     }
 }

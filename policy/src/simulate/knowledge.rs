@@ -74,24 +74,29 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
             }
         }
     } else if let Ok(pat) = Pattern::parse(&req.resource) {
+        // The catalog's one answer for "which resource type is this ARN".
+        let resolved = cat.resolve(m, &pat);
         let mut takes = Vec::new();
         let mut other = Vec::new();
-        for (ti, rt) in svc.resource_types.iter().enumerate() {
-            if !cat.pattern_reaches(m, &pat, id.service, ti as u32) {
-                continue;
-            }
-            if act
-                .resource_types
-                .iter()
-                .any(|r| r.name.eq_ignore_ascii_case(&rt.name))
-            {
-                takes.push(rt.name.clone());
+        for r in &resolved {
+            let (owner, rt) = (
+                cat.service_at(r.service),
+                &cat.service_at(r.service).resource_types[r.resource_type as usize],
+            );
+            let taken = r.service == id.service
+                && act
+                    .resource_types
+                    .iter()
+                    .any(|a| a.name.eq_ignore_ascii_case(&rt.name));
+            let name = format!("{}:{}", owner.prefix, rt.name);
+            if taken {
+                takes.push(name);
             } else {
-                other.push(rt.name.clone());
+                other.push(name);
             }
         }
         if let Some(t) = takes.first() {
-            k.resource_type = Some(format!("{}:{t}", svc.prefix));
+            k.resource_type = Some(t.clone());
         } else {
             let wanted: Vec<String> = act
                 .resource_types
@@ -100,8 +105,7 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
                 .collect();
             k.notes.push(match other.first() {
                 Some(o) => format!(
-                    "{name} cannot take this ARN: it is a {}:{o}; {name} takes {}",
-                    svc.prefix,
+                    "{name} cannot take this ARN: it is a {o}; {name} takes {}",
                     wanted.join(", ")
                 ),
                 None => format!(

@@ -32,6 +32,7 @@
 
 pub mod condition;
 pub mod context;
+pub mod explain;
 pub mod knowledge;
 pub mod principal;
 
@@ -63,6 +64,18 @@ impl PolicyType {
             PolicyType::Identity => "identity",
             PolicyType::Boundary => "boundary",
             PolicyType::Session => "session",
+        }
+    }
+    /// The name AWS's messages use (`service control policy`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyType::Scp => "service control policy",
+            PolicyType::Rcp => "resource control policy",
+            PolicyType::Endpoint => "VPC endpoint policy",
+            PolicyType::Resource => "resource-based policy",
+            PolicyType::Identity => "identity-based policy",
+            PolicyType::Boundary => "permissions boundary",
+            PolicyType::Session => "session policy",
         }
     }
     /// Does a `Principal` in this kind of policy name who it applies to?
@@ -393,6 +406,8 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
         explicit.iter().map(|b| b.0).collect()
     };
     blocked_by.dedup();
+    // Statements in the order of the layers (stable within a policy).
+    statements.sort_by_key(|t| (t.policy_type, t.level));
     Outcome {
         decision,
         blocked_by,

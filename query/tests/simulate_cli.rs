@@ -1,0 +1,698 @@
+//! `iamref policy simulate` as a user runs it: the real binary on
+//! constructed policies (written into a temporary folder by each test)
+//! against the snapshot shipped in `data/`: decisions and exit codes, the
+//! explanation in json, the per-layer table, batches of JSON lines and
+//! `iamref calls -f jsonl` rows, the writer's fix for a denied request, and
+//! bad input located by file, line and column.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+
+fn cache() -> &'static Path {
+    static DIR: OnceLock<TempDir> = OnceLock::new();
+    DIR.get_or_init(|| TempDir::new().unwrap()).path()
+}
+
+fn iamref() -> Command {
+    let mut c = Command::cargo_bin("iamref").unwrap();
+    c.env("IAMREF_CACHE_DIR", cache())
+        .env_remove("IAMREF_DB")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/App/s1";
+
+/// An identity policy (constructed): objects under the team's home, the
+/// bucket listed only from the office network.
+const IDENTITY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "Home", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+     "Resource": "arn:aws:s3:::example-bucket/home/${aws:PrincipalTag/team}/*"},
+    {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket",
+     "Resource": "arn:aws:s3:::example-bucket",
+     "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}
+  ]
+}"#;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = iamref()
+        .args(["policy", "simulate"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn json(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}): {s}"))
+}
+
+#[test]
+fn one_request_allowed_and_denied_with_the_explanation() {
+    let d = TempDir::new().unwrap();
+    let id = write(&d, "id.json", IDENTITY);
+    let id = id.to_str().unwrap();
+    let (code, out, err) = run(&[
+        "--identity",
+        id,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::example-bucket/home/red/a.txt",
+        "--principal",
+        SESSION,
+        "--context-json",
+        r#"{"aws:principaltag/team": "red"}"#,
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["decision"], "allowed");
+    assert_eq!(v["resource_type"], "s3:object");
+    assert_eq!(v["statements"][0]["sid"], "Home");
+    assert_eq!(v["statements"][0]["applied"], true);
+    assert_eq!(v["statements"][0]["line"], 4);
+
+    // Another team's home: the Resource fails, an identity allow is missing.
+    let (code, out, _) = run(&[
+        "--identity",
+        id,
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::example-bucket/home/blue/a.txt",
+        "--principal",
+        SESSION,
+        "--context-json",
+        r#"{"aws:PrincipalTag/team": "red"}"#,
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v = json(&out);
+    assert_eq!(v["decision"], "implicit-deny");
+    assert_eq!(v["blocked_by"], serde_json::json!(["identity"]));
+    assert_eq!(v["statements"][0]["failed"]["element"], "Resource");
+    assert_eq!(v["statements"][1]["failed"]["element"], "Action");
+    // The fix is the writer's statement, scoped to the one object.
+    assert_eq!(
+        v["fix"]["statement"]["Resource"],
+        "arn:aws:s3:::example-bucket/home/blue/a.txt"
+    );
+    assert_eq!(
+        v["fix"]["statement"]["Action"],
+        serde_json::json!(["s3:GetObject"])
+    );
+
+    // The condition that failed, with the values compared.
+    let (code, out, _) = run(&[
+        "--identity",
+        id,
+        "--action",
+        "s3:ListBucket",
+        "--resource",
+        "arn:aws:s3:::example-bucket",
+        "--principal",
+        SESSION,
+        "--context-json",
+        r#"{"aws:SourceIp": "198.51.100.7"}"#,
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let f = &json(&out)["statements"][1]["failed"];
+    assert_eq!(f["element"], "Condition");
+    assert_eq!(f["condition"]["key"], "aws:SourceIp");
+    assert_eq!(
+        f["condition"]["expected"],
+        serde_json::json!(["203.0.113.0/24"])
+    );
+    assert_eq!(
+        f["condition"]["actual"],
+        serde_json::json!(["198.51.100.7"])
+    );
+}
+
+#[test]
+fn layers_scp_levels_boundary_and_explicit_deny() {
+    let d = TempDir::new().unwrap();
+    let id = write(
+        &d,
+        "id.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}}"#,
+    );
+    let root = write(
+        &d,
+        "root.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}"#,
+    );
+    let ou = write(
+        &d,
+        "ou.json",
+        r#"[{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}},
+ {"Version": "2012-10-17", "Statement": {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}}]"#,
+    );
+    let boundary = write(
+        &d,
+        "b.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": "*"}}"#,
+    );
+    let p = |x: &PathBuf| x.to_str().unwrap().to_string();
+    let base = [
+        "--identity".to_string(),
+        p(&id),
+        "--scp".into(),
+        p(&root),
+        "--scp".into(),
+        p(&ou),
+        "--boundary".into(),
+        p(&boundary),
+        "--principal".into(),
+        SESSION.into(),
+        "--resource-account".into(),
+        "111122223333".into(),
+        "-f".into(),
+        "json".into(),
+    ];
+    let go = |action: &str| {
+        let mut args: Vec<String> = base.to_vec();
+        args.extend([
+            "--action".into(),
+            action.into(),
+            "--resource".into(),
+            "arn:aws:s3:::b/k".into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(&args);
+        (code, json(&out), err)
+    };
+    let (code, v, err) = go("s3:GetObject");
+    assert_eq!(code, 0, "{err}");
+    let states: Vec<String> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            format!(
+                "{}{}={}",
+                l["policy_type"].as_str().unwrap(),
+                l.get("level").map(|x| x.to_string()).unwrap_or_default(),
+                l["state"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "scp0=ALLOW",
+            "scp1=ALLOW",
+            "identity=ALLOW",
+            "boundary=ALLOW"
+        ]
+    );
+    // Put: the OU's SCP does not allow it, nor does the boundary.
+    let (code, v, _) = go("s3:PutObject");
+    assert_eq!(code, 1);
+    assert_eq!(v["blocked_by"], serde_json::json!(["scp", "boundary"]));
+    assert!(v["fix"]["message"].as_str().unwrap().contains("cannot fix"));
+    // Delete: the OU's explicit deny.
+    let (code, v, _) = go("s3:DeleteObject");
+    assert_eq!(code, 1);
+    assert_eq!(v["decision"], "explicit-deny");
+    assert_eq!(v["blocked_by"], serde_json::json!(["scp"]));
+    let deny = v["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["sid"] == "NoDelete")
+        .unwrap();
+    assert_eq!(
+        (deny["policy"].as_u64(), deny["applied"].as_bool()),
+        (Some(1), Some(true))
+    );
+
+    // The table: one row per layer, one per statement.
+    let mut args: Vec<String> = base[..base.len() - 2].to_vec();
+    args.extend([
+        "--action".into(),
+        "s3:DeleteObject".into(),
+        "--resource".into(),
+        "arn:aws:s3:::b/k".into(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, _) = run(&args);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("decision: explicit-deny (blocked by scp)"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("scp[1]") && l.ends_with("EXPLICIT_DENY")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.contains("NoDelete") && l.ends_with("applies")),
+        "{out}"
+    );
+}
+
+#[test]
+fn cross_account_and_resource_policy() {
+    let d = TempDir::new().unwrap();
+    let id = write(
+        &d,
+        "id.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}}"#,
+    );
+    let queue = write(
+        &d,
+        "queue.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Sid": "Producer", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/App"}, "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:us-east-1:444455556666:q"}}"#,
+    );
+    let arn = "arn:aws:sqs:us-east-1:444455556666:q";
+    let (code, out, _) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--action",
+        "sqs:SendMessage",
+        "--resource",
+        arn,
+        "--principal",
+        SESSION,
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 1);
+    let v = json(&out);
+    assert_eq!(v["cross_account"], true);
+    assert_eq!(v["blocked_by"], serde_json::json!(["resource"]));
+    let (code, out, _) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--resource-policy",
+        queue.to_str().unwrap(),
+        "--action",
+        "sqs:SendMessage",
+        "--resource",
+        arn,
+        "--principal",
+        SESSION,
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["resource_type"], "sqs:queue");
+}
+
+#[test]
+fn batches_of_requests_and_calls_rows() {
+    let d = TempDir::new().unwrap();
+    let id = write(&d, "id.json", IDENTITY);
+    let reqs = write(&d, "reqs.jsonl", &format!(
+        "{{\"action\": \"s3:GetObject\", \"resource\": \"arn:aws:s3:::example-bucket/home/red/a\", \"context\": {{\"aws:PrincipalTag/team\": \"red\"}}}}\n\n{{\"action\": \"s3:PutObject\", \"resource\": \"arn:aws:s3:::example-bucket/home/red/b\", \"principal\": \"{SESSION}\"}}\n"
+    ));
+    let (code, out, err) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--requests",
+        reqs.to_str().unwrap(),
+        "-f",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let lines: Vec<Value> = out.lines().map(json).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        (lines[0]["line"].as_u64(), lines[0]["decision"].as_str()),
+        (Some(1), Some("allowed"))
+    );
+    assert_eq!(
+        (lines[1]["line"].as_u64(), lines[1]["decision"].as_str()),
+        (Some(3), Some("implicit-deny"))
+    );
+    // json: one object with the overall decision.
+    let (_, out, _) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--requests",
+        reqs.to_str().unwrap(),
+        "-f",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(
+        (
+            v["decision"].as_str(),
+            v["requests"].as_u64(),
+            v["denied"].as_u64()
+        ),
+        (Some("implicit-deny"), Some(2), Some(1))
+    );
+    // The table names each denied call with the statement that allows it.
+    let (_, out, _) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--requests",
+        reqs.to_str().unwrap(),
+    ]);
+    assert!(out.contains("2 requests: 1 allowed, 1 denied"), "{out}");
+    assert!(
+        out.contains("\"Resource\":\"arn:aws:s3:::example-bucket/home/red/b\""),
+        "{out}"
+    );
+
+    // `iamref calls -f jsonl` output replays: one request per resource.
+    let list = write(&d, "calls.txt", "s3:GetObject\ns3:ListBuckets\n");
+    let calls = iamref()
+        .args(["calls", "-f", "jsonl", list.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        calls.status.success(),
+        "{}",
+        String::from_utf8_lossy(&calls.stderr)
+    );
+    let calls_file = write(
+        &d,
+        "calls.jsonl",
+        std::str::from_utf8(&calls.stdout).unwrap(),
+    );
+    let all = write(
+        &d,
+        "all.json",
+        r#"{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}}"#,
+    );
+    let (code, out, _) = run(&[
+        "--identity",
+        all.to_str().unwrap(),
+        "--requests",
+        calls_file.to_str().unwrap(),
+        "-f",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1);
+    let got: Vec<(String, String)> = out
+        .lines()
+        .map(json)
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap().to_string(),
+                v["decision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        got.contains(&("s3:ListAllMyBuckets".into(), "allowed".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&("s3:GetObject".into(), "implicit-deny".into())),
+        "{got:?}"
+    );
+    // Rows the calls need only in some configurations are left out.
+    assert!(!got.iter().any(|g| g.0 == "s3:GetObjectTagging"), "{got:?}");
+}
+
+#[test]
+fn bad_input_is_exit_2_with_file_line_and_column() {
+    let d = TempDir::new().unwrap();
+    let broken = write(
+        &d,
+        "broken.json",
+        "{\"Version\": \"2012-10-17\",\n  \"Statement\": [,]}",
+    );
+    let (code, _, err) = run(&[
+        "--identity",
+        broken.to_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("broken.json:2:17"), "{err}");
+    let invalid = write(&d, "invalid.json", "{\"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"allow\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}");
+    let (code, _, err) = run(&[
+        "--identity",
+        invalid.to_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("invalid.json:2:28") && err.contains("IAM rejects"),
+        "{err}"
+    );
+    let id = write(&d, "id.json", IDENTITY);
+    let reqs = write(
+        &d,
+        "reqs.jsonl",
+        "{\"action\": \"s3:GetObject\"}\n{\"action\": \n",
+    );
+    let (code, _, err) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--requests",
+        reqs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("reqs.jsonl:2:"), "{err}");
+    let reqs = write(&d, "reqs2.jsonl", "{\"resource\": \"*\"}\n");
+    let (code, _, err) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--requests",
+        reqs.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("reqs2.jsonl:1:1: expected an object with \"action\""),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "--identity",
+        id.to_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+        "--context-json",
+        "[1]",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--context-json"), "{err}");
+    let (code, _, err) = run(&["--identity", id.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("needs a request"), "{err}");
+}
+
+#[test]
+fn the_reference_knows_more_than_iam() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "arn:aws:s3:::*"},
+  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {"StringEqualsIfExists": {"aws:RequestTag/team": "red"}}}]}"#,
+    );
+    let (_, out, _) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--action",
+        "s3:ListAllMyBuckets",
+        "-f",
+        "json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["decision"], "implicit-deny");
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("takes only \"*\"")),
+        "{v}"
+    );
+    let (code, out, _) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b/k",
+        "-f",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let v = json(&out);
+    assert!(
+        v["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("s3:GetObject supplies no aws:RequestTag/team")),
+        "{v}"
+    );
+    let (_, out, _) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--action",
+        "s3:GetObject",
+        "--resource",
+        "arn:aws:s3:::b",
+        "-f",
+        "json",
+    ]);
+    let v = json(&out);
+    assert!(
+        v["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("cannot take this ARN: it is a s3:bucket")),
+        "{v}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// iamref explain
+// ---------------------------------------------------------------------------
+
+fn explain(args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let mut c = iamref();
+    c.arg("explain").args(args);
+    if let Some(s) = stdin {
+        c.write_stdin(s);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn explain_every_message_shape() {
+    let who = "arn:aws:sts::111122223333:assumed-role/Analyst/ana";
+    let head = format!("User: {who} is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::example-bucket/q3.csv");
+    let shapes: &[(&str, &str, bool, bool)] = &[
+        ("because no identity-based policy allows the s3:GetObject action", "identity", false, true),
+        ("because no resource-based policy allows the s3:GetObject action", "resource", false, false),
+        ("because no service control policy allows the s3:GetObject action", "scp", false, false),
+        ("because no permissions boundary allows the s3:GetObject action", "boundary", false, false),
+        ("because no session policy allows the s3:GetObject action", "session", false, false),
+        ("because no VPC endpoint policy allows the s3:GetObject action", "endpoint", false, false),
+        ("with an explicit deny in a service control policy: arn:aws:organizations::999988887777:policy/o-a/service_control_policy/p-b", "scp", true, false),
+        ("with an explicit deny in a resource control policy", "rcp", true, false),
+        ("with an explicit deny in an identity-based policy: arn:aws:iam::111122223333:policy/NoReads", "identity", true, false),
+        ("with an explicit deny in a resource-based policy", "resource", true, false),
+        ("with an explicit deny in a permissions boundary", "boundary", true, false),
+        ("with an explicit deny in a session policy", "session", true, false),
+        ("with an explicit deny in a VPC endpoint policy", "endpoint", true, false),
+    ];
+    for (reason, ty, explicit, identity_fixes) in shapes {
+        for wrapped in [false, true] {
+            let mut msg = format!("{head} {reason}");
+            if wrapped {
+                msg = format!(
+                    "An error occurred (AccessDenied) when calling the GetObject operation: {msg}"
+                );
+            }
+            let (code, out, err) = explain(&["-f", "json", &msg], None);
+            assert_eq!(code, 0, "{msg}: {err}");
+            let v = json(&out);
+            assert_eq!(v["principal"], who);
+            assert_eq!(v["action"], "s3:GetObject");
+            assert_eq!(v["resource"], "arn:aws:s3:::example-bucket/q3.csv");
+            assert_eq!(v["resource_type"], "s3:object");
+            assert_eq!(
+                v["arn_format"],
+                "arn:${Partition}:s3:::${BucketName}/${ObjectName}"
+            );
+            assert_eq!(
+                (v["policy_type"].as_str(), v["explicit"].as_bool()),
+                (Some(*ty), Some(*explicit)),
+                "{reason}"
+            );
+            assert_eq!(
+                v["fix"]["identity_policy_can_fix"], *identity_fixes,
+                "{reason}"
+            );
+            if wrapped {
+                assert_eq!(v["operation"], "GetObject");
+            }
+            if *explicit || !identity_fixes {
+                assert!(
+                    v["fix"]["message"].as_str().unwrap().contains("cannot fix")
+                        || v["fix"]["message"].as_str().unwrap().contains("can fix it"),
+                    "{reason}: {v}"
+                );
+            }
+        }
+    }
+    // The writer's statement, scoped to the resource, for a missing allow.
+    let (_, out, _) = explain(
+        &[
+            "-f",
+            "json",
+            &format!("{head} because no identity-based policy allows the s3:GetObject action"),
+        ],
+        None,
+    );
+    let v = json(&out);
+    assert_eq!(
+        v["fix"]["statement"]["Resource"],
+        "arn:aws:s3:::example-bucket/q3.csv"
+    );
+    // The policy ARN where AWS includes it.
+    let (_, out, _) = explain(&["-f", "json", &format!("{head} {}", shapes[8].0)], None);
+    assert_eq!(
+        json(&out)["policy_arn"],
+        "arn:aws:iam::111122223333:policy/NoReads"
+    );
+}
+
+#[test]
+fn explain_reads_stdin_decoded_messages_and_refuses_the_rest() {
+    let decoded = r#"{"DecodedMessage": "{\"allowed\":false,\"explicitDeny\":false,\"matchedStatements\":{\"items\":[]},\"failures\":{\"items\":[]},\"context\":{\"principal\":{\"id\":\"AIDAX\",\"name\":\"ana\",\"arn\":\"arn:aws:iam::111122223333:user/ana\"},\"action\":\"ec2:RunInstances\",\"resource\":\"arn:aws:ec2:us-east-1:111122223333:instance/*\",\"conditions\":{\"items\":[{\"key\":\"ec2:InstanceType\",\"values\":{\"items\":[{\"value\":\"t3.micro\"}]}}]}}}"}"#;
+    let (code, out, err) = explain(&["-f", "json"], Some(decoded));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    assert_eq!(v["action"], "ec2:RunInstances");
+    assert_eq!(v["resource_type"], "ec2:instance");
+    assert_eq!(v["policy_type"], "identity");
+    assert_eq!(v["context"][0][0], "ec2:InstanceType");
+    let (code, out, _) = explain(&[], Some("User: arn:aws:iam::111122223333:user/ana is not authorized to perform: sqs:SendMessage on resource: arn:aws:sqs:us-east-1:111122223333:q because no identity-based policy allows the sqs:SendMessage action\n"));
+    assert_eq!(code, 0);
+    assert!(out.contains("resource type  sqs:queue"), "{out}");
+    assert!(
+        out.contains("\"Resource\": \"arn:aws:sqs:us-east-1:111122223333:q\""),
+        "{out}"
+    );
+    for bad in [
+        "Access Denied",
+        "{\"x\": 1}",
+        "Encoded authorization failure message: AbC",
+    ] {
+        let (code, _, err) = explain(&[bad], None);
+        assert_eq!(code, 2, "{bad}");
+        assert!(
+            err.contains("expected") || err.contains("decode-authorization-message"),
+            "{bad}: {err}"
+        );
+    }
+}
