@@ -600,6 +600,7 @@ fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Opti
 }
 
 fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<PrincipalEntry> {
+    duplicate_keys(v, name, st, out);
     let mut entries = Vec::new();
     if let Value::String(s) = &v.value {
         entries.push(PrincipalEntry {
@@ -725,7 +726,43 @@ fn federation_source(p: &str) -> bool {
             && (p.contains(":saml-provider/") || p.contains(":oidc-provider/")))
 }
 
+/// Keys repeated in an object anywhere below `v` (a Condition's operators
+/// or keys, a Principal's kinds): which one IAM reads is undefined. Keys
+/// compare as IAM compares them: condition keys without case.
+fn duplicate_keys(v: &Node, what: &str, st: &Statement, out: &mut Vec<Finding>) {
+    let mut stack = vec![v];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            Value::Object(members) => {
+                let mut seen: Vec<&str> = Vec::new();
+                for (k, child) in members {
+                    let dup = if what == "Condition" {
+                        seen.iter().any(|s| s.eq_ignore_ascii_case(&k.name))
+                    } else {
+                        seen.contains(&k.name.as_str())
+                    };
+                    if dup {
+                        out.push(finding(
+                            "duplicate-key",
+                            Some(st),
+                            k.at,
+                            Vec::new(),
+                            format!("{:?} appears more than once in the same object of {what}; which one IAM reads is undefined", k.name),
+                            Some("merge them into one".into()),
+                        ));
+                    }
+                    seen.push(&k.name);
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+}
+
 fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition> {
+    duplicate_keys(v, "Condition", st, out);
     let mut list = Vec::new();
     let Value::Object(ops) = &v.value else {
         out.push(finding(
@@ -924,6 +961,31 @@ mod tests {
             ["unknown-federation-source"]
         );
         assert_eq!(codes(&pol(r#""me""#)), ["malformed"]);
+    }
+
+    #[test]
+    fn duplicate_keys_at_any_depth() {
+        let p = |cond: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {cond}}}]}}"#
+            )
+        };
+        assert_eq!(
+            codes(&p(
+                r#"{"StringEquals": {"aws:username": "a"}, "StringEquals": {"aws:username": "b"}}"#
+            )),
+            ["duplicate-key"]
+        );
+        assert_eq!(
+            codes(&p(
+                r#"{"StringEquals": {"aws:username": "a", "aws:UserName": "b"}}"#
+            )),
+            ["duplicate-key"]
+        );
+        assert!(codes(&p(
+            r#"{"StringEquals": {"aws:username": "a"}, "StringLike": {"aws:username": "b*"}}"#
+        ))
+        .is_empty());
     }
 
     #[test]

@@ -601,7 +601,10 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
 pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
     let (fmt, wrap) = render_format(out)?;
     let (name, text) = crate::input::read_text(Some(&a.file))?;
-    let policy: Value = serde_json::from_str(&text).map_err(|e| {
+    // A UTF-8 byte order mark (editors on Windows write one) is not JSON:
+    // skipped, as `policy check` does.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let policy: Value = serde_json::from_str(text).map_err(|e| {
         input(format!(
             "{name}: not a JSON policy document: {e} (line {}, column {})",
             e.line(),

@@ -325,3 +325,20 @@ fn the_recorder_grants_the_model_called_not_a_fixed_arn() {
         ]
     );
 }
+
+#[test]
+fn byte_order_marks_are_accepted_by_tighten_and_templates() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let p = dir.path().join("bom.json");
+    let policy = allow("s3:GetObject", &["arn:aws:s3:::b/*", "arn:aws:s3:::b"]);
+    std::fs::write(&p, format!("\u{feff}{policy}")).unwrap();
+    let (o, _) = run(&["policy", "tighten", p.to_str().unwrap()], 1);
+    assert_eq!(resources(&o), ["arn:aws:s3:::b/*"]);
+    let t = dir.path().join("bom.yml");
+    std::fs::write(&t, "\u{feff}mode: actions\nactions:\n- s3:GetObject\n").unwrap();
+    let (o, _) = run(&["policy", "write", "--template", t.to_str().unwrap()], 0);
+    assert_eq!(
+        resources(&o),
+        ["arn:aws:s3:*:*:accesspoint/*/object/*", "arn:aws:s3:::*/*"]
+    );
+}
