@@ -696,3 +696,104 @@ fn explain_reads_stdin_decoded_messages_and_refuses_the_rest() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// iamref policy prune
+// ---------------------------------------------------------------------------
+
+#[test]
+fn prune_to_what_the_trail_used() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "app.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Data", "Effect": "Allow", "Action": ["s3:Get*", "s3:PutObject"], "Resource": ["arn:aws:s3:::reports-bucket/*", "arn:aws:s3:::archive-bucket/*"]},
+  {"Sid": "Unused", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+  {"Sid": "Tagged", "Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+  {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}"#,
+    );
+    let trail = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail.json");
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            p.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+            "-q",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(std::str::from_utf8(&out.stdout).unwrap());
+    let st = v["policy"]["Statement"].as_array().unwrap();
+    let sids: Vec<&str> = st.iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    assert_eq!(sids, ["Data", "Tagged", "NoDelete"]);
+    assert_eq!(st[0]["Action"], "s3:GetObject");
+    assert_eq!(st[0]["Resource"], "arn:aws:s3:::reports-bucket/*");
+    assert_eq!(
+        st[1]["Condition"]["StringEquals"]["aws:RequestedRegion"],
+        "us-east-1"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("statement 1 (Unused): removed: no recorded call used it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("statement 0 (Data): - resource arn:aws:s3:::archive-bucket/*"),
+        "{err}"
+    );
+    assert!(err.contains("denied: lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:resize"), "{err}");
+    assert!(v["denied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["action"] == "lambda:InvokeFunction"));
+    // The pruned policy allows every call the input allowed: prune it
+    // again and nothing changes.
+    let again = write(&d, "again.json", &v["policy"].to_string());
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            again.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bad input.
+    let bad = write(
+        &d,
+        "bad.json",
+        "{\"Version\": \"2012-10-17\", \"Statement\": [}",
+    );
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            bad.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json:1:"));
+}

@@ -35,6 +35,7 @@ pub mod context;
 pub mod explain;
 pub mod knowledge;
 pub mod principal;
+pub mod prune;
 
 use crate::document::{Element, Policy, Statement};
 use context::{arn_match, expand, Context};

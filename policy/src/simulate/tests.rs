@@ -730,3 +730,58 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// `policy prune` never allows a request the input denied, and allows
+    /// every recorded call the input allowed.
+    #[test]
+    fn prune_never_allows_more_and_keeps_what_was_used(
+        stmts in proptest::collection::vec(
+            (proptest::collection::vec(0..ACTIONS.len() + 2, 1..4), proptest::collection::vec(0..ARNS.len(), 1..4)),
+            1..4,
+        ),
+        calls in proptest::collection::vec((0..ACTIONS.len(), 0..ARNS.len()), 0..6),
+    ) {
+        let action = |i: usize| match i {
+            i if i < ACTIONS.len() => ACTIONS[i],
+            i if i == ACTIONS.len() => "s3:*",
+            _ => "dynamodb:Get*",
+        };
+        let st: Vec<serde_json::Value> = stmts
+            .iter()
+            .map(|(a, r)| {
+                serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": a.iter().map(|i| action(*i)).collect::<Vec<_>>(),
+                    "Resource": r.iter().map(|i| ARNS[*i]).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let input = serde_json::json!({"Version": "2012-10-17", "Statement": st});
+        let calls: Vec<prune::Call> = calls
+            .iter()
+            .map(|(a, r)| prune::Call { action: ACTIONS[*a].into(), resource: ARNS[*r].into() })
+            .collect();
+        let out = prune::prune(&input, &calls, None).unwrap();
+        let mut before = Policies::default();
+        before.identity.push(policy_doc(&input));
+        let mut after = Policies::default();
+        after.identity.push(policy_doc(&out.policy));
+        for a in ACTIONS {
+            for arn in ARNS {
+                if allowed(&after, a, arn) {
+                    prop_assert!(allowed(&before, a, arn), "{a} on {arn}: prune allowed what {input} denied: {}", out.policy);
+                }
+            }
+        }
+        for (i, c) in calls.iter().enumerate() {
+            let was = allowed(&before, &c.action, &c.resource);
+            prop_assert_eq!(was, !out.denied.contains(&i));
+            if was {
+                prop_assert!(allowed(&after, &c.action, &c.resource), "{} on {} was used but pruned: {}", c.action, c.resource, out.policy);
+            }
+        }
+    }
+}
