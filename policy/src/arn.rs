@@ -955,6 +955,17 @@ impl Matcher {
         r
     }
 
+    /// Does `wide` match every ARN `narrow` matches (language inclusion)?
+    /// `arn:aws:s3:::*` includes `arn:aws:s3:::b`; `"*"` includes all. A
+    /// decision that hits the state bound answers no.
+    pub fn includes(&mut self, wide: &Pattern, narrow: &Pattern) -> bool {
+        match (wide.toks(), narrow.toks()) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(w), Some(n)) => exists(&[n], &[w]) == Some(false),
+        }
+    }
+
     /// Does every ARN that `pattern` can match belong to `format` (or one
     /// of the formats narrower than it)? Used to tell "this Resource is an
     /// object ARN" from "this Resource also reaches other things".

@@ -21,6 +21,7 @@ pub mod conditions;
 pub mod document;
 pub mod finding;
 pub mod json;
+pub mod kinds;
 pub mod names;
 pub mod record;
 pub mod resources;

@@ -13,6 +13,7 @@ use crate::output::{tsv_cell, Format, Out};
 use anyhow::{Context, Result};
 use iamref_policy::catalog::Catalog;
 use iamref_policy::finding::{Finding, Location, Severity, CODES};
+use iamref_policy::kinds::PolicyKind;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -39,15 +40,26 @@ pub struct CheckArgs {
     /// Report findings of this severity and above; any reported finding makes the exit status 1
     #[arg(long, value_enum, default_value_t = MinSeverity::Warning, value_name = "SEVERITY")]
     pub min_severity: MinSeverity,
-    /// Configuration file (.toml, .yaml or .yml): finding codes to mute everywhere or in some paths, paths to skip
+    /// Configuration file (.toml, .yaml or .yml): finding codes to mute everywhere or in some paths, paths to skip, policy kinds per path
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The policies' kind, instead of detecting it from each document's shape and file name:
+    /// identity, resource, trust, scp, rcp, boundary, session or endpoint
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    pub kind: Option<PolicyKind>,
     /// `--format sarif` (set by the binary: the global `--format` does not know it).
     #[arg(skip)]
     pub sarif: bool,
     /// `--quiet` (set by the binary): no summary on stderr.
     #[arg(skip)]
     pub quiet: bool,
+}
+
+fn parse_kind(s: &str) -> std::result::Result<PolicyKind, String> {
+    PolicyKind::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("{s:?} is not a policy kind; one of {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,6 +96,16 @@ struct ConfigFile {
     /// Codes muted in some files only.
     #[serde(default)]
     mute_in: Vec<MuteIn>,
+    /// The policy kind of some files (instead of detecting it).
+    #[serde(default)]
+    kind_in: Vec<KindIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindIn {
+    paths: Vec<String>,
+    kind: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +125,7 @@ pub struct Config {
     mute: BTreeSet<String>,
     exclude: Option<globset::GlobSet>,
     mute_in: Vec<(globset::GlobSet, Option<BTreeSet<String>>)>,
+    kind_in: Vec<(globset::GlobSet, PolicyKind)>,
 }
 
 fn glob_set(globs: &[String], what: &str, file: &str) -> Result<globset::GlobSet> {
@@ -178,6 +201,7 @@ impl Config {
             mute: check_codes(&raw.mute, "mute", &name)?,
             exclude: None,
             mute_in: Vec::new(),
+            kind_in: Vec::new(),
         };
         if !raw.exclude.is_empty() {
             c.exclude = Some(glob_set(&raw.exclude, "exclude", &name)?);
@@ -194,6 +218,12 @@ impl Config {
                 None => None,
             };
             c.mute_in.push((glob_set(&m.paths, &what, &name)?, codes));
+        }
+        for (i, k) in raw.kind_in.iter().enumerate() {
+            let what = format!("kind-in[{i}]");
+            let kind =
+                parse_kind(&k.kind).map_err(|e| input(format!("--config {name}: {what}: {e}")))?;
+            c.kind_in.push((glob_set(&k.paths, &what, &name)?, kind));
         }
         Ok(c)
     }
@@ -220,6 +250,15 @@ impl Config {
     }
 
     /// Is `code` muted in `file` (`None`: standard input)?
+    /// The kind the configuration gives a file, if any.
+    fn kind(&self, file: Option<&[PathBuf]>) -> Option<PolicyKind> {
+        let cands = file?;
+        self.kind_in
+            .iter()
+            .find(|(g, _)| cands.iter().any(|c| g.is_match(c)))
+            .map(|(_, k)| *k)
+    }
+
     fn muted(&self, code: &str, file: Option<&[PathBuf]>) -> bool {
         if self.mute.contains(code) {
             return true;
@@ -482,6 +521,7 @@ pub fn run_check(
     files: &[PathBuf],
     config: &Config,
     min: Severity,
+    kind: Option<PolicyKind>,
 ) -> Result<Report> {
     let mut skipped = 0;
     let (sources, mut errors) = expand_inputs(files, config, &mut skipped);
@@ -537,8 +577,18 @@ pub fn run_check(
             Source::File(p) => Some(config.candidates(p)),
             Source::Stdin => None,
         };
+        // --kind, else the configuration's, else the shape and file name.
+        let kind = kind
+            .or_else(|| config.kind(cands.as_deref()))
+            .unwrap_or_else(|| {
+                let name = match src {
+                    Source::File(p) => Some(p.to_string_lossy().into_owned()),
+                    Source::Stdin => None,
+                };
+                PolicyKind::detect(&policy, name.as_deref())
+            });
         let mut findings = Vec::new();
-        for f in iamref_policy::check::check(&catalog, &policy) {
+        for f in iamref_policy::check::check_as(&catalog, &policy, kind) {
             if config.muted(f.code, cands.as_deref()) {
                 report.muted += 1;
             } else if f.severity < min {
@@ -562,7 +612,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
         None => Config::default(),
     };
     let min = a.min_severity.severity();
-    let report = run_check(conn, &a.files, &config, min)?;
+    let report = run_check(conn, &a.files, &config, min, a.kind)?;
     // Input errors first on stderr, as compilers print them.
     for e in &report.errors {
         eprintln!("{}: error: {}", location_prefix(e), e.message);
