@@ -10,14 +10,17 @@ use iamref_policy::catalog::Catalog;
 use iamref_policy::document::{self, Policy};
 use iamref_policy::finding::Severity;
 use iamref_policy::simulate::context::Context;
-use iamref_policy::simulate::knowledge::knowledge;
+use iamref_policy::simulate::knowledge::{
+    about_action, about_resource, quick_type, ActionFormats, Knowledge,
+};
 use iamref_policy::simulate::{
-    evaluate, Decision, Doc, Layer, Outcome, Policies, PolicyType, Request, Trace,
+    evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
 };
 use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -94,13 +97,16 @@ struct Row {
     cross_account: bool,
     layers: Vec<Layer>,
     statements: Vec<Trace>,
+    /// In a batch: statements not naming the action (not listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_statements: Option<usize>,
     notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<Fix>,
 }
 
 /// How to allow a denied request.
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub(crate) struct Fix {
     message: String,
     /// The statement `policy write` gives for this action and resource.
@@ -162,13 +168,89 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     let mut m = Matcher::new();
     let mut rows = Vec::with_capacity(requests.len());
     let mut denied = 0;
+    // A batch lists, per request, the statements naming its action (the
+    // others are counted); one request lists them all.
+    let opts = Options {
+        all_statements: a.requests.is_none(),
+    };
+    // What the reference says, and the fixes, per action and resource:
+    // a batch repeats them.
+    let mut by_action: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_resource: HashMap<(String, String), Knowledge> = HashMap::new();
+    let mut formats_of: HashMap<String, ActionFormats> = HashMap::new();
+    let mut templates: HashMap<(String, String), Option<Value>> = HashMap::new();
     for (line, r) in &requests {
-        let o = evaluate(&policies, r);
-        let k = knowledge(&cat, &mut m, &policies, r);
+        let o = evaluate_with(&policies, r, opts);
+        let key = (r.action.clone(), r.resource.clone());
+        // A concrete ARN of a type the action takes: read from its text
+        // (a batch meets many); anything else through the catalog.
+        let formats = formats_of
+            .entry(r.action.clone())
+            .or_insert_with(|| ActionFormats::new(&cat, &mut m, &r.action));
+        let mut k = match quick_type(formats, &r.resource) {
+            Some(t) => Knowledge {
+                resource_type: Some(t),
+                notes: Vec::new(),
+            },
+            None => by_resource
+                .entry(key.clone())
+                .or_insert_with(|| about_resource(&cat, &mut m, &policies, r))
+                .clone(),
+        };
+        k.notes.extend(
+            by_action
+                .entry(r.action.clone())
+                .or_insert_with(|| about_action(&cat, &policies, &r.action))
+                .iter()
+                .cloned(),
+        );
         if o.decision != Decision::Allowed {
             denied += 1;
         }
-        rows.push(row(*line, r, o, k, &cat));
+        let fix = (o.decision != Decision::Allowed).then(|| {
+            // The writer's statement for a concrete ARN of a type the
+            // action takes is that ARN: one writer call per action and
+            // type, the ARN put in (else one call per resource).
+            let ty = k.resource_type.clone();
+            fix(&o.blocked_by, o.decision, || {
+                let concrete = !r.resource.contains(['*', '?']) && !r.resource.contains("${");
+                match ty.filter(|_| concrete) {
+                    Some(t) => {
+                        let tkey = (r.action.clone(), t);
+                        if let Some(Some(tpl)) = templates.get(&tkey) {
+                            let mut st: Value = tpl.clone();
+                            st["Resource"] = Value::String(r.resource.clone());
+                            return Some(st);
+                        }
+                        let st = writer_statement(r, &cat);
+                        let exact = st
+                            .as_ref()
+                            .is_some_and(|s| s["Resource"] == r.resource.as_str());
+                        if exact {
+                            templates.insert(tkey, st.clone());
+                        }
+                        st
+                    }
+                    None => writer_statement(r, &cat),
+                }
+            })
+        });
+        let row = row(*line, r, o, k, fix);
+        // JSON lines are written as they come: a batch is not kept.
+        if out.format == Format::Jsonl {
+            let w = out.w();
+            serde_json::to_writer(&mut *w, &row)?;
+            writeln!(w)?;
+        } else if out.format == Format::Json || a.requests.is_none() {
+            rows.push(row);
+        } else {
+            rows.push(Row {
+                statements: Vec::new(),
+                layers: Vec::new(),
+                notes: Vec::new(),
+                ..row
+            });
+        }
     }
     match out.format {
         Format::Json => {
@@ -196,13 +278,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
             }
             writeln!(w)?;
         }
-        Format::Jsonl => {
-            let w = out.w();
-            for r in &rows {
-                serde_json::to_writer(&mut *w, r)?;
-                writeln!(w)?;
-            }
-        }
+        Format::Jsonl => {}
         _ => {
             if a.requests.is_none() {
                 table_one(out, &rows[0])?;
@@ -218,16 +294,9 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     })
 }
 
-fn row(
-    line: Option<usize>,
-    r: &Request,
-    o: Outcome,
-    k: iamref_policy::simulate::knowledge::Knowledge,
-    cat: &Catalog,
-) -> Row {
+fn row(line: Option<usize>, r: &Request, o: Outcome, k: Knowledge, fix: Option<Fix>) -> Row {
     let mut notes = o.notes;
     notes.extend(k.notes);
-    let fix = (o.decision != Decision::Allowed).then(|| fix(&o.blocked_by, o.decision, r, cat));
     Row {
         line,
         action: r.action.clone(),
@@ -239,6 +308,7 @@ fn row(
         cross_account: o.cross_account,
         layers: o.layers,
         statements: o.statements,
+        other_statements: line.map(|_| o.other_statements),
         notes,
         fix,
     }
@@ -246,7 +316,11 @@ fn row(
 
 /// The fix for a denied request: the writer's statement when an identity
 /// policy is what is missing; else where to look.
-pub(crate) fn fix(blocked: &[PolicyType], d: Decision, r: &Request, cat: &Catalog) -> Fix {
+pub(crate) fn fix(
+    blocked: &[PolicyType],
+    d: Decision,
+    statement: impl FnOnce() -> Option<Value>,
+) -> Fix {
     let names: Vec<&str> = blocked.iter().map(|b| b.describe()).collect();
     if d == Decision::ExplicitDeny {
         return Fix {
@@ -268,10 +342,10 @@ pub(crate) fn fix(blocked: &[PolicyType], d: Decision, r: &Request, cat: &Catalo
                     ": an identity policy cannot fix this"
                 }
             ),
-            statement: writer_statement(r, cat),
+            statement: statement(),
         };
     }
-    let statement = writer_statement(r, cat);
+    let statement = statement();
     Fix {
         message: if statement.is_some() {
             "no identity policy allows it: add this statement to one".into()

@@ -785,3 +785,27 @@ proptest! {
         }
     }
 }
+
+/// The fast type reading of concrete ARNs agrees with the catalog's answer.
+#[test]
+fn quick_type_agrees_with_the_catalog() {
+    let cat = crate::catalog::tests::small();
+    let mut m = crate::arn::Matcher::new();
+    let mut seen = 0;
+    for a in ACTIONS {
+        let f = knowledge::ActionFormats::new(&cat, &mut m, a);
+        for arn in ARNS {
+            let slow = knowledge::about_resource(
+                &cat,
+                &mut m,
+                &Policies::default(),
+                &req(a, arn, &user()),
+            );
+            if let Some(t) = knowledge::quick_type(&f, arn) {
+                assert_eq!(Some(t), slow.resource_type, "{a} {arn}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 8, "{seen}");
+}
