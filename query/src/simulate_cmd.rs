@@ -73,9 +73,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "JSON")]
     pub context_json: Option<String>,
     /// Many requests: JSON lines (`action`, `resource`, `principal`,
-    /// `resource_account`, `context`), or `iamref calls -f jsonl` output
-    /// (rows needed only in some configurations are left out); `-` for
-    /// stdin
+    /// `resource_account`, `context`), `iamref calls -f jsonl` output
+    /// (rows needed only in some configurations are left out), or
+    /// CloudTrail / `iamref record --log` files (each action the calls
+    /// need, on the resources they name); `-` for stdin (request lines)
     #[arg(long, value_name = "FILE")]
     pub requests: Option<PathBuf>,
 }
@@ -123,6 +124,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     let policies = read_policies(&a)?;
     let requests: Vec<(Option<usize>, Request)> =
         match (&a.requests, &a.action) {
+            (Some(path), _) if is_cloudtrail(path) => from_trail(conn, path, &a, out.quiet)?,
             (Some(path), _) => read_requests(path, &a)?,
             (None, Some(action)) => {
                 let context = match &a.context_json {
@@ -235,7 +237,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
                 }
             })
         });
-        let row = row(*line, r, o, k, fix);
+        let row = row(*line, a.requests.is_some(), r, o, k, fix);
         // JSON lines are written as they come: a batch is not kept.
         if out.format == Format::Jsonl {
             let w = out.w();
@@ -294,7 +296,14 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     })
 }
 
-fn row(line: Option<usize>, r: &Request, o: Outcome, k: Knowledge, fix: Option<Fix>) -> Row {
+fn row(
+    line: Option<usize>,
+    batch: bool,
+    r: &Request,
+    o: Outcome,
+    k: Knowledge,
+    fix: Option<Fix>,
+) -> Row {
     let mut notes = o.notes;
     notes.extend(k.notes);
     Row {
@@ -308,7 +317,7 @@ fn row(line: Option<usize>, r: &Request, o: Outcome, k: Knowledge, fix: Option<F
         cross_account: o.cross_account,
         layers: o.layers,
         statements: o.statements,
-        other_statements: line.map(|_| o.other_statements),
+        other_statements: batch.then_some(o.other_statements),
         notes,
         fix,
     }
@@ -511,7 +520,7 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
         let at = |msg: String| input(format!("{name}:{n}:1: {msg}"));
         if v.get("eventSource").is_some() || v.get("Records").is_some() {
             return Err(at(
-                "a CloudTrail record: policy simulate reads request lines and `iamref calls -f jsonl` rows (run `iamref calls -f jsonl` on the trail first)".into(),
+                "a CloudTrail record among request lines: give a CloudTrail file or folder on its own (not on stdin)".into(),
             ));
         }
         // `iamref calls` rows needed only in some configurations are not
@@ -714,7 +723,7 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
     for r in rows {
         let blocked: Vec<&str> = r.blocked_by.iter().map(|b| b.as_str()).collect();
         t.push(vec![
-            r.line.map(|l| l.to_string()).unwrap_or_default(),
+            r.line.map_or_else(|| "-".to_string(), |l| l.to_string()),
             r.decision.as_str().to_string(),
             safe(&r.action),
             safe(&r.resource),
@@ -732,12 +741,13 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
         rows.len(),
         rows.len() - denied
     )?;
-    for r in rows.iter().filter(|r| r.fix.is_some()) {
-        let f = r.fix.as_ref().expect("filtered");
+    for (i, r) in rows.iter().enumerate() {
+        let Some(f) = &r.fix else { continue };
         writeln!(
             w,
-            "line {}: {} on {}: {}",
-            r.line.unwrap_or(0),
+            "{}: {} on {}: {}",
+            r.line
+                .map_or_else(|| format!("request {}", i + 1), |l| format!("line {l}")),
             safe(&r.action),
             safe(&r.resource),
             f.message
@@ -747,4 +757,80 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Is `path` CloudTrail (a folder of trail files, a `.gz`, `{"Records":
+/// [...]}`, a JSON list, or JSON lines of events such as `iamref record
+/// --log` writes) rather than request lines?
+fn is_cloudtrail(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return false;
+    }
+    if path.is_dir() || path.extension().is_some_and(|e| e == "gz") {
+        return true;
+    }
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 64 * 1024), &mut head);
+    let text = String::from_utf8_lossy(&head);
+    let t = text.trim_start();
+    let first = t.lines().next().unwrap_or("");
+    t.starts_with('[')
+        || (t.starts_with('{')
+            && (first.contains("\"Records\"")
+                || first.contains("\"eventSource\"")
+                || (first.trim() == "{" && t.contains("\"Records\""))))
+}
+
+/// Requests from CloudTrail (or a call log): every action the calls always
+/// need, on each resource the records name (ARNs, else patterns scoped to
+/// their region and account). The trail's principals and source IPs are
+/// not carried per call: `--principal` and `--context-json` give them.
+fn from_trail(
+    conn: &Connection,
+    path: &Path,
+    a: &SimulateArgs,
+    quiet: bool,
+) -> Result<Vec<(Option<usize>, Request)>> {
+    let idx = crate::record_cmd::index(conn)?;
+    let r = crate::record_cmd::read_calls(
+        &idx,
+        Some(path),
+        &crate::record_cmd::TrailArgs::default(),
+        iamref_policy::record::Options::default(),
+    )?;
+    crate::record_cmd::report(&r, quiet);
+    let context = match &a.context_json {
+        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
+        None => Context::new(),
+    };
+    let mut out = Vec::new();
+    for n in r.recording.granted() {
+        let resources: Vec<String> = if n.resources.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            n.resources.iter().cloned().collect()
+        };
+        for resource in resources {
+            out.push((
+                None,
+                Request {
+                    action: n.action.clone(),
+                    resource,
+                    principal: a.principal.clone(),
+                    resource_account: a.resource_account.clone(),
+                    context: context.clone(),
+                },
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(input(format!(
+            "{}: no call maps to an action to simulate",
+            path.display()
+        )));
+    }
+    Ok(out)
 }

@@ -797,3 +797,61 @@ fn prune_to_what_the_trail_used() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json:1:"));
 }
+
+#[test]
+fn cloudtrail_replays_as_requests() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["s3:GetObject", "dynamodb:PutItem"], "Resource": "*"}]}"#,
+    );
+    let trail = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail.json");
+    let (code, out, err) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--requests",
+        trail.to_str().unwrap(),
+        "--principal",
+        "arn:aws:sts::123456789012:assumed-role/app/i-0abc",
+        "-q",
+        "-f",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let got: Vec<(String, String, String)> = out
+        .lines()
+        .map(json)
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap().to_string(),
+                v["resource"].as_str().unwrap().to_string(),
+                v["decision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        got.contains(&(
+            "s3:GetObject".into(),
+            "arn:aws:s3:::reports-bucket/2026/06/summary.csv".into(),
+            "allowed".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "dynamodb:PutItem".into(),
+            "arn:aws:dynamodb:us-east-1:123456789012:table/orders".into(),
+            "allowed".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|g| g.0 == "lambda:InvokeFunction" && g.2 == "implicit-deny"),
+        "{got:?}"
+    );
+    // Only what the calls always need: no parameter-dependent actions.
+    assert!(!got.iter().any(|g| g.0 == "s3:GetObjectTagging"), "{got:?}");
+}
