@@ -31,7 +31,7 @@ hyperfine -N -i --warmup 3 --runs "${RUNS:-20}" \
   "$sim" \
   "$bin policy simulate --identity $work/20k/policy.json --requests $work/20k/requests.jsonl -f jsonl" \
   --export-markdown "${BENCH_OUT:-/dev/null}"
-$sim | python3 -c '
+{ $sim || true; } | python3 -c '
 import collections, json, sys
 c = collections.Counter(json.loads(l)["decision"] for l in sys.stdin)
 print("iamref decisions:", dict(sorted(c.items())))'
@@ -43,6 +43,7 @@ if ! (cd "$js" && npm init -y >/dev/null && npm install --silent "@cloud-copilot
   exit 0
 fi
 cp bench/iam_simulate.mjs "$js/"
-echo "iam-simulate $IAM_SIMULATE_VERSION decisions: $(node "$js/iam_simulate.mjs" "$work/10k/policy.json" "$work/10k/requests.jsonl")"
-hyperfine -i --warmup 1 --runs "${JS_RUNS:-3}" \
+# Its decisions print on each run (--show-output): they should be iamref's.
+echo "iam-simulate $IAM_SIMULATE_VERSION:"
+hyperfine -i --show-output --warmup 0 --runs "${JS_RUNS:-3}" \
   "node $js/iam_simulate.mjs $work/10k/policy.json $work/10k/requests.jsonl"
