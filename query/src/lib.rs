@@ -17,6 +17,7 @@ pub mod matching;
 pub mod output;
 pub mod policy;
 pub mod policy_check_cmd;
+pub mod prune_cmd;
 pub mod record_cmd;
 pub mod simulate_cmd;
 pub mod write_cmd;

@@ -10,14 +10,17 @@ use iamref_policy::catalog::Catalog;
 use iamref_policy::document::{self, Policy};
 use iamref_policy::finding::Severity;
 use iamref_policy::simulate::context::Context;
-use iamref_policy::simulate::knowledge::knowledge;
+use iamref_policy::simulate::knowledge::{
+    about_action, about_resource, quick_type, ActionFormats, Knowledge,
+};
 use iamref_policy::simulate::{
-    evaluate, Decision, Doc, Layer, Outcome, Policies, PolicyType, Request, Trace,
+    evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
 };
 use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
 use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
@@ -70,9 +73,10 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "JSON")]
     pub context_json: Option<String>,
     /// Many requests: JSON lines (`action`, `resource`, `principal`,
-    /// `resource_account`, `context`), or `iamref calls -f jsonl` output
-    /// (rows needed only in some configurations are left out); `-` for
-    /// stdin
+    /// `resource_account`, `context`), `iamref calls -f jsonl` output
+    /// (rows needed only in some configurations are left out), or
+    /// CloudTrail / `iamref record --log` files (each action the calls
+    /// need, on the resources they name); `-` for stdin (request lines)
     #[arg(long, value_name = "FILE")]
     pub requests: Option<PathBuf>,
 }
@@ -94,13 +98,16 @@ struct Row {
     cross_account: bool,
     layers: Vec<Layer>,
     statements: Vec<Trace>,
+    /// In a batch: statements not naming the action (not listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_statements: Option<usize>,
     notes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fix: Option<Fix>,
 }
 
 /// How to allow a denied request.
-#[derive(Serialize)]
+#[derive(Serialize, Clone)]
 pub(crate) struct Fix {
     message: String,
     /// The statement `policy write` gives for this action and resource.
@@ -117,6 +124,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     let policies = read_policies(&a)?;
     let requests: Vec<(Option<usize>, Request)> =
         match (&a.requests, &a.action) {
+            (Some(path), _) if is_cloudtrail(path) => from_trail(conn, path, &a, out.quiet)?,
             (Some(path), _) => read_requests(path, &a)?,
             (None, Some(action)) => {
                 let context = match &a.context_json {
@@ -162,13 +170,89 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     let mut m = Matcher::new();
     let mut rows = Vec::with_capacity(requests.len());
     let mut denied = 0;
+    // A batch lists, per request, the statements naming its action (the
+    // others are counted); one request lists them all.
+    let opts = Options {
+        all_statements: a.requests.is_none(),
+    };
+    // What the reference says, and the fixes, per action and resource:
+    // a batch repeats them.
+    let mut by_action: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_resource: HashMap<(String, String), Knowledge> = HashMap::new();
+    let mut formats_of: HashMap<String, ActionFormats> = HashMap::new();
+    let mut templates: HashMap<(String, String), Option<Value>> = HashMap::new();
     for (line, r) in &requests {
-        let o = evaluate(&policies, r);
-        let k = knowledge(&cat, &mut m, &policies, r);
+        let o = evaluate_with(&policies, r, opts);
+        let key = (r.action.clone(), r.resource.clone());
+        // A concrete ARN of a type the action takes: read from its text
+        // (a batch meets many); anything else through the catalog.
+        let formats = formats_of
+            .entry(r.action.clone())
+            .or_insert_with(|| ActionFormats::new(&cat, &mut m, &r.action));
+        let mut k = match quick_type(formats, &r.resource) {
+            Some(t) => Knowledge {
+                resource_type: Some(t),
+                notes: Vec::new(),
+            },
+            None => by_resource
+                .entry(key.clone())
+                .or_insert_with(|| about_resource(&cat, &mut m, &policies, r))
+                .clone(),
+        };
+        k.notes.extend(
+            by_action
+                .entry(r.action.clone())
+                .or_insert_with(|| about_action(&cat, &policies, &r.action))
+                .iter()
+                .cloned(),
+        );
         if o.decision != Decision::Allowed {
             denied += 1;
         }
-        rows.push(row(*line, r, o, k, &cat));
+        let fix = (o.decision != Decision::Allowed).then(|| {
+            // The writer's statement for a concrete ARN of a type the
+            // action takes is that ARN: one writer call per action and
+            // type, the ARN put in (else one call per resource).
+            let ty = k.resource_type.clone();
+            fix(&o.blocked_by, o.decision, || {
+                let concrete = !r.resource.contains(['*', '?']) && !r.resource.contains("${");
+                match ty.filter(|_| concrete) {
+                    Some(t) => {
+                        let tkey = (r.action.clone(), t);
+                        if let Some(Some(tpl)) = templates.get(&tkey) {
+                            let mut st: Value = tpl.clone();
+                            st["Resource"] = Value::String(r.resource.clone());
+                            return Some(st);
+                        }
+                        let st = writer_statement(r, &cat);
+                        let exact = st
+                            .as_ref()
+                            .is_some_and(|s| s["Resource"] == r.resource.as_str());
+                        if exact {
+                            templates.insert(tkey, st.clone());
+                        }
+                        st
+                    }
+                    None => writer_statement(r, &cat),
+                }
+            })
+        });
+        let row = row(*line, a.requests.is_some(), r, o, k, fix);
+        // JSON lines are written as they come: a batch is not kept.
+        if out.format == Format::Jsonl {
+            let w = out.w();
+            serde_json::to_writer(&mut *w, &row)?;
+            writeln!(w)?;
+        } else if out.format == Format::Json || a.requests.is_none() {
+            rows.push(row);
+        } else {
+            rows.push(Row {
+                statements: Vec::new(),
+                layers: Vec::new(),
+                notes: Vec::new(),
+                ..row
+            });
+        }
     }
     match out.format {
         Format::Json => {
@@ -196,13 +280,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
             }
             writeln!(w)?;
         }
-        Format::Jsonl => {
-            let w = out.w();
-            for r in &rows {
-                serde_json::to_writer(&mut *w, r)?;
-                writeln!(w)?;
-            }
-        }
+        Format::Jsonl => {}
         _ => {
             if a.requests.is_none() {
                 table_one(out, &rows[0])?;
@@ -220,14 +298,14 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
 
 fn row(
     line: Option<usize>,
+    batch: bool,
     r: &Request,
     o: Outcome,
-    k: iamref_policy::simulate::knowledge::Knowledge,
-    cat: &Catalog,
+    k: Knowledge,
+    fix: Option<Fix>,
 ) -> Row {
     let mut notes = o.notes;
     notes.extend(k.notes);
-    let fix = (o.decision != Decision::Allowed).then(|| fix(&o.blocked_by, o.decision, r, cat));
     Row {
         line,
         action: r.action.clone(),
@@ -239,6 +317,7 @@ fn row(
         cross_account: o.cross_account,
         layers: o.layers,
         statements: o.statements,
+        other_statements: batch.then_some(o.other_statements),
         notes,
         fix,
     }
@@ -246,7 +325,11 @@ fn row(
 
 /// The fix for a denied request: the writer's statement when an identity
 /// policy is what is missing; else where to look.
-pub(crate) fn fix(blocked: &[PolicyType], d: Decision, r: &Request, cat: &Catalog) -> Fix {
+pub(crate) fn fix(
+    blocked: &[PolicyType],
+    d: Decision,
+    statement: impl FnOnce() -> Option<Value>,
+) -> Fix {
     let names: Vec<&str> = blocked.iter().map(|b| b.describe()).collect();
     if d == Decision::ExplicitDeny {
         return Fix {
@@ -268,10 +351,10 @@ pub(crate) fn fix(blocked: &[PolicyType], d: Decision, r: &Request, cat: &Catalo
                     ": an identity policy cannot fix this"
                 }
             ),
-            statement: writer_statement(r, cat),
+            statement: statement(),
         };
     }
-    let statement = writer_statement(r, cat);
+    let statement = statement();
     Fix {
         message: if statement.is_some() {
             "no identity policy allows it: add this statement to one".into()
@@ -437,7 +520,7 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
         let at = |msg: String| input(format!("{name}:{n}:1: {msg}"));
         if v.get("eventSource").is_some() || v.get("Records").is_some() {
             return Err(at(
-                "a CloudTrail record: policy simulate reads request lines and `iamref calls -f jsonl` rows (run `iamref calls -f jsonl` on the trail first)".into(),
+                "a CloudTrail record among request lines: give a CloudTrail file or folder on its own (not on stdin)".into(),
             ));
         }
         // `iamref calls` rows needed only in some configurations are not
@@ -640,7 +723,7 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
     for r in rows {
         let blocked: Vec<&str> = r.blocked_by.iter().map(|b| b.as_str()).collect();
         t.push(vec![
-            r.line.map(|l| l.to_string()).unwrap_or_default(),
+            r.line.map_or_else(|| "-".to_string(), |l| l.to_string()),
             r.decision.as_str().to_string(),
             safe(&r.action),
             safe(&r.resource),
@@ -658,12 +741,13 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
         rows.len(),
         rows.len() - denied
     )?;
-    for r in rows.iter().filter(|r| r.fix.is_some()) {
-        let f = r.fix.as_ref().expect("filtered");
+    for (i, r) in rows.iter().enumerate() {
+        let Some(f) = &r.fix else { continue };
         writeln!(
             w,
-            "line {}: {} on {}: {}",
-            r.line.unwrap_or(0),
+            "{}: {} on {}: {}",
+            r.line
+                .map_or_else(|| format!("request {}", i + 1), |l| format!("line {l}")),
             safe(&r.action),
             safe(&r.resource),
             f.message
@@ -673,4 +757,80 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Is `path` CloudTrail (a folder of trail files, a `.gz`, `{"Records":
+/// [...]}`, a JSON list, or JSON lines of events such as `iamref record
+/// --log` writes) rather than request lines?
+fn is_cloudtrail(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return false;
+    }
+    if path.is_dir() || path.extension().is_some_and(|e| e == "gz") {
+        return true;
+    }
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 64 * 1024), &mut head);
+    let text = String::from_utf8_lossy(&head);
+    let t = text.trim_start();
+    let first = t.lines().next().unwrap_or("");
+    t.starts_with('[')
+        || (t.starts_with('{')
+            && (first.contains("\"Records\"")
+                || first.contains("\"eventSource\"")
+                || (first.trim() == "{" && t.contains("\"Records\""))))
+}
+
+/// Requests from CloudTrail (or a call log): every action the calls always
+/// need, on each resource the records name (ARNs, else patterns scoped to
+/// their region and account). The trail's principals and source IPs are
+/// not carried per call: `--principal` and `--context-json` give them.
+fn from_trail(
+    conn: &Connection,
+    path: &Path,
+    a: &SimulateArgs,
+    quiet: bool,
+) -> Result<Vec<(Option<usize>, Request)>> {
+    let idx = crate::record_cmd::index(conn)?;
+    let r = crate::record_cmd::read_calls(
+        &idx,
+        Some(path),
+        &crate::record_cmd::TrailArgs::default(),
+        iamref_policy::record::Options::default(),
+    )?;
+    crate::record_cmd::report(&r, quiet);
+    let context = match &a.context_json {
+        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
+        None => Context::new(),
+    };
+    let mut out = Vec::new();
+    for n in r.recording.granted() {
+        let resources: Vec<String> = if n.resources.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            n.resources.iter().cloned().collect()
+        };
+        for resource in resources {
+            out.push((
+                None,
+                Request {
+                    action: n.action.clone(),
+                    resource,
+                    principal: a.principal.clone(),
+                    resource_account: a.resource_account.clone(),
+                    context: context.clone(),
+                },
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(input(format!(
+            "{}: no call maps to an action to simulate",
+            path.display()
+        )));
+    }
+    Ok(out)
 }

@@ -696,3 +696,433 @@ fn explain_reads_stdin_decoded_messages_and_refuses_the_rest() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// iamref policy prune
+// ---------------------------------------------------------------------------
+
+#[test]
+fn prune_to_what_the_trail_used() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "app.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Sid": "Data", "Effect": "Allow", "Action": ["s3:Get*", "s3:PutObject"], "Resource": ["arn:aws:s3:::reports-bucket/*", "arn:aws:s3:::archive-bucket/*"]},
+  {"Sid": "Unused", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"},
+  {"Sid": "Tagged", "Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}},
+  {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}]}"#,
+    );
+    let trail = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail.json");
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            p.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+            "-q",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(std::str::from_utf8(&out.stdout).unwrap());
+    let st = v["policy"]["Statement"].as_array().unwrap();
+    let sids: Vec<&str> = st.iter().map(|s| s["Sid"].as_str().unwrap()).collect();
+    assert_eq!(sids, ["Data", "Tagged", "NoDelete"]);
+    assert_eq!(st[0]["Action"], "s3:GetObject");
+    assert_eq!(st[0]["Resource"], "arn:aws:s3:::reports-bucket/*");
+    assert_eq!(
+        st[1]["Condition"]["StringEquals"]["aws:RequestedRegion"],
+        "us-east-1"
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("statement 1 (Unused): removed: no recorded call used it"),
+        "{err}"
+    );
+    assert!(
+        err.contains("statement 0 (Data): - resource arn:aws:s3:::archive-bucket/*"),
+        "{err}"
+    );
+    assert!(err.contains("denied: lambda:InvokeFunction on arn:aws:lambda:us-east-1:123456789012:function:resize"), "{err}");
+    assert!(v["denied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["action"] == "lambda:InvokeFunction"));
+    // The pruned policy allows every call the input allowed: prune it
+    // again and nothing changes.
+    let again = write(&d, "again.json", &v["policy"].to_string());
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            again.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Bad input.
+    let bad = write(
+        &d,
+        "bad.json",
+        "{\"Version\": \"2012-10-17\", \"Statement\": [}",
+    );
+    let out = iamref()
+        .args([
+            "policy",
+            "prune",
+            bad.to_str().unwrap(),
+            "--from-cloudtrail",
+            trail.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.json:1:"));
+}
+
+#[test]
+fn cloudtrail_replays_as_requests() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["s3:GetObject", "dynamodb:PutItem"], "Resource": "*"}]}"#,
+    );
+    let trail = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cloudtrail/trail.json");
+    let (code, out, err) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--requests",
+        trail.to_str().unwrap(),
+        "--principal",
+        "arn:aws:sts::123456789012:assumed-role/app/i-0abc",
+        "-q",
+        "-f",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let got: Vec<(String, String, String)> = out
+        .lines()
+        .map(json)
+        .map(|v| {
+            (
+                v["action"].as_str().unwrap().to_string(),
+                v["resource"].as_str().unwrap().to_string(),
+                v["decision"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        got.contains(&(
+            "s3:GetObject".into(),
+            "arn:aws:s3:::reports-bucket/2026/06/summary.csv".into(),
+            "allowed".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&(
+            "dynamodb:PutItem".into(),
+            "arn:aws:dynamodb:us-east-1:123456789012:table/orders".into(),
+            "allowed".into()
+        )),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|g| g.0 == "lambda:InvokeFunction" && g.2 == "implicit-deny"),
+        "{got:?}"
+    );
+    // Only what the calls always need: no parameter-dependent actions.
+    assert!(!got.iter().any(|g| g.0 == "s3:GetObjectTagging"), "{got:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Against iam-simulate (npm), on constructed requests
+// ---------------------------------------------------------------------------
+
+/// iam-simulate, pinned, installed once per build into the target folder;
+/// `Err`: why not (the test then skips, or fails under IAMREF_TEST_STRICT=1).
+fn iam_simulate() -> Result<PathBuf, String> {
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("iam-simulate-0.1.173");
+        let ready = dir.join(".iamref-ready");
+        if ready.exists() {
+            return Ok(dir);
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(
+            dir.join("package.json"),
+            r#"{"name": "iamref-differential", "version": "0.0.0", "private": true}"#,
+        )
+        .map_err(|e| e.to_string())?;
+        let mut child = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "@cloud-copilot/iam-simulate@0.1.173",
+            ])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("npm is unavailable: {e}"))?;
+        let start = std::time::Instant::now();
+        loop {
+            match child.try_wait() {
+                Ok(Some(s)) if s.success() => break,
+                Ok(Some(s)) => {
+                    return Err(format!(
+                        "npm install @cloud-copilot/iam-simulate@0.1.173: {s}"
+                    ))
+                }
+                Ok(None) if start.elapsed() < std::time::Duration::from_secs(300) => {
+                    std::thread::sleep(std::time::Duration::from_millis(200))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err("npm install timed out".into());
+                }
+            }
+        }
+        std::fs::write(&ready, "").map_err(|e| e.to_string())?;
+        Ok(dir)
+    })
+    .clone()
+}
+
+/// Reads the policies and request lines, prints one decision per line.
+const DECISIONS_JS: &str = r#"
+import { readFileSync } from 'node:fs'
+import { runSimulation } from '@cloud-copilot/iam-simulate'
+const [dir] = process.argv.slice(2)
+const read = (f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8'))
+const identity = read('identity.json'), boundary = read('boundary.json'), scps = read('scps.json')
+for (const line of readFileSync(`${dir}/requests.jsonl`, 'utf8').split('\n').filter((l) => l.trim())) {
+  const r = JSON.parse(line)
+  const res = await runSimulation({
+    request: { principal: r.principal, action: r.action,
+      resource: { resource: r.resource, accountId: r.resource_account }, contextVariables: r.context },
+    identityPolicies: [{ name: 'identity', policy: identity }],
+    permissionBoundaryPolicies: [{ name: 'boundary', policy: boundary }],
+    serviceControlPolicies: scps.map((level, i) => ({ orgIdentifier: `level-${i}`,
+      policies: level.map((policy, j) => ({ name: `scp-${i}-${j}`, policy })) })),
+    resourceControlPolicies: [],
+  }, {})
+  console.log(res.resultType === 'error' ? 'error: ' + JSON.stringify(res.errors) : res.overallResult)
+}
+"#;
+
+#[test]
+fn decisions_agree_with_iam_simulate() {
+    let strict = std::env::var_os("IAMREF_TEST_STRICT").is_some_and(|v| v == "1");
+    let js = match iam_simulate() {
+        Ok(d) => d,
+        Err(why) if strict => panic!("IAMREF_TEST_STRICT=1 and iam-simulate is unavailable: {why}"),
+        Err(why) => {
+            eprintln!("SKIPPED decisions_agree_with_iam_simulate: {why}");
+            return;
+        }
+    };
+    // Constructed policies: statements with conditions of every family the
+    // two engines share, a boundary, and three SCP levels.
+    let acct = "111122223333";
+    let teams = ["red", "blue", "green"];
+    let mut st = Vec::new();
+    for i in 0..30 {
+        let team = teams[i % 3];
+        st.push(match i % 6 {
+            0 => serde_json::json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": format!("arn:aws:s3:::b{}/{team}/*", i % 4), "Condition": {"StringEquals": {"aws:PrincipalTag/team": team}}}),
+            1 => serde_json::json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::b{}", i % 4), "Condition": {"IpAddress": {"aws:SourceIp": ["203.0.113.0/25", "2001:db8::/32"]}, "Bool": {"aws:SecureTransport": "true"}}}),
+            2 => serde_json::json!({"Effect": "Allow", "Action": "dynamodb:*", "Resource": format!("arn:aws:dynamodb:us-east-1:{acct}:table/t{}", i % 4), "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:PrincipalTag/team}"]}}}),
+            3 => serde_json::json!({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": format!("arn:aws:sqs:*:{acct}:q{}", i % 4), "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}, "DateGreaterThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}}}),
+            4 => serde_json::json!({"Effect": "Deny", "Action": "s3:*", "NotResource": format!("arn:aws:s3:::b{}/*", i % 4), "Condition": {"StringNotLikeIfExists": {"aws:PrincipalTag/team": "r*"}}}),
+            _ => serde_json::json!({"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*", "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": ["admin"]}}}),
+        });
+    }
+    let d = TempDir::new().unwrap();
+    let doc = |st: serde_json::Value| serde_json::json!({"Version": "2012-10-17", "Statement": st});
+    write(
+        &d,
+        "identity.json",
+        &doc(serde_json::Value::Array(st)).to_string(),
+    );
+    write(&d, "boundary.json", &doc(serde_json::json!([{"Effect": "Allow", "Action": ["s3:*", "dynamodb:*", "sqs:*", "ec2:Describe*"], "Resource": "*"}])).to_string());
+    let full = doc(serde_json::json!([{"Effect": "Allow", "Action": "*", "Resource": "*"}]));
+    let ou = doc(
+        serde_json::json!([{"Effect": "Allow", "Action": ["s3:*", "dynamodb:*", "ec2:*"], "Resource": "*"}, {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b3/*"}]),
+    );
+    write(
+        &d,
+        "scps.json",
+        &serde_json::json!([[full], [ou], [full]]).to_string(),
+    );
+    write(&d, "scp0.json", &serde_json::json!([full]).to_string());
+    write(&d, "scp1.json", &serde_json::json!([ou]).to_string());
+    // Deterministic requests (a small linear congruential generator).
+    let mut seed: u64 = 18;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut lines = String::new();
+    for _ in 0..400 {
+        let team = teams[next(3) as usize];
+        let (action, resource) = match next(6) {
+            0 => (
+                ["s3:GetObject", "s3:PutObject"][next(2) as usize].to_string(),
+                format!(
+                    "arn:aws:s3:::b{}/{}/k{}",
+                    next(4),
+                    teams[next(3) as usize],
+                    next(9)
+                ),
+            ),
+            1 => (
+                "s3:ListBucket".to_string(),
+                format!("arn:aws:s3:::b{}", next(5)),
+            ),
+            2 => (
+                ["dynamodb:GetItem", "dynamodb:Query"][next(2) as usize].to_string(),
+                format!("arn:aws:dynamodb:us-east-1:{acct}:table/t{}", next(5)),
+            ),
+            3 => (
+                "sqs:SendMessage".to_string(),
+                format!("arn:aws:sqs:us-east-1:{acct}:q{}", next(5)),
+            ),
+            4 => ("ec2:DescribeInstances".to_string(), "*".to_string()),
+            _ => ("iam:ListRoles".to_string(), "*".to_string()),
+        };
+        let secure = ["true", "false"][next(2) as usize];
+        let ip = [
+            format!("203.0.113.{}", next(255)),
+            "2001:db8::7".to_string(),
+            "198.51.100.1".to_string(),
+        ][next(3) as usize]
+            .clone();
+        let mfa = next(7200).to_string();
+        let now = ["2025-06-01T00:00:00Z", "2026-06-01T00:00:00Z"][next(2) as usize];
+        let mut ctx = serde_json::json!({
+            "aws:PrincipalTag/team": team,
+            "aws:SecureTransport": secure,
+            "aws:SourceIp": ip,
+            "aws:MultiFactorAuthAge": mfa,
+            "aws:CurrentTime": now,
+        });
+        if next(2) == 0 {
+            let keys: &[&str] = if next(2) == 0 {
+                &["admin", "x"]
+            } else {
+                &["x"]
+            };
+            ctx["aws:TagKeys"] = serde_json::json!(keys);
+        }
+        if action.starts_with("dynamodb:") {
+            ctx["dynamodb:LeadingKeys"] = serde_json::json!([teams[next(3) as usize]]);
+        }
+        lines.push_str(&serde_json::json!({"action": action, "resource": resource, "principal": format!("arn:aws:iam::{acct}:user/u"), "resource_account": acct, "context": ctx}).to_string());
+        lines.push('\n');
+    }
+    write(&d, "requests.jsonl", &lines);
+    std::fs::write(js.join("decisions.mjs"), DECISIONS_JS).unwrap();
+    let node = std::process::Command::new("node")
+        .arg(js.join("decisions.mjs"))
+        .arg(d.path())
+        .output()
+        .expect("node runs where npm does");
+    assert!(
+        node.status.success(),
+        "{}",
+        String::from_utf8_lossy(&node.stderr)
+    );
+    let theirs: Vec<String> = String::from_utf8(node.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| match l {
+            "Allowed" => "allowed".to_string(),
+            "ImplicitlyDenied" => "implicit-deny".to_string(),
+            "ExplicitlyDenied" => "explicit-deny".to_string(),
+            other => panic!("iam-simulate: {other}"),
+        })
+        .collect();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let (_, out, err) = run(&[
+        "--identity",
+        &p("identity.json"),
+        "--boundary",
+        &p("boundary.json"),
+        "--scp",
+        &p("scp0.json"),
+        "--scp",
+        &p("scp1.json"),
+        "--scp",
+        &p("scp0.json"),
+        "--requests",
+        &p("requests.jsonl"),
+        "-f",
+        "jsonl",
+    ]);
+    let ours: Vec<(String, String, String)> = out
+        .lines()
+        .map(json)
+        .map(|v| {
+            (
+                v["decision"].as_str().unwrap().to_string(),
+                v["action"].as_str().unwrap().to_string(),
+                v["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ours.len(), 400, "{err}");
+    assert_eq!(theirs.len(), 400);
+    let differ: Vec<String> = ours
+        .iter()
+        .zip(&theirs)
+        .enumerate()
+        .filter(|(_, (o, t))| &o.0 != *t)
+        .map(|(i, (o, t))| {
+            format!(
+                "line {}: {} on {}: iamref {}, iam-simulate {t}",
+                i + 1,
+                o.1,
+                o.2,
+                o.0
+            )
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} of 400 differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
+    // The requests reach every decision.
+    for want in ["allowed", "implicit-deny", "explicit-deny"] {
+        assert!(theirs.iter().any(|t| t == want), "no {want}");
+    }
+}
