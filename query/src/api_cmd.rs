@@ -574,11 +574,14 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
             s.mapped + s.no_permission
         );
     }
-    Ok(if rows.is_empty() {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(crate::record_cmd::unless_skipped(
+        &r,
+        if rows.is_empty() {
+            Exit::NotFound
+        } else {
+            Exit::Found
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,9 @@ pub enum Exit {
     Found,
     /// Exit 1: nothing matched (or, for `check`, the action needs `"*"`).
     NotFound,
+    /// Exit 2 with the output written: some input records could not be
+    /// read (each named on stderr); the output covers the others.
+    Skipped,
 }
 
 /// An error with a specific exit code (anything else exits 2).

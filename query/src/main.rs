@@ -180,6 +180,7 @@ fn main() -> ExitCode {
     match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
         Ok(Exit::Found) => ExitCode::from(0),
         Ok(Exit::NotFound) => ExitCode::from(1),
+        Ok(Exit::Skipped) => ExitCode::from(2),
         Err(e) => {
             if iamref_query::exit::is_broken_pipe(&e) {
                 return ExitCode::from(0);

@@ -595,21 +595,7 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
     Ok(out)
 }
 
-/// Text from input made safe for a terminal: control characters escaped.
-pub(crate) fn safe(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub(crate) use crate::output::safe;
 
 fn layer_name(l: &Layer) -> String {
     match l.level {

@@ -342,3 +342,45 @@ fn byte_order_marks_are_accepted_by_tighten_and_templates() {
         ["arn:aws:s3:*:*:accesspoint/*/object/*", "arn:aws:s3:::*/*"]
     );
 }
+
+/// One bad record or file never loses the rest of a run: a folder mixing
+/// good records, a record with `resources` as a string, one that is not an
+/// event and a damaged file gives the policy of the rest, names what was
+/// skipped, and exits 2. An unknown region is recorded as it says.
+#[test]
+fn bad_records_are_named_and_skipped() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let ev = |region: &str, bucket: &str| {
+        json!({"eventVersion": "1.09", "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+               "awsRegion": region, "eventType": "AwsApiCall", "recipientAccountId": "123456789012",
+               "requestParameters": {"bucketName": bucket, "key": "k"}})
+    };
+    let mut odd = ev("us-east-1", "b2");
+    odd["resources"] = json!("not a list");
+    std::fs::write(
+        dir.path().join("a.json"),
+        json!({"Records": [ev("eu-central-3", "b1"), odd, json!({"eventSource": 7})]}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.json"),
+        "{\"Records\": [{\"eventSource\": \"s3.amazon",
+    )
+    .unwrap();
+    let out = iamref()
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (o, e) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{o}\n{e}");
+    assert_eq!(resources(&o), ["arn:aws:s3:::b1/k", "arn:aws:s3:::b2/k"]);
+    assert!(
+        e.contains("a.json: record 3") && e.contains("b.json"),
+        "{e}"
+    );
+    assert!(e.contains("could not be read and were skipped"), "{e}");
+}
