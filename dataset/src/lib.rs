@@ -7,12 +7,15 @@ pub mod cloudtrail;
 pub mod db;
 pub mod diff;
 pub mod export;
+pub mod guard;
 pub mod json_doc;
+pub mod lookup;
 pub mod merge;
 pub mod model;
 pub mod reconcile;
 pub mod schema;
 pub mod snapshot;
+pub mod sql;
 
 pub use model::*;
 

@@ -1,10 +1,11 @@
-//! The policy reader (`db::read_policy_services`, what `policy check` and
-//! `policy write` load) reads a selection by id ranges: on the shipped
-//! data, every selection gives exactly the selected services of the whole
-//! read, in id order, and the whole read is the model reader's less what
-//! the lean read documents leaving out.
+//! The reader (`db::read`) reads a selection by id ranges: on the shipped
+//! data, the whole read is the snapshot it was written from, the policy
+//! selection (what `policy check` and `policy write` load) is that less
+//! what it documents leaving out, and every selection of prefixes gives
+//! exactly the selected services of the whole read, in id order.
 
-use iamref_dataset::{db, snapshot};
+use iamref_dataset::db::{self, Selection};
+use iamref_dataset::snapshot;
 use std::path::Path;
 
 #[test]
@@ -16,10 +17,16 @@ fn selections_read_exactly_their_services_on_the_shipped_snapshot() {
     db::write_database(&path, &manifest, &services).unwrap();
     let conn = db::open_read_only(&path).unwrap();
 
-    let all = db::read_policy_services(&conn, None).unwrap();
+    // Everything: the snapshot back.
+    let everything = db::read(&conn, &Selection::all()).unwrap();
+    assert!(
+        everything == services,
+        "the whole read differs from the snapshot"
+    );
+    let all = db::read(&conn, &Selection::policy(None)).unwrap();
     assert_eq!(all.len(), services.len());
-    // The whole lean read against the model reader.
-    let mut want = db::read_services(&conn).unwrap();
+    // The whole lean read against the snapshot.
+    let mut want = services.clone();
     for s in &mut want {
         s.pages.clear();
         s.operations.clear();
@@ -40,11 +47,11 @@ fn selections_read_exactly_their_services_on_the_shipped_snapshot() {
             k.doc_url = None;
         }
     }
-    assert!(all == want, "the lean read differs from the model reader's");
+    assert!(all == want, "the lean read differs from the snapshot's");
 
     let pick = |prefixes: &[&str]| {
         let list: Vec<String> = prefixes.iter().map(|p| p.to_string()).collect();
-        let got = db::read_policy_services(&conn, Some(&list)).unwrap();
+        let got = db::read(&conn, &Selection::policy(Some(&list))).unwrap();
         let expect: Vec<_> = all
             .iter()
             .filter(|s| prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)))

@@ -11,9 +11,9 @@
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use anyhow::Result;
+use iamref_dataset::db::Connection;
+use iamref_dataset::lookup;
 use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
-use iamref_dataset::Sources;
-use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -155,124 +155,35 @@ struct Db<'c> {
     conn: &'c Connection,
 }
 
-struct ActionInfo {
-    prefix: String,
-    name: String,
-    access_level: Option<String>,
-    resource_types: Vec<String>,
-    condition_keys: Vec<String>,
-}
-
 impl<'c> Db<'c> {
     /// The service's id and prefix as stored.
     fn service(&self, prefix: &str) -> Result<Option<(i64, String)>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT id, prefix FROM services WHERE prefix = ?1")?
-            .query_row([prefix], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    }
-
-    fn prefixes(&self) -> Result<Vec<String>> {
-        let mut q = self.conn.prepare_cached("SELECT prefix FROM services")?;
-        let v = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        Ok(v)
-    }
-
-    fn operation(&self, sid: i64, name: &str) -> Result<Option<(i64, String)>> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT id, name FROM operations WHERE service_id = ?1 AND name = ?2")?
-            .query_row(params![sid, name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
-    }
-
-    fn operation_names(&self, sid: i64) -> Result<Vec<String>> {
-        let mut q = self
-            .conn
-            .prepare_cached("SELECT name FROM operations WHERE service_id = ?1")?;
-        let v = q
-            .query_map([sid], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(v)
-    }
-
-    fn action(&self, prefix: &str, name: &str) -> Result<Option<ActionInfo>> {
-        let row: Option<(i64, String, String, Option<String>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT a.id, s.prefix, a.name, a.access_level FROM actions a
-                 JOIN services s ON s.id = a.service_id WHERE s.prefix = ?1 AND a.name = ?2",
-            )?
-            .query_row([prefix, name], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()?;
-        let Some((aid, prefix, name, access_level)) = row else {
-            return Ok(None);
-        };
-        let resource_types: Vec<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT resource_type FROM action_resource_types
-                 WHERE action_id = ?1 AND scenario_id IS NULL ORDER BY ord",
-            )?
-            .query_map([aid], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let condition_keys: Vec<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT k.condition_key FROM action_condition_keys k
-                 LEFT JOIN action_resource_types r ON r.id = k.action_resource_type_id
-                 WHERE k.action_id = ?1 AND r.scenario_id IS NULL",
-            )?
-            .query_map([aid], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(Some(ActionInfo {
-            prefix,
-            name,
-            access_level,
-            resource_types,
-            condition_keys,
-        }))
+        Ok(lookup::service(self.conn, prefix)?)
     }
 
     /// The rows of one operation.
     fn operation_rows(&self, prefix: &str, oid: i64, op_name: &str) -> Result<Vec<ApiRow>> {
-        let acts: Vec<(i64, String, String, Option<String>, u8)> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, service, action, access_level, sources FROM operation_actions
-                 WHERE operation_id = ?1 ORDER BY ord",
-            )?
-            .query_map([oid], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        let acts = lookup::operation_actions(self.conn, oid)?;
         let mut rows = Vec::with_capacity(acts.len());
-        for (oaid, service, action, access, sources) in acts {
-            let op_keys: Vec<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT condition_key FROM operation_action_condition_keys
-                     WHERE operation_action_id = ?1 ORDER BY ord",
-                )?
-                .query_map([oaid], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let context = crate::lookup::operation_context(self.conn, oaid)?;
-            let info = self.action(&service, &action)?;
-            let mut keys = op_keys;
+        for a in acts {
+            let info = lookup::action_summary(self.conn, &a.service, &a.action)?;
+            let mut keys = a.condition_keys;
             let (full, access_level, resource_types, known) = match info {
                 Some(i) => {
                     keys.extend(i.condition_keys);
                     (
                         format!("{}:{}", i.prefix, i.name),
-                        access.or(i.access_level),
+                        a.access_level.or(i.access_level),
                         i.resource_types,
                         true,
                     )
                 }
-                None => (format!("{service}:{action}"), access, Vec::new(), false),
+                None => (
+                    format!("{}:{}", a.service, a.action),
+                    a.access_level,
+                    Vec::new(),
+                    false,
+                ),
             };
             rows.push(ApiRow {
                 operation: format!("{prefix}:{op_name}"),
@@ -280,9 +191,9 @@ impl<'c> Db<'c> {
                 access_level,
                 resource_types,
                 condition_keys: sorted_unique(keys),
-                sources: Sources::from_bits(sources).as_str().to_string(),
+                sources: a.sources.as_str().to_string(),
                 known,
-                context,
+                context: a.context,
             });
         }
         Ok(rows)
@@ -307,7 +218,7 @@ enum Lookup {
 
 /// "unknown service prefix …; did you mean …?"
 fn unknown_prefix(db: &Db, prefix: &str) -> Result<String> {
-    let prefixes = db.prefixes()?;
+    let prefixes = lookup::prefixes(db.conn)?;
     let s = suggest(prefix, prefixes.iter().map(String::as_str));
     Ok(format!(
         "unknown service prefix {prefix:?}{}",
@@ -319,10 +230,10 @@ fn find_operation(db: &Db, prefix: &str, op: &str) -> Result<Lookup> {
     let Some((sid, prefix)) = db.service(prefix)? else {
         return Ok(Lookup::Unknown(unknown_prefix(db, prefix)?));
     };
-    if let Some((oid, name)) = db.operation(sid, op)? {
+    if let Some((oid, name)) = lookup::operation(db.conn, sid, op)? {
         return Ok(Lookup::Found(prefix, oid, name));
     }
-    let names = db.operation_names(sid)?;
+    let names = lookup::operation_names(db.conn, sid)?;
     if names.is_empty() {
         return Ok(Lookup::Unknown(format!(
             "{prefix}:{op}: the dataset has no API operations for {prefix} (its JSON service reference lists none)"
@@ -422,27 +333,9 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         [c, m] => (c.clone(), m.clone()),
         _ => return Err(input("expected CLIENT.METHOD or CLIENT METHOD")),
     };
-    let found: Vec<(String, i64, String)> = conn
-        .prepare_cached(
-            "SELECT s.prefix, o.id, o.name FROM sdk_methods m
-             JOIN operations o ON o.id = m.operation_id
-             JOIN services s ON s.id = o.service_id
-             WHERE m.package = ?1 AND m.client = ?2 AND m.method = ?3
-             ORDER BY s.prefix, o.name",
-        )?
-        .query_map([&a.package, &client, &method], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let found = lookup::sdk_operations(conn, &a.package, &client, &method)?;
     if found.is_empty() {
-        let col = |sql: &str, args: &[&str]| -> Result<Vec<String>> {
-            let mut q = conn.prepare(sql)?;
-            let v = q
-                .query_map(rusqlite::params_from_iter(args), |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            Ok(v)
-        };
-        let packages = col("SELECT DISTINCT package FROM sdk_methods", &[])?;
+        let packages = lookup::sdk_packages(conn)?;
         if !packages.iter().any(|p| p.eq_ignore_ascii_case(&a.package)) {
             return Err(input(format!(
                 "unknown SDK package {:?}; the dataset knows {}",
@@ -454,10 +347,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
                 }
             )));
         }
-        let clients = col(
-            "SELECT DISTINCT client FROM sdk_methods WHERE package = ?1",
-            &[&a.package],
-        )?;
+        let clients = lookup::sdk_clients(conn, &a.package)?;
         if !clients.iter().any(|c| c.eq_ignore_ascii_case(&client)) {
             let s = suggest(&client, clients.iter().map(String::as_str));
             return Err(input(format!(
@@ -466,10 +356,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
                 did_you_mean(&s)
             )));
         }
-        let methods = col(
-            "SELECT DISTINCT method FROM sdk_methods WHERE package = ?1 AND client = ?2",
-            &[&a.package, &client],
-        )?;
+        let methods = lookup::sdk_methods(conn, &a.package, &client)?;
         let s = suggest(&method, methods.iter().map(String::as_str));
         return Err(input(format!(
             "{} {client}: unknown method {method:?}{}",
@@ -497,7 +384,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
 /// `iamref calls [FILE|-]`.
 pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
     use iamref_policy::record::Options;
-    let idx = crate::record_cmd::index(conn)?;
+    let idx = crate::catalog::index(conn)?;
     let r = crate::record_cmd::read_calls(
         &idx,
         a.file.as_deref(),
@@ -618,11 +505,7 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
             return Err(input(unknown_prefix(&db, p)?));
         }
     }
-    let (has_html, has_json): (bool, bool) = conn.query_row(
-        "SELECT coalesce(max(sources & 1), 0) != 0, coalesce(max(sources & 2), 0) != 0 FROM services",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let (has_html, has_json) = lookup::has_sources(conn)?;
     if !has_json || !has_html {
         return Err(input(format!(
             "the database has no {} data to compare with; build it with both --from-dir and --service-reference-dir",

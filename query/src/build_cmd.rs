@@ -285,23 +285,7 @@ pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> 
                     "--format sqlite cannot be written to stdout; give a file name",
                 ));
             }
-            // VACUUM INTO writes a consistent copy; go through a temporary
-            // file so an existing file is replaced only when complete.
-            let dir = a
-                .out
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = tempfile::Builder::new()
-                .prefix(".iamref-export-")
-                .tempfile_in(dir)
-                .with_context(|| format!("creating a file in {}", dir.display()))?;
-            let tmp_path = tmp.into_temp_path();
-            std::fs::remove_file(&tmp_path).ok();
-            conn.execute("VACUUM INTO ?1", [tmp_path.to_string_lossy().as_ref()])?;
-            tmp_path
-                .persist(&a.out)
-                .with_context(|| format!("writing {}", a.out.display()))?;
+            iamref_dataset::db::copy_database(&conn, &a.out)?;
         }
         ExportFormat::Json | ExportFormat::Snapshot => {
             let manifest = iamref_dataset::db::read_manifest(&conn)?;

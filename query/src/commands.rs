@@ -5,7 +5,8 @@ use crate::lookup::{self, ActionFilter, ActionInfo, ResourceTypeUse};
 use crate::matching::{key_matches_template, policy_pattern};
 use crate::output::{tsv_cell, Format, Out};
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use iamref_dataset::db::Connection;
+use iamref_dataset::sql::{Cell, Row as SqlRow};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -313,13 +314,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
         .into_iter()
         .next()
         .expect("exact name resolves to one action");
-    let rts: Vec<String> = conn
-        .prepare(
-            "SELECT resource_type || CASE WHEN required THEN '*' ELSE '' END FROM action_resource_types
-             WHERE action_id = ?1 AND scenario_id IS NULL ORDER BY ord",
-        )?
-        .query_map([id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let rts = iamref_dataset::lookup::action_resource_types(conn, id)?;
     let res = CheckResult {
         action: format!("{prefix}:{name}"),
         resource_level: !rts.is_empty(),
@@ -506,38 +501,23 @@ struct KeyInfo {
 pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit> {
     lookup::check_name("service prefix", &a.prefix)?;
     let (sid, prefix, name) = lookup::service_id(conn, &a.prefix)?;
-    let pages = lookup::column(
-        conn,
-        "SELECT file FROM pages WHERE service_id = ?1 ORDER BY file",
-        [sid],
-    )?;
-    let access_levels: Vec<(String, i64)> = conn
-        .prepare(
-            "SELECT coalesce(access_level, '(none)'), count(*) FROM actions WHERE service_id = ?1
-             GROUP BY 1 ORDER BY 1",
-        )?
-        .query_map([sid], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let mut resource_types = Vec::new();
-    for (tid, tname) in conn
-        .prepare("SELECT id, name FROM resource_types WHERE service_id = ?1 ORDER BY name")?
-        .query_map([sid], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-        .collect::<Result<Vec<_>, _>>()?
-    {
-        let arns = lookup::arn_formats(conn, tid)?;
-        resource_types.push(NameArns { name: tname, arns });
-    }
-    let condition_keys: Vec<KeyInfo> = conn
-        .prepare("SELECT name, type, description FROM condition_keys WHERE service_id = ?1 ORDER BY name")?
-        .query_map([sid], |r| {
-            Ok(KeyInfo {
-                prefix: prefix.clone(),
-                condition_key: r.get(0)?,
-                r#type: r.get(1)?,
-                description: r.get(2)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
+    let summary = iamref_dataset::lookup::service_summary(conn, sid)?;
+    let (pages, access_levels) = (summary.pages, summary.access_levels);
+    let resource_types: Vec<NameArns> = summary
+        .resource_types
+        .into_iter()
+        .map(|(name, arns)| NameArns { name, arns })
+        .collect();
+    let condition_keys: Vec<KeyInfo> = summary
+        .condition_keys
+        .into_iter()
+        .map(|(condition_key, r#type, description)| KeyInfo {
+            prefix: prefix.clone(),
+            condition_key,
+            r#type,
+            description,
+        })
+        .collect();
     let info = ServiceInfo {
         actions: access_levels.iter().map(|(_, n)| n).sum(),
         prefix,
@@ -687,13 +667,7 @@ struct ConditionKeyInfo {
 
 pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> Result<Exit> {
     lookup::check_name("condition key", &a.key)?;
-    let all: Vec<(String, String, Option<String>, Option<String>)> = conn
-        .prepare(
-            "SELECT s.prefix, k.name, k.type, k.description FROM condition_keys k
-             JOIN services s ON s.id = k.service_id ORDER BY s.prefix",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
+    let all = iamref_dataset::lookup::condition_keys(conn)?;
     // Exact names first; else templates the key fits (aws:ResourceTag/${TagKey}).
     let mut names: Vec<String> = all
         .iter()
@@ -728,41 +702,23 @@ pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> R
                 description: k.3.clone(),
             })
             .collect();
-        let actions: Vec<KeyUse> = conn
-            .prepare(
-                "SELECT DISTINCT s.prefix || ':' || a.name, r.resource_type FROM action_condition_keys k
-                 JOIN actions a ON a.id = k.action_id JOIN services s ON s.id = a.service_id
-                 LEFT JOIN action_resource_types r ON r.id = k.action_resource_type_id
-                 WHERE k.condition_key = ?1 ORDER BY 1, 2",
-            )?
-            .query_map(params![name], |r| {
-                Ok(KeyUse {
-                    action: r.get(0)?,
-                    resource_type: r.get(1)?,
+        let actions: Vec<KeyUse> = iamref_dataset::lookup::condition_key_actions(conn, name)?
+            .into_iter()
+            .map(|(action, resource_type)| KeyUse {
+                action,
+                resource_type,
+            })
+            .collect();
+        let resource_types = iamref_dataset::lookup::condition_key_resource_types(conn, name)?;
+        let other_types: Vec<OtherType> =
+            iamref_dataset::lookup::condition_key_other_types(conn, name)?
+                .into_iter()
+                .map(|(prefix, source, r#type)| OtherType {
+                    prefix,
+                    source,
+                    r#type,
                 })
-            })?
-            .collect::<Result<_, _>>()?;
-        let resource_types: Vec<String> = conn
-            .prepare(
-                "SELECT s.prefix || ':' || t.name FROM resource_type_condition_keys k
-                 JOIN resource_types t ON t.id = k.resource_type_id JOIN services s ON s.id = t.service_id
-                 WHERE k.condition_key = ?1 ORDER BY 1",
-            )?
-            .query_map(params![name], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        let other_types: Vec<OtherType> = conn
-            .prepare(
-                "SELECT prefix, source, type FROM v_condition_key_types
-                 WHERE condition_key = ?1 AND source != 'merged' ORDER BY prefix, source",
-            )?
-            .query_map(params![name], |r| {
-                Ok(OtherType {
-                    prefix: r.get(0)?,
-                    source: r.get(1)?,
-                    r#type: r.get(2)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+                .collect();
         infos.push(ConditionKeyInfo {
             condition_key: name.clone(),
             definitions,
@@ -887,7 +843,7 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
         .service()
         .filter(|s| !s.contains(['*', '?', '$']))
         .map(str::to_ascii_lowercase);
-    let cat = crate::write_cmd::catalog_for_namespace(conn, ns.as_deref())?;
+    let cat = crate::catalog::catalog_for_namespace(conn, ns.as_deref())?;
     let mut m = Matcher::new();
     let mut matches = Vec::new();
     for r in cat.resolve(&mut m, &pattern) {
@@ -977,83 +933,25 @@ fn timeout_secs(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Interrupts the connection's running statement when the deadline passes
-/// (`sqlite3_interrupt`), unless dropped first.
-struct Watchdog {
-    stop: Option<std::sync::mpsc::Sender<()>>,
-    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Watchdog {
-    fn start(conn: &Connection, secs: f64) -> Watchdog {
-        let fired = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if secs <= 0.0 {
-            return Watchdog { stop: None, fired };
-        }
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let handle = conn.get_interrupt_handle();
-        let flag = fired.clone();
-        let limit = std::time::Duration::from_secs_f64(secs);
-        std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                handle.interrupt();
-            }
-        });
-        Watchdog {
-            stop: Some(tx),
-            fired,
-        }
-    }
-
-    fn fired(&self) -> bool {
-        self.fired.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-    }
-}
-
 pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
-    if a.query.len() > 1 << 20 {
-        return Err(input("the SQL statement is longer than 1 MiB"));
-    }
-    let mut stmt = conn
-        .prepare(&a.query)
-        .map_err(|e| input(format!("SQL: {e}")))?;
-    if !stmt.readonly() {
-        return Err(input(
-            "only read-only statements are allowed (SELECT, WITH, read-only PRAGMA)",
-        ));
-    }
-    let cols: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let watchdog = Watchdog::start(conn, a.timeout);
-    let sql_error = |e: rusqlite::Error, rows: u64| {
-        if watchdog.fired() {
-            input(format!(
-                "SQL: the query was stopped after --timeout {} s ({rows} row(s) written); \
-                 narrow it (WHERE, LIMIT) or raise --timeout (0: no limit)",
-                a.timeout
-            ))
-        } else {
-            input(format!("SQL: {e}"))
-        }
-    };
+    use iamref_dataset::sql::{self, SqlError};
+    let stmt = sql::prepare(conn, &a.query).map_err(|e| input(e.to_string()))?;
+    let cols: Vec<String> = stmt.columns().to_vec();
     let mut sink = RowSink::new(out, &cols);
-    let mut rows = stmt.query([]).map_err(|e| sql_error(e, 0))?;
-    loop {
-        let r = match rows.next() {
-            Ok(Some(r)) => r,
-            Ok(None) => break,
-            Err(e) => {
-                sink.finish()?;
-                return Err(sql_error(e, sink.count));
-            }
-        };
-        sink.row(r)?;
+    match stmt.run(a.timeout, |r| sink.row(r)) {
+        Ok(_) => {}
+        Err(SqlError::Sink(e)) => return Err(e),
+        Err(e) => {
+            sink.finish()?;
+            return Err(input(match e {
+                SqlError::TimedOut { rows } => format!(
+                    "SQL: the query was stopped after --timeout {} s ({rows} row(s) written); \
+                     narrow it (WHERE, LIMIT) or raise --timeout (0: no limit)",
+                    a.timeout
+                ),
+                e => e.to_string(),
+            }));
+        }
     }
     let any = sink.count > 0;
     sink.finish()?;
@@ -1072,6 +970,11 @@ struct RowSink<'a> {
     widths: Option<Vec<usize>>,
 }
 
+/// Cell `i` of a row.
+fn cell<'r>(r: &'r SqlRow<'_>, i: usize) -> Result<Cell<'r>> {
+    r.get(i).map_err(|e| anyhow::anyhow!("SQL: {e}"))
+}
+
 /// Rows a terminal table holds to compute column widths.
 const ALIGN_BATCH: usize = 1000;
 
@@ -1086,29 +989,24 @@ impl<'a> RowSink<'a> {
         }
     }
 
-    fn json_value(v: rusqlite::types::ValueRef<'_>) -> serde_json::Value {
-        use rusqlite::types::ValueRef;
+    fn json_value(v: Cell<'_>) -> serde_json::Value {
         match v {
-            ValueRef::Null => serde_json::Value::Null,
-            ValueRef::Integer(n) => n.into(),
-            ValueRef::Real(f) => serde_json::Value::from(f),
-            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-            ValueRef::Blob(b) => format!("<{} bytes>", b.len()).into(),
+            Cell::Null => serde_json::Value::Null,
+            Cell::Integer(n) => n.into(),
+            Cell::Real(f) => serde_json::Value::from(f),
+            Cell::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+            Cell::Blob(b) => format!("<{} bytes>", b.len()).into(),
         }
     }
 
     /// One cell as text, written straight out (tabs and newlines become
     /// spaces, as in `tsv_cell`).
-    fn write_cell(
-        w: &mut impl std::io::Write,
-        v: rusqlite::types::ValueRef<'_>,
-    ) -> std::io::Result<()> {
-        use rusqlite::types::ValueRef;
+    fn write_cell(w: &mut impl std::io::Write, v: Cell<'_>) -> std::io::Result<()> {
         match v {
-            ValueRef::Null => Ok(()),
-            ValueRef::Integer(n) => write!(w, "{n}"),
-            ValueRef::Real(f) => write!(w, "{f}"),
-            ValueRef::Text(t) => {
+            Cell::Null => Ok(()),
+            Cell::Integer(n) => write!(w, "{n}"),
+            Cell::Real(f) => write!(w, "{f}"),
+            Cell::Text(t) => {
                 let text = String::from_utf8_lossy(t);
                 if text.contains(['\t', '\n', '\r']) {
                     w.write_all(tsv_cell(&text).as_bytes())
@@ -1116,11 +1014,11 @@ impl<'a> RowSink<'a> {
                     w.write_all(text.as_bytes())
                 }
             }
-            ValueRef::Blob(b) => write!(w, "<{} bytes>", b.len()),
+            Cell::Blob(b) => write!(w, "<{} bytes>", b.len()),
         }
     }
 
-    fn row(&mut self, r: &rusqlite::Row<'_>) -> Result<()> {
+    fn row(&mut self, r: &SqlRow<'_>) -> Result<()> {
         use std::io::Write;
         let first = self.count == 0;
         self.count += 1;
@@ -1129,7 +1027,7 @@ impl<'a> RowSink<'a> {
             Format::Json | Format::Jsonl => {
                 let mut obj = serde_json::Map::with_capacity(n);
                 for (i, c) in self.cols.iter().enumerate() {
-                    obj.insert(c.clone(), Self::json_value(r.get_ref(i)?));
+                    obj.insert(c.clone(), Self::json_value(cell(r, i)?));
                 }
                 let json = self.out.format == Format::Json;
                 let w = self.out.w();
@@ -1152,7 +1050,7 @@ impl<'a> RowSink<'a> {
                 let mut cells = Vec::with_capacity(n);
                 for i in 0..n {
                     let mut b = Vec::new();
-                    Self::write_cell(&mut b, r.get_ref(i)?)?;
+                    Self::write_cell(&mut b, cell(r, i)?)?;
                     cells.push(String::from_utf8_lossy(&b).into_owned());
                 }
                 self.pending.push(cells);
@@ -1169,7 +1067,7 @@ impl<'a> RowSink<'a> {
                     if i > 0 {
                         w.write_all(b"\t")?;
                     }
-                    Self::write_cell(w, r.get_ref(i)?)?;
+                    Self::write_cell(w, cell(r, i)?)?;
                 }
                 w.write_all(b"\n")?;
             }

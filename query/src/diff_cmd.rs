@@ -253,8 +253,14 @@ pub fn load(spec: &str, which: &str) -> Result<Vec<Service>> {
         if &head[..n] == b"SQLite format 3\0" {
             let conn = iamref_dataset::db::open_read_only(path)
                 .map_err(|e| input(format!("{which}: {e}")))?;
-            return iamref_dataset::db::read_services_with(&conn, false)
-                .with_context(|| format!("reading {spec}"));
+            return iamref_dataset::db::read(
+                &conn,
+                &iamref_dataset::db::Selection {
+                    provenance: false,
+                    ..iamref_dataset::db::Selection::all()
+                },
+            )
+            .with_context(|| format!("reading {spec}"));
         }
         if head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
             let bytes = std::fs::read(path).map_err(|e| input(format!("{which} {spec}: {e}")))?;

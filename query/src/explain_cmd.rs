@@ -7,13 +7,13 @@ use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use crate::simulate_cmd::safe;
 use anyhow::Result;
+use iamref_dataset::db::Connection;
 use iamref_policy::arn::{Matcher, Pattern};
 use iamref_policy::catalog::Catalog;
 use iamref_policy::simulate::explain::{parse, Denial};
 use iamref_policy::simulate::principal::Principal;
 use iamref_policy::simulate::PolicyType;
 use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -88,7 +88,7 @@ pub fn explain(conn: &Connection, a: ExplainArgs, out: &mut Out) -> Result<Exit>
         .collect();
     prefixes.sort();
     prefixes.dedup();
-    let cat = crate::policy_check_cmd::load_catalog(conn, Some(prefixes))?;
+    let cat = crate::catalog::for_prefixes(conn, Some(prefixes))?;
     let e = explained(&cat, d);
     match out.format {
         f @ (Format::Json | Format::Jsonl) => {

@@ -12,9 +12,8 @@
 
 use crate::exit::Failure;
 use anyhow::{Context, Result};
+use iamref_dataset::guard::{self, Profile};
 use iamref_dataset::{Manifest, Service};
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 /// The guard's options, the same for `build` and `crawl`.
@@ -67,75 +66,6 @@ fn percent(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?}: expected a percentage between 0 and 100")),
-    }
-}
-
-/// What a dataset holds, per source and per prefix.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Profile {
-    pub pages: usize,
-    pub html_actions: usize,
-    pub json_documents: usize,
-    pub json_actions: usize,
-    pub operations: usize,
-    /// prefix -> (HTML actions, JSON actions)
-    pub prefixes: BTreeMap<String, (usize, usize)>,
-}
-
-impl Profile {
-    pub fn of(manifest: &Manifest, services: &[Service]) -> Profile {
-        let mut p = Profile {
-            pages: manifest.counts.pages.max(manifest.pages.len()),
-            json_documents: manifest.json_documents.len(),
-            ..Profile::default()
-        };
-        for s in services {
-            let html = s.actions.iter().filter(|a| a.sources.has_html()).count();
-            let json = s.actions.iter().filter(|a| a.sources.has_json()).count();
-            p.html_actions += html;
-            p.json_actions += json;
-            p.operations += s.operations.len();
-            let e = p.prefixes.entry(s.prefix.to_ascii_lowercase()).or_default();
-            e.0 += html;
-            e.1 += json;
-        }
-        p
-    }
-}
-
-impl Profile {
-    /// The same counts as [`Profile::of`], read from a database's views
-    /// (a few queries instead of reading every service back).
-    pub fn of_database(conn: &rusqlite::Connection, manifest: &Manifest) -> Result<Profile> {
-        let mut p = Profile {
-            pages: manifest.counts.pages.max(manifest.pages.len()),
-            json_documents: manifest.json_documents.len(),
-            ..Profile::default()
-        };
-        let mut stmt = conn.prepare(
-            "SELECT lower(prefix), total(sources IN ('html', 'both')), total(sources IN ('json', 'both')) \
-             FROM v_actions GROUP BY lower(prefix)",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, f64>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (prefix, html, json) = row?;
-            let (html, json) = (html as usize, json as usize);
-            p.html_actions += html;
-            p.json_actions += json;
-            p.prefixes.insert(prefix, (html, json));
-        }
-        // (The base table: v_operations leaves out operations without
-        // actions. open_read_only has checked the schema version.)
-        p.operations = conn.query_row("SELECT count(*) FROM operations", [], |r| {
-            r.get::<_, i64>(0)
-        })? as usize;
-        Ok(p)
     }
 }
 
@@ -206,60 +136,6 @@ pub fn baselines_unless_accepted(
     }
 }
 
-/// What `new` lost against `old`, one line per source; empty if it kept
-/// enough. `max_shrink` is the percentage a source's total may lose.
-pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {
-    let keep = (100.0 - max_shrink) / 100.0;
-    let mut out = Vec::new();
-    let total = |what: &str, o: usize, n: usize, out: &mut Vec<String>| {
-        if o > 0 && (n as f64) < (o as f64) * keep {
-            out.push(format!(
-                "{what}: {n}, down from {o} ({:.1}%)",
-                n as f64 * 100.0 / o as f64
-            ));
-        }
-    };
-    total("pages", old.pages, new.pages, &mut out);
-    total("HTML actions", old.html_actions, new.html_actions, &mut out);
-    total(
-        "JSON documents",
-        old.json_documents,
-        new.json_documents,
-        &mut out,
-    );
-    total("JSON actions", old.json_actions, new.json_actions, &mut out);
-    total("operations", old.operations, new.operations, &mut out);
-    for (source, pick) in [
-        (
-            "HTML",
-            (|c: &(usize, usize)| c.0) as fn(&(usize, usize)) -> usize,
-        ),
-        ("JSON", |c: &(usize, usize)| c.1),
-    ] {
-        let mut shrunk = Vec::new();
-        for (prefix, counts) in &old.prefixes {
-            let o = pick(counts);
-            let n = new.prefixes.get(prefix).map_or(0, pick);
-            if o > 0 && n * 2 < o {
-                shrunk.push(format!("{prefix} {o}→{n}"));
-            }
-        }
-        if !shrunk.is_empty() {
-            let mut line = format!(
-                "{} service(s) lost more than half of their {source} actions: ",
-                shrunk.len()
-            );
-            let shown = shrunk.len().min(12);
-            line.push_str(&shrunk[..shown].join(", "));
-            if shrunk.len() > shown {
-                let _ = write!(line, ", … and {} more", shrunk.len() - shown);
-            }
-            out.push(line);
-        }
-    }
-    out
-}
-
 /// The one way `build` and `crawl` publish a result: refuse (exit 3) one
 /// that lost too much against the data it replaces (the database at
 /// `out`, the folder `snapshot_dir`, and for `crawl` the snapshot shipped
@@ -306,27 +182,15 @@ pub fn check(
     manifest: &mut Manifest,
     quiet: bool,
 ) -> Result<()> {
-    let mut report = String::new();
-    for b in baselines {
-        let lost = losses(&b.profile, new, max_shrink);
-        if lost.is_empty() {
-            continue;
-        }
-        let _ = writeln!(report, "against {}:", b.what);
-        for l in lost {
-            let _ = writeln!(report, "  {l}");
-        }
-    }
-    if report.is_empty() {
+    let Some(report) = guard::review(
+        baselines.iter().map(|b| (b.what.as_str(), &b.profile)),
+        new,
+        max_shrink,
+    ) else {
         return Ok(());
-    }
+    };
     if accept {
-        for line in report.lines() {
-            manifest.notes.push(format!(
-                "accepted shrink (--accept-shrink): {}",
-                line.trim()
-            ));
-        }
+        guard::accept(manifest, &report);
         if !quiet {
             eprint!("warning: publishing a shrunken result (--accept-shrink), recorded in the manifest:\n{report}");
         }
@@ -344,33 +208,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn profile(prefixes: &[(&str, usize, usize)]) -> Profile {
-        let mut p = Profile {
-            pages: prefixes.len(),
-            json_documents: prefixes.len(),
-            ..Profile::default()
-        };
-        for (name, h, j) in prefixes {
-            p.html_actions += h;
-            p.json_actions += j;
-            p.prefixes.insert(name.to_string(), (*h, *j));
-        }
-        p
-    }
-
-    #[test]
-    fn database_profile_equals_the_in_memory_one() {
-        // The shipped snapshot, written to a database and read back both ways.
-        let Some(b) = crate::locate::embedded_bundle_opt().unwrap() else {
-            return;
-        };
-        let conn = iamref_dataset::db::write_in_memory(&b.manifest, &b.services).unwrap();
-        let from_db = Profile::of_database(&conn, &b.manifest).unwrap();
-        let in_memory = Profile::of(&b.manifest, &b.services);
-        assert_eq!(from_db, in_memory);
-        assert!(in_memory.html_actions > 0);
-    }
 
     #[test]
     fn capture_dates() {
@@ -390,50 +227,19 @@ mod tests {
     }
 
     #[test]
-    fn same_or_bigger_passes() {
-        let old = profile(&[("s3", 168, 170), ("ec2", 7000, 700)]);
-        assert!(losses(&old, &old, 10.0).is_empty());
-        let mut new = old.clone();
-        new.prefixes.insert("new".into(), (3, 3));
-        assert!(losses(&old, &new, 10.0).is_empty());
-    }
-
-    #[test]
-    fn a_service_losing_half_is_named_even_when_totals_hold() {
-        let old = profile(&[("s3", 168, 170), ("ec2", 7000, 700)]);
-        let new = profile(&[("s3", 10, 170), ("ec2", 7000, 700)]);
-        let l = losses(&old, &new, 10.0);
-        assert_eq!(l.len(), 1, "{l:?}");
-        assert!(l[0].contains("HTML actions: s3 168→10"), "{l:?}");
-        // exactly half kept passes
-        let new = profile(&[("s3", 84, 170), ("ec2", 7000, 700)]);
-        assert!(losses(&old, &new, 10.0).is_empty());
-    }
-
-    #[test]
-    fn totals_per_source() {
-        let old = profile(&[("a", 10, 10), ("b", 10, 10), ("c", 10, 10)]);
-        let mut new = old.clone();
-        new.pages = 1;
-        let l = losses(&old, &new, 10.0);
-        assert_eq!(l, vec!["pages: 1, down from 3 (33.3%)".to_string()]);
-        let mut new = old.clone();
-        new.json_documents = 0;
-        new.json_actions = 0;
-        new.prefixes.values_mut().for_each(|c| c.1 = 0);
-        let l = losses(&old, &new, 10.0);
-        assert!(l[0].starts_with("JSON documents: 0"), "{l:?}");
-        assert!(l[1].starts_with("JSON actions: 0"), "{l:?}");
-        assert!(l[2].contains("3 service(s) lost more than half of their JSON actions"));
-        // 100% allowed: only the per-prefix rule remains
-        let l = losses(&old, &new, 100.0);
-        assert_eq!(l.len(), 1);
-    }
-
-    #[test]
     fn accept_records_in_manifest() {
-        let old = profile(&[("s3", 168, 0)]);
-        let new = profile(&[("s3", 10, 0)]);
+        let old = Profile {
+            pages: 1,
+            html_actions: 168,
+            prefixes: [("s3".to_string(), (168, 0))].into_iter().collect(),
+            ..Profile::default()
+        };
+        let new = Profile {
+            pages: 1,
+            html_actions: 10,
+            prefixes: [("s3".to_string(), (10, 0))].into_iter().collect(),
+            ..Profile::default()
+        };
         let b = vec![Baseline {
             what: "old.sqlite".into(),
             profile: old,

@@ -4,6 +4,7 @@
 
 pub mod api_cmd;
 pub mod build_cmd;
+pub mod catalog;
 pub mod commands;
 pub mod crawl_cmd;
 pub mod diff_cmd;

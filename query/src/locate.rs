@@ -150,7 +150,7 @@ pub fn resolve(db: Option<PathBuf>) -> Result<PathBuf> {
 /// An open, read-only connection to the database to query: as
 /// [`resolve`], and if no folder can be written at all, the snapshot built
 /// in memory (slower to start, with a warning).
-pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<rusqlite::Connection> {
+pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<iamref_dataset::db::Connection> {
     let explicit = db.is_some();
     match resolve(db) {
         // The cached snapshot is iamref's own file, only ever replaced
@@ -184,16 +184,7 @@ pub fn is_corruption(e: &anyhow::Error) -> bool {
         {
             return true;
         }
-        let sqlite = c.downcast_ref::<rusqlite::Error>().or_else(|| {
-            match c.downcast_ref::<iamref_dataset::Error>() {
-                Some(iamref_dataset::Error::Sqlite(s)) => Some(s),
-                _ => None,
-            }
-        });
-        matches!(
-            sqlite.and_then(|s| s.sqlite_error_code()),
-            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-        )
+        iamref_dataset::db::is_corruption(c)
     })
 }
 

@@ -5,9 +5,7 @@
 use crate::exit::Exit;
 use crate::output::Out;
 use anyhow::Result;
-use rusqlite::Connection;
-
-pub use crate::write_cmd::write_group as write_policy;
+use iamref_dataset::db::Connection;
 
 #[derive(clap::Subcommand)]
 pub enum PolicyCmd {

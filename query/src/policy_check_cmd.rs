@@ -10,11 +10,10 @@
 
 use crate::exit::{input, Exit};
 use crate::output::{tsv_cell, Format, Out};
-use anyhow::{Context, Result};
-use iamref_policy::catalog::Catalog;
+use anyhow::Result;
+use iamref_dataset::db::Connection;
 use iamref_policy::finding::{Finding, Location, Severity, CODES};
 use iamref_policy::kinds::PolicyKind;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -479,24 +478,6 @@ pub struct Report {
     pub skipped: usize,
 }
 
-/// Load the catalog a set of policies needs: the union of their prefixes
-/// (every service when one needs all), plus the list of every prefix, in
-/// one read transaction.
-pub fn load_catalog(conn: &Connection, prefixes: Option<Vec<String>>) -> Result<Catalog> {
-    let tx = conn
-        .unchecked_transaction()
-        .context("opening a read transaction")?;
-    let services = iamref_dataset::db::read_policy_services(&tx, prefixes.as_deref())
-        .context("reading the services the policies name")?;
-    let mut q = tx.prepare("SELECT prefix FROM services")?;
-    let all: Vec<String> = q
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    drop(q);
-    tx.finish()?;
-    Ok(Catalog::new(services, all))
-}
-
 /// The services whose condition keys a policy names (`iam` for
 /// `iam:ResourceTag/team`; not `aws`, whose global keys the engine knows):
 /// they are loaded too, so a key of another service than the actions' is
@@ -575,7 +556,7 @@ pub fn run_check(
     if parsed.is_empty() {
         return Ok(report);
     }
-    let catalog = load_catalog(conn, prefixes.map(|s| s.into_iter().collect()))?;
+    let catalog = crate::catalog::for_prefixes(conn, prefixes.map(|s| s.into_iter().collect()))?;
     for (src, policy) in parsed {
         let cands = match src {
             Source::File(p) => Some(config.candidates(p)),

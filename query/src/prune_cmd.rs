@@ -3,14 +3,15 @@
 //! is `iamref_policy::simulate::prune`); what went unused and the calls the
 //! policy already denies on stderr, as `tighten` reports its removals.
 
+use crate::catalog::index;
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
-use crate::record_cmd::{index, read_calls, TrailArgs};
+use crate::record_cmd::{read_calls, TrailArgs};
 use crate::simulate_cmd::safe;
 use anyhow::Result;
+use iamref_dataset::db::Connection;
 use iamref_policy::record::Options;
 use iamref_policy::simulate::prune::{prune, Call};
-use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;

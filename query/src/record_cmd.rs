@@ -12,285 +12,17 @@
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use anyhow::{Context, Result};
+use iamref_dataset::db::Connection;
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
 use iamref_policy::record::ops::OperationIndex;
-use iamref_policy::record::{
-    csm, service_ids, Call, Need, Options, Outcome, Recording, ServiceRef,
-};
-use rusqlite::Connection;
+use iamref_policy::record::{csm, service_ids, Call, Options, Outcome, Recording, ServiceRef};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Runs `sql` (no parameters) and hands each row to `f`.
-fn each_row(
-    conn: &Connection,
-    sql: &str,
-    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<()>,
-) -> Result<()> {
-    let mut q = conn.prepare(sql)?;
-    let mut rows = q.query([])?;
-    while let Some(r) = rows.next()? {
-        f(r)?;
-    }
-    Ok(())
-}
-
-/// The dataset's operations, indexed once per run. Reads only what the
-/// recorder uses (actions, their resource types and ARN formats,
-/// operations, their contexts and SDK clients): a few queries, not the
-/// whole dataset.
-pub fn index(conn: &Connection) -> Result<OperationIndex> {
-    use iamref_dataset::{
-        Action, ActionResource, ArnFormat, Operation, OperationAction, ResourceType, SdkMethod,
-        Service, Sources,
-    };
-    use std::collections::HashMap;
-    let mut services: Vec<Service> = Vec::new();
-    // Row ids → positions: services, actions, operations, operation actions.
-    let mut sid: HashMap<i64, usize> = HashMap::new();
-    let mut aid: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut oid: HashMap<i64, (usize, usize)> = HashMap::new();
-    let mut oaid: HashMap<i64, (usize, usize, usize)> = HashMap::new();
-    each_row(
-        conn,
-        "SELECT id, prefix FROM services ORDER BY prefix",
-        |r| {
-            sid.insert(r.get(0)?, services.len());
-            services.push(Service::new(r.get::<_, String>(1)?, "", Sources::NONE));
-            Ok(())
-        },
-    )?;
-    each_row(
-        conn,
-        "SELECT id, service_id, name, access_level FROM actions ORDER BY id",
-        |r| {
-            let Some(&si) = sid.get(&r.get(1)?) else {
-                return Ok(());
-            };
-            let mut a = Action::new(r.get::<_, String>(2)?);
-            a.access_level = r.get(3)?;
-            aid.insert(r.get(0)?, (si, services[si].actions.len()));
-            services[si].actions.push(a);
-            Ok(())
-        },
-    )?;
-    each_row(
-        conn,
-        "SELECT action_id, resource_type, required FROM action_resource_types
-         WHERE scenario_id IS NULL ORDER BY action_id, ord",
-        |r| {
-            if let Some(&(si, ai)) = aid.get(&r.get(0)?) {
-                services[si].actions[ai]
-                    .resource_types
-                    .push(ActionResource {
-                        name: r.get(1)?,
-                        required: r.get(2)?,
-                        condition_keys: Vec::new(),
-                        dependent_actions: Vec::new(),
-                        sources: Sources::NONE,
-                    });
-            }
-            Ok(())
-        },
-    )?;
-    let mut last: Option<i64> = None;
-    each_row(
-        conn,
-        "SELECT t.id, t.service_id, t.name, f.arn FROM resource_types t
-         LEFT JOIN arn_formats f ON f.resource_type_id = t.id ORDER BY t.id, f.ord",
-        |r| {
-            let id: i64 = r.get(0)?;
-            let Some(&si) = sid.get(&r.get(1)?) else {
-                return Ok(());
-            };
-            if last != Some(id) {
-                services[si].resource_types.push(ResourceType {
-                    name: r.get(2)?,
-                    doc_url: None,
-                    arns: Vec::new(),
-                    condition_keys: Vec::new(),
-                    pages: Vec::new(),
-                    sources: Sources::NONE,
-                });
-                last = Some(id);
-            }
-            if let (Some(arn), Some(t)) = (
-                r.get::<_, Option<String>>(3)?,
-                services[si].resource_types.last_mut(),
-            ) {
-                t.arns.push(ArnFormat {
-                    arn,
-                    sources: Sources::NONE,
-                });
-            }
-            Ok(())
-        },
-    )?;
-    each_row(
-        conn,
-        "SELECT id, service_id, name FROM operations ORDER BY id",
-        |r| {
-            let Some(&si) = sid.get(&r.get(1)?) else {
-                return Ok(());
-            };
-            oid.insert(r.get(0)?, (si, services[si].operations.len()));
-            services[si].operations.push(Operation {
-                name: r.get(2)?,
-                actions: Vec::new(),
-                sdk: Vec::new(),
-                sources: Sources::NONE,
-            });
-            Ok(())
-        },
-    )?;
-    each_row(
-        conn,
-        "SELECT id, operation_id, service, action FROM operation_actions ORDER BY operation_id, ord",
-        |r| {
-            if let Some(&(si, oi)) = oid.get(&r.get(1)?) {
-                let list = &mut services[si].operations[oi].actions;
-                oaid.insert(r.get(0)?, (si, oi, list.len()));
-                list.push(OperationAction {
-                    service: r.get(2)?,
-                    action: r.get(3)?,
-                    condition_keys: Vec::new(),
-                    context: Default::default(),
-                    access_level: None,
-                    sources: Sources::NONE,
-                });
-            }
-            Ok(())
-        },
-    )?;
-    // The operations' contexts (iam:PassedToService for iam:PassRole).
-    each_row(
-        conn,
-        "SELECT operation_action_id, condition_key, value FROM operation_action_context
-         ORDER BY operation_action_id, condition_key, ord",
-        |r| {
-            if let Some(&(si, oi, ai)) = oaid.get(&r.get(0)?) {
-                services[si].operations[oi].actions[ai]
-                    .context
-                    .entry(r.get(1)?)
-                    .or_default()
-                    .push(r.get(2)?);
-            }
-            Ok(())
-        },
-    )?;
-    each_row(
-        conn,
-        "SELECT operation_id, package, client, method FROM sdk_methods",
-        |r| {
-            if let Some(&(si, oi)) = oid.get(&r.get(0)?) {
-                services[si].operations[oi].sdk.push(SdkMethod {
-                    package: r.get(1)?,
-                    client: r.get(2)?,
-                    method: r.get(3)?,
-                });
-            }
-            Ok(())
-        },
-    )?;
-    Ok(OperationIndex::new(&services))
-}
-
-// ---------------------------------------------------------------------------
-// Policies from needs.
-// ---------------------------------------------------------------------------
-
-/// At most this many resources per action in a written policy; more
-/// under one path are widened to the path's wildcard, with a note.
-pub const MAX_RESOURCES: usize = 20;
-
-/// A policy granting the needs: actions that share the same resources
-/// share a statement, each group written by `policy write`'s writer (so
-/// every resource is checked against the action's resource types).
-pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<String>)> {
-    // Actions with the same resources (and context) share a statement.
-    type Group = (Vec<String>, Vec<(String, Vec<String>)>);
-    let mut groups: BTreeMap<Group, Vec<iamref_policy::write::Need>> = BTreeMap::new();
-    let mut notes = Vec::new();
-    for n in needs {
-        let mut n = (*n).clone();
-        notes.extend(iamref_policy::record::collapse_resources(
-            &mut n,
-            MAX_RESOURCES,
-        ));
-        if !n.known {
-            notes.push(format!(
-                "{}: not an action of the dataset; left out of the policy",
-                n.action
-            ));
-            continue;
-        }
-        let context = n.context.clone().unwrap_or_default();
-        let key: Vec<(String, Vec<String>)> = context
-            .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-            .collect();
-        groups
-            .entry((n.resources.iter().cloned().collect(), key))
-            .or_default()
-            .push(iamref_policy::write::Need {
-                action: n.action.clone(),
-                resources: Vec::new(),
-                context,
-            });
-    }
-    let mut statements: Vec<Value> = Vec::new();
-    let mut sids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut written: Vec<iamref_policy::write::Note> = Vec::new();
-    for ((resources, _), needs) in groups {
-        let partition = resources
-            .iter()
-            .find_map(|r| r.strip_prefix("arn:").and_then(|r| r.split(':').next()))
-            .filter(|p| !p.is_empty() && *p != "*")
-            .unwrap_or("aws")
-            .to_string();
-        let (policy, n) = crate::policy::write_policy(conn, needs, &resources, &partition)?;
-        written.extend(n);
-        for mut st in policy["Statement"].as_array().cloned().unwrap_or_default() {
-            if let Some(sid) = st["Sid"].as_str().map(str::to_string) {
-                let k = sids.entry(sid.clone()).or_insert(0);
-                *k += 1;
-                if *k > 1 {
-                    st["Sid"] = json!(format!("{sid}{k}"));
-                }
-            }
-            statements.push(st);
-        }
-    }
-    // Each group is written on its own: a dependent action one group
-    // reports as not granted may be granted by another.
-    let granted: BTreeSet<String> = statements
-        .iter()
-        .filter_map(|st| st["Action"].as_array())
-        .flatten()
-        .filter_map(|a| a.as_str())
-        .map(str::to_ascii_lowercase)
-        .collect();
-    written.retain(|n| {
-        n.code != iamref_policy::write::NoteCode::DependentAction
-            || !n
-                .action
-                .as_deref()
-                .is_some_and(|a| granted.contains(&a.to_ascii_lowercase()))
-    });
-    written.sort();
-    written.dedup();
-    notes.extend(written.iter().map(|n| n.to_string()));
-    Ok((
-        json!({"Version": "2012-10-17", "Statement": statements}),
-        notes,
-    ))
-}
 
 fn pretty(v: &Value) -> Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v)?;
@@ -598,7 +330,7 @@ pub fn write_from_cloudtrail(
     include_conditional: bool,
     out: &mut Out,
 ) -> Result<Exit> {
-    let idx = index(conn)?;
+    let idx = crate::catalog::index(conn)?;
     let r = read_calls(
         &idx,
         Some(path),
@@ -617,7 +349,7 @@ pub fn write_from_cloudtrail(
         );
         return Ok(Exit::NotFound);
     }
-    let (policy, notes) = policy_from_needs(conn, &granted)?;
+    let (policy, notes) = crate::catalog::policy_from_needs(conn, &granted)?;
     for n in notes {
         eprintln!("note: {n}");
     }
@@ -832,7 +564,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             )));
         }
     }
-    let idx = index(conn)?;
+    let idx = crate::catalog::index(conn)?;
     let addr = SocketAddr::new(a.listen, a.port);
     if !a.listen.is_loopback() {
         eprintln!(
@@ -1029,7 +761,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             Vec::new(),
         )
     } else {
-        policy_from_needs(conn, &granted)?
+        crate::catalog::policy_from_needs(conn, &granted)?
     };
     if let Some(l) = log {
         l.finish()?;

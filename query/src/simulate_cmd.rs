@@ -5,6 +5,7 @@
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
 use anyhow::Result;
+use iamref_dataset::db::Connection;
 use iamref_policy::arn::Matcher;
 use iamref_policy::catalog::Catalog;
 use iamref_policy::document::{self, Policy};
@@ -17,7 +18,6 @@ use iamref_policy::simulate::{
     evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
 };
 use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -166,7 +166,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
         .collect();
     prefixes.sort();
     prefixes.dedup();
-    let cat = crate::policy_check_cmd::load_catalog(conn, Some(prefixes))?;
+    let cat = crate::catalog::for_prefixes(conn, Some(prefixes))?;
     let mut m = Matcher::new();
     let mut rows = Vec::with_capacity(requests.len());
     let mut denied = 0;
@@ -780,7 +780,7 @@ fn from_trail(
     a: &SimulateArgs,
     quiet: bool,
 ) -> Result<Vec<(Option<usize>, Request)>> {
-    let idx = crate::record_cmd::index(conn)?;
+    let idx = crate::catalog::index(conn)?;
     let r = crate::record_cmd::read_calls(
         &idx,
         Some(path),

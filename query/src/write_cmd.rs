@@ -3,15 +3,12 @@
 
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
-use anyhow::{Context, Result};
+use anyhow::Result;
+use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
 use iamref_policy::write::tighten::{tighten, TightenOptions};
-use iamref_policy::write::{
-    template, write_policy, AccessLevel, Catalog, Need, Request, WriteError,
-};
-use rusqlite::Connection;
+use iamref_policy::write::{template, write_policy, AccessLevel, Need, Request, WriteError};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -251,207 +248,6 @@ fn stdin_needs(text: &str) -> Result<Vec<Need>> {
     Ok(out)
 }
 
-/// Which prefixes have formats in which ARN namespace (the service part
-/// of `arn:${Partition}:SERVICE:…`): one scan of the formats.
-struct Namespaces {
-    /// namespace → prefixes.
-    by_namespace: BTreeMap<String, BTreeSet<String>>,
-    /// prefix → namespaces.
-    by_prefix: BTreeMap<String, BTreeSet<String>>,
-}
-
-/// Every prefix of the dataset, and which prefixes have formats in which
-/// namespace. Base tables, no string functions: the service part is cut
-/// out here, and a pair is copied only when it changes (a service's
-/// formats nearly all share one namespace).
-fn namespaces(conn: &Connection) -> Result<(Vec<String>, Namespaces)> {
-    // In id order (the rowid), so a service is found by binary search.
-    let mut services: Vec<(i64, String)> = Vec::new();
-    {
-        let mut q = conn.prepare_cached("SELECT id, prefix FROM services ORDER BY id")?;
-        let mut rows = q.query([])?;
-        while let Some(r) = rows.next()? {
-            services.push((r.get(0)?, r.get(1)?));
-        }
-    }
-    let mut n = Namespaces {
-        by_namespace: BTreeMap::new(),
-        by_prefix: BTreeMap::new(),
-    };
-    let mut q = conn.prepare_cached(
-        "SELECT t.service_id, f.arn FROM resource_types t
-         JOIN arn_formats f ON f.resource_type_id = t.id",
-    )?;
-    // The last pair stored: service id, lowercase namespace.
-    let mut last: Option<(i64, String)> = None;
-    let mut rows = q.query([])?;
-    while let Some(r) = rows.next()? {
-        let sid: i64 = r.get(0)?;
-        let Some(ns) = arn_namespace(r.get_ref(1)?.as_str()?) else {
-            continue;
-        };
-        if last
-            .as_ref()
-            .is_some_and(|(s, l)| *s == sid && l.eq_ignore_ascii_case(ns))
-        {
-            continue;
-        }
-        let Ok(i) = services.binary_search_by_key(&sid, |(id, _)| *id) else {
-            continue;
-        };
-        let (p, ns) = (services[i].1.to_ascii_lowercase(), ns.to_ascii_lowercase());
-        n.by_namespace
-            .entry(ns.clone())
-            .or_default()
-            .insert(p.clone());
-        n.by_prefix.entry(p).or_default().insert(ns.clone());
-        last = Some((sid, ns));
-    }
-    Ok((services.into_iter().map(|(_, p)| p).collect(), n))
-}
-
-/// The service part of an ARN format written with `${Partition}` (`s3` in
-/// `arn:${Partition}:s3:::…`), as the reference writes it; `None` for any
-/// other format. The literal part compares without case, as SQL `LIKE`.
-fn arn_namespace(arn: &str) -> Option<&str> {
-    const HEAD: &str = "arn:${Partition}:";
-    let head = arn.get(..HEAD.len())?;
-    if !head.eq_ignore_ascii_case(HEAD) {
-        return None;
-    }
-    let rest = &arn[HEAD.len()..];
-    Some(rest.split(':').next().unwrap_or(rest))
-}
-
-/// The catalog an ARN is resolved in (`iamref arn`, `Catalog::resolve`):
-/// the services with formats in its namespace (the ARN's service part,
-/// lowercase) and those with `${Vendor}` formats; every service when the
-/// namespace is not literal.
-pub fn catalog_for_namespace(conn: &Connection, namespace: Option<&str>) -> Result<Catalog> {
-    let _tx = if conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
-    };
-    let (all_prefixes, ns) = namespaces(conn)?;
-    let list: Option<Vec<String>> = namespace.map(|n| {
-        let mut want: BTreeSet<String> = ns
-            .by_namespace
-            .get(n)
-            .into_iter()
-            .flatten()
-            .cloned()
-            .collect();
-        for (k, v) in &ns.by_namespace {
-            if k.contains("${") {
-                want.extend(v.iter().cloned());
-            }
-        }
-        want.into_iter().collect()
-    });
-    let services = iamref_dataset::db::read_policy_services(conn, list.as_deref())
-        .context("reading the services")?;
-    Ok(Catalog::new(services, all_prefixes))
-}
-
-/// The prefixes a request names, or `None` when a pattern spans services
-/// (load them all).
-fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    let actions = req
-        .needs
-        .iter()
-        .map(|n| n.action.as_str())
-        .chain(req.wildcard_only.iter().map(String::as_str))
-        .chain(req.skip_resource_constraints.iter().map(String::as_str))
-        .chain(req.exclude.iter().map(String::as_str));
-    for a in actions {
-        let p = a.split_once(':').map(|(p, _)| p).unwrap_or(a);
-        if p.contains(['*', '?']) {
-            return None;
-        }
-        out.insert(p.to_ascii_lowercase());
-    }
-    for (_, p) in &req.service_wildcard {
-        out.insert(p.to_ascii_lowercase());
-    }
-    // ARNs in access-level mode: the services whose formats have that
-    // service part.
-    for (_, arn) in &req.access {
-        let svc = arn
-            .split(':')
-            .nth(2)
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        if svc.contains(['*', '?', '$']) {
-            return None;
-        }
-        out.extend(ns.by_namespace.get(&svc).into_iter().flatten().cloned());
-        out.insert(svc);
-    }
-    Some(out)
-}
-
-/// The catalog for a request: its services, those of the dependent
-/// actions they list (with `--include-dependent`; as notes they need only
-/// their names), and those sharing an ARN namespace with any of them (the
-/// most specific format wins across services: `arn:aws:s3:::b/k` is an S3
-/// object, not an ssm:bucket). One bulk read of the services.
-fn load_catalog(conn: &Connection, req: &Request) -> Result<Catalog> {
-    // One read transaction for all the queries (each would take the file
-    // lock on its own); dropped, it ends.
-    let _tx = if conn.is_autocommit() {
-        Some(conn.unchecked_transaction()?)
-    } else {
-        None
-    };
-    let (all_prefixes, ns) = namespaces(conn)?;
-    // Dependent actions are granted in the context their operations set
-    // (iam:PassRole only to the service that asks for it).
-    let with_contexts = |cat: Catalog| -> Result<Catalog> {
-        if !req.options.include_dependent {
-            return Ok(cat);
-        }
-        let ops = iamref_dataset::db::read_context_operations(conn)
-            .context("reading the operations' contexts")?;
-        Ok(
-            cat.with_operation_contexts(iamref_policy::catalog::operation_contexts(
-                ops.iter().map(|(p, o)| (p.as_str(), o)),
-            )),
-        )
-    };
-    let Some(mut want) = prefixes(req, &ns) else {
-        let services =
-            iamref_dataset::db::read_policy_services(conn, None).context("reading the services")?;
-        return with_contexts(Catalog::new(services, all_prefixes));
-    };
-    if req.options.include_dependent {
-        let list: Vec<String> = want.iter().cloned().collect();
-        let mut q = conn.prepare_cached(
-            "SELECT DISTINCT lower(substr(dependent_action, 1, instr(dependent_action, ':') - 1))
-             FROM v_dependent_actions WHERE prefix = ?1 AND instr(dependent_action, ':') > 0",
-        )?;
-        for p in &list {
-            for d in q.query_map([p], |r| r.get::<_, String>(0))? {
-                want.insert(d?);
-            }
-        }
-    }
-    let sharing: BTreeSet<String> = want
-        .iter()
-        .filter_map(|p| ns.by_prefix.get(p))
-        .flatten()
-        .filter_map(|n| ns.by_namespace.get(n))
-        .flatten()
-        .cloned()
-        .collect();
-    want.extend(sharing);
-    let list: Vec<String> = want.into_iter().collect();
-    let services = iamref_dataset::db::read_policy_services(conn, Some(&list))
-        .context("reading the services")?;
-    with_contexts(Catalog::new(services, all_prefixes))
-}
-
 fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
     // One write for all of them (stderr is unbuffered: a write per piece).
     let mut err = std::io::BufWriter::new(std::io::stderr().lock());
@@ -462,27 +258,6 @@ fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, 
         let _ = writeln!(err, "note: {n}");
     }
     let _ = err.flush();
-}
-
-/// One group of actions with the resources they were seen on, for
-/// `iamref record` and `--from-cloudtrail`: the writer with `--widen`, so a
-/// recording always gives a policy; what widens is in the notes.
-pub fn write_group(
-    conn: &Connection,
-    needs: Vec<Need>,
-    resources: &[String],
-    partition: &str,
-) -> Result<(Value, Vec<iamref_policy::write::Note>)> {
-    let mut req = Request {
-        needs,
-        resources: resources.to_vec(),
-        ..Request::default()
-    };
-    req.options.widen = true;
-    req.options.partition = partition.to_string();
-    let cat = load_catalog(conn, &req)?;
-    let w = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
-    Ok((w.policy(), w.notes))
 }
 
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
@@ -583,7 +358,7 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
             "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
         ));
     }
-    let cat = load_catalog(conn, &req)?;
+    let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
     print_notes(written.notes.iter(), quiet);
@@ -615,7 +390,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
         needs: policy_actions(&policy).into_iter().map(Need::new).collect(),
         ..Request::default()
     };
-    let cat = load_catalog(conn, &req)?;
+    let cat = crate::catalog::for_request(conn, &req)?;
     let t = tighten(
         &cat,
         &policy,
@@ -678,64 +453,4 @@ fn policy_actions(policy: &Value) -> Vec<String> {
     out.into_iter()
         .map(|a| if a == "*" { "*:*".into() } else { a })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The namespaces cut out in Rust are the ones the SQL definition
-    /// gives (`lower(substr(arn, 18, …))` over `v_resource_types`), on the
-    /// embedded snapshot.
-    #[test]
-    fn namespaces_agree_with_the_sql_definition() {
-        let Some(b) = crate::locate::embedded_bundle_opt().unwrap() else {
-            eprintln!("skipped: this build embeds no snapshot");
-            return;
-        };
-        let conn = iamref_dataset::db::write_in_memory(&b.manifest, &b.services).unwrap();
-        let (mut all, ns) = namespaces(&conn).unwrap();
-        let mut want_all = crate::lookup::column(&conn, "SELECT prefix FROM services", []).unwrap();
-        all.sort();
-        want_all.sort();
-        assert_eq!(all, want_all);
-        let mut by_namespace: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut by_prefix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut q = conn
-            .prepare(
-                "SELECT DISTINCT lower(prefix), lower(substr(arn, 18, instr(substr(arn, 18), ':') - 1))
-                 FROM v_resource_types WHERE arn LIKE 'arn:${Partition}:%'",
-            )
-            .unwrap();
-        let rows = q
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .unwrap();
-        for row in rows {
-            let (p, n) = row.unwrap();
-            by_namespace.entry(n.clone()).or_default().insert(p.clone());
-            by_prefix.entry(p).or_default().insert(n);
-        }
-        assert!(by_prefix.len() > 300, "{}", by_prefix.len());
-        assert_eq!(ns.by_namespace, by_namespace);
-        assert_eq!(ns.by_prefix, by_prefix);
-        // Namespaces shared across services are there (s3 holds ssm's bucket).
-        assert!(by_namespace["s3"].len() > 1);
-    }
-
-    #[test]
-    fn arn_namespace_is_the_service_part() {
-        assert_eq!(
-            arn_namespace("arn:${Partition}:s3:::${BucketName}"),
-            Some("s3")
-        );
-        assert_eq!(
-            arn_namespace("ARN:${partition}:Logs:${Region}"),
-            Some("Logs")
-        );
-        assert_eq!(arn_namespace("arn:${Partition}:iam"), Some("iam"));
-        assert_eq!(arn_namespace("arn:${Partition}::x"), Some(""));
-        assert_eq!(arn_namespace("arn:aws:s3:::b"), None);
-        assert_eq!(arn_namespace("arn:${Part"), None);
-        assert_eq!(arn_namespace("*"), None);
-    }
 }
