@@ -351,13 +351,11 @@ impl Catalog {
         if pattern.is_any() {
             return true;
         }
-        let literal_service = pattern
-            .service()
-            .filter(|s| !s.contains(['*', '?', '$']))
-            .map(|s| s.to_ascii_lowercase());
-        if f.is_vendor() {
+        let literal_service = pattern.service().filter(|s| !s.contains(['*', '?', '$']));
+        let f_ns = f.as_str().split(':').nth(2).unwrap_or("");
+        if f_ns.contains("${") {
             // Yields to every concrete format that could take the same ARN.
-            let Some(ns) = literal_service else {
+            let Some(ns) = literal_service.map(str::to_ascii_lowercase) else {
                 return m.reaches_unless(pattern, f, &[]);
             };
             let stem = pattern.resource_stem();
@@ -374,7 +372,7 @@ impl Catalog {
                 .collect();
             return m.reaches_unless(pattern, f, &before);
         }
-        if literal_service.is_some_and(|s| s != f.namespace()) {
+        if literal_service.is_some_and(|s| !s.eq_ignore_ascii_case(f_ns)) {
             return false;
         }
         m.reaches(pattern, f, &self.namespace_formats(f))

@@ -525,7 +525,8 @@ fn check_statement(
     // Broad and unconditioned: every resource of a type the action takes.
     let mut broad = BTreeSet::new();
     if st.conditions.is_empty() {
-        for &id in actions {
+        // Only the actions a risk check or permissions-management asks about.
+        for &id in actions.iter().filter(|&&id| risk_relevant(catalog, id)) {
             let (_, act) = catalog.get(id);
             let wide = any
                 || act.resource_types.iter().any(|r| {
@@ -831,6 +832,21 @@ fn whole_policy(
             ));
         }
     }
+}
+
+/// Does a risk check (escalation, credentials, self-rewriting) or
+/// permissions-management ask whether `id` is granted broadly?
+fn risk_relevant(catalog: &Catalog, id: ActionId) -> bool {
+    let (_, act) = catalog.get(id);
+    if act.access_level.as_deref() == Some("Permissions management") {
+        return true;
+    }
+    let name = catalog.full_name(id);
+    let is = |list: &[&str]| list.iter().any(|a| a.eq_ignore_ascii_case(&name));
+    is(CREDENTIAL_ACTIONS)
+        || is(SELF_REWRITE)
+        || name.eq_ignore_ascii_case("rds-db:connect")
+        || ESCALATIONS.iter().any(|c| is(c))
 }
 
 /// Actions that rewrite the resource-based policy they are allowed by.

@@ -698,10 +698,11 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
             &diffs,
         )?;
     }
+    // The checkers' rule: 0 nothing found, 1 disagreements found.
     Ok(if diffs.is_empty() {
-        Exit::NotFound
-    } else {
         Exit::Found
+    } else {
+        Exit::NotFound
     })
 }
 
