@@ -49,10 +49,12 @@ enum Tok {
     Star {
         colon: bool,
     },
-    /// A variable or placeholder: a non-empty run without `:`
-    /// (`slash_end`: may end with `/`).
+    /// A variable or placeholder: a non-empty run (`slash_end`: may end
+    /// with `/`; `colon`: may contain `:`, as ids in the resource part of
+    /// a format do: `anthropic.claude-v2:1`, S3 keys, stream labels).
     Var {
         slash_end: bool,
+        colon: bool,
     },
 }
 
@@ -127,7 +129,10 @@ impl Pattern {
                 match inner.as_str() {
                     "*" | "?" | "$" => toks.push(Tok::Lit(inner.chars().next().unwrap())),
                     "" => return err("has an empty policy variable `${}`".into(), i),
-                    _ => toks.push(Tok::Var { slash_end: true }),
+                    _ => toks.push(Tok::Var {
+                        slash_end: true,
+                        colon: false,
+                    }),
                 }
                 let text: String = chars[i..=i + len].iter().collect();
                 parts.last_mut().unwrap().push_str(&text);
@@ -210,6 +215,11 @@ impl Pattern {
             Kind::Arn { toks, .. } => toks.iter().all(|t| matches!(t, Tok::Lit(_))),
         }
     }
+    /// The literal start of the resource part (`table/` for
+    /// `…:table/T*`); empty for `"*"`.
+    pub(crate) fn resource_stem(&self) -> String {
+        self.toks().map(resource_stem).unwrap_or_default()
+    }
     fn toks(&self) -> Option<&[Tok]> {
         match &self.kind {
             Kind::Any => None,
@@ -240,19 +250,28 @@ impl Format {
         let mut toks = Vec::with_capacity(raw.len());
         let mut names = Vec::new();
         let mut rest = raw;
+        let mut colons = 0;
         while let Some(c) = rest.chars().next() {
             if let Some(after) = rest.strip_prefix("${") {
                 if let Some(end) = after.find('}') {
                     let name = &after[..end];
                     // Names never end with `/` (that would make `bucket/*`
-                    // a bucket), but object keys can (`folder/`).
+                    // a bucket), but object keys can (`folder/`). Ids in
+                    // the resource part may hold `:` (model ids, S3 keys,
+                    // stream labels); where a format spells out more
+                    // structure (`log-group:${G}:log-stream:${S}`), the
+                    // most specific format wins.
                     toks.push(Tok::Var {
                         slash_end: name.contains("Object"),
+                        colon: colons >= 5,
                     });
                     names.push(name.to_string());
                     rest = &after[end + 1..];
                     continue;
                 }
+            }
+            if c == ':' {
+                colons += 1;
             }
             toks.push(match c {
                 '*' => Tok::Star { colon: false },
@@ -311,6 +330,36 @@ impl Format {
         Some(accepts(&self.toks, &word) && !narrower.iter().any(|n| accepts(&n.toks, &word)))
     }
 
+    /// The ARN's service part as written, lowercase (`s3`; `${vendor}`
+    /// for backup's recovery points).
+    pub fn namespace(&self) -> String {
+        self.raw
+            .split(':')
+            .nth(2)
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    }
+    /// Is the service part a placeholder (`arn:${Partition}:${Vendor}:…`)?
+    /// Such a format takes ARNs of any namespace, but only those no format
+    /// of a concrete namespace takes.
+    pub fn is_vendor(&self) -> bool {
+        self.raw.split(':').nth(2).is_some_and(|s| s.contains("${"))
+    }
+    /// Is the resource part fixed text (no placeholder, no wildcard:
+    /// `marketplace/model-endpoint/all-access`, `hub/default`)? Such a
+    /// format names one resource per region and account.
+    pub fn is_fixed(&self) -> bool {
+        match self.raw.splitn(6, ':').nth(5) {
+            Some(r) => !r.contains("${") && !r.contains('*'),
+            None => false,
+        }
+    }
+    /// How much literal structure the format spells out (the most
+    /// specific format wins an ARN several take).
+    pub fn specificity(&self) -> usize {
+        self.literal_len()
+    }
+
     /// Placeholder names in order, e.g. `["Partition", "BucketName", "ObjectName"]`.
     pub fn placeholders(&self) -> &[String] {
         &self.names
@@ -351,7 +400,7 @@ impl Format {
 
     /// The literal text of the resource part up to its first placeholder or
     /// wildcard (`table/` for `…:table/${TableName}/index/${IndexName}`).
-    fn resource_stem(&self) -> String {
+    pub(crate) fn resource_stem(&self) -> String {
         resource_stem(&self.toks)
     }
     fn literal_len(&self) -> usize {
@@ -483,9 +532,9 @@ fn bind_rec(
             }
             false
         }
-        Tok::Var { .. } => {
+        Tok::Var { colon, .. } => {
             for k in j + 1..=u.len() {
-                if u[k - 1] == ":" {
+                if u[k - 1] == ":" && !colon {
                     break;
                 }
                 vals.push(u[j..k].concat());
@@ -545,9 +594,13 @@ impl<'a> Nfa<'a> {
     fn empty_move(&self, st: usize) -> Option<usize> {
         let (i, v) = (st / 3, st % 3);
         match (self.toks.get(i), v) {
-            (Some(Tok::Var { .. }), 1) | (Some(Tok::Var { slash_end: true }), 2) => {
-                Some(3 * (i + 1))
-            }
+            (Some(Tok::Var { .. }), 1)
+            | (
+                Some(Tok::Var {
+                    slash_end: true, ..
+                }),
+                2,
+            ) => Some(3 * (i + 1)),
             (Some(Tok::Star { .. }), 0) => Some(3 * (i + 1)),
             _ => None,
         }
@@ -581,7 +634,7 @@ impl<'a> Nfa<'a> {
             let (i, v) = (st / 3, st % 3);
             let Some(t) = self.toks.get(i) else { continue };
             match (*t, v) {
-                (Tok::Var { .. }, _) if c != ':' => {
+                (Tok::Var { colon, .. }, _) if colon || c != ':' => {
                     set_bit(out, 3 * i + if c == '/' { 2 } else { 1 });
                 }
                 (Tok::Lit(l), 0) if l == c => set_bit(out, 3 * (i + 1)),
@@ -811,6 +864,43 @@ impl Matcher {
             .copied()
             .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
             .collect();
+        self.decide(ptoks, format, &narrower, key)
+    }
+
+    /// Is there an ARN that `pattern` matches, `format` takes and none of
+    /// `before` (formats that take precedence, given directly: a
+    /// `${Vendor}` format yields to every concrete format) takes? One
+    /// matcher must see one set of `before` per (pattern, format).
+    pub fn reaches_unless(
+        &mut self,
+        pattern: &Pattern,
+        format: &Format,
+        before: &[&Format],
+    ) -> bool {
+        let Some(ptoks) = pattern.toks() else {
+            return true;
+        };
+        let (ps, fs) = (resource_stem(ptoks), resource_stem(&format.toks));
+        if !(ps.starts_with(&fs) || fs.starts_with(&ps)) {
+            return false;
+        }
+        if !heads_compatible(ptoks, format.head()) {
+            return false;
+        }
+        let key = format!("{}\u{0}{}\u{0}unless", pattern.raw, format.raw);
+        if let Some(&r) = self.reach.get(&key) {
+            return r;
+        }
+        self.decide(ptoks, format, before, key)
+    }
+
+    fn decide(
+        &mut self,
+        ptoks: &[Tok],
+        format: &Format,
+        narrower: &[&Format],
+        key: String,
+    ) -> bool {
         let neg: Vec<&[Tok]> = narrower.iter().map(|f| f.toks.as_slice()).collect();
         // A concrete ARN is one string: run the formats over it.
         if let Some(word) = literal_word(ptoks) {
@@ -832,7 +922,7 @@ impl Matcher {
                 from.extend(after(n, &word));
             }
             let mut rkey = format.raw.clone();
-            for n in &narrower {
+            for n in narrower {
                 rkey.push('\u{0}');
                 rkey.push_str(&n.raw);
             }
@@ -863,6 +953,17 @@ impl Matcher {
         };
         self.reach.insert(key, r);
         r
+    }
+
+    /// Does `wide` match every ARN `narrow` matches (language inclusion)?
+    /// `arn:aws:s3:::*` includes `arn:aws:s3:::b`; `"*"` includes all. A
+    /// decision that hits the state bound answers no.
+    pub fn includes(&mut self, wide: &Pattern, narrow: &Pattern) -> bool {
+        match (wide.toks(), narrow.toks()) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(w), Some(n)) => exists(&[n], &[w]) == Some(false),
+        }
     }
 
     /// Does every ARN that `pattern` can match belong to `format` (or one
@@ -1184,6 +1285,72 @@ mod tests {
     }
 
     #[test]
+    fn ids_may_hold_colons_where_the_format_has_no_more_structure() {
+        let s3 = [BUCKET, OBJECT, AP];
+        assert!(reaches(
+            "arn:aws:s3:::logs/2024-01-01T00:00:00Z.json",
+            OBJECT,
+            &s3
+        ));
+        assert!(reaches("arn:aws:s3:::b/sessions/user:42/*", OBJECT, &s3));
+        assert!(!reaches("arn:aws:s3:::b/sessions/user:42/*", BUCKET, &s3));
+        let model = "arn:${Partition}:bedrock:${Region}::foundation-model/${ResourceId}";
+        assert!(reaches(
+            "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-sonnet-20240620-v1:0",
+            model,
+            &[model]
+        ));
+        let f = "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}";
+        let alias =
+            "arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}:${Alias}";
+        let fns = [f, alias];
+        let q = "arn:aws:lambda:us-east-1:123456789012:function:f:prod";
+        assert!(reaches(q, alias, &fns));
+        assert!(!reaches(q, f, &fns));
+        assert!(reaches(
+            "arn:aws:lambda:us-east-1:123456789012:function:f",
+            f,
+            &fns
+        ));
+        let lg = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}";
+        let ls = "arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}";
+        let stream = "arn:aws:logs:us-east-1:123456789012:log-group:a:log-stream:b";
+        assert!(reaches(stream, ls, &[lg, ls]));
+        assert!(!reaches(stream, lg, &[lg, ls]));
+        // The region and account parts never take a ':'.
+        assert!(!reaches("arn:aws:s3:a:b:c:accesspoint/x", AP, &s3));
+        // Binding reads a colon into the id.
+        let b = bind(
+            &f_(model),
+            &p("arn:aws:bedrock:us-east-1::foundation-model/m:0"),
+        )
+        .unwrap();
+        assert_eq!(b.get("resourceid").map(String::as_str), Some("m:0"));
+    }
+
+    fn f_(s: &str) -> Format {
+        Format::parse(s)
+    }
+
+    #[test]
+    fn vendor_formats_yield_to_concrete_ones() {
+        let vendor = f("arn:${Partition}:${Vendor}:${Region}:*:${ResourceType}:${RecoveryPointId}");
+        assert!(vendor.is_vendor());
+        assert!(!f(OBJECT).is_vendor());
+        let mut m = Matcher::new();
+        let rp = p("arn:aws:backup:us-east-1:123456789012:recovery-point:1EB3B5E7");
+        assert!(m.reaches_unless(&rp, &vendor, &[]));
+        let secret = f("arn:${Partition}:secretsmanager:${Region}:${Account}:secret:${SecretId}");
+        let s = p("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf");
+        assert!(!m.reaches_unless(&s, &vendor, &[&secret]));
+        assert!(f(
+            "arn:${Partition}:bedrock:${Region}:${Account}:marketplace/model-endpoint/all-access"
+        )
+        .is_fixed());
+        assert!(!f(OBJECT).is_fixed());
+    }
+
+    #[test]
     fn most_specific_format_wins() {
         let ddb = [TABLE, INDEX];
         assert!(reaches(
@@ -1306,8 +1473,8 @@ mod tests {
             Some(Tok::Star { colon }) => (0..=s.len())
                 .take_while(|&k| k == 0 || *colon || s[k - 1] != ':')
                 .any(|k| brute(&t[1..], &s[k..])),
-            Some(Tok::Var { slash_end }) => (1..=s.len())
-                .take_while(|&k| s[k - 1] != ':')
+            Some(Tok::Var { slash_end, colon }) => (1..=s.len())
+                .take_while(|&k| *colon || s[k - 1] != ':')
                 .any(|k| (*slash_end || s[k - 1] != '/') && brute(&t[1..], &s[k..])),
         }
     }
@@ -1338,7 +1505,8 @@ mod tests {
             Just(Tok::Lit(':')),
             any::<bool>().prop_map(|colon| Tok::One { colon }),
             any::<bool>().prop_map(|colon| Tok::Star { colon }),
-            any::<bool>().prop_map(|slash_end| Tok::Var { slash_end }),
+            (any::<bool>(), any::<bool>())
+                .prop_map(|(slash_end, colon)| Tok::Var { slash_end, colon }),
         ]
     }
 

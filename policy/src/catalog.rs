@@ -333,7 +333,157 @@ impl Catalog {
         }
         self.formats(service, resource_type)
             .iter()
-            .any(|f| m.reaches(pattern, f, &self.namespace_formats(f)))
+            .any(|f| self.format_reaches(m, pattern, f))
+    }
+
+    /// Is there an ARN `pattern` matches whose format, of all the loaded
+    /// formats, is `f`? The one rule every command decides by:
+    ///
+    /// - a literal service part must be the format's namespace;
+    /// - of the formats of one namespace, the most specific takes an ARN
+    ///   (`log-group:a:log-stream:b` is a log stream, `function:f:prod` an
+    ///   alias or version, `b/k` an S3 object);
+    /// - a `${Vendor}` format (backup's recovery points) takes only ARNs
+    ///   no format of a concrete namespace takes;
+    /// - a fixed format (`marketplace/model-endpoint/all-access`) is one
+    ///   ARN per region and account, and takes only that.
+    pub fn format_reaches(&self, m: &mut Matcher, pattern: &Pattern, f: &Format) -> bool {
+        if pattern.is_any() {
+            return true;
+        }
+        let literal_service = pattern.service().filter(|s| !s.contains(['*', '?', '$']));
+        let f_ns = f.as_str().split(':').nth(2).unwrap_or("");
+        if f_ns.contains("${") {
+            // Yields to every concrete format that could take the same ARN.
+            let Some(ns) = literal_service.map(str::to_ascii_lowercase) else {
+                return m.reaches_unless(pattern, f, &[]);
+            };
+            let stem = pattern.resource_stem();
+            let before: Vec<&Format> = self
+                .by_namespace
+                .get(&ns)
+                .into_iter()
+                .flatten()
+                .map(|&(s, t, i)| &self.index[s as usize].formats[t as usize][i as usize])
+                .filter(|o| {
+                    let os = o.resource_stem();
+                    os.starts_with(&stem) || stem.starts_with(&os)
+                })
+                .collect();
+            return m.reaches_unless(pattern, f, &before);
+        }
+        if literal_service.is_some_and(|s| !s.eq_ignore_ascii_case(f_ns)) {
+            return false;
+        }
+        m.reaches(pattern, f, &self.namespace_formats(f))
+    }
+
+    /// The resource types `pattern` can name, best first: one answer for
+    /// `iamref arn`, `policy check`, `policy write`, `tighten` and the
+    /// recorders. Ranked by: concrete namespace before `${Vendor}`; the
+    /// type of the service owning the ARN namespace (its prefix is the
+    /// ARN's service part: `iam:user`, not `codestar:user`) before other
+    /// services' copies; formats the pattern fits part for part (`bind`)
+    /// first; then the most specific format; then by name.
+    pub fn resolve(&self, m: &mut Matcher, pattern: &Pattern) -> Vec<Resolved> {
+        let literal_service = pattern
+            .service()
+            .filter(|s| !s.contains(['*', '?', '$']))
+            .map(|s| s.to_ascii_lowercase());
+        let mut candidates: Vec<(u32, u32, u32)> = Vec::new();
+        match &literal_service {
+            Some(ns) if !pattern.is_any() => {
+                candidates.extend(self.by_namespace.get(ns).into_iter().flatten().copied());
+                for (k, v) in &self.by_namespace {
+                    if k.contains("${") {
+                        candidates.extend(v.iter().copied());
+                    }
+                }
+            }
+            _ => {
+                for v in self.by_namespace.values() {
+                    candidates.extend(v.iter().copied());
+                }
+            }
+        }
+        let mut out: Vec<Resolved> = Vec::new();
+        for (s, t, i) in candidates {
+            let f = &self.index[s as usize].formats[t as usize][i as usize];
+            if !self.format_reaches(m, pattern, f) {
+                continue;
+            }
+            let svc = &self.services[s as usize];
+            let ns = f.namespace();
+            let r = Resolved {
+                service: s,
+                resource_type: t,
+                format: i,
+                owner: svc.prefix.eq_ignore_ascii_case(&ns),
+                vendor: f.is_vendor(),
+                fits: crate::arn::bind(f, pattern).is_some(),
+                specificity: f.specificity(),
+            };
+            match out
+                .iter_mut()
+                .find(|o| o.service == s && o.resource_type == t)
+            {
+                Some(o) if r.rank_key() < o.rank_key() => *o = r,
+                Some(_) => {}
+                None => out.push(r),
+            }
+        }
+        out.sort_by(|a, b| {
+            a.rank_key().cmp(&b.rank_key()).then_with(|| {
+                let (sa, sb) = (
+                    &self.services[a.service as usize],
+                    &self.services[b.service as usize],
+                );
+                (
+                    sa.prefix.as_str(),
+                    sa.resource_types[a.resource_type as usize].name.as_str(),
+                )
+                    .cmp(&(
+                        sb.prefix.as_str(),
+                        sb.resource_types[b.resource_type as usize].name.as_str(),
+                    ))
+            })
+        });
+        out
+    }
+
+    /// The reviewed grouping of an action's required resource types
+    /// (see [`crate::resources`]).
+    pub fn required_groups(&self, id: ActionId) -> crate::resources::RequiredGroups {
+        let (s, a) = self.get(id);
+        crate::resources::required_groups(&s.prefix, a)
+    }
+}
+
+/// One resource type an ARN or pattern can name (see [`Catalog::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub service: u32,
+    pub resource_type: u32,
+    /// The format of the type that took it.
+    pub format: u32,
+    /// The type's service owns the ARN namespace.
+    pub owner: bool,
+    /// A `${Vendor}` format.
+    pub vendor: bool,
+    /// The pattern fits the format part for part (wildcards inside
+    /// placeholders), not only through wildcards spanning its structure.
+    pub fits: bool,
+    pub specificity: usize,
+}
+
+impl Resolved {
+    fn rank_key(&self) -> (bool, bool, bool, std::cmp::Reverse<usize>) {
+        (
+            self.vendor,
+            !self.owner,
+            !self.fits,
+            std::cmp::Reverse(self.specificity),
+        )
     }
 }
 

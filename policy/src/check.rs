@@ -7,7 +7,8 @@ use crate::arn::{validate, Matcher, Pattern};
 use crate::catalog::{ActionId, Catalog};
 use crate::conditions::{self, check_value, fit, parse_operator, Fit, SetOp, Type};
 use crate::document::{finding, Condition, Policy, Spanned, Statement};
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, Severity};
+use crate::kinds::PolicyKind;
 use crate::names::{key_matches_template, suggest};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -56,7 +57,6 @@ const CREDENTIAL_ACTIONS: &[&str] = &[
     "iam:UpdateAccessKey",
     "lightsail:GetInstanceAccessDetails",
     "lightsail:GetRelationalDatabaseMasterUserPassword",
-    "rds-db:Connect",
     "redshift:GetClusterCredentials",
     "secretsmanager:GetSecretValue",
     "sso:GetRoleCredentials",
@@ -88,11 +88,23 @@ struct Grant {
     /// Reached resource types per action (indexes into the service's types);
     /// `None`: the statement's Resources include `"*"`.
     reached: BTreeMap<ActionId, Option<BTreeSet<u32>>>,
+    /// The actions it grants on every resource of a type they take (`"*"`,
+    /// or a pattern as broad: `arn:aws:s3:::*`, `arn:*:cloudtrail:*:*:trail/*`)
+    /// with no condition: the risk checks warn only about these.
+    broad: BTreeSet<ActionId>,
 }
 
-/// Check a policy against the catalog.
+/// Check a policy against the catalog, as the kind its shape says
+/// ([`PolicyKind::detect`] without a file name).
 pub fn check(catalog: &Catalog, policy: &Policy) -> Vec<Finding> {
+    check_as(catalog, policy, PolicyKind::detect(policy, None))
+}
+
+/// Check a policy of a known kind against the catalog.
+pub fn check_as(catalog: &Catalog, policy: &Policy, kind: PolicyKind) -> Vec<Finding> {
     let mut out = policy.problems.clone();
+    crate::kinds::rules(policy, kind, &mut out);
+    crate::kinds::principal_risks(policy, kind, &mut out);
     let mut m = Matcher::new();
     let mut expansions: HashMap<String, Vec<ActionId>> = HashMap::new();
     let mut grants: Vec<Grant> = Vec::new();
@@ -139,7 +151,7 @@ pub fn check(catalog: &Catalog, policy: &Policy) -> Vec<Finding> {
         check_statement(catalog, st, &actions, &mut m, &mut grants, &mut out);
         check_conditions(catalog, st, &actions, &mut out);
     }
-    whole_policy(catalog, policy, &grants, &mut out);
+    whole_policy(catalog, policy, kind, &grants, &mut out);
     out.sort_by(|a, b| (a.location, a.statement, a.code).cmp(&(b.location, b.statement, b.code)));
     out
 }
@@ -302,6 +314,19 @@ fn resources_of(
                         prob.fix.map(|f| format!("write {f}")),
                     ));
                 }
+                if let Some(fix) = crate::resources::secret_without_suffix(&p) {
+                    out.push(finding(
+                        "secret-without-suffix",
+                        Some(st),
+                        item.at,
+                        Vec::new(),
+                        format!(
+                            "{} names a secret without the 6-character suffix every secret ARN ends in (prod/db-AbCdEf), so it matches no secret",
+                            shorten(&item.value)
+                        ),
+                        Some(format!("write {fix}")),
+                    ));
+                }
                 res.push(Res {
                     pattern: p,
                     at: item.at,
@@ -397,20 +422,9 @@ fn check_statement(
                 if res.pattern.is_any() {
                     continue;
                 }
-                // A Resource of another ARN namespace never names this
-                // type (the namespace is the formats' service part, which
-                // is not always the prefix: s3 takes s3-object-lambda ARNs).
-                if res.pattern.service().is_some_and(|s| {
-                    !s.contains(['*', '?', '$'])
-                        && !catalog.formats(id.service, ti).iter().any(|f| {
-                            f.as_str()
-                                .split(':')
-                                .nth(2)
-                                .is_some_and(|n| n.eq_ignore_ascii_case(s))
-                        })
-                }) {
-                    continue;
-                }
+                // The catalog's one rule decides (a Resource of another ARN
+                // namespace never names the type; `${Vendor}` formats take
+                // what no concrete format does).
                 let hit = *type_reach
                     .entry((k, id.service, ti))
                     .or_insert_with(|| catalog.pattern_reaches(m, &res.pattern, id.service, ti));
@@ -489,23 +503,6 @@ fn check_statement(
             ),
             Some("name the resources (iamref action ACTION shows the ARN formats)".into()),
         ));
-        let pm: Vec<String> = star_scoped
-            .iter()
-            .filter(|&&i| {
-                catalog.get(i).1.access_level.as_deref() == Some("Permissions management")
-            })
-            .map(|&i| catalog.full_name(i))
-            .collect();
-        if !pm.is_empty() {
-            out.push(finding(
-                "permissions-management",
-                Some(st),
-                res_el.at,
-                pm.clone(),
-                format!("permissions-management actions on \"*\": {}", list(&pm)),
-                Some("scope them to the resources they manage".into()),
-            ));
-        }
     }
     let has_resource_level = actions.iter().any(|&i| catalog.get(i).1.resource_level());
     if has_resource_level {
@@ -525,9 +522,61 @@ fn check_statement(
             }
         }
     }
+    // Broad and unconditioned: every resource of a type the action takes.
+    let mut broad = BTreeSet::new();
+    if st.conditions.is_empty() {
+        // Only the actions a risk check or permissions-management asks about.
+        for &id in actions.iter().filter(|&&id| risk_relevant(catalog, id)) {
+            let (_, act) = catalog.get(id);
+            let wide = any
+                || act.resource_types.iter().any(|r| {
+                    let Some((ti, _)) = catalog.resource_type(id.service, &r.name) else {
+                        return false;
+                    };
+                    catalog.formats(id.service, ti).iter().any(|f| {
+                        resources.iter().any(|res| {
+                            let partition = res
+                                .pattern
+                                .parts()
+                                .map(|p| p[1].as_str())
+                                .filter(|p| !p.contains(['*', '?', '$']))
+                                .unwrap_or("aws");
+                            Pattern::parse(&f.generic(partition))
+                                .is_ok_and(|g| m.includes(&res.pattern, &g))
+                        })
+                    })
+                });
+            if wide {
+                broad.insert(id);
+            }
+        }
+    }
+    // Permissions management on every resource: "*", or a pattern as
+    // broad for the type (`arn:aws:s3:::*` for s3:PutBucketPolicy).
+    let pm: Vec<String> = actions
+        .iter()
+        .filter(|&&i| star_scoped.contains(&i) || broad.contains(&i))
+        .filter(|&&i| catalog.get(i).1.access_level.as_deref() == Some("Permissions management"))
+        .map(|&i| catalog.full_name(i))
+        .collect();
+    if !pm.is_empty() {
+        out.push(finding(
+            "permissions-management",
+            Some(st),
+            res_el.at,
+            pm.clone(),
+            format!(
+                "permissions-management actions on every resource{}: {}",
+                if any { " (\"*\")" } else { " of their type" },
+                list(&pm)
+            ),
+            Some("scope them to the resources they manage".into()),
+        ));
+    }
     grants.push(Grant {
         statement: st.index,
         reached: reached_all,
+        broad,
     });
 }
 
@@ -560,7 +609,13 @@ fn fix_for(catalog: &Catalog, ids: &[ActionId]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
-fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut Vec<Finding>) {
+fn whole_policy(
+    catalog: &Catalog,
+    policy: &Policy,
+    kind: PolicyKind,
+    grants: &[Grant],
+    out: &mut Vec<Finding>,
+) {
     // Required resource types: union over every Allow statement naming
     // the action.
     let mut union: BTreeMap<ActionId, (usize, Option<BTreeSet<u32>>)> = BTreeMap::new();
@@ -584,24 +639,40 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
         if reached.is_empty() {
             continue; // already a resource-mismatch
         }
-        let (svc, act) = catalog.get(id);
+        // Each group of required types (the request names one resource
+        // per group: see `crate::resources`) must be reached; an
+        // alternative not named is no finding.
+        let required = catalog.required_groups(id);
         let mut missing = Vec::new();
-        for r in act.resource_types.iter().filter(|r| r.required) {
-            let Some((ti, rt)) = catalog.resource_type(id.service, &r.name) else {
+        for group in &required.groups {
+            let types: Vec<(u32, &iamref_dataset::model::ResourceType)> = group
+                .iter()
+                .filter_map(|t| catalog.resource_type(id.service, t))
+                .collect();
+            if types.is_empty() || types.iter().any(|(ti, _)| reached.contains(ti)) {
                 continue;
-            };
-            if !reached.contains(&ti) {
-                missing.push(rt.name.clone());
-                formats.entry(rt.name.clone()).or_insert_with(|| {
-                    catalog
-                        .formats(id.service, ti)
-                        .iter()
-                        .map(|f| f.generic("aws"))
-                        .collect()
-                });
             }
+            let label = if types.len() == 1 {
+                types[0].1.name.clone()
+            } else {
+                format!(
+                    "one of {}",
+                    types
+                        .iter()
+                        .map(|(_, rt)| rt.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            formats.entry(label.clone()).or_insert_with(|| {
+                types
+                    .iter()
+                    .flat_map(|(ti, _)| catalog.formats(id.service, *ti))
+                    .map(|f| f.generic("aws"))
+                    .collect()
+            });
+            missing.push(label);
         }
-        let _ = svc;
         if !missing.is_empty() {
             groups.entry((*first, missing)).or_default().push(id);
         }
@@ -647,28 +718,62 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
         let id = catalog.action_by_full_name(name)?;
         union.get(&id).map(|(s, _)| &policy.statements[*s])
     };
+    // Allowed on every resource of its type, with no condition: the grant
+    // reaches beyond anything the scope names.
+    let broad: BTreeSet<String> = grants
+        .iter()
+        .flat_map(|g| g.broad.iter())
+        .map(|&i| catalog.full_name(i).to_ascii_lowercase())
+        .collect();
+    // A risk that the scope already limits is reported as `info`, naming
+    // the scope; one reaching beyond it as the code's own severity.
+    let risk = |code: &'static str,
+                names: &[String],
+                message: String,
+                fix: Option<String>,
+                out: &mut Vec<Finding>| {
+        let st = first_stmt(&names[0]);
+        let wide = names
+            .iter()
+            .all(|a| broad.contains(&a.to_ascii_lowercase()));
+        let mut f = finding(
+            code,
+            st,
+            st.map(|s| s.at).unwrap_or_default(),
+            names.to_vec(),
+            if wide {
+                message
+            } else {
+                format!("{message}; the statement limits it to the resources or conditions it names: review that they are the caller's own")
+            },
+            if wide { fix } else { None },
+        );
+        if !wide {
+            f.severity = Severity::Info;
+        }
+        out.push(f);
+    };
     for combo in ESCALATIONS {
         if combo
             .iter()
             .all(|a| allowed.contains(&a.to_ascii_lowercase()))
         {
-            let st = first_stmt(combo[0]);
             let n: Vec<String> = combo.iter().map(|s| s.to_string()).collect();
-            out.push(finding(
+            let message = if n.len() == 1 {
+                format!("{} lets a principal raise its own permissions", n[0])
+            } else {
+                format!(
+                    "{} together let a principal raise its own permissions",
+                    n.join(" + ")
+                )
+            };
+            risk(
                 "privilege-escalation",
-                st,
-                st.map(|s| s.at).unwrap_or_default(),
-                n.clone(),
-                if n.len() == 1 {
-                    format!("{} lets a principal raise its own permissions", n[0])
-                } else {
-                    format!(
-                        "{} together let a principal raise its own permissions",
-                        n.join(" + ")
-                    )
-                },
+                &n,
+                message,
                 Some("scope them to specific resources, or split them across principals".into()),
-            ));
+                out,
+            );
         }
     }
     let creds: Vec<String> = CREDENTIAL_ACTIONS
@@ -677,24 +782,95 @@ fn whole_policy(catalog: &Catalog, policy: &Policy, grants: &[Grant], out: &mut 
         .map(|a| a.to_string())
         .collect();
     if !creds.is_empty() {
-        let st = first_stmt(&creds[0]);
-        out.push(finding(
+        let verb = if creds.len() == 1 {
+            "returns"
+        } else {
+            "return"
+        };
+        risk(
             "credentials-exposure",
-            st,
-            st.map(|s| s.at).unwrap_or_default(),
-            creds.clone(),
+            &creds,
             format!(
-                "{} {} credentials or secrets to the caller",
-                list(&creds),
-                if creds.len() == 1 {
-                    "returns"
-                } else {
-                    "return"
-                }
+                "{} {verb} credentials or secrets to the caller",
+                list(&creds)
             ),
-            None,
-        ));
+            Some("scope them to the secrets, keys or roles the caller needs".into()),
+            out,
+        );
     }
+    // IAM database authentication: the token is signed by the client with
+    // the caller's own credentials; the grant is access as the database
+    // users it names.
+    if allowed.contains("rds-db:connect") {
+        risk(
+            "credentials-exposure",
+            &["rds-db:connect".to_string()],
+            "rds-db:connect lets the caller sign IAM authentication tokens (on the client, with its own credentials) and connect as the database users the Resource names".into(),
+            Some("scope it to arn:aws:rds-db:REGION:ACCOUNT:dbuser:DB-RESOURCE-ID/USER".into()),
+            out,
+        );
+    }
+    // A resource-based policy letting its principal rewrite the policy.
+    if matches!(kind, PolicyKind::Resource | PolicyKind::Trust) {
+        let rewrite: Vec<String> = SELF_REWRITE
+            .iter()
+            .filter(|a| allowed.contains(&a.to_ascii_lowercase()))
+            .map(|a| a.to_string())
+            .collect();
+        if !rewrite.is_empty() {
+            let st = first_stmt(&rewrite[0]);
+            out.push(finding(
+                "self-rewriting-policy",
+                st,
+                st.map(|s| s.at).unwrap_or_default(),
+                rewrite.clone(),
+                format!(
+                    "{} lets the principals this policy allows rewrite the policy itself, and so grant themselves anything it governs",
+                    list(&rewrite)
+                ),
+                Some("grant policy changes to administrators in their identity policies instead".into()),
+            ));
+        }
+    }
+}
+
+/// Does a risk check (escalation, credentials, self-rewriting) or
+/// permissions-management ask whether `id` is granted broadly?
+fn risk_relevant(catalog: &Catalog, id: ActionId) -> bool {
+    let (_, act) = catalog.get(id);
+    if act.access_level.as_deref() == Some("Permissions management") {
+        return true;
+    }
+    let name = catalog.full_name(id);
+    let is = |list: &[&str]| list.iter().any(|a| a.eq_ignore_ascii_case(&name));
+    is(CREDENTIAL_ACTIONS)
+        || is(SELF_REWRITE)
+        || name.eq_ignore_ascii_case("rds-db:connect")
+        || ESCALATIONS.iter().any(|c| is(c))
+}
+
+/// Actions that rewrite the resource-based policy they are allowed by.
+const SELF_REWRITE: &[&str] = &[
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "kms:PutKeyPolicy",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sqs:SetQueueAttributes",
+    "sqs:AddPermission",
+    "secretsmanager:PutResourcePolicy",
+    "lambda:AddPermission",
+    "ecr:SetRepositoryPolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "glacier:SetVaultAccessPolicy",
+    "es:UpdateDomainConfig",
+];
+
+/// Global keys only some actions supply: the tags of the request and of
+/// the resource (the reference lists them per action and resource type).
+fn request_specific(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.starts_with("aws:requesttag/") || k == "aws:tagkeys" || k.starts_with("aws:resourcetag/")
 }
 
 /// Keys an action supports: action-level, its resource-type rows, and
@@ -897,8 +1073,10 @@ fn check_condition(
             Some("use \"BoolIfExists\": {\"aws:MultiFactorAuthPresent\": \"false\"}".into()),
         ));
     }
-    // A service key that no action of the statement supplies.
-    if global || actions.is_empty() {
+    // A key that no action of the statement supplies: service keys, and
+    // the request-specific global keys (`aws:RequestTag/…`, `aws:TagKeys`,
+    // `aws:ResourceTag/…`), which only the actions listing them supply.
+    if (global && !request_specific(key)) || actions.is_empty() {
         return;
     }
     let unsupported: Vec<ActionId> = actions
@@ -910,11 +1088,31 @@ fn check_condition(
         return;
     }
     let n: Vec<String> = unsupported.iter().map(|&i| catalog.full_name(i)).collect();
-    // Absent key: positive operators are false; negated, IfExists and
-    // Null "true" are true.
-    let null_true = op.is_null() && c.values.iter().any(|v| v.value == "true");
-    let always = op.negated || op.if_exists || null_true;
-    if always {
+    // Absent key: what the simulator's engine decides with the key absent
+    // (positive operators false; negated, IfExists, Null "true" and
+    // ForAllValues true).
+    let always =
+        crate::simulate::condition::holds(c, &crate::simulate::context::Context::new(), false)
+            .is_ok();
+    if always && op.set == Some(SetOp::ForAllValues) && st.is_allow() {
+        out.push(finding(
+            "condition-always-matches",
+            Some(st),
+            c.key.at,
+            n.clone(),
+            format!(
+                "{} never {} {key}, and {} is true when the key is absent: this Allow applies to {} with no restriction from it",
+                list(&n),
+                if n.len() == 1 { "supplies" } else { "supply" },
+                c.operator.value,
+                if n.len() == 1 { "it" } else { "them" }
+            ),
+            Some(format!(
+                "move {} to a statement of its own, or add \"Null\": {{\"{key}\": \"false\"}}",
+                list(&n)
+            )),
+        ));
+    } else if always {
         out.push(finding(
             "condition-always-matches",
             Some(st),
@@ -1063,6 +1261,136 @@ mod tests {
         assert!(f.len() <= 5, "{f:?}");
     }
 
+    fn codes_as(policy: &str, kind: PolicyKind) -> Vec<&'static str> {
+        let p = parse(policy).unwrap();
+        // The small catalog has no sts: its prefix is unknown there.
+        check_as(&small(), &p, kind)
+            .into_iter()
+            .map(|f| f.code)
+            .filter(|c| *c != "unknown-prefix")
+            .collect()
+    }
+
+    #[test]
+    fn sids_and_elements_by_kind() {
+        // The KMS default key policy's Sid, the SNS default's, Lambda's
+        // add-permission's: fine in resource policies, not in IAM's own.
+        for sid in [
+            "Enable IAM User Permissions",
+            "__default_statement_ID",
+            "s3-invoke",
+        ] {
+            let p = format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{sid}", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::123456789012:root"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}]}}"#
+            );
+            assert_eq!(
+                PolicyKind::detect(&parse(&p).unwrap(), None),
+                PolicyKind::Resource
+            );
+            assert!(
+                !codes_as(&p, PolicyKind::Resource).contains(&"invalid-sid"),
+                "{sid}"
+            );
+            let id = format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{sid}", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}}]}}"#
+            );
+            assert!(
+                codes_as(&id, PolicyKind::Identity).contains(&"invalid-sid"),
+                "{sid}"
+            );
+        }
+        let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+        assert_eq!(
+            PolicyKind::detect(&parse(trust).unwrap(), None),
+            PolicyKind::Trust
+        );
+        assert!(
+            codes_as(trust, PolicyKind::Trust).is_empty(),
+            "{:?}",
+            codes_as(trust, PolicyKind::Trust)
+        );
+        let bad_trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "s3:GetObject", "Resource": "*"}]}"#;
+        let c = codes_as(bad_trust, PolicyKind::Trust);
+        assert!(
+            c.contains(&"trust-action") && c.contains(&"trust-resource"),
+            "{c:?}"
+        );
+        let scp = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}]}"#;
+        assert!(codes_as(scp, PolicyKind::Scp).contains(&"principal-not-allowed"));
+        let rcp = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ec2:*", "Resource": "*", "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-123"}}}]}"#;
+        let c = codes_as(rcp, PolicyKind::Rcp);
+        assert!(
+            c.contains(&"rcp-unsupported-service") && !c.contains(&"principal-not-allowed"),
+            "{c:?}"
+        );
+        assert_eq!(
+            PolicyKind::detect(&parse(rcp).unwrap(), Some("org/deny-rcp.json")),
+            PolicyKind::Rcp
+        );
+    }
+
+    #[test]
+    fn federated_trusts_need_their_provider_keys() {
+        let gh = |cond: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Federated": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {{"StringEquals": {{{cond}}}}}}}]}}"#
+            )
+        };
+        let without = gh(r#""token.actions.githubusercontent.com:aud": "sts.amazonaws.com""#);
+        assert!(codes_as(&without, PolicyKind::Trust).contains(&"web-identity-trust-unscoped"));
+        let with = gh(
+            r#""token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": "repo:org/app:ref:refs/heads/main""#,
+        );
+        assert!(
+            codes_as(&with, PolicyKind::Trust).is_empty(),
+            "{:?}",
+            codes_as(&with, PolicyKind::Trust)
+        );
+    }
+
+    #[test]
+    fn public_principals_need_a_limiting_condition() {
+        let p = |cond: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"{cond}}}]}}"#
+            )
+        };
+        assert!(codes_as(&p(""), PolicyKind::Resource).contains(&"public-principal"));
+        let limited = p(r#", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}"#);
+        assert!(!codes_as(&limited, PolicyKind::Resource).contains(&"public-principal"));
+        let np = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]}"#;
+        assert!(codes_as(np, PolicyKind::Resource).contains(&"allow-not-principal"));
+    }
+
+    #[test]
+    fn for_all_values_on_a_key_an_action_never_supplies_is_true() {
+        // ForAllValues on an absent key is true: the Allow applies.
+        let p = wrap(
+            r#"{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/T", "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}}"#,
+        );
+        // The small catalog's GetItem and Query list no keys: neither
+        // supplies aws:TagKeys (a request-specific global key), so the
+        // condition holds for both.
+        let f: Vec<(&str, Vec<String>)> = codes(&p);
+        let always: Vec<&Vec<String>> = f
+            .iter()
+            .filter(|(c, _)| *c == "condition-always-matches")
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(
+            always,
+            [&vec![
+                "dynamodb:GetItem".to_string(),
+                "dynamodb:Query".to_string()
+            ]],
+            "{f:?}"
+        );
+        assert!(
+            f.iter().all(|(c, _)| *c != "condition-never-matches"),
+            "{f:?}"
+        );
+    }
+
     #[test]
     fn many_distinct_resources_stay_one_finding_each_kind() {
         let res: Vec<String> = (0..500)
@@ -1074,14 +1402,19 @@ mod tests {
         ));
         let f = codes(&p);
         // dynamodb's actions reach none of them (one finding), s3's
-        // ListBucket none either (the same finding), ListAllMyBuckets needs "*".
+        // ListBucket none either (the same finding), ListAllMyBuckets needs
+        // "*"; and 500 ARNs are over a managed policy's 6,144 characters.
         let kinds: BTreeSet<&str> = f.iter().map(|x| x.0).collect();
         assert_eq!(
             kinds,
-            ["resource-mismatch", "wildcard-only-action"]
-                .into_iter()
-                .collect()
+            [
+                "policy-too-large",
+                "resource-mismatch",
+                "wildcard-only-action"
+            ]
+            .into_iter()
+            .collect()
         );
-        assert_eq!(f.len(), 2, "{f:?}");
+        assert_eq!(f.len(), 3, "{f:?}");
     }
 }

@@ -186,6 +186,7 @@ pub const GLOBAL_KEYS: &[(&str, Type, bool)] = &[
     ("aws:SourceIp", Type::Ip, false),
     ("aws:SourceOrgID", Type::String, false),
     ("aws:SourceOrgPaths", Type::String, true),
+    ("aws:SourceOwner", Type::String, false),
     ("aws:SourceVpc", Type::String, false),
     ("aws:SourceVpcArn", Type::Arn, false),
     ("aws:SourceVpce", Type::String, false),

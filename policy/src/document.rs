@@ -97,6 +97,10 @@ pub struct Policy {
     pub statements: Vec<Statement>,
     /// Structural findings found while reading.
     pub problems: Vec<Finding>,
+    /// Characters as IAM counts them against its size quotas (white space
+    /// outside strings not counted); 0 when unknown (a policy read out of
+    /// a list of policies).
+    pub size: usize,
 }
 
 /// The document is not JSON; where and why.
@@ -139,7 +143,31 @@ pub(crate) fn finding(
 /// Read a policy document.
 pub fn parse(text: &str) -> Result<Policy, ParseError> {
     let root = json::parse(text)?;
-    Ok(from_node(&root))
+    let mut p = from_node(&root);
+    p.size = quota_size(text);
+    Ok(p)
+}
+
+/// The size IAM counts: every character but white space outside strings.
+pub fn quota_size(text: &str) -> usize {
+    let (mut n, mut in_str, mut esc) = (0, false, false);
+    for c in text.trim_start_matches('\u{feff}').chars() {
+        if in_str {
+            n += 1;
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+            n += 1;
+        } else if !c.is_whitespace() {
+            n += 1;
+        }
+    }
+    n
 }
 
 /// Read a file holding one policy or a JSON list of policies (the shape
@@ -159,6 +187,7 @@ pub fn from_node(root: &Node) -> Policy {
         version: None,
         statements: Vec::new(),
         problems: Vec::new(),
+        size: 0,
     };
     let doc_problem = |code, at, message: String, fix: Option<String>| {
         finding(code, None, at, Vec::new(), message, fix)
@@ -360,30 +389,20 @@ fn statement(index: usize, node: &Node, problems: &mut Vec<Finding>) -> Statemen
         }
         seen.push(&k.name);
         match k.name.as_str() {
-            "Sid" => match v.as_str() {
-                None => local.push(finding(
-                    "malformed",
-                    Some(&st),
-                    v.at,
-                    Vec::new(),
-                    format!("Sid must be a string, not {}", v.kind()),
-                    None,
-                )),
-                Some(s) if !s.chars().all(|c| c.is_ascii_alphanumeric()) => local.push(finding(
-                    "invalid-sid",
-                    Some(&st),
-                    v.at,
-                    Vec::new(),
-                    format!("Sid {s:?} may hold only letters A-Z, a-z and digits 0-9"),
-                    Some(format!(
-                        "\"Sid\": {:?}",
-                        s.chars()
-                            .filter(char::is_ascii_alphanumeric)
-                            .collect::<String>()
-                    )),
-                )),
-                Some(_) => {}
-            },
+            // Which characters a Sid may hold depends on the policy's
+            // kind: `check` decides (crate::kinds).
+            "Sid" => {
+                if v.as_str().is_none() {
+                    local.push(finding(
+                        "malformed",
+                        Some(&st),
+                        v.at,
+                        Vec::new(),
+                        format!("Sid must be a string, not {}", v.kind()),
+                        None,
+                    ))
+                }
+            }
             "Effect" => match v.as_str() {
                 Some(e @ ("Allow" | "Deny")) => {
                     st.effect = Some(Spanned {
@@ -581,6 +600,7 @@ fn element(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Opti
 }
 
 fn principal(name: &str, v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<PrincipalEntry> {
+    duplicate_keys(v, name, st, out);
     let mut entries = Vec::new();
     if let Value::String(s) = &v.value {
         entries.push(PrincipalEntry {
@@ -706,7 +726,43 @@ fn federation_source(p: &str) -> bool {
             && (p.contains(":saml-provider/") || p.contains(":oidc-provider/")))
 }
 
+/// Keys repeated in an object anywhere below `v` (a Condition's operators
+/// or keys, a Principal's kinds): which one IAM reads is undefined. Keys
+/// compare as IAM compares them: condition keys without case.
+fn duplicate_keys(v: &Node, what: &str, st: &Statement, out: &mut Vec<Finding>) {
+    let mut stack = vec![v];
+    while let Some(n) = stack.pop() {
+        match &n.value {
+            Value::Object(members) => {
+                let mut seen: Vec<&str> = Vec::new();
+                for (k, child) in members {
+                    let dup = if what == "Condition" {
+                        seen.iter().any(|s| s.eq_ignore_ascii_case(&k.name))
+                    } else {
+                        seen.contains(&k.name.as_str())
+                    };
+                    if dup {
+                        out.push(finding(
+                            "duplicate-key",
+                            Some(st),
+                            k.at,
+                            Vec::new(),
+                            format!("{:?} appears more than once in the same object of {what}; which one IAM reads is undefined", k.name),
+                            Some("merge them into one".into()),
+                        ));
+                    }
+                    seen.push(&k.name);
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items.iter()),
+            _ => {}
+        }
+    }
+}
+
 fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition> {
+    duplicate_keys(v, "Condition", st, out);
     let mut list = Vec::new();
     let Value::Object(ops) = &v.value else {
         out.push(finding(
@@ -867,7 +923,8 @@ mod tests {
             codes(
                 r#"{"Version": "2012-10-17", "Statement": [{"Sid": "my sid", "Effect": "Allow", "Action": "s3:*", "Action": "s3:Get*", "Resource": "*"}]}"#
             ),
-            ["invalid-sid", "duplicate-key"]
+            // The Sid's characters are the kind's rule (crate::kinds).
+            ["duplicate-key"]
         );
         assert_eq!(
             codes(r#"{"Version": "2012-10-18", "Statement": [{"Action": 3}]}"#),
@@ -904,6 +961,31 @@ mod tests {
             ["unknown-federation-source"]
         );
         assert_eq!(codes(&pol(r#""me""#)), ["malformed"]);
+    }
+
+    #[test]
+    fn duplicate_keys_at_any_depth() {
+        let p = |cond: &str| {
+            format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {cond}}}]}}"#
+            )
+        };
+        assert_eq!(
+            codes(&p(
+                r#"{"StringEquals": {"aws:username": "a"}, "StringEquals": {"aws:username": "b"}}"#
+            )),
+            ["duplicate-key"]
+        );
+        assert_eq!(
+            codes(&p(
+                r#"{"StringEquals": {"aws:username": "a", "aws:UserName": "b"}}"#
+            )),
+            ["duplicate-key"]
+        );
+        assert!(codes(&p(
+            r#"{"StringEquals": {"aws:username": "a"}, "StringLike": {"aws:username": "b*"}}"#
+        ))
+        .is_empty());
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! - [`arn`]: the ARN pattern algebra (policy `Resource` patterns against
 //!   ARN formats of the reference), shared by `policy check`,
 //!   `policy write`, `iamref arn` and the recorder.
-//! - [`catalog`]: the services a run needs, indexed for lookups.
+//! - [`catalog`]: the services a run needs, indexed for lookups, and the
+//!   one answer to "which resource type is this ARN"
+//!   ([`catalog::Catalog::resolve`]), shared by every command.
+//! - [`resources`]: which required resource types of an action go
+//!   together (groups from botocore's API models and reviewed overrides).
 //! - [`write`]: the least-privilege writer (`policy write`, templates,
 //!   `policy tighten`), pure over the catalog.
 
@@ -17,7 +21,9 @@ pub mod conditions;
 pub mod document;
 pub mod finding;
 pub mod json;
+pub mod kinds;
 pub mod names;
 pub mod record;
+pub mod resources;
 pub mod simulate;
 pub mod write;

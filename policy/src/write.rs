@@ -225,6 +225,15 @@ pub enum NoteCode {
     /// Granted only in the context its operations set (a `StringEquals`
     /// condition such as `iam:PassedToService`).
     Context,
+    /// Scoped to one alternative of a group of required types; the note
+    /// names the others the action also takes.
+    Alternatives,
+    /// Access-level mode: actions of other services whose resource type
+    /// shares the ARN's format, left out.
+    OtherService,
+    /// A Secrets Manager secret named without its 6-character suffix:
+    /// no real secret ARN matches it.
+    SecretSuffix,
 }
 
 impl NoteCode {
@@ -242,6 +251,9 @@ impl NoteCode {
             NoteCode::NothingAtLevel => "nothing-at-level",
             NoteCode::ExcludeUnused => "exclude-unused",
             NoteCode::Context => "context",
+            NoteCode::Alternatives => "alternatives",
+            NoteCode::OtherService => "other-service",
+            NoteCode::SecretSuffix => "secret-suffix",
         }
     }
 }

@@ -574,11 +574,14 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
             s.mapped + s.no_permission
         );
     }
-    Ok(if rows.is_empty() {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(crate::record_cmd::unless_skipped(
+        &r,
+        if rows.is_empty() {
+            Exit::NotFound
+        } else {
+            Exit::Found
+        },
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -695,10 +698,11 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
             &diffs,
         )?;
     }
+    // The checkers' rule: 0 nothing found, 1 disagreements found.
     Ok(if diffs.is_empty() {
-        Exit::NotFound
-    } else {
         Exit::Found
+    } else {
+        Exit::NotFound
     })
 }
 

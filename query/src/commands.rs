@@ -859,7 +859,7 @@ struct ArnMatch {
 }
 
 pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
-    use iamref_policy::arn::{validate, Format as ArnFormat, Matcher, Pattern};
+    use iamref_policy::arn::{validate, Matcher, Pattern};
     lookup::check_name("ARN", &a.arn)?;
     if a.arn == "*" {
         return Err(input(
@@ -881,54 +881,44 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
             p.fix.map(|f| format!("; write {f}")).unwrap_or_default()
         );
     }
-    // Every format, grouped by service: the most specific format of a
-    // service wins the ARNs it shares with others.
-    let rows: Vec<(i64, String, String, String)> = conn
-        .prepare(
-            "SELECT t.id, s.prefix, t.name, f.arn FROM arn_formats f JOIN resource_types t ON t.id = f.resource_type_id
-             JOIN services s ON s.id = t.service_id ORDER BY s.prefix, t.name, f.ord",
-        )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    // Formats grouped by the ARN's service part (`s3` for both s3:bucket
-    // and ssm:bucket): the most specific format wins across services too.
-    let namespace = |arn: &str| arn.split(':').nth(2).unwrap_or("").to_ascii_lowercase();
-    let mut rows = rows;
-    rows.sort_by_cached_key(|r| namespace(&r.3));
-    let parsed: Vec<ArnFormat> = rows.iter().map(|r| ArnFormat::parse(&r.3)).collect();
+    // The catalog's one answer (the same as check, write and the
+    // recorders): best first.
+    let ns = pattern
+        .service()
+        .filter(|s| !s.contains(['*', '?', '$']))
+        .map(str::to_ascii_lowercase);
+    let cat = crate::write_cmd::catalog_for_namespace(conn, ns.as_deref())?;
     let mut m = Matcher::new();
     let mut matches = Vec::new();
-    let mut start = 0;
-    while start < rows.len() {
-        let ns = namespace(&rows[start].3);
-        let end = start
-            + rows[start..]
-                .iter()
-                .take_while(|r| namespace(&r.3) == ns)
-                .count();
-        let group: Vec<&ArnFormat> = parsed[start..end].iter().collect();
-        for i in start..end {
-            if !m.reaches(&pattern, &parsed[i], &group) {
-                continue;
-            }
-            let (tid, prefix, name, format) = rows[i].clone();
-            let actions = conn
-                .prepare_cached(
-                    "SELECT DISTINCT a.name FROM action_resource_types r JOIN actions a ON a.id = r.action_id
-                     WHERE r.resource_type_id = ?1 AND r.scenario_id IS NULL ORDER BY a.name",
-                )?
-                .query_map([tid], |r| Ok(format!("{prefix}:{}", r.get::<_, String>(0)?)))?
-                .collect::<Result<_, _>>()?;
-            matches.push(ArnMatch {
-                prefix,
-                resource_type: name,
-                arn_format: format,
-                actions,
-            });
-        }
-        start = end;
+    for r in cat.resolve(&mut m, &pattern) {
+        let svc = cat.service_at(r.service);
+        let rt = &svc.resource_types[r.resource_type as usize];
+        let mut actions: Vec<String> = svc
+            .actions
+            .iter()
+            .filter(|act| {
+                act.resource_types
+                    .iter()
+                    .any(|x| x.name.eq_ignore_ascii_case(&rt.name))
+            })
+            .map(|act| format!("{}:{}", svc.prefix, act.name))
+            .collect();
+        actions.sort();
+        actions.dedup();
+        matches.push(ArnMatch {
+            prefix: svc.prefix.clone(),
+            resource_type: rt.name.clone(),
+            // As the reference writes it (a log group's `…:*` spelling is
+            // the catalog's, not a format of the reference).
+            arn_format: rt
+                .arns
+                .get(r.format as usize)
+                .or(rt.arns.first())
+                .map(|f| f.arn.clone())
+                .unwrap_or_default(),
+            actions,
+        });
     }
-    matches.sort_by(|a, b| (&a.prefix, &a.resource_type).cmp(&(&b.prefix, &b.resource_type)));
     match out.format {
         Format::Table => {
             for m in &matches {

@@ -7,6 +7,40 @@ pub enum Exit {
     Found,
     /// Exit 1: nothing matched (or, for `check`, the action needs `"*"`).
     NotFound,
+    /// Exit 2 with the output written: some input records could not be
+    /// read (each named on stderr); the output covers the others.
+    Skipped,
+}
+
+/// The process exit status, one rule for every command (README "Exit codes",
+/// `iamref --help`): 0 nothing found or changed (or found what was asked),
+/// 1 found or changed, 2 bad input, 3 refused to publish, 4 internal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitStatus {
+    /// 0: success; for the checkers (`crosscheck`, `diff`, `policy check`,
+    /// `tighten`): nothing found or changed.
+    Success = 0,
+    /// 1: found or changed (for lookups: nothing matched).
+    Found = 1,
+    /// 2: bad arguments or input; the message says what and where.
+    BadInput = 2,
+    /// 3: refused to publish a result that would replace good data.
+    Refused = 3,
+    /// 4: an internal error (a bug in iamref, e.g. a panic).
+    Internal = 4,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
 }
 
 /// An error with a specific exit code (anything else exits 2).
@@ -22,11 +56,15 @@ pub enum Failure {
 }
 
 impl Failure {
-    pub fn code(&self) -> u8 {
+    pub fn status(&self) -> ExitStatus {
         match self {
-            Failure::Input(_) => 2,
-            Failure::Refused(_) => 3,
+            Failure::Input(_) => ExitStatus::BadInput,
+            Failure::Refused(_) => ExitStatus::Refused,
         }
+    }
+
+    pub fn code(&self) -> u8 {
+        self.status().code()
     }
 }
 

@@ -3,9 +3,11 @@
 
 use anyhow::Result;
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use iamref_query::exit::{Exit, Failure};
+use iamref_query::exit::{Exit, ExitStatus, Failure};
 use iamref_query::output::{Format, Out};
-use iamref_query::{api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, locate, policy, record_cmd};
+use iamref_query::{
+    api_cmd, build_cmd, commands, crawl_cmd, diff_cmd, explain_cmd, locate, policy, record_cmd,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,9 +16,10 @@ EXIT CODES:
     0  success: found what was asked (check: the action supports resource-level permissions;
        policy check: clean)
     1  nothing matched (check: the action must be granted on \"*\"; policy check: findings
-       at or above --min-severity)
+       at or above --min-severity; crosscheck: disagreements found; diff: changes)
     2  error: bad arguments or input, unknown names, unreadable files or pages
-    3  refused: a crawl or build whose result would replace good data with broken or shrunken data";
+    3  refused: a crawl or build whose result would replace good data with broken or shrunken data
+    4  internal error (a bug in iamref)";
 
 #[derive(Parser)]
 #[command(
@@ -85,10 +88,13 @@ enum Cmd {
     Sdk(api_cmd::SdkArgs),
     /// The IAM actions covering a list of calls or a CloudTrail log (FILE or stdin)
     Calls(api_cmd::CallsArgs),
-    /// Every disagreement between the HTML pages and the JSON service reference
+    /// Every disagreement between the HTML pages and the JSON service reference (exit 1 if any)
     Crosscheck(api_cmd::CrosscheckArgs),
     /// Record the calls of a workload (SDK client-side monitoring) and write the policy it needs
     Record(record_cmd::RecordArgs),
+    /// Read an AccessDenied message (argument or stdin): who, what, which
+    /// resource and policy type denied it, and the fix
+    Explain(explain_cmd::ExplainArgs),
     /// Check a policy against the data, or write a least-privilege policy
     #[command(subcommand)]
     Policy(policy::PolicyCmd),
@@ -170,23 +176,34 @@ fn main() -> ExitCode {
     let mut out = Out::new(format);
     out.extra_format = extra_format;
     out.quiet = cli.quiet;
-    let result = run(cli, export_format, diff_format, &mut out);
+    // A panic is a bug in iamref: its own exit status, not "bad input".
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(cli, export_format, diff_format, &mut out)
+    })) {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("iamref: error: internal error (a bug in iamref; please report it)");
+            return ExitStatus::Internal.into();
+        }
+    };
     let flushed = out.finish();
-    match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
-        Ok(Exit::Found) => ExitCode::from(0),
-        Ok(Exit::NotFound) => ExitCode::from(1),
+    let status = match result.and_then(|r| flushed.map(|_| r).map_err(Into::into)) {
+        Ok(Exit::Found) => ExitStatus::Success,
+        Ok(Exit::NotFound) => ExitStatus::Found,
+        Ok(Exit::Skipped) => ExitStatus::BadInput,
         Err(e) => {
             if iamref_query::exit::is_broken_pipe(&e) {
-                return ExitCode::from(0);
+                return ExitStatus::Success.into();
             }
-            let code = match e.downcast_ref::<Failure>() {
-                Some(f) => f.code(),
-                None => 2,
+            let status = match e.downcast_ref::<Failure>() {
+                Some(f) => f.status(),
+                None => ExitStatus::BadInput,
             };
             eprintln!("iamref: {e:#}");
-            ExitCode::from(code)
+            status
         }
-    }
+    };
+    status.into()
 }
 
 fn run(
@@ -236,6 +253,7 @@ fn run(
                 Cmd::Calls(a) => api_cmd::calls(&conn, a, quiet, out),
                 Cmd::Crosscheck(a) => api_cmd::crosscheck(&conn, a, out),
                 Cmd::Policy(c) => policy::run(&conn, c, out),
+                Cmd::Explain(a) => explain_cmd::explain(&conn, a, out),
                 Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),
                 Cmd::Build(_)
                 | Cmd::Crawl(_)

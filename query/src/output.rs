@@ -159,3 +159,21 @@ pub fn tsv_cell(s: &str) -> String {
         s.to_string()
     }
 }
+
+/// Text from input made safe for a terminal: control characters (escape
+/// sequences, carriage returns) escaped, so a name in a log cannot clear
+/// the screen or forge a line.
+pub fn safe(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}

@@ -21,6 +21,14 @@ pub enum PolicyCmd {
     /// Rewrite a policy so each action keeps only the Resources it can use
     /// (never grants more; removals on stderr; exit 1 when changed)
     Tighten(crate::write_cmd::TightenArgs),
+    /// Would AWS allow a request under these policies, and why: identity,
+    /// resource, boundary, session, SCP/RCP levels, VPC endpoint (exit 0
+    /// all allowed, 1 any denied, 2 bad input)
+    Simulate(Box<crate::simulate_cmd::SimulateArgs>),
+    /// Cut a policy down to what recorded calls used (CloudTrail or an
+    /// `iamref record --log`): unused statements, actions and resources on
+    /// stderr; never grants more (exit 1 when changed)
+    Prune(crate::prune_cmd::PruneArgs),
 }
 
 impl PolicyCmd {
@@ -36,5 +44,7 @@ pub fn run(conn: &Connection, cmd: PolicyCmd, out: &mut Out) -> Result<Exit> {
         PolicyCmd::Check(a) => crate::policy_check_cmd::check(conn, a, out),
         PolicyCmd::Write(a) => crate::write_cmd::write(conn, *a, out, quiet),
         PolicyCmd::Tighten(a) => crate::write_cmd::tighten_cmd(conn, a, out, quiet),
+        PolicyCmd::Simulate(a) => crate::simulate_cmd::simulate(conn, *a, out),
+        PolicyCmd::Prune(a) => crate::prune_cmd::prune_cmd(conn, a, out, quiet),
     }
 }

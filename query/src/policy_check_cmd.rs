@@ -13,6 +13,7 @@ use crate::output::{tsv_cell, Format, Out};
 use anyhow::{Context, Result};
 use iamref_policy::catalog::Catalog;
 use iamref_policy::finding::{Finding, Location, Severity, CODES};
+use iamref_policy::kinds::PolicyKind;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -39,15 +40,30 @@ pub struct CheckArgs {
     /// Report findings of this severity and above; any reported finding makes the exit status 1
     #[arg(long, value_enum, default_value_t = MinSeverity::Warning, value_name = "SEVERITY")]
     pub min_severity: MinSeverity,
-    /// Configuration file (.toml, .yaml or .yml): finding codes to mute everywhere or in some paths, paths to skip
+    /// Configuration file (.toml, .yaml or .yml): finding codes to mute everywhere or in some paths, paths to skip, policy kinds per path
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// The policies' kind, instead of detecting it from each document's shape and file name:
+    /// identity, resource, trust, scp, rcp, boundary, session or endpoint
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    pub kind: Option<PolicyKind>,
+    /// With `--format sarif`: the folder SARIF URIs are relative to (default: the current one);
+    /// files outside it keep absolute `file://` URIs
+    #[arg(long, value_name = "DIR")]
+    pub sarif_root: Option<PathBuf>,
     /// `--format sarif` (set by the binary: the global `--format` does not know it).
     #[arg(skip)]
     pub sarif: bool,
     /// `--quiet` (set by the binary): no summary on stderr.
     #[arg(skip)]
     pub quiet: bool,
+}
+
+fn parse_kind(s: &str) -> std::result::Result<PolicyKind, String> {
+    PolicyKind::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.as_str()).collect();
+        format!("{s:?} is not a policy kind; one of {}", all.join(", "))
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,6 +100,16 @@ struct ConfigFile {
     /// Codes muted in some files only.
     #[serde(default)]
     mute_in: Vec<MuteIn>,
+    /// The policy kind of some files (instead of detecting it).
+    #[serde(default)]
+    kind_in: Vec<KindIn>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindIn {
+    paths: Vec<String>,
+    kind: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,6 +129,7 @@ pub struct Config {
     mute: BTreeSet<String>,
     exclude: Option<globset::GlobSet>,
     mute_in: Vec<(globset::GlobSet, Option<BTreeSet<String>>)>,
+    kind_in: Vec<(globset::GlobSet, PolicyKind)>,
 }
 
 fn glob_set(globs: &[String], what: &str, file: &str) -> Result<globset::GlobSet> {
@@ -178,6 +205,7 @@ impl Config {
             mute: check_codes(&raw.mute, "mute", &name)?,
             exclude: None,
             mute_in: Vec::new(),
+            kind_in: Vec::new(),
         };
         if !raw.exclude.is_empty() {
             c.exclude = Some(glob_set(&raw.exclude, "exclude", &name)?);
@@ -194,6 +222,12 @@ impl Config {
                 None => None,
             };
             c.mute_in.push((glob_set(&m.paths, &what, &name)?, codes));
+        }
+        for (i, k) in raw.kind_in.iter().enumerate() {
+            let what = format!("kind-in[{i}]");
+            let kind =
+                parse_kind(&k.kind).map_err(|e| input(format!("--config {name}: {what}: {e}")))?;
+            c.kind_in.push((glob_set(&k.paths, &what, &name)?, kind));
         }
         Ok(c)
     }
@@ -220,6 +254,15 @@ impl Config {
     }
 
     /// Is `code` muted in `file` (`None`: standard input)?
+    /// The kind the configuration gives a file, if any.
+    fn kind(&self, file: Option<&[PathBuf]>) -> Option<PolicyKind> {
+        let cands = file?;
+        self.kind_in
+            .iter()
+            .find(|(g, _)| cands.iter().any(|c| g.is_match(c)))
+            .map(|(_, k)| *k)
+    }
+
     fn muted(&self, code: &str, file: Option<&[PathBuf]>) -> bool {
         if self.mute.contains(code) {
             return true;
@@ -482,6 +525,7 @@ pub fn run_check(
     files: &[PathBuf],
     config: &Config,
     min: Severity,
+    kind: Option<PolicyKind>,
 ) -> Result<Report> {
     let mut skipped = 0;
     let (sources, mut errors) = expand_inputs(files, config, &mut skipped);
@@ -537,8 +581,18 @@ pub fn run_check(
             Source::File(p) => Some(config.candidates(p)),
             Source::Stdin => None,
         };
+        // --kind, else the configuration's, else the shape and file name.
+        let kind = kind
+            .or_else(|| config.kind(cands.as_deref()))
+            .unwrap_or_else(|| {
+                let name = match src {
+                    Source::File(p) => Some(p.to_string_lossy().into_owned()),
+                    Source::Stdin => None,
+                };
+                PolicyKind::detect(&policy, name.as_deref())
+            });
         let mut findings = Vec::new();
-        for f in iamref_policy::check::check(&catalog, &policy) {
+        for f in iamref_policy::check::check_as(&catalog, &policy, kind) {
             if config.muted(f.code, cands.as_deref()) {
                 report.muted += 1;
             } else if f.severity < min {
@@ -562,13 +616,17 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
         None => Config::default(),
     };
     let min = a.min_severity.severity();
-    let report = run_check(conn, &a.files, &config, min)?;
+    let report = run_check(conn, &a.files, &config, min, a.kind)?;
     // Input errors first on stderr, as compilers print them.
     for e in &report.errors {
         eprintln!("{}: error: {}", location_prefix(e), e.message);
     }
     if a.sarif {
-        write_sarif(out, &report)?;
+        let root = a
+            .sarif_root
+            .clone()
+            .or_else(|| std::env::current_dir().ok());
+        write_sarif(out, &report, root.as_deref())?;
     } else {
         match out.format {
             Format::Table => write_table(out, &report)?,
@@ -791,16 +849,24 @@ fn sarif_level(s: Severity) -> &'static str {
     }
 }
 
-/// A file path as a SARIF `uri` (a URI reference): relative paths stay
-/// relative (code-scanning UIs resolve them against the repository root),
-/// absolute ones become `file://` URIs; characters outside the unreserved
-/// set and `/` are percent-encoded.
-pub fn path_uri(file: &str) -> String {
+/// A file path as a SARIF `uri` (a URI reference), relative to `root` (the
+/// repository's folder code scanning resolves URIs against) for every file
+/// under it, whether the path was given absolute or relative (`../x.json`
+/// is resolved first); a file outside it, or stdin, keeps an absolute
+/// `file://` URI (or `-`). Characters outside the unreserved set and `/`
+/// are percent-encoded.
+pub fn path_uri(file: &str, root: Option<&Path>) -> String {
     let p = Path::new(file);
-    let (prefix, text) = if p.is_absolute() {
-        ("file://", file.replace('\\', "/"))
-    } else {
-        ("", strip_dot(p).display().to_string().replace('\\', "/"))
+    let abs = std::fs::canonicalize(p).ok();
+    let rel = match (&abs, root.and_then(|r| std::fs::canonicalize(r).ok())) {
+        (Some(a), Some(r)) => a.strip_prefix(&r).ok().map(Path::to_path_buf),
+        _ => None,
+    };
+    let (prefix, text) = match (rel, abs) {
+        (Some(r), _) => ("", r.display().to_string().replace('\\', "/")),
+        (None, Some(a)) => ("file://", a.display().to_string().replace('\\', "/")),
+        (None, None) if p.is_absolute() => ("file://", file.replace('\\', "/")),
+        (None, None) => ("", strip_dot(p).display().to_string().replace('\\', "/")),
     };
     let mut s = String::from(prefix);
     for b in text.bytes() {
@@ -813,10 +879,10 @@ pub fn path_uri(file: &str) -> String {
     s
 }
 
-fn physical(file: &str, at: Location) -> Value {
+fn physical(file: &str, at: Location, root: Option<&Path>) -> Value {
     json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": path_uri(file) },
+            "artifactLocation": { "uri": path_uri(file, root) },
             "region": { "startLine": at.line.max(1), "startColumn": at.column.max(1) },
         }
     })
@@ -831,6 +897,7 @@ pub fn sarif_rules() -> Vec<Value> {
             if !parliament.is_empty() {
                 props["parliament"] = json!(parliament);
             }
+            props["security-severity"] = json!(security_severity(code, *sev));
             json!({
                 "id": code,
                 "name": code,
@@ -839,11 +906,44 @@ pub fn sarif_rules() -> Vec<Value> {
                 "properties": props,
             })
         })
+        .chain(std::iter::once(json!({
+            "id": INPUT_RULE,
+            "name": INPUT_RULE,
+            "shortDescription": { "text": "a file that cannot be read, or is not a JSON policy document" },
+            "defaultConfiguration": { "level": "error" },
+            "properties": { "tags": ["iam"], "security-severity": "5.0" },
+        })))
         .collect()
 }
 
+/// The rule of inputs that could not be checked (not a finding code: the
+/// run exits 2 for them).
+const INPUT_RULE: &str = "unreadable-input";
+
+/// Code scanning's `security-severity` (0.1–10; high from 7, medium from
+/// 4): the risks that grant others access rank highest.
+fn security_severity(code: &str, sev: Severity) -> &'static str {
+    match code {
+        "public-principal"
+        | "allow-not-principal"
+        | "privilege-escalation"
+        | "web-identity-trust-unscoped"
+        | "self-rewriting-policy" => "8.0",
+        "credentials-exposure"
+        | "permissions-management"
+        | "allow-not-action"
+        | "allow-not-resource"
+        | "all-actions" => "7.0",
+        _ => match sev {
+            Severity::Error => "6.0",
+            Severity::Warning => "4.0",
+            Severity::Info => "1.0",
+        },
+    }
+}
+
 /// The whole report as one SARIF 2.1.0 log.
-pub fn sarif(r: &Report) -> Value {
+pub fn sarif(r: &Report, root: Option<&Path>) -> Value {
     let mut results = Vec::new();
     for fr in &r.files {
         for f in &fr.findings {
@@ -866,7 +966,7 @@ pub fn sarif(r: &Report) -> Value {
                 "ruleId": f.code,
                 "level": sarif_level(f.severity),
                 "message": { "text": text },
-                "locations": [physical(&fr.file, f.location)],
+                "locations": [physical(&fr.file, f.location, root)],
                 "properties": props,
             });
             if let Some(i) = index {
@@ -882,10 +982,21 @@ pub fn sarif(r: &Report) -> Value {
             json!({
                 "level": "error",
                 "message": { "text": e.message },
-                "locations": [physical(&e.file, Location { line: e.line, column: e.column })],
+                "locations": [physical(&e.file, Location { line: e.line, column: e.column }, root)],
             })
         })
         .collect();
+    // An input that could not be checked is also a result, placed where
+    // the reading stopped, so code scanning shows it on the file.
+    for e in &r.errors {
+        results.push(json!({
+            "ruleId": INPUT_RULE,
+            "ruleIndex": CODES.len(),
+            "level": "error",
+            "message": { "text": one_line(&e.message) },
+            "locations": [physical(&e.file, Location { line: e.line, column: e.column }, root)],
+        }));
+    }
     let mut invocation = json!({ "executionSuccessful": r.errors.is_empty() });
     if !notifications.is_empty() {
         invocation["toolExecutionNotifications"] = json!(notifications);
@@ -909,9 +1020,9 @@ pub fn sarif(r: &Report) -> Value {
     })
 }
 
-fn write_sarif(out: &mut Out, r: &Report) -> std::io::Result<()> {
+fn write_sarif(out: &mut Out, r: &Report, root: Option<&Path>) -> std::io::Result<()> {
     let w = out.w();
-    serde_json::to_writer_pretty(&mut *w, &sarif(r))?;
+    serde_json::to_writer_pretty(&mut *w, &sarif(r, root))?;
     writeln!(w)
 }
 
@@ -941,19 +1052,46 @@ mod tests {
 
     #[test]
     fn uris_are_relative_or_file_and_encoded() {
-        assert_eq!(path_uri("./policies/a b.json"), "policies/a%20b.json");
-        assert_eq!(path_uri("p/x#1.json"), "p/x%231.json");
-        assert_eq!(path_uri("/tmp/p.json"), "file:///tmp/p.json");
+        assert_eq!(path_uri("./policies/a b.json", None), "policies/a%20b.json");
+        assert_eq!(path_uri("p/x#1.json", None), "p/x%231.json");
+        assert_eq!(
+            path_uri("/nonexistent/p.json", None),
+            "file:///nonexistent/p.json"
+        );
+        let d = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("sub/a b.json"), "{}").unwrap();
+        let abs = d.path().join("sub/a b.json");
+        assert_eq!(
+            path_uri(abs.to_str().unwrap(), Some(d.path())),
+            "sub/a%20b.json"
+        );
+        let up = d.path().join("sub/../sub/a b.json");
+        assert_eq!(
+            path_uri(up.to_str().unwrap(), Some(d.path())),
+            "sub/a%20b.json"
+        );
+        assert!(
+            path_uri(abs.to_str().unwrap(), Some(&d.path().join("sub/x"))).starts_with("file:///")
+        );
     }
 
     #[test]
     fn every_code_is_a_rule_with_a_level() {
         let rules = sarif_rules();
-        assert_eq!(rules.len(), CODES.len());
+        // Every code, then the rule of inputs that could not be checked.
+        assert_eq!(rules.len(), CODES.len() + 1);
         for (r, c) in rules.iter().zip(CODES) {
             assert_eq!(r["id"], c.0);
             assert_eq!(r["defaultConfiguration"]["level"], sarif_level(c.1));
+            let sev: f64 = r["properties"]["security-severity"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((0.1..=10.0).contains(&sev), "{}", c.0);
         }
+        assert_eq!(rules[CODES.len()]["id"], INPUT_RULE);
     }
 
     #[test]

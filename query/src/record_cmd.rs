@@ -421,7 +421,14 @@ pub fn read_calls(
         }
         let mut stats = ReadStats::default();
         for f in &files {
-            let (name, r) = open_stream(Some(f))?;
+            // One unreadable file never loses the others.
+            let (name, r) = match open_stream(Some(f)) {
+                Ok(x) => x,
+                Err(e) => {
+                    stats.skip(format!("{e:#}"));
+                    continue;
+                }
+            };
             cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
         }
         return Ok(Input {
@@ -485,15 +492,49 @@ pub fn read_calls(
     })
 }
 
+impl Input {
+    /// Records that could not be read (the output covers the others).
+    pub fn skipped(&self) -> u64 {
+        self.trail.as_ref().map_or(0, |t| t.skipped)
+    }
+}
+
+/// The exit of a command whose output is written: `Exit::Skipped` (2)
+/// when input records were skipped, else `ok`.
+pub fn unless_skipped(r: &Input, ok: Exit) -> Exit {
+    if r.skipped() > 0 {
+        Exit::Skipped
+    } else {
+        ok
+    }
+}
+
 /// The stderr report of a reading: unmapped calls, failures, filters,
 /// the share of calls whose resources were resolved.
 pub fn report(r: &Input, quiet: bool) {
     let rec = &r.recording;
+    // What could not be read is said whatever -q says: the output lacks it.
+    if let Some(t) = &r.trail {
+        for s in &t.skipped_at {
+            eprintln!("iamref: warning: skipped: {}", crate::output::safe(s));
+        }
+        if t.skipped > 0 {
+            eprintln!(
+                "iamref: warning: {} record(s) could not be read and were skipped{}; the output covers the others (exit 2)",
+                t.skipped,
+                if t.skipped as usize > t.skipped_at.len() {
+                    format!(" ({} named above)", t.skipped_at.len())
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     for u in rec.unmapped() {
         eprintln!(
             "iamref: {}: {}{}",
-            u.first_at,
-            u.reason,
+            crate::output::safe(&u.first_at),
+            crate::output::safe(&u.reason),
             if u.count > 1 {
                 format!(" ({} calls)", u.count)
             } else {
@@ -601,7 +642,7 @@ pub fn write_from_cloudtrail(
     } else {
         w.write_all(&pretty(&policy)?)?;
     }
-    Ok(Exit::Found)
+    Ok(unless_skipped(&r, Exit::Found))
 }
 
 // ---------------------------------------------------------------------------

@@ -323,6 +323,37 @@ fn arn_namespace(arn: &str) -> Option<&str> {
     Some(rest.split(':').next().unwrap_or(rest))
 }
 
+/// The catalog an ARN is resolved in (`iamref arn`, `Catalog::resolve`):
+/// the services with formats in its namespace (the ARN's service part,
+/// lowercase) and those with `${Vendor}` formats; every service when the
+/// namespace is not literal.
+pub fn catalog_for_namespace(conn: &Connection, namespace: Option<&str>) -> Result<Catalog> {
+    let _tx = if conn.is_autocommit() {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let (all_prefixes, ns) = namespaces(conn)?;
+    let list: Option<Vec<String>> = namespace.map(|n| {
+        let mut want: BTreeSet<String> = ns
+            .by_namespace
+            .get(n)
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        for (k, v) in &ns.by_namespace {
+            if k.contains("${") {
+                want.extend(v.iter().cloned());
+            }
+        }
+        want.into_iter().collect()
+    });
+    let services = iamref_dataset::db::read_policy_services(conn, list.as_deref())
+        .context("reading the services")?;
+    Ok(Catalog::new(services, all_prefixes))
+}
+
 /// The prefixes a request names, or `None` when a pattern spans services
 /// (load them all).
 fn prefixes(req: &Request, ns: &Namespaces) -> Option<BTreeSet<String>> {
@@ -570,7 +601,10 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
 pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
     let (fmt, wrap) = render_format(out)?;
     let (name, text) = crate::input::read_text(Some(&a.file))?;
-    let policy: Value = serde_json::from_str(&text).map_err(|e| {
+    // A UTF-8 byte order mark (editors on Windows write one) is not JSON:
+    // skipped, as `policy check` does.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let policy: Value = serde_json::from_str(text).map_err(|e| {
         input(format!(
             "{name}: not a JSON policy document: {e} (line {}, column {})",
             e.line(),

@@ -19,6 +19,21 @@ use std::path::{Path, PathBuf};
 pub mod python;
 pub mod server;
 
+/// The pinned test dependencies, in one place: exact versions only
+/// (checked by tests), chosen from what the registry served when set.
+pub mod pins {
+    /// `query/tests/cli/export.rs` (PyPI): policy_sentry answering from
+    /// the export, DuckDB running the Athena CloudTrail join.
+    pub const EXPORT_TOOLS: &[&str] = &["policy_sentry==0.15.2", "duckdb==2.0.1"];
+    /// `query/tests/cli/record_live.rs` (PyPI): a real SDK against moto's
+    /// server.
+    pub const LIVE_AWS: &[&str] = &["boto3==1.44.8", "moto[server]==5.2.5"];
+    /// Every Python pin set, for the checks.
+    pub const PYTHON: &[&[&str]] = &[EXPORT_TOOLS, LIVE_AWS];
+    /// `query/tests/cli/simulate.rs` (npm): the differential simulator.
+    pub const NPM_IAM_SIMULATE: &str = "@cloud-copilot/iam-simulate@0.1.173";
+}
+
 /// The environment variable that turns every skip into a failure.
 pub const STRICT_VAR: &str = "IAMREF_TEST_STRICT";
 /// The environment variable naming the corpus folder (default:
@@ -187,6 +202,21 @@ mod tests {
                 assert!(msg.starts_with("SKIP "), "{msg}");
             }
         }
+    }
+
+    #[test]
+    fn npm_pins_are_exact() {
+        let (name, version) = pins::NPM_IAM_SIMULATE
+            .rsplit_once('@')
+            .expect("name@version");
+        assert!(!name.is_empty() && name.starts_with('@'));
+        assert!(
+            !version.is_empty()
+                && version
+                    .split('.')
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+            "{version}"
+        );
     }
 
     #[test]

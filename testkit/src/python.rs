@@ -9,17 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The pinned test dependencies, in one place. Exact versions only
-/// (`name==version`, checked by a test below).
-pub mod pins {
-    /// `query/tests/cli/export.rs`: policy_sentry answering from the
-    /// export, DuckDB running the Athena CloudTrail join.
-    pub const EXPORT_TOOLS: &[&str] = &["policy_sentry==0.15.2", "duckdb==2.0.1"];
-    /// `query/tests/cli/record_live.rs`: a real SDK against moto's server.
-    pub const LIVE_AWS: &[&str] = &["boto3==1.44.8", "moto[server]==5.2.5"];
-    /// Every pin set, for the checks.
-    pub const ALL: &[&[&str]] = &[EXPORT_TOOLS, LIVE_AWS];
-}
+pub use crate::pins;
 
 /// The interpreter: `$PYTHON` or `python3`.
 pub fn python() -> String {
@@ -178,7 +168,7 @@ mod tests {
 
     #[test]
     fn every_pin_is_exact() {
-        for set in pins::ALL {
+        for set in pins::PYTHON {
             for p in *set {
                 assert!(is_exact_pin(p), "{p}");
             }

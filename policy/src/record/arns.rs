@@ -99,6 +99,9 @@ struct Entry {
     format: Format,
     others: Vec<Format>,
     narrower: Vec<Format>,
+    /// A `${Vendor}` format: `narrower` are the formats that take
+    /// precedence over it.
+    vendor: bool,
 }
 
 /// The ARN's service part, lowercase (`s3` in `arn:${Partition}:s3:::…`).
@@ -152,21 +155,53 @@ impl Judge {
             format,
             others,
             narrower,
+            vendor: false,
         });
         self.entries.insert(raw.to_string(), e.clone());
+        e
+    }
+
+    /// A `${Vendor}` format against the ARNs of namespace `ns`: every
+    /// format of `ns` takes precedence (the rule of
+    /// `Catalog::format_reaches`).
+    fn vendor_entry(&mut self, raw: &str, ns: &str) -> Rc<Entry> {
+        let key = format!("{raw}\u{0}{ns}");
+        if let Some(e) = self.entries.get(&key) {
+            return e.clone();
+        }
+        let before: Vec<Format> = self
+            .by_namespace
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .map(|o| Format::parse(o))
+            .collect();
+        let e = Rc::new(Entry {
+            id: self.entries.len() as u32,
+            format: Format::parse(raw),
+            others: Vec::new(),
+            narrower: before,
+            vendor: true,
+        });
+        self.entries.insert(key, e.clone());
         e
     }
 
     /// Is `arn` (an ARN, or an ARN pattern such as `secret:db-??????`) one
     /// of `format`'s, no more specific format of its namespace taking it?
     pub fn is_instance(&mut self, format: &str, arn: &str) -> bool {
-        // Different ARN namespaces never meet: no parsing needed.
+        // Different ARN namespaces never meet: no parsing needed (but a
+        // `${Vendor}` format takes what its namespace's formats do not).
         if let (Some(a), Some(f)) = (arn.split(':').nth(2), format.split(':').nth(2)) {
-            if !a.eq_ignore_ascii_case(f) && !a.contains(['*', '?', '$']) {
+            if !a.eq_ignore_ascii_case(f) && !a.contains(['*', '?', '$']) && !f.contains("${") {
                 return false;
             }
         }
-        let e = self.entry(format);
+        let e = if Format::parse(format).is_vendor() {
+            self.vendor_entry(format, &namespace(arn))
+        } else {
+            self.entry(format)
+        };
         if let Some(&(_, r)) = self
             .memo
             .get(arn)
@@ -196,6 +231,10 @@ impl Judge {
         };
         if pattern.is_any() {
             return false;
+        }
+        if e.vendor {
+            let before: Vec<&Format> = e.narrower.iter().collect();
+            return self.m.reaches_unless(&pattern, &e.format, &before);
         }
         let others: Vec<&Format> = e.others.iter().collect();
         self.m.reaches(&pattern, &e.format, &others)

@@ -123,6 +123,38 @@ fn queue_url(url: &str) -> Option<(&str, &str)> {
 /// `name`, a secret's name (`prod/db` -> `prod/db-??????`, the six
 /// characters AWS appends), …; or a parameter that already is an ARN of
 /// that format (`stateMachineArn`, `secretId`).
+/// The Bedrock model a request names by id (`modelId` not an ARN), as
+/// the Bedrock API reference defines the parameter: a base model's id
+/// (`anthropic.claude-3-5-sonnet-20240620-v1:0`) names a foundation model
+/// (no account in its ARN); an id with a geography prefix
+/// (`us.anthropic.…`, `eu.`, `apac.`, `global.`, …) a system-defined
+/// inference profile of the caller's account.
+pub fn bedrock_model_arn(
+    params: &serde_json::Value,
+    region: Option<&str>,
+    account: Option<&str>,
+) -> Option<String> {
+    let id = param_str(params, "modelId")?;
+    if id.is_empty() || id.starts_with("arn:") || id.contains(['/', '*', '?', '$']) {
+        return None;
+    }
+    let region = region?;
+    let partition = arns::partition_of(Some(region));
+    const GEOS: &[&str] = &[
+        "us", "eu", "apac", "us-gov", "global", "jp", "au", "ca", "ap",
+    ];
+    let (geo, rest) = id.split_once('.')?;
+    if GEOS.contains(&geo) && rest.contains('.') {
+        return Some(format!(
+            "arn:{partition}:bedrock:{region}:{}:inference-profile/{id}",
+            account?
+        ));
+    }
+    Some(format!(
+        "arn:{partition}:bedrock:{region}::foundation-model/{id}"
+    ))
+}
+
 pub fn arn_from_params(
     format: &str,
     params: &serde_json::Value,
@@ -182,13 +214,14 @@ pub fn arn_from_params(
                     .to_string()
             }
         };
-        // A name parameter may hold an ARN, a wildcard or a ':' the
-        // variable cannot; only object keys end with '/'.
+        // A name parameter may hold an ARN or a wildcard the variable
+        // cannot; only object keys end with '/'. A ':' (an S3 key, a
+        // model id) may make the ARN another format's: the judge decides.
         let bad = v.is_empty()
             || v.starts_with("arn:")
-            || v.contains(['*', ':'])
+            || v.contains('*')
             || (v.ends_with('/') && !var.contains("Object"));
-        slash |= v.contains('/');
+        slash |= v.contains(['/', ':']);
         // A '?' or '${' in a name is text, not a wildcard or a variable.
         (!bad).then(|| crate::arn::escape(&v).into_owned())
     })?;
@@ -504,7 +537,9 @@ struct Event {
     user_identity: Option<UserIdentity>,
     #[serde(rename = "requestParameters")]
     request_parameters: Option<serde_json::Value>,
-    resources: Option<Vec<Resource>>,
+    /// A list of `{"ARN": …}`; anything else (a record may hold a string
+    /// here) is read as no resources, never a lost record.
+    resources: Option<serde_json::Value>,
     /// iamref's call log: the SDK service ID and HTTP status of a CSM call.
     #[serde(rename = "sdkServiceId")]
     sdk_service_id: Option<String>,
@@ -529,12 +564,6 @@ struct SessionContext {
 
 #[derive(Deserialize)]
 struct SessionIssuer {
-    arn: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Resource {
-    #[serde(rename = "ARN")]
     arn: Option<String>,
 }
 
@@ -598,7 +627,7 @@ pub fn principal_matches(want: &str, arn: Option<&str>, issuer: Option<&str>) ->
 }
 
 /// What reading a stream found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadStats {
     pub records: u64,
     /// Records left out by the filters.
@@ -606,6 +635,25 @@ pub struct ReadStats {
     /// Records that are not API calls (no eventSource/eventName).
     pub not_calls: u64,
     pub bytes: u64,
+    /// Records (or rests of streams) that could not be read: counted and
+    /// skipped, the run goes on.
+    pub skipped: u64,
+    /// What was skipped and where (file, record, line): the first
+    /// [`SKIPPED_NAMED`] of them.
+    pub skipped_at: Vec<String>,
+}
+
+/// At most this many skipped records are named one by one.
+pub const SKIPPED_NAMED: usize = 50;
+
+impl ReadStats {
+    /// Count and name something that could not be read.
+    pub fn skip(&mut self, what: String) {
+        self.skipped += 1;
+        if self.skipped_at.len() < SKIPPED_NAMED {
+            self.skipped_at.push(what);
+        }
+    }
 }
 
 /// One record turned into a call; `Err` names the record.
@@ -654,9 +702,12 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<(Call, Option<String>, Option<St
             denied_action,
             resources: ev
                 .resources
-                .unwrap_or_default()
+                .as_ref()
+                .and_then(serde_json::Value::as_array)
                 .into_iter()
-                .filter_map(|r| r.arn)
+                .flatten()
+                .filter_map(|r| r.get("ARN").and_then(serde_json::Value::as_str))
+                .map(str::to_string)
                 .collect(),
             params,
             time: ev.event_time,
@@ -666,8 +717,10 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<(Call, Option<String>, Option<St
     ))
 }
 
-/// Read every record of a stream, filtered, handing each call to `f`.
-/// Stops at the first error (naming the stream, record and line).
+/// Read every record of a stream, filtered, handing each call to `f`. A
+/// record that is not a CloudTrail event is counted and named in `stats`
+/// and skipped; a stream that cannot be split further (cut short, not
+/// JSON) ends there, its calls so far kept, the rest counted as skipped.
 pub fn read(
     r: impl Read,
     name: &str,
@@ -680,11 +733,20 @@ pub fn read(
         let raw = match s.next_record() {
             Ok(Some(raw)) => raw,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(format!("{name}: {e}")),
+            Err(e) => {
+                stats.skip(format!("{name}: {e}; the rest of this file was not read"));
+                return Ok(());
+            }
         };
         stats.records += 1;
         stats.bytes += raw.bytes.len() as u64;
-        let (call, principal, issuer) = call_of(&raw, name)?;
+        let (call, principal, issuer) = match call_of(&raw, name) {
+            Ok(c) => c,
+            Err(e) => {
+                stats.skip(e);
+                continue;
+            }
+        };
         if let Some(want) = &filter.principal {
             if !principal_matches(want, principal.as_deref(), issuer.as_deref()) {
                 stats.filtered += 1;

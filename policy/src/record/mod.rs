@@ -587,15 +587,41 @@ fn resources_for(
         }
     }
     if let Some(p) = &call.params {
-        for f in types.iter().flat_map(|t| t.arns.iter()) {
-            if let Some(arn) = cloudtrail::arn_from_params(
-                f,
-                p,
-                call.region.as_deref(),
-                call.account.as_deref(),
-                judge,
-            ) {
-                out.insert(arn);
+        // A fixed format (`marketplace/model-endpoint/all-access`) fills
+        // from the region and account alone, whatever the call named: it
+        // is the call's resource only when the action takes nothing else
+        // (`hub/default`). Otherwise a call naming a resource this cannot
+        // resolve (`modelId` a bare model id) falls to the scoped
+        // patterns of all its types below, never to the fixed ARN alone.
+        let (fixed, named): (Vec<&String>, Vec<&String>) = types
+            .iter()
+            .flat_map(|t| t.arns.iter())
+            .partition(|f| crate::arn::Format::parse(f).is_fixed());
+        if info.action.starts_with("bedrock:") {
+            if let Some(arn) =
+                cloudtrail::bedrock_model_arn(p, call.region.as_deref(), call.account.as_deref())
+            {
+                if formats.iter().any(|f| judge.is_instance(f, &arn)) {
+                    out.insert(arn);
+                }
+            }
+        }
+        let passes = if named.is_empty() {
+            vec![fixed]
+        } else {
+            vec![named]
+        };
+        for pass in passes {
+            for f in pass {
+                if let Some(arn) = cloudtrail::arn_from_params(
+                    f,
+                    p,
+                    call.region.as_deref(),
+                    call.account.as_deref(),
+                    judge,
+                ) {
+                    out.insert(arn);
+                }
             }
         }
     }

@@ -133,12 +133,12 @@ fn show_value(v: &str, ctx: &Context, vars: bool) -> String {
 
 /// The literal text of a policy value (variables substituted); `None`
 /// when a variable's key is missing.
-fn literal(p: &str, ctx: &Context, vars: bool) -> Option<String> {
+fn literal<'a>(p: &'a str, ctx: &Context, vars: bool) -> Option<std::borrow::Cow<'a, str>> {
     if !vars || !p.contains("${") {
-        return Some(p.to_string());
+        return Some(std::borrow::Cow::Borrowed(p));
     }
     let t = expand(p, ctx, vars, false).ok()?;
-    Some(
+    Some(std::borrow::Cow::Owned(
         t.iter()
             .map(|t| match t {
                 Tok::Lit(c) => *c,
@@ -146,7 +146,7 @@ fn literal(p: &str, ctx: &Context, vars: bool) -> Option<String> {
                 Tok::One => '?',
             })
             .collect(),
-    )
+    ))
 }
 
 /// Does the request value `v` satisfy the positive form of `op` against
@@ -154,12 +154,18 @@ fn literal(p: &str, ctx: &Context, vars: bool) -> Option<String> {
 fn positive(op: &Operator, v: &str, p: &str, ctx: &Context, vars: bool) -> bool {
     match op.ty {
         Some(Type::String) => match op.base {
-            "StringLike" | "StringNotLike" => {
-                expand(p, ctx, vars, true).is_ok_and(|t| tok_match(&t, v, false))
-            }
-            "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => {
-                literal(p, ctx, vars).is_some_and(|p| p.to_lowercase() == v.to_lowercase())
-            }
+            "StringLike" | "StringNotLike" => super::context::plain_match(p, v, vars, false)
+                .unwrap_or_else(|| {
+                    expand(p, ctx, vars, true).is_ok_and(|t| tok_match(&t, v, false))
+                }),
+            "StringEqualsIgnoreCase" | "StringNotEqualsIgnoreCase" => literal(p, ctx, vars)
+                .is_some_and(|p| {
+                    if p.is_ascii() && v.is_ascii() {
+                        p.eq_ignore_ascii_case(v)
+                    } else {
+                        p.to_lowercase() == v.to_lowercase()
+                    }
+                }),
             _ => literal(p, ctx, vars).is_some_and(|p| p == v),
         },
         Some(Type::Numeric) => {
@@ -181,9 +187,9 @@ fn positive(op: &Operator, v: &str, p: &str, ctx: &Context, vars: bool) -> bool 
         }),
         Some(Type::Binary) => literal(p, ctx, vars).is_some_and(|p| p == v),
         Some(Type::Ip) => literal(p, ctx, vars).is_some_and(|p| in_cidr(v, &p)),
-        Some(Type::Arn) => {
+        Some(Type::Arn) => super::context::plain_match(p, v, vars, true).unwrap_or_else(|| {
             expand(p, ctx, vars, true).is_ok_and(|t| super::context::arn_match(&t, v))
-        }
+        }),
         None => false,
     }
 }

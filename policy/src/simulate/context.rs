@@ -2,48 +2,53 @@
 //! case as IAM does) and policy variables: `${aws:username}`, defaults
 //! `${aws:username, 'none'}`, the escapes `${*}`, `${?}` and `${$}`.
 
-use std::collections::BTreeMap;
-
 /// Condition keys to values. A key holds a list: single-valued keys hold
 /// one value; an empty list is a key present with no values (what
-/// `ForAllValues` and `ForAnyValue` treat as "empty").
+/// `ForAllValues` and `ForAnyValue` treat as "empty"). Few keys per
+/// request: a list searched ignoring ASCII case, kept in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// Lowercased key → (key as given, values).
-    keys: BTreeMap<String, (String, Vec<String>)>,
+    /// (key as given, values), sorted by the lowercased key.
+    keys: Vec<(String, Vec<String>)>,
+}
+
+fn cmp_key(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 impl Context {
     pub fn new() -> Context {
         Context::default()
     }
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.keys.binary_search_by(|(k, _)| cmp_key(k, key))
+    }
     /// Set a key (replacing any value it had, whatever its case).
     pub fn set(&mut self, key: &str, values: Vec<String>) {
-        self.keys
-            .insert(key.to_ascii_lowercase(), (key.to_string(), values));
+        match self.find(key) {
+            Ok(i) => self.keys[i] = (key.to_string(), values),
+            Err(i) => self.keys.insert(i, (key.to_string(), values)),
+        }
     }
     /// Set a key only when it is not there yet.
     pub fn set_default(&mut self, key: &str, value: &str) {
-        self.keys
-            .entry(key.to_ascii_lowercase())
-            .or_insert_with(|| (key.to_string(), vec![value.to_string()]));
+        if let Err(i) = self.find(key) {
+            self.keys
+                .insert(i, (key.to_string(), vec![value.to_string()]));
+        }
     }
     /// The values of a key, any case; `None` when absent.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        match self.keys.get(key) {
-            Some(v) => Some(&v.1),
-            None => self
-                .keys
-                .get(&key.to_ascii_lowercase())
-                .map(|v| v.1.as_slice()),
-        }
+        self.find(key).ok().map(|i| self.keys[i].1.as_slice())
     }
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
     /// Keys as given, with values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.keys.values().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
@@ -122,21 +127,47 @@ fn split_default(inner: &str) -> (&str, Option<&str>) {
 
 /// Does `text` match `pat`? `fold`: ignore ASCII case.
 pub(crate) fn tok_match(pat: &[Tok], text: &str, fold: bool) -> bool {
+    if text.is_ascii() {
+        return tok_match_chars(pat, text.as_bytes(), fold);
+    }
     let t: Vec<char> = text.chars().collect();
     tok_match_chars(pat, &t, fold)
 }
 
-pub(crate) fn tok_match_chars(p: &[Tok], t: &[char], fold: bool) -> bool {
-    let eq = |a: char, b: char| a == b || (fold && a.eq_ignore_ascii_case(&b));
+/// A text character: a byte of ASCII text or a `char`.
+pub(crate) trait Ch: Copy {
+    fn ch(self) -> char;
+}
+impl Ch for u8 {
+    fn ch(self) -> char {
+        self as char
+    }
+}
+impl Ch for char {
+    fn ch(self) -> char {
+        self
+    }
+}
+
+pub(crate) fn tok_match_chars<C: Ch>(p: &[Tok], t: &[C], fold: bool) -> bool {
+    glob(p.len(), |i| p[i], t, fold)
+}
+
+/// The wildcard matcher over any pattern (`len`, token at `i`) and text.
+fn glob<C: Ch>(len: usize, tok: impl Fn(usize) -> Tok, t: &[C], fold: bool) -> bool {
+    let eq = |a: char, b: C| {
+        let b = b.ch();
+        a == b || (fold && a.eq_ignore_ascii_case(&b))
+    };
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
-        match p.get(pi) {
+        match (pi < len).then(|| tok(pi)) {
             Some(Tok::One) => {
                 pi += 1;
                 ti += 1;
             }
-            Some(Tok::Lit(c)) if eq(*c, t[ti]) => {
+            Some(Tok::Lit(c)) if eq(c, t[ti]) => {
                 pi += 1;
                 ti += 1;
             }
@@ -154,10 +185,44 @@ pub(crate) fn tok_match_chars(p: &[Tok], t: &[char], fold: bool) -> bool {
             },
         }
     }
-    while p.get(pi) == Some(&Tok::Star) {
+    while pi < len && tok(pi) == Tok::Star {
         pi += 1;
     }
-    pi == p.len()
+    pi == len
+}
+
+/// A pattern byte as a token (`wild`: `*` and `?` are wildcards).
+fn byte_tok(b: u8, wild: bool) -> Tok {
+    match b {
+        b'*' if wild => Tok::Star,
+        b'?' if wild => Tok::One,
+        b => Tok::Lit(b as char),
+    }
+}
+
+/// The fast path of [`expand`] + match, without building tokens: for an
+/// ASCII pattern with no policy variable to substitute (`vars` off, or no
+/// `${`) against ASCII text. `None`: take the general path.
+pub(crate) fn plain_match(pattern: &str, text: &str, vars: bool, arn: bool) -> Option<bool> {
+    if !pattern.is_ascii() || !text.is_ascii() || (vars && pattern.contains("${")) {
+        return None;
+    }
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    if !arn {
+        return Some(glob(p.len(), |i| byte_tok(p[i], true), t, false));
+    }
+    if p == b"*" {
+        return Some(true);
+    }
+    let (ps, ts) = (split6(p, |c| *c == b':'), split6(t, |c| *c == b':'));
+    let (Some(ps), Some(ts)) = (ps, ts) else {
+        return Some(ts.is_none() && glob(p.len(), |i| byte_tok(p[i], true), t, false));
+    };
+    Some(
+        ps.iter()
+            .zip(ts.iter())
+            .all(|(p, t)| glob(p.len(), |i| byte_tok(p[i], true), t, false)),
+    )
 }
 
 /// Match an ARN against an ARN pattern as IAM does: the first five
@@ -240,6 +305,44 @@ mod tests {
         // Version 2008-10-17: no variables.
         let p = expand("u/${aws:username}", &c, false, true).unwrap();
         assert!(tok_match(&p, "u/${aws:username}", false));
+    }
+
+    /// The fast path agrees with substituting and matching tokens.
+    #[test]
+    fn the_plain_path_agrees() {
+        let c = Context::new();
+        let pats = [
+            "*",
+            "arn:aws:s3:::b/*",
+            "arn:aws:s3:::b?",
+            "arn:aws:*:*:*:x:*",
+            "a*b?c",
+            "arn:aws:s3",
+            "arn:aws:s3:::b/${x}",
+        ];
+        let texts = [
+            "*",
+            "arn:aws:s3:::b/k:1",
+            "arn:aws:s3:::bb",
+            "arn:aws:sns:r:1:x:y",
+            "aXXbYc",
+            "arn:aws:s3",
+            "arn:aws:s3:::b/${x}",
+        ];
+        for p in pats {
+            for t in texts {
+                for arn in [false, true] {
+                    let toks = expand(p, &c, false, true).unwrap();
+                    let slow = if arn {
+                        arn_match(&toks, t)
+                    } else {
+                        tok_match(&toks, t, false)
+                    };
+                    assert_eq!(plain_match(p, t, false, arn), Some(slow), "{p} {t} {arn}");
+                }
+            }
+        }
+        assert_eq!(plain_match("x/${aws:username}", "x/a", true, false), None);
     }
 
     #[test]

@@ -21,6 +21,19 @@ pub struct Knowledge {
 /// What the catalog says about `req` and the statements that name its
 /// action. `m` is reused across requests (it remembers decisions).
 pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Request) -> Knowledge {
+    let mut k = about_resource(cat, m, policies, req);
+    k.notes.extend(about_action(cat, policies, &req.action));
+    k
+}
+
+/// The part of [`knowledge`] that depends on the resource (and action):
+/// the type, whether the action takes it or only `"*"`.
+pub fn about_resource(
+    cat: &Catalog,
+    m: &mut Matcher,
+    policies: &Policies,
+    req: &Request,
+) -> Knowledge {
     let mut k = Knowledge::default();
     let Some(id) = cat.action_by_full_name(&req.action) else {
         let prefix = req.action.split(':').next().unwrap_or("");
@@ -74,24 +87,29 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
             }
         }
     } else if let Ok(pat) = Pattern::parse(&req.resource) {
+        // The catalog's one answer for "which resource type is this ARN".
+        let resolved = cat.resolve(m, &pat);
         let mut takes = Vec::new();
         let mut other = Vec::new();
-        for (ti, rt) in svc.resource_types.iter().enumerate() {
-            if !cat.pattern_reaches(m, &pat, id.service, ti as u32) {
-                continue;
-            }
-            if act
-                .resource_types
-                .iter()
-                .any(|r| r.name.eq_ignore_ascii_case(&rt.name))
-            {
-                takes.push(rt.name.clone());
+        for r in &resolved {
+            let (owner, rt) = (
+                cat.service_at(r.service),
+                &cat.service_at(r.service).resource_types[r.resource_type as usize],
+            );
+            let taken = r.service == id.service
+                && act
+                    .resource_types
+                    .iter()
+                    .any(|a| a.name.eq_ignore_ascii_case(&rt.name));
+            let name = format!("{}:{}", owner.prefix, rt.name);
+            if taken {
+                takes.push(name);
             } else {
-                other.push(rt.name.clone());
+                other.push(name);
             }
         }
         if let Some(t) = takes.first() {
-            k.resource_type = Some(format!("{}:{t}", svc.prefix));
+            k.resource_type = Some(t.clone());
         } else {
             let wanted: Vec<String> = act
                 .resource_types
@@ -100,8 +118,7 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
                 .collect();
             k.notes.push(match other.first() {
                 Some(o) => format!(
-                    "{name} cannot take this ARN: it is a {}:{o}; {name} takes {}",
-                    svc.prefix,
+                    "{name} cannot take this ARN: it is a {o}; {name} takes {}",
                     wanted.join(", ")
                 ),
                 None => format!(
@@ -113,6 +130,29 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
             });
         }
     }
+    k
+}
+
+/// The part of [`knowledge`] that depends on the action only: conditions
+/// of the statements naming it on keys it never supplies.
+pub fn about_action(cat: &Catalog, policies: &Policies, action: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    let Some(id) = cat.action_by_full_name(action) else {
+        return notes;
+    };
+    let (svc, act) = cat.get(id);
+    let name = format!("{}:{}", svc.prefix, act.name);
+    let docs = || {
+        policies
+            .identity
+            .iter()
+            .chain(&policies.resource)
+            .chain(policies.boundary.iter().flatten())
+            .chain(policies.session.iter().flatten())
+            .chain(policies.endpoint.iter().flatten())
+            .chain(policies.scp.iter().flatten())
+            .chain(policies.rcp.iter().flatten())
+    };
     // Condition keys the action never supplies.
     let mut supplied: Vec<&str> = act.condition_keys.iter().map(|k| k.name.as_str()).collect();
     for ar in &act.resource_types {
@@ -130,7 +170,7 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
     for d in docs() {
         for st in &d.policy.statements {
             let Some(a) = &st.action else { continue };
-            if !action_in(a, &req.action) {
+            if !action_in(a, action) {
                 continue;
             }
             for c in &st.conditions {
@@ -146,7 +186,7 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
                 } else {
                     prefix.eq_ignore_ascii_case(&svc.prefix)
                 };
-                if !judged || gives(key) || req.context.contains(key) {
+                if !judged || gives(key) {
                     continue;
                 }
                 let lk = key.to_ascii_lowercase();
@@ -154,12 +194,53 @@ pub fn knowledge(cat: &Catalog, m: &mut Matcher, policies: &Policies, req: &Requ
                     continue;
                 }
                 seen.push(lk);
-                k.notes.push(format!(
+                notes.push(format!(
                     "{name} supplies no {key}: the condition at {}:{} is true only through IfExists or a negated operator",
                     d.file, c.key.at.line
                 ));
             }
         }
     }
-    k
+    notes
+}
+
+/// The formats of an action's resource types, each with the formats of its
+/// namespace narrower than it: what [`quick_type`] needs to read a
+/// concrete ARN's type straight from its text (built once per action).
+pub struct ActionFormats {
+    formats: Vec<(String, crate::arn::Format, Vec<crate::arn::Format>)>,
+}
+
+impl ActionFormats {
+    pub fn new(cat: &Catalog, m: &mut Matcher, action: &str) -> ActionFormats {
+        let mut formats = Vec::new();
+        if let Some(id) = cat.action_by_full_name(action) {
+            let (svc, act) = cat.get(id);
+            for ar in &act.resource_types {
+                let Some((ti, rt)) = cat.resource_type(id.service, &ar.name) else {
+                    continue;
+                };
+                for f in cat.formats(id.service, ti) {
+                    let narrower: Vec<crate::arn::Format> = cat
+                        .namespace_formats(f)
+                        .into_iter()
+                        .filter(|o| o.as_str() != f.as_str() && m.strictly_narrower(o, f))
+                        .cloned()
+                        .collect();
+                    formats.push((format!("{}:{}", svc.prefix, rt.name), f.clone(), narrower));
+                }
+            }
+        }
+        ActionFormats { formats }
+    }
+}
+
+/// The action's resource type a concrete ARN belongs to, read from its
+/// text; `None` when none of the action's types takes it or the ARN is a
+/// pattern (then ask [`about_resource`]).
+pub fn quick_type(f: &ActionFormats, arn: &str) -> Option<String> {
+    f.formats
+        .iter()
+        .find(|(_, fmt, narrower)| fmt.takes_arn(arn, narrower) == Some(true))
+        .map(|(t, _, _)| t.clone())
 }

@@ -32,8 +32,10 @@
 
 pub mod condition;
 pub mod context;
+pub mod explain;
 pub mod knowledge;
 pub mod principal;
+pub mod prune;
 
 use crate::document::{Element, Policy, Statement};
 use context::{arn_match, expand, Context};
@@ -41,7 +43,7 @@ use principal::{Named, Principal};
 use serde::Serialize;
 
 /// The kinds of policy AWS evaluates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolicyType {
     Scp,
@@ -63,6 +65,18 @@ impl PolicyType {
             PolicyType::Identity => "identity",
             PolicyType::Boundary => "boundary",
             PolicyType::Session => "session",
+        }
+    }
+    /// The name AWS's messages use (`service control policy`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            PolicyType::Scp => "service control policy",
+            PolicyType::Rcp => "resource control policy",
+            PolicyType::Endpoint => "VPC endpoint policy",
+            PolicyType::Resource => "resource-based policy",
+            PolicyType::Identity => "identity-based policy",
+            PolicyType::Boundary => "permissions boundary",
+            PolicyType::Session => "session policy",
         }
     }
     /// Does a `Principal` in this kind of policy name who it applies to?
@@ -105,7 +119,7 @@ pub struct Request {
     pub context: Context,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
     Allowed,
@@ -198,13 +212,42 @@ pub struct Outcome {
     pub cross_account: bool,
     pub layers: Vec<Layer>,
     pub statements: Vec<Trace>,
+    /// Statements whose `Action`/`NotAction` did not name the action, left
+    /// out of `statements` when [`Options::all_statements`] is off.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_statements: usize,
     /// What the evaluation assumed (a resource account taken from the
     /// principal, an SCP skipped for a service-linked role).
     pub notes: Vec<String>,
 }
 
-/// Evaluate one request against the policies.
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// How much an evaluation explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// A trace for every statement, also those whose `Action` does not
+    /// name the request's action (else only counted).
+    pub all_statements: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            all_statements: true,
+        }
+    }
+}
+
+/// Evaluate one request against the policies, every statement traced.
 pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
+    evaluate_with(policies, req, Options::default())
+}
+
+/// Evaluate one request against the policies.
+pub fn evaluate_with(policies: &Policies, req: &Request, opts: Options) -> Outcome {
     let principal = req.principal.as_deref().map(Principal::parse);
     let mut notes = Vec::new();
     let ctx = request_context(req, principal.as_ref(), &mut notes);
@@ -219,6 +262,7 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
         _ => false,
     };
     let mut statements = Vec::new();
+    let mut other_statements = 0;
     let mut layer = |t: PolicyType, level: Option<usize>, docs: &[Doc]| {
         eval_layer(
             t,
@@ -227,7 +271,7 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
             req,
             &ctx,
             principal.as_ref(),
-            &mut statements,
+            (&mut statements, &mut other_statements, opts),
         )
     };
     let identity = layer(PolicyType::Identity, None, &policies.identity);
@@ -393,12 +437,15 @@ pub fn evaluate(policies: &Policies, req: &Request) -> Outcome {
         explicit.iter().map(|b| b.0).collect()
     };
     blocked_by.dedup();
+    // Statements in the order of the layers (stable within a policy).
+    statements.sort_by_key(|t| (t.policy_type, t.level));
     Outcome {
         decision,
         blocked_by,
         cross_account,
         layers,
         statements,
+        other_statements,
         notes,
     }
 }
@@ -479,7 +526,7 @@ fn eval_layer(
     req: &Request,
     ctx: &Context,
     p: Option<&Principal>,
-    out: &mut Vec<Trace>,
+    (out, others, opts): (&mut Vec<Trace>, &mut usize, Options),
 ) -> Verdict {
     let mut v = Verdict::default();
     for d in docs {
@@ -487,6 +534,10 @@ fn eval_layer(
         let vars = matches!(&d.policy.version, Some(v) if v.value != "2008-10-17");
         for st in &d.policy.statements {
             let Some(effect) = &st.effect else { continue };
+            if !opts.all_statements && !names_action(st, &req.action) {
+                *others += 1;
+                continue;
+            }
             let (failed, named) = statement(t, st, vars, req, ctx, p);
             let applied = failed.is_none();
             let is_allow = effect.value == crate::document::Effect::Allow;
@@ -698,6 +749,15 @@ fn statement(
     (None, named)
 }
 
+/// Does the statement's `Action`/`NotAction` name the action?
+fn names_action(st: &Statement, action: &str) -> bool {
+    match (&st.action, &st.not_action) {
+        (Some(e), _) => action_in(e, action),
+        (None, Some(e)) => !action_in(e, action),
+        (None, None) => false,
+    }
+}
+
 fn list(e: &Element) -> String {
     let v: Vec<&str> = e.items.iter().map(|i| i.value.as_str()).collect();
     if v.len() == 1 {
@@ -718,9 +778,11 @@ fn action_in(e: &Element, action: &str) -> bool {
 /// Does a `Resource`/`NotResource` list match the ARN (policy variables
 /// substituted; an entry whose variable the request lacks matches nothing)?
 fn resource_in(e: &Element, arn: &str, ctx: &Context, vars: bool) -> bool {
-    e.items
-        .iter()
-        .any(|i| expand(&i.value, ctx, vars, true).is_ok_and(|toks| arn_match(&toks, arn)))
+    e.items.iter().any(|i| {
+        context::plain_match(&i.value, arn, vars, true).unwrap_or_else(|| {
+            expand(&i.value, ctx, vars, true).is_ok_and(|toks| arn_match(&toks, arn))
+        })
+    })
 }
 
 #[cfg(test)]

@@ -590,3 +590,222 @@ fn knowledge_of_the_reference() {
     let k = knowledge::knowledge(&cat, &mut m, &p, &req("s3:GetObjekt", "*", &user()));
     assert!(k.notes[0].contains("no action s3:GetObjekt"));
 }
+
+// ---------------------------------------------------------------------------
+// The writer and tighten, decided by the simulator
+// ---------------------------------------------------------------------------
+
+const ACTIONS: &[&str] = &[
+    "s3:GetObject",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:ListAllMyBuckets",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+];
+const ARNS: &[&str] = &[
+    "arn:aws:s3:::b1",
+    "arn:aws:s3:::b1/k",
+    "arn:aws:s3:::b2",
+    "arn:aws:s3:::b2/x/y",
+    "arn:aws:dynamodb:us-east-1:111122223333:table/T",
+    "arn:aws:dynamodb:us-east-1:111122223333:table/T/index/I",
+    "arn:aws:dynamodb:us-east-1:111122223333:table/U",
+    "*",
+];
+
+fn policy_doc(v: &serde_json::Value) -> Doc {
+    doc("written.json", &v.to_string())
+}
+
+fn allowed(p: &Policies, action: &str, arn: &str) -> bool {
+    let mut r = req(action, arn, &user());
+    r.resource_account = Some(ME.into());
+    evaluate(p, &r).decision == Decision::Allowed
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// What `policy write` produces allows every requested (action, ARN)
+    /// the action can take, and nothing else except what its notes report.
+    #[test]
+    fn the_writer_allows_what_was_asked_and_no_more(
+        picks in proptest::collection::vec((0..ACTIONS.len(), 0..ARNS.len() - 1), 1..5)
+    ) {
+        let cat = crate::catalog::tests::small();
+        let mut m = crate::arn::Matcher::new();
+        let mut needs: Vec<crate::write::Need> = Vec::new();
+        for (a, r) in &picks {
+            let action = ACTIONS[*a];
+            match needs.iter_mut().find(|n| n.action == action) {
+                Some(n) => n.resources.push(ARNS[*r].to_string()),
+                None => {
+                    let mut n = crate::write::Need::new(action);
+                    n.resources.push(ARNS[*r].to_string());
+                    needs.push(n);
+                }
+            }
+        }
+        let wreq = crate::write::Request { needs: needs.clone(), ..Default::default() };
+        let Ok(w) = crate::write::write_policy(&cat, &wreq) else {
+            // The writer stops (exit 2 in the CLI) rather than widen.
+            return Ok(());
+        };
+        let mut p = Policies::default();
+        p.identity.push(policy_doc(&w.policy()));
+        // Asked: every pair the action can take is allowed.
+        for n in &needs {
+            for arn in &n.resources {
+                let takes = {
+                    let r = req(&n.action, arn, &user());
+                    let k = knowledge::knowledge(&cat, &mut m, &Policies::default(), &r);
+                    k.resource_type.is_some()
+                };
+                if takes {
+                    prop_assert!(allowed(&p, &n.action, arn), "{} on {arn} not allowed by {}", n.action, w.policy());
+                }
+            }
+        }
+        // Not asked: allowed only where a note reports it.
+        for action in ACTIONS {
+            for arn in ARNS {
+                if !allowed(&p, action, arn) {
+                    continue;
+                }
+                let asked = needs.iter().any(|n| n.action == *action && n.resources.iter().any(|r| r == arn));
+                let noted = w.notes.iter().any(|note| {
+                    note.action.as_deref().is_none_or(|a| a.eq_ignore_ascii_case(action))
+                        && note.resources.iter().any(|r| {
+                            context::expand(r, &Context::new(), true, true)
+                                .is_ok_and(|t| context::arn_match(&t, arn))
+                        })
+                });
+                let wildcard_only = *action == "s3:ListAllMyBuckets" && needs.iter().any(|n| n.action == *action);
+                prop_assert!(asked || noted || wildcard_only, "{action} on {arn} allowed unasked by {} (notes {:?})", w.policy(), w.notes);
+            }
+        }
+    }
+
+    /// `policy tighten` never allows a request the input denied.
+    #[test]
+    fn tighten_never_allows_more(
+        stmts in proptest::collection::vec(
+            (proptest::collection::vec(0..ACTIONS.len(), 1..4), proptest::collection::vec(0..ARNS.len(), 1..4)),
+            1..4,
+        ),
+        expand in any::<bool>(),
+    ) {
+        let cat = crate::catalog::tests::small();
+        let st: Vec<serde_json::Value> = stmts
+            .iter()
+            .map(|(a, r)| {
+                serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": a.iter().map(|i| ACTIONS[*i]).collect::<Vec<_>>(),
+                    "Resource": r.iter().map(|i| ARNS[*i]).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let input = serde_json::json!({"Version": "2012-10-17", "Statement": st});
+        let Ok(t) = crate::write::tighten::tighten(
+            &cat,
+            &input,
+            crate::write::tighten::TightenOptions { expand_wildcards: expand },
+        ) else {
+            return Ok(());
+        };
+        let mut before = Policies::default();
+        before.identity.push(policy_doc(&input));
+        let mut after = Policies::default();
+        after.identity.push(policy_doc(&t.policy));
+        for action in ACTIONS {
+            for arn in ARNS {
+                if allowed(&after, action, arn) {
+                    prop_assert!(allowed(&before, action, arn), "{action} on {arn}: tighten allowed what {input} denied: {}", t.policy);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// `policy prune` never allows a request the input denied, and allows
+    /// every recorded call the input allowed.
+    #[test]
+    fn prune_never_allows_more_and_keeps_what_was_used(
+        stmts in proptest::collection::vec(
+            (proptest::collection::vec(0..ACTIONS.len() + 2, 1..4), proptest::collection::vec(0..ARNS.len(), 1..4)),
+            1..4,
+        ),
+        calls in proptest::collection::vec((0..ACTIONS.len(), 0..ARNS.len()), 0..6),
+    ) {
+        let action = |i: usize| match i {
+            i if i < ACTIONS.len() => ACTIONS[i],
+            i if i == ACTIONS.len() => "s3:*",
+            _ => "dynamodb:Get*",
+        };
+        let st: Vec<serde_json::Value> = stmts
+            .iter()
+            .map(|(a, r)| {
+                serde_json::json!({
+                    "Effect": "Allow",
+                    "Action": a.iter().map(|i| action(*i)).collect::<Vec<_>>(),
+                    "Resource": r.iter().map(|i| ARNS[*i]).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let input = serde_json::json!({"Version": "2012-10-17", "Statement": st});
+        let calls: Vec<prune::Call> = calls
+            .iter()
+            .map(|(a, r)| prune::Call { action: ACTIONS[*a].into(), resource: ARNS[*r].into() })
+            .collect();
+        let out = prune::prune(&input, &calls, None).unwrap();
+        let mut before = Policies::default();
+        before.identity.push(policy_doc(&input));
+        let mut after = Policies::default();
+        after.identity.push(policy_doc(&out.policy));
+        for a in ACTIONS {
+            for arn in ARNS {
+                if allowed(&after, a, arn) {
+                    prop_assert!(allowed(&before, a, arn), "{a} on {arn}: prune allowed what {input} denied: {}", out.policy);
+                }
+            }
+        }
+        for (i, c) in calls.iter().enumerate() {
+            let was = allowed(&before, &c.action, &c.resource);
+            prop_assert_eq!(was, !out.denied.contains(&i));
+            if was {
+                prop_assert!(allowed(&after, &c.action, &c.resource), "{} on {} was used but pruned: {}", c.action, c.resource, out.policy);
+            }
+        }
+    }
+}
+
+/// The fast type reading of concrete ARNs agrees with the catalog's answer.
+#[test]
+fn quick_type_agrees_with_the_catalog() {
+    let cat = crate::catalog::tests::small();
+    let mut m = crate::arn::Matcher::new();
+    let mut seen = 0;
+    for a in ACTIONS {
+        let f = knowledge::ActionFormats::new(&cat, &mut m, a);
+        for arn in ARNS {
+            let slow = knowledge::about_resource(
+                &cat,
+                &mut m,
+                &Policies::default(),
+                &req(a, arn, &user()),
+            );
+            if let Some(t) = knowledge::quick_type(&f, arn) {
+                assert_eq!(Some(t), slow.resource_type, "{a} {arn}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 8, "{seen}");
+}

@@ -31,8 +31,8 @@ impl<'a> Act<'a> {
         self.full().to_ascii_lowercase()
     }
     /// (resource type, required), in page order, without duplicates.
-    pub fn resource_types(&self) -> Vec<(String, bool)> {
-        let mut out: Vec<(String, bool)> = Vec::new();
+    pub fn resource_types(&self) -> Vec<Derived> {
+        let mut out: Vec<Derived> = Vec::new();
         for r in &self.action.resource_types {
             match out
                 .iter_mut()
@@ -83,6 +83,10 @@ pub(crate) struct Given {
     pub pattern: Pattern,
 }
 
+/// A pattern derived from a given ARN, and whether it puts `*` into a
+/// region or account the given ARN does not say.
+pub(crate) type Derived = (String, bool);
+
 /// The catalog with a memoizing matcher.
 pub(crate) struct Data<'a> {
     cat: &'a Catalog,
@@ -90,7 +94,7 @@ pub(crate) struct Data<'a> {
     /// (given, prefix, type) → fits; many actions share a resource type.
     fits_memo: RefCell<HashMap<(String, String, String), bool>>,
     /// (given, prefix, target type) → derived patterns.
-    derive_memo: RefCell<HashMap<(String, String, String), Vec<String>>>,
+    derive_memo: RefCell<HashMap<(String, String, String), Vec<Derived>>>,
 }
 
 impl<'a> Data<'a> {
@@ -223,38 +227,11 @@ impl<'a> Data<'a> {
             .unwrap_or(&[])
     }
 
-    /// Does `g` reach an ARN of format `f`, the most specific format of
-    /// its ARN namespace winning?
+    /// Does `g` reach an ARN of format `f` (the catalog's one rule:
+    /// [`Catalog::format_reaches`])?
     fn reaches(&self, g: &Given, f: &Format) -> bool {
-        // A literal service part must be the format's namespace.
-        if let Some(svc) = g.pattern.service() {
-            let literal = !svc.contains(['*', '?', '$']);
-            if literal
-                && !f
-                    .as_str()
-                    .split(':')
-                    .nth(2)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(svc))
-            {
-                return false;
-            }
-        }
-        let others = self.cat.namespace_formats(f);
-        let mut m = self.m.borrow_mut();
-        if g.pattern.is_concrete() {
-            // One ARN: it belongs to `f` when `f` accepts it and no
-            // narrower format that also accepts it exists. Deciding
-            // "narrower" only for the few formats that accept the ARN is
-            // what `Matcher::reaches` decides, without comparing `f` with
-            // every format of the namespace.
-            if !m.intersects(&g.pattern, f) {
-                return false;
-            }
-            return !others.iter().any(|o| {
-                o.as_str() != f.as_str() && m.intersects(&g.pattern, o) && m.strictly_narrower(o, f)
-            });
-        }
-        m.reaches(&g.pattern, f, &others)
+        self.cat
+            .format_reaches(&mut self.m.borrow_mut(), &g.pattern, f)
     }
 
     /// Can the given resource name an ARN of this resource type?
@@ -278,34 +255,34 @@ impl<'a> Data<'a> {
         r
     }
 
-    /// The (prefix, resource type) pairs a given ARN names, among the
-    /// loaded services whose formats have its service part.
-    pub fn types_of(&self, g: &Given) -> Vec<(String, String)> {
-        let Some(svc_part) = g.pattern.service() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for s in self.cat.services() {
-            for t in &s.resource_types {
-                let same_namespace = t.arns.iter().any(|a| {
-                    a.arn
-                        .split(':')
-                        .nth(2)
-                        .is_some_and(|p| p.eq_ignore_ascii_case(svc_part))
-                });
-                if same_namespace && self.fits(g, &s.prefix, &t.name) {
-                    out.push((s.prefix.clone(), t.name.clone()));
-                }
-            }
-        }
-        out
+    /// The (prefix, resource type) pairs a given ARN names, best first
+    /// ([`Catalog::resolve`]), with whether the type's service owns the
+    /// ARN namespace.
+    pub fn types_of(&self, g: &Given) -> Vec<(String, String, bool)> {
+        let found = self.cat.resolve(&mut self.m.borrow_mut(), &g.pattern);
+        found
+            .into_iter()
+            .map(|r| {
+                let s = self.cat.service_at(r.service);
+                (
+                    s.prefix.clone(),
+                    s.resource_types[r.resource_type as usize].name.clone(),
+                    r.owner,
+                )
+            })
+            .collect()
     }
 
     /// Patterns for resource type `target` of service `prefix` derived
-    /// from a given ARN of another resource type of the same service, when
-    /// their formats share a name placeholder the given ARN binds
-    /// (`BucketName`, `LogGroupName`): bucket `b` → `arn:aws:s3:::b/*`.
-    pub fn derive(&self, g: &Given, prefix: &str, target: &str, partition: &str) -> Vec<String> {
+    /// from a given ARN of another resource type of the same service,
+    /// when the formats name the same thing: a placeholder of the same
+    /// name that is not the own id of both (bucket `b` → `arn:aws:s3:::b/*`
+    /// through `BucketName`; never one `${ResourceId}` for another kind's
+    /// `${ResourceId}`), or a placeholder named after the target type
+    /// (`${GlobalNetworkId}` → the global network's id). Each pattern comes
+    /// with whether it puts `*` into a region or account the given ARN
+    /// did not say (a widening: the caller stops unless told to widen).
+    pub fn derive(&self, g: &Given, prefix: &str, target: &str, partition: &str) -> Vec<Derived> {
         if g.pattern.is_any() {
             return Vec::new();
         }
@@ -328,13 +305,13 @@ impl<'a> Data<'a> {
         prefix: &str,
         target: &str,
         partition: &str,
-    ) -> Vec<String> {
+    ) -> Vec<Derived> {
         let Some(svc) = self.service(prefix) else {
             return Vec::new();
         };
-        const CONTEXT: [&str; 3] = ["partition", "region", "account"];
         let targets = self.parsed_formats(prefix, target);
-        let mut out: Vec<String> = Vec::new();
+        let target_key = alnum_lower(target);
+        let mut out: Vec<Derived> = Vec::new();
         for t in &svc.resource_types {
             if t.name.eq_ignore_ascii_case(target) {
                 continue;
@@ -346,16 +323,55 @@ impl<'a> Data<'a> {
                 let Some(b) = arn::bind(fg, &g.pattern) else {
                     continue;
                 };
+                let own_g = own_id(fg);
                 for ft in targets {
-                    let shared = ft.placeholders().iter().any(|n| {
-                        let n = n.to_ascii_lowercase();
-                        !CONTEXT.contains(&n.as_str()) && b.contains_key(&n)
-                    });
-                    if shared {
-                        let p = ft.fill(&b, partition);
-                        if !out.contains(&p) {
-                            out.push(p);
+                    let own_t = own_id(ft);
+                    let mut filled = arn::Bindings::new();
+                    let mut shared = false;
+                    for n in ft.placeholders() {
+                        let l = n.to_ascii_lowercase();
+                        if CONTEXT.contains(&l.as_str()) {
+                            if let Some(v) = b.get(&l) {
+                                filled.insert(l, v.clone());
+                            }
+                            continue;
                         }
+                        let both_own = own_g.as_deref() == Some(l.as_str())
+                            && own_t.as_deref() == Some(l.as_str());
+                        if let (Some(v), false) = (b.get(&l), both_own) {
+                            filled.insert(l, v.clone());
+                            shared = true;
+                        }
+                    }
+                    // A placeholder of the given format named after the
+                    // target type holds the target's own id.
+                    if let Some(own) = &own_t {
+                        if !filled.contains_key(own) {
+                            let named = fg.placeholders().iter().find(|n| {
+                                let k = alnum_lower(n);
+                                ["id", "name", "arn", ""].iter().any(|suffix| {
+                                    k.strip_suffix(suffix) == Some(target_key.as_str())
+                                })
+                            });
+                            if let Some(v) = named.and_then(|n| b.get(&n.to_ascii_lowercase())) {
+                                filled.insert(own.clone(), v.clone());
+                                shared = true;
+                            }
+                        }
+                    }
+                    if !shared {
+                        continue;
+                    }
+                    let widens = ft.placeholders().iter().any(|n| {
+                        let l = n.to_ascii_lowercase();
+                        (l == "region" || l == "account")
+                            && filled
+                                .get(&l)
+                                .is_none_or(|v| v.is_empty() || v.contains('*'))
+                    });
+                    let p = ft.fill(&filled, partition);
+                    if !out.iter().any(|(q, _)| *q == p) {
+                        out.push((p, widens));
                     }
                 }
             }
@@ -363,6 +379,27 @@ impl<'a> Data<'a> {
         out.sort();
         out
     }
+}
+
+/// Partition, region and account: filled from the ARN's context, never
+/// a reason to derive.
+const CONTEXT: [&str; 3] = ["partition", "region", "account"];
+
+/// The format's own id: its last placeholder that is not context
+/// (`objectname` for `${BucketName}/${ObjectName}`), lowercase.
+fn own_id(f: &Format) -> Option<String> {
+    f.placeholders()
+        .iter()
+        .rev()
+        .map(|n| n.to_ascii_lowercase())
+        .find(|n| !CONTEXT.contains(&n.as_str()))
+}
+
+fn alnum_lower(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// The generic pattern of an ARN format.

@@ -119,7 +119,9 @@ impl<'a> Ctx<'a> {
         Some(ctx)
     }
 
-    /// Scope one action to `given`.
+    /// Scope one action to `given`: every group of its required types
+    /// (see [`crate::resources`]) covered by a given ARN, one derived from
+    /// one, or (with `--widen`) the generic patterns, reported.
     fn plan(&mut self, act: &Act<'a>, given: &[Given], mode: Mode) -> Plan {
         let full = act.full();
         let types = act.resource_types();
@@ -138,33 +140,69 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
-        let required: Vec<&String> = types.iter().filter(|(_, r)| *r).map(|(t, _)| t).collect();
-        // What must be covered: each required type; when none is required,
-        // at least one of the types.
-        let needed: Vec<&String> = if !required.is_empty() {
-            required
-                .iter()
-                .copied()
-                .filter(|t| !covered.contains(*t))
-                .collect()
-        } else if covered.is_empty() {
-            types.iter().map(|(t, _)| t).collect()
+        let groups = crate::resources::required_groups(act.prefix(), act.action);
+        let is_covered = |t: &String| covered.iter().any(|c| c.eq_ignore_ascii_case(t));
+        // What must be covered: each group of required types; when none is
+        // required, at least one of the types.
+        let unmet: Vec<Vec<String>> = if groups.groups.is_empty() {
+            if covered.is_empty() {
+                vec![types.iter().map(|(t, _)| t.clone()).collect()]
+            } else {
+                Vec::new()
+            }
         } else {
-            Vec::new()
+            groups
+                .groups
+                .iter()
+                .filter(|g| !g.iter().any(is_covered))
+                .cloned()
+                .collect()
         };
-        if needed.is_empty() {
+        // Alternatives covered by one of them: say which others it takes.
+        for g in groups.groups.iter().filter(|g| g.len() > 1) {
+            if g.iter().any(is_covered) && !unmet.contains(g) {
+                let others: Vec<&str> = g
+                    .iter()
+                    .filter(|t| !is_covered(t))
+                    .map(String::as_str)
+                    .collect();
+                if !others.is_empty() {
+                    self.notes.push(note(
+                        NoteCode::Alternatives,
+                        false,
+                        Some(&full),
+                        Vec::new(),
+                        given_text.clone(),
+                        format!(
+                            "scoped to {}; it also takes {} (a call names one resource of one of these types: {})",
+                            covered.iter().cloned().collect::<Vec<_>>().join(", "),
+                            others.join(", "),
+                            groups.class.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        if unmet.is_empty() {
             return Plan::Granted(grant);
         }
+        let label = |g: &[String]| {
+            if g.len() == 1 {
+                g[0].clone()
+            } else {
+                format!("one of {}", g.join(", "))
+            }
+        };
         if given.is_empty() {
             // Nothing given at all: the generic patterns, reported.
             let mut pats = Vec::new();
-            for t in &needed {
+            for t in unmet.iter().flatten() {
                 for f in self.d.type_formats(act.prefix(), t) {
                     let p = data::generic(&f, partition);
                     grant.resources.insert(p.clone());
                     pats.push(p);
                 }
-                grant.types.insert((*t).clone());
+                grant.types.insert(t.clone());
             }
             if pats.is_empty() {
                 grant.resources.insert("*".into());
@@ -172,71 +210,100 @@ impl<'a> Ctx<'a> {
             }
             self.notes.push(note(
                 NoteCode::Generic,
-                false,
+                true,
                 Some(&full),
                 pats.clone(),
                 Vec::new(),
                 format!(
                     "no resources given: scoped to {} ({}); give ARNs with -r to narrow",
                     pats.join(", "),
-                    needed
+                    unmet
                         .iter()
-                        .map(|s| s.as_str())
+                        .map(|g| label(g))
                         .collect::<Vec<_>>()
-                        .join(", ")
+                        .join("; ")
                 ),
             ));
             return Plan::Granted(grant);
         }
         let mut missing: Vec<(String, Vec<String>)> = Vec::new();
-        let mut derived_any = false;
-        for t in &needed {
-            let mut derived: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut missing_types: Vec<String> = Vec::new();
+        // Derived patterns that would put `*` into a region or account.
+        let mut widening: Vec<(String, String, BTreeSet<String>)> = Vec::new();
+        for group in &unmet {
+            let mut derived: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+            let mut wide: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
             if mode == Mode::Named {
-                for g in given {
-                    for p in self.d.derive(g, act.prefix(), t, partition) {
-                        derived.entry(p).or_default().insert(g.text.clone());
+                for t in group {
+                    for g in given {
+                        for (p, widens) in self.d.derive(g, act.prefix(), t, partition) {
+                            let into = if widens { &mut wide } else { &mut derived };
+                            into.entry((p, t.clone()))
+                                .or_default()
+                                .insert(g.text.clone());
+                        }
                     }
                 }
             }
-            if derived.is_empty() {
-                missing.push(((*t).clone(), self.d.type_formats(act.prefix(), t)));
+            if derived.is_empty() && (wide.is_empty() || !widen) {
+                let formats: Vec<String> = group
+                    .iter()
+                    .flat_map(|t| self.d.type_formats(act.prefix(), t))
+                    .collect();
+                missing.push((label(group), formats));
+                missing_types.extend(group.iter().cloned());
+                for ((p, t), from) in wide {
+                    widening.push((p, t, from));
+                }
                 continue;
             }
-            derived_any = true;
-            grant.types.insert((*t).clone());
-            for (p, from) in derived {
+            let (chosen, widens) = if derived.is_empty() {
+                (wide, true)
+            } else {
+                (derived, false)
+            };
+            for ((p, t), from) in chosen {
+                grant.types.insert(t.clone());
                 grant.resources.insert(p.clone());
+                let from_list = from.iter().cloned().collect::<Vec<_>>().join(", ");
+                let message = if widens {
+                    format!("--widen: {p} ({t}) derived from {from_list}, with \"*\" for the region or account it does not say")
+                } else {
+                    format!("{p} ({t}) derived from {from_list}")
+                };
                 self.notes.push(note(
-                    NoteCode::Derived,
+                    if widens {
+                        NoteCode::Widened
+                    } else {
+                        NoteCode::Derived
+                    },
                     true,
                     Some(&full),
                     vec![p.clone()],
                     from.iter().cloned().collect(),
-                    format!(
-                        "{p} ({t}) derived from {}",
-                        from.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ),
+                    message,
                 ));
             }
-            // With no required type, one derived type is enough.
-            if required.is_empty() {
-                missing.clear();
-                break;
-            }
-        }
-        if required.is_empty() && derived_any {
-            missing.clear();
         }
         if missing.is_empty() {
             return Plan::Granted(grant);
         }
-        let widen_to: Vec<String> = missing
+        let mut widen_to: Vec<String> = missing
             .iter()
             .flat_map(|(_, fs)| fs.iter().map(|f| data::generic(f, partition)))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        // A derivation that only lacks region or account: that is what
+        // --widen grants (narrower than the generic pattern).
+        if !widening.is_empty() {
+            widen_to = widening
+                .iter()
+                .map(|(p, _, _)| p.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+        }
         let widen_to = if widen_to.is_empty() {
             vec!["*".to_string()]
         } else {
@@ -246,6 +313,11 @@ impl<'a> Ctx<'a> {
             return Plan::LeftOut(missing.into_iter().map(|(t, _)| t).collect());
         }
         if !widen {
+            if !widening.is_empty() {
+                for (t, _) in missing.iter_mut() {
+                    t.push_str(" (derivable only with \"*\" for a region or account the ARNs given do not say)");
+                }
+            }
             return Plan::Stopped(Stop {
                 action: full,
                 given: given_text,
@@ -253,9 +325,7 @@ impl<'a> Ctx<'a> {
                 widen_to,
             });
         }
-        for (t, _) in &missing {
-            grant.types.insert(t.clone());
-        }
+        grant.types.extend(missing_types);
         grant.resources.extend(widen_to.iter().cloned());
         self.notes.push(note(
             NoteCode::Widened,
@@ -360,6 +430,29 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
         cx.excluded.push((pat.clone(), set, false));
     }
     let global = parse_all(&req.resources)?;
+    let mut seen_secrets: BTreeSet<String> = BTreeSet::new();
+    for g in req
+        .resources
+        .iter()
+        .chain(req.needs.iter().flat_map(|n| n.resources.iter()))
+        .chain(req.access.iter().map(|(_, a)| a))
+    {
+        if let Some(fix) = data::parse_given(g)
+            .ok()
+            .and_then(|g| crate::resources::secret_without_suffix(&g.pattern))
+        {
+            if seen_secrets.insert(g.clone()) {
+                cx.notes.push(note(
+                    NoteCode::SecretSuffix,
+                    false,
+                    None,
+                    Vec::new(),
+                    vec![g.clone()],
+                    format!("{g} names a secret without the 6-character suffix every secret ARN ends in, so it matches no secret; write {fix}"),
+                ));
+            }
+        }
+    }
 
     // Named actions: resources per action are the union of its needs',
     // and so is the context (none when one need has none).
@@ -408,7 +501,29 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
             });
         }
         let mut found = false;
-        for (prefix, ty) in &types {
+        // Of the services whose types share the ARN's format, the one
+        // owning the ARN namespace decides, as policy_sentry does: an EC2
+        // instance ARN picks EC2's actions, not ssm:StartSession or
+        // ec2-instance-connect's. The others are named in a note.
+        let has_owner = types.iter().any(|(_, _, owner)| *owner);
+        let mut others: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (prefix, ty, owner) in &types {
+            if has_owner && !owner {
+                for act in cx.d.service_actions(prefix) {
+                    if act.access_level() == Some(*level)
+                        && act
+                            .resource_types()
+                            .iter()
+                            .any(|(t, _)| t.eq_ignore_ascii_case(ty))
+                    {
+                        others
+                            .entry(format!("{prefix}:{ty}"))
+                            .or_default()
+                            .insert(act.full());
+                    }
+                }
+                continue;
+            }
             for act in cx.d.service_actions(prefix) {
                 if act.access_level() != Some(*level)
                     || !act
@@ -430,6 +545,19 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                 }
             }
         }
+        for (ty, acts) in &others {
+            cx.notes.push(note(
+                NoteCode::OtherService,
+                false,
+                None,
+                Vec::new(),
+                vec![arn.clone()],
+                format!(
+                    "left out: {} of {ty} (another service's type with the same ARN format); name them with -r ARN to grant them",
+                    acts.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         if !found {
             cx.notes.push(note(
                 NoteCode::NothingAtLevel,
@@ -442,7 +570,7 @@ pub(super) fn write(cat: &Catalog, req: &Request) -> Result<Written, WriteError>
                     level,
                     types
                         .iter()
-                        .map(|(p, t)| format!("{p}:{t}"))
+                        .map(|(p, t, _)| format!("{p}:{t}"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

@@ -127,6 +127,8 @@ pub fn parse(file: &str, text: &str) -> Result<Template, TemplateError> {
         file: file.to_string(),
         message,
     };
+    // A UTF-8 byte order mark is not YAML: skipped, as JSON inputs do.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return Err(err(
             "the template is empty; it needs at least `mode: crud` or `mode: actions` (see `iamref policy write --help`)".into(),

@@ -726,9 +726,11 @@ fn arn_matches_variables_and_names_with_slashes() {
     assert!(home.contains(&"s3:object".to_string()), "{home:?}");
     assert!(!home.contains(&"s3:bucket".to_string()), "{home:?}");
     assert!(!home.contains(&"ssm:bucket".to_string()), "{home:?}");
+    // One answer with check and write: `…:log-group:G:*` is how AWS writes
+    // the log group (ranked first), and it also reaches G's streams.
     assert_eq!(
         types("arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/my-fn:*"),
-        ["logs:log-stream"]
+        ["logs:log-group", "logs:log-stream"]
     );
     assert!(
         types("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")

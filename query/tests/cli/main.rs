@@ -35,5 +35,11 @@ mod record;
 mod record_fuzz;
 /// `iamref record` with a real SDK (boto3) on moto's server.
 mod record_live;
+/// `iamref arn`, `check`, `write`, `tighten` on ids with ':', alternative
+/// required types, fixed ARNs and vendor formats.
+mod resources;
+/// `iamref policy simulate`, `explain`, `prune`, and agreement with
+/// iam-simulate (npm).
+mod simulate;
 /// `iamref policy write` and `policy tighten`.
 mod write;

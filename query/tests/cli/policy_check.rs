@@ -628,7 +628,16 @@ fn sarif_follows_the_2_1_0_schema() {
 
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), CODES.len());
+    // Every code, and the rule of inputs that could not be checked.
+    assert_eq!(rules.len(), CODES.len() + 1);
+    for r in rules {
+        let s: f64 = r["properties"]["security-severity"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0.1..=10.0).contains(&s), "{r}");
+    }
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
     let mut files = BTreeSet::new();
@@ -643,9 +652,27 @@ fn sarif_follows_the_2_1_0_schema() {
         files.insert(loc["artifactLocation"]["uri"].as_str().unwrap().to_string());
         assert_ne!(r["level"], "none");
     }
+    // Absolute paths under the current folder become relative URIs
+    // (cargo runs the tests in the package folder); the temporary folder
+    // is outside it, so its file keeps a file:// URI.
     assert!(
-        files.iter().any(|f| f.ends_with("resource-mismatch.json")),
+        files.contains("tests/fixtures/policies/resource-mismatch.json"),
         "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("file:///") && f.ends_with("bad%20policy.json")),
+        "{files:?}"
+    );
+    // The unreadable file is a result too, placed where reading stopped.
+    let unreadable = results
+        .iter()
+        .find(|r| r["ruleId"] == "unreadable-input")
+        .expect("a result for the unreadable file");
+    assert_eq!(
+        unreadable["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
     );
     assert!(
         files
@@ -665,6 +692,17 @@ fn sarif_follows_the_2_1_0_schema() {
         .unwrap()
         .ends_with("bad%20policy.json"));
     assert_eq!(pl["region"]["startLine"], 4);
+    // --sarif-root: URIs relative to it.
+    let out = check(&["--format", "sarif", "--sarif-root"])
+        .arg(dir.path())
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let v = stdout_json(&out);
+    assert_eq!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "bad%20policy.json"
+    );
 }
 
 #[test]

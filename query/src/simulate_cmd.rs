@@ -1,0 +1,822 @@
+//! `iamref policy simulate`: would AWS allow these requests under these
+//! policies, and why (the engine is `iamref_policy::simulate`, pure; this
+//! reads the files, the requests and the catalog, and prints).
+
+use crate::exit::{input, Exit};
+use crate::output::{Format, Out};
+use anyhow::Result;
+use iamref_policy::arn::Matcher;
+use iamref_policy::catalog::Catalog;
+use iamref_policy::document::{self, Policy};
+use iamref_policy::finding::Severity;
+use iamref_policy::simulate::context::Context;
+use iamref_policy::simulate::knowledge::{
+    about_action, about_resource, quick_type, ActionFormats, Knowledge,
+};
+use iamref_policy::simulate::{
+    evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
+};
+use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
+use rusqlite::Connection;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The most requests one run reads.
+const MAX_REQUESTS: usize = 1_000_000;
+/// The longest request line read.
+const MAX_LINE: usize = 1 << 20;
+
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// Identity-based policy file (one policy or a JSON list); repeatable
+    #[arg(long, value_name = "FILE")]
+    pub identity: Vec<PathBuf>,
+    /// Resource-based policy of the resource (one policy or a list)
+    #[arg(long, value_name = "FILE")]
+    pub resource_policy: Option<PathBuf>,
+    /// Permissions boundary (one policy or a list: it allows what any allows)
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+    /// Service control policies of one level of the organization, root first;
+    /// repeat once per level (root, each OU, the account)
+    #[arg(long, value_name = "FILE")]
+    pub scp: Vec<PathBuf>,
+    /// Resource control policies of one level, root first; repeatable
+    /// (RCPFullAccess is always assumed at every level)
+    #[arg(long, value_name = "FILE")]
+    pub rcp: Vec<PathBuf>,
+    /// Session policy passed when the role was assumed
+    #[arg(long, value_name = "FILE")]
+    pub session_policy: Option<PathBuf>,
+    /// VPC endpoint policy the request goes through
+    #[arg(long, value_name = "FILE")]
+    pub endpoint_policy: Option<PathBuf>,
+    /// The action of one request (`s3:GetObject`)
+    #[arg(long, value_name = "ACTION", conflicts_with = "requests")]
+    pub action: Option<String>,
+    /// The resource ARN of the request (default `*`)
+    #[arg(long, value_name = "ARN", requires = "action")]
+    pub resource: Option<String>,
+    /// Who makes the request: a user, role, assumed-role session or
+    /// federated-user ARN, a service principal, an account ID
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+    /// The account that owns the resource (default: the ARN's, else the
+    /// principal's)
+    #[arg(long, value_name = "ID")]
+    pub resource_account: Option<String>,
+    /// Request context: a JSON object of condition keys to a string or a
+    /// list of strings (`{"aws:SourceIp": "203.0.113.7"}`)
+    #[arg(long, value_name = "JSON")]
+    pub context_json: Option<String>,
+    /// Many requests: JSON lines (`action`, `resource`, `principal`,
+    /// `resource_account`, `context`), `iamref calls -f jsonl` output
+    /// (rows needed only in some configurations are left out), or
+    /// CloudTrail / `iamref record --log` files (each action the calls
+    /// need, on the resources they name); `-` for stdin (request lines)
+    #[arg(long, value_name = "FILE")]
+    pub requests: Option<PathBuf>,
+}
+
+/// One request's answer, as printed.
+#[derive(Serialize)]
+struct Row {
+    /// The request's line in `--requests`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    action: String,
+    resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<String>,
+    decision: Decision,
+    blocked_by: Vec<PolicyType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_type: Option<String>,
+    cross_account: bool,
+    layers: Vec<Layer>,
+    statements: Vec<Trace>,
+    /// In a batch: statements not naming the action (not listed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    other_statements: Option<usize>,
+    notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<Fix>,
+}
+
+/// How to allow a denied request.
+#[derive(Serialize, Clone)]
+pub(crate) struct Fix {
+    message: String,
+    /// The statement `policy write` gives for this action and resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    statement: Option<Value>,
+}
+
+pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exit> {
+    if out.format == Format::Tsv {
+        return Err(input(
+            "policy simulate prints table, json or jsonl, not tsv",
+        ));
+    }
+    let policies = read_policies(&a)?;
+    let requests: Vec<(Option<usize>, Request)> =
+        match (&a.requests, &a.action) {
+            (Some(path), _) if is_cloudtrail(path) => from_trail(conn, path, &a, out.quiet)?,
+            (Some(path), _) => read_requests(path, &a)?,
+            (None, Some(action)) => {
+                let context = match &a.context_json {
+                    Some(j) => {
+                        context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?
+                    }
+                    None => Context::new(),
+                };
+                vec![(
+                    None,
+                    Request {
+                        action: action.clone(),
+                        resource: a.resource.clone().unwrap_or_else(|| "*".into()),
+                        principal: a.principal.clone(),
+                        resource_account: a.resource_account.clone(),
+                        context,
+                    },
+                )]
+            }
+            (None, None) => return Err(input(
+                "policy simulate needs a request: --action A [--resource ARN], or --requests FILE",
+            )),
+        };
+    // The actions' services, and the services owning the ARNs' namespaces
+    // (the type an ARN resolves to is its owner's).
+    let mut prefixes: Vec<String> = requests
+        .iter()
+        .flat_map(|(_, r)| {
+            let action = r.action.split_once(':').map(|p| p.0);
+            let arn = r
+                .resource
+                .split(':')
+                .nth(2)
+                .filter(|_| r.resource.starts_with("arn:"));
+            action.into_iter().chain(arn)
+        })
+        .map(str::to_ascii_lowercase)
+        .filter(|p| !p.is_empty() && !p.contains(['*', '?', '$']))
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    let cat = crate::policy_check_cmd::load_catalog(conn, Some(prefixes))?;
+    let mut m = Matcher::new();
+    let mut rows = Vec::with_capacity(requests.len());
+    let mut denied = 0;
+    // A batch lists, per request, the statements naming its action (the
+    // others are counted); one request lists them all.
+    let opts = Options {
+        all_statements: a.requests.is_none(),
+    };
+    // What the reference says, and the fixes, per action and resource:
+    // a batch repeats them.
+    let mut by_action: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_resource: HashMap<(String, String), Knowledge> = HashMap::new();
+    let mut formats_of: HashMap<String, ActionFormats> = HashMap::new();
+    let mut templates: HashMap<(String, String), Option<Value>> = HashMap::new();
+    for (line, r) in &requests {
+        let o = evaluate_with(&policies, r, opts);
+        let key = (r.action.clone(), r.resource.clone());
+        // A concrete ARN of a type the action takes: read from its text
+        // (a batch meets many); anything else through the catalog.
+        let formats = formats_of
+            .entry(r.action.clone())
+            .or_insert_with(|| ActionFormats::new(&cat, &mut m, &r.action));
+        let mut k = match quick_type(formats, &r.resource) {
+            Some(t) => Knowledge {
+                resource_type: Some(t),
+                notes: Vec::new(),
+            },
+            None => by_resource
+                .entry(key.clone())
+                .or_insert_with(|| about_resource(&cat, &mut m, &policies, r))
+                .clone(),
+        };
+        k.notes.extend(
+            by_action
+                .entry(r.action.clone())
+                .or_insert_with(|| about_action(&cat, &policies, &r.action))
+                .iter()
+                .cloned(),
+        );
+        if o.decision != Decision::Allowed {
+            denied += 1;
+        }
+        let fix = (o.decision != Decision::Allowed).then(|| {
+            // The writer's statement for a concrete ARN of a type the
+            // action takes is that ARN: one writer call per action and
+            // type, the ARN put in (else one call per resource).
+            let ty = k.resource_type.clone();
+            fix(&o.blocked_by, o.decision, || {
+                let concrete = !r.resource.contains(['*', '?']) && !r.resource.contains("${");
+                match ty.filter(|_| concrete) {
+                    Some(t) => {
+                        let tkey = (r.action.clone(), t);
+                        if let Some(Some(tpl)) = templates.get(&tkey) {
+                            let mut st: Value = tpl.clone();
+                            st["Resource"] = Value::String(r.resource.clone());
+                            return Some(st);
+                        }
+                        let st = writer_statement(r, &cat);
+                        let exact = st
+                            .as_ref()
+                            .is_some_and(|s| s["Resource"] == r.resource.as_str());
+                        if exact {
+                            templates.insert(tkey, st.clone());
+                        }
+                        st
+                    }
+                    None => writer_statement(r, &cat),
+                }
+            })
+        });
+        let row = row(*line, a.requests.is_some(), r, o, k, fix);
+        // JSON lines are written as they come: a batch is not kept.
+        if out.format == Format::Jsonl {
+            let w = out.w();
+            serde_json::to_writer(&mut *w, &row)?;
+            writeln!(w)?;
+        } else if out.format == Format::Json || a.requests.is_none() {
+            rows.push(row);
+        } else {
+            rows.push(Row {
+                statements: Vec::new(),
+                layers: Vec::new(),
+                notes: Vec::new(),
+                ..row
+            });
+        }
+    }
+    match out.format {
+        Format::Json => {
+            let w = out.w();
+            if a.requests.is_none() {
+                serde_json::to_writer_pretty(&mut *w, &rows[0])?;
+            } else {
+                let overall = if rows.iter().any(|r| r.decision == Decision::ExplicitDeny) {
+                    Decision::ExplicitDeny
+                } else if denied > 0 {
+                    Decision::ImplicitDeny
+                } else {
+                    Decision::Allowed
+                };
+                serde_json::to_writer_pretty(
+                    &mut *w,
+                    &serde_json::json!({
+                        "decision": overall,
+                        "requests": rows.len(),
+                        "allowed": rows.len() - denied,
+                        "denied": denied,
+                        "results": rows,
+                    }),
+                )?;
+            }
+            writeln!(w)?;
+        }
+        Format::Jsonl => {}
+        _ => {
+            if a.requests.is_none() {
+                table_one(out, &rows[0])?;
+            } else {
+                table_many(out, &rows, denied)?;
+            }
+        }
+    }
+    Ok(if denied == 0 {
+        Exit::Found
+    } else {
+        Exit::NotFound
+    })
+}
+
+fn row(
+    line: Option<usize>,
+    batch: bool,
+    r: &Request,
+    o: Outcome,
+    k: Knowledge,
+    fix: Option<Fix>,
+) -> Row {
+    let mut notes = o.notes;
+    notes.extend(k.notes);
+    Row {
+        line,
+        action: r.action.clone(),
+        resource: r.resource.clone(),
+        principal: r.principal.clone(),
+        decision: o.decision,
+        blocked_by: o.blocked_by,
+        resource_type: k.resource_type,
+        cross_account: o.cross_account,
+        layers: o.layers,
+        statements: o.statements,
+        other_statements: batch.then_some(o.other_statements),
+        notes,
+        fix,
+    }
+}
+
+/// The fix for a denied request: the writer's statement when an identity
+/// policy is what is missing; else where to look.
+pub(crate) fn fix(
+    blocked: &[PolicyType],
+    d: Decision,
+    statement: impl FnOnce() -> Option<Value>,
+) -> Fix {
+    let names: Vec<&str> = blocked.iter().map(|b| b.describe()).collect();
+    if d == Decision::ExplicitDeny {
+        return Fix {
+            message: format!(
+                "an explicit deny in the {}: no Allow can fix it; change or remove the Deny statement that applied",
+                names.join(", and in the ")
+            ),
+            statement: None,
+        };
+    }
+    if blocked != [PolicyType::Identity] {
+        return Fix {
+            message: format!(
+                "not allowed by the {}{}",
+                names.join(", nor the "),
+                if blocked.contains(&PolicyType::Identity) {
+                    " (an identity policy alone cannot fix this)"
+                } else {
+                    ": an identity policy cannot fix this"
+                }
+            ),
+            statement: statement(),
+        };
+    }
+    let statement = statement();
+    Fix {
+        message: if statement.is_some() {
+            "no identity policy allows it: add this statement to one".into()
+        } else {
+            "no identity policy allows it".into()
+        },
+        statement,
+    }
+}
+
+/// What `policy write` grants for the one action on the one resource,
+/// never widened.
+fn writer_statement(r: &Request, cat: &Catalog) -> Option<Value> {
+    let mut need = Need::new(r.action.clone());
+    if r.resource != "*" {
+        need.resources.push(r.resource.clone());
+    }
+    let req = WriteRequest {
+        needs: vec![need],
+        ..WriteRequest::default()
+    };
+    let w = write_policy(cat, &req).ok()?;
+    let p = w.policy();
+    let st = p["Statement"].as_array()?.first()?.clone();
+    Some(st)
+}
+
+fn read_policies(a: &SimulateArgs) -> Result<Policies> {
+    let one = |p: &Path| read_docs(p);
+    let opt =
+        |p: &Option<PathBuf>| -> Result<Option<Vec<Doc>>> { p.as_deref().map(one).transpose() };
+    let mut identity = Vec::new();
+    for p in &a.identity {
+        identity.extend(one(p)?);
+    }
+    Ok(Policies {
+        identity,
+        resource: opt(&a.resource_policy)?.unwrap_or_default(),
+        boundary: opt(&a.boundary)?,
+        session: opt(&a.session_policy)?,
+        endpoint: opt(&a.endpoint_policy)?,
+        scp: a.scp.iter().map(|p| one(p)).collect::<Result<_>>()?,
+        rcp: a.rcp.iter().map(|p| one(p)).collect::<Result<_>>()?,
+    })
+}
+
+/// One file: a policy or a list of policies. Not JSON, or a policy IAM
+/// would reject: exit 2, at FILE:LINE:COLUMN.
+fn read_docs(path: &Path) -> Result<Vec<Doc>> {
+    let (name, text) = crate::input::read_text(Some(path))?;
+    let policies = document::parse_many(&text).map_err(|e| {
+        input(format!(
+            "{name}:{}:{}: {}",
+            e.at.line, e.at.column, e.message
+        ))
+    })?;
+    let list = policies.len() > 1 || text.trim_start().starts_with('[');
+    let mut out = Vec::with_capacity(policies.len());
+    for (i, policy) in policies.into_iter().enumerate() {
+        refuse_invalid(&name, &policy)?;
+        out.push(Doc {
+            file: name.clone(),
+            position: list.then_some(i),
+            policy,
+        });
+    }
+    Ok(out)
+}
+
+fn refuse_invalid(name: &str, p: &Policy) -> Result<()> {
+    if let Some(f) = p.problems.iter().find(|f| f.severity == Severity::Error) {
+        return Err(input(format!(
+            "{name}:{}:{}: {} (IAM rejects this policy; `iamref policy check` lists every problem)",
+            f.location.line,
+            f.location.column,
+            safe(&f.message)
+        )));
+    }
+    Ok(())
+}
+
+/// A context object: keys to a string (number, boolean) or a list of them.
+fn context_from_json(text: &str) -> std::result::Result<Context, String> {
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
+    context_from_value(&v)
+}
+
+fn context_from_value(v: &Value) -> std::result::Result<Context, String> {
+    let Value::Object(m) = v else {
+        return Err("the context is a JSON object of condition keys to values".into());
+    };
+    let mut c = Context::new();
+    for (k, v) in m {
+        let scalar = |x: &Value| match x {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let values = match v {
+            Value::Array(a) => a
+                .iter()
+                .map(scalar)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("{}: values are strings, numbers or booleans", safe(k)))?,
+            x => {
+                vec![scalar(x)
+                    .ok_or_else(|| format!("{}: a string or a list of strings", safe(k)))?]
+            }
+        };
+        c.set(k, values);
+    }
+    Ok(c)
+}
+
+/// Requests from JSON lines: this command's own shape, or `iamref calls
+/// -f jsonl` rows (one request per resource). The command line's
+/// `--principal`, `--resource-account` and `--context-json` fill what a
+/// line does not say.
+fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Request)>> {
+    let name = if path.as_os_str() == "-" {
+        "stdin".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let mut reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(path).map_err(|e| input(format!("{name}: {e}")))?,
+        ))
+    };
+    let base_context = match &a.context_json {
+        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
+        None => Context::new(),
+    };
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    let mut n = 0;
+    loop {
+        buf.clear();
+        let got = std::io::Read::take(reader.as_mut(), MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| input(format!("{name}: {e}")))?;
+        if got == 0 {
+            break;
+        }
+        n += 1;
+        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
+            return Err(input(format!(
+                "{name}:{n}: a line longer than {MAX_LINE} bytes"
+            )));
+        }
+        let line = std::str::from_utf8(&buf)
+            .map_err(|_| input(format!("{name}:{n}: not UTF-8 text")))?
+            .trim();
+        if line.is_empty() {
+            continue;
+        }
+        let v: Value = serde_json::from_str(line)
+            .map_err(|e| input(format!("{name}:{n}:{}: {e}", e.column())))?;
+        let at = |msg: String| input(format!("{name}:{n}:1: {msg}"));
+        if v.get("eventSource").is_some() || v.get("Records").is_some() {
+            return Err(at(
+                "a CloudTrail record among request lines: give a CloudTrail file or folder on its own (not on stdin)".into(),
+            ));
+        }
+        // `iamref calls` rows needed only in some configurations are not
+        // calls the workload made.
+        if v.get("needed").and_then(Value::as_str) == Some("conditional") {
+            continue;
+        }
+        let Some(action) = v.get("action").and_then(Value::as_str) else {
+            return Err(at(
+                "expected an object with \"action\" (and \"resource\", \"principal\", \"resource_account\", \"context\")".into(),
+            ));
+        };
+        let text = |k: &str| -> Result<Option<String>> {
+            match v.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(at(format!("\"{k}\" must be a string"))),
+            }
+        };
+        let mut resources: Vec<String> = Vec::new();
+        if let Some(r) = text("resource")? {
+            resources.push(r);
+        }
+        match v.get("resources") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(list)) => {
+                for r in list {
+                    match r.as_str() {
+                        Some(s) => resources.push(s.to_string()),
+                        None => return Err(at("\"resources\" must be a list of strings".into())),
+                    }
+                }
+            }
+            Some(_) => return Err(at("\"resources\" must be a list of strings".into())),
+        }
+        if resources.is_empty() {
+            resources.push("*".into());
+        }
+        let mut context = base_context.clone();
+        match v.get("context") {
+            None | Some(Value::Null) => {}
+            Some(c) => {
+                let more = context_from_value(c).map_err(|e| at(format!("context: {e}")))?;
+                for (k, vals) in more.iter() {
+                    context.set(k, vals.to_vec());
+                }
+            }
+        }
+        let principal = text("principal")?.or_else(|| a.principal.clone());
+        let resource_account = text("resource_account")?.or_else(|| a.resource_account.clone());
+        for resource in resources {
+            if out.len() >= MAX_REQUESTS {
+                return Err(input(format!(
+                    "{name}: more than {MAX_REQUESTS} requests; split the file"
+                )));
+            }
+            out.push((
+                Some(n),
+                Request {
+                    action: action.to_string(),
+                    resource,
+                    principal: principal.clone(),
+                    resource_account: resource_account.clone(),
+                    context: context.clone(),
+                },
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(input(format!("{name}: no requests")));
+    }
+    Ok(out)
+}
+
+pub(crate) use crate::output::safe;
+
+fn layer_name(l: &Layer) -> String {
+    match l.level {
+        Some(i) => format!("{}[{i}]", l.policy_type.as_str()),
+        None => l.policy_type.as_str().to_string(),
+    }
+}
+
+/// Aligned columns, each padded to its widest cell plus two spaces.
+fn columns(w: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; n];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    for r in rows {
+        let mut s = String::new();
+        for (i, c) in r.iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < r.len() {
+                s.extend(std::iter::repeat_n(' ', widths[i] + 2 - c.chars().count()));
+            }
+        }
+        writeln!(w, "{}", s.trim_end())?;
+    }
+    Ok(())
+}
+
+fn statement_result(t: &Trace) -> String {
+    match &t.failed {
+        None => match t.named {
+            Some(n) => format!("applies (names the principal as {})", n.as_str()),
+            None => "applies".into(),
+        },
+        Some(f) => format!("{}: {}", f.element, safe(&f.detail)),
+    }
+}
+
+fn table_one(out: &mut Out, r: &Row) -> Result<()> {
+    let w = out.w();
+    let ty = r
+        .resource_type
+        .as_deref()
+        .map(|t| format!(" ({t})"))
+        .unwrap_or_default();
+    writeln!(w, "{} on {}{ty}", safe(&r.action), safe(&r.resource))?;
+    if let Some(p) = &r.principal {
+        writeln!(w, "principal: {}", safe(p))?;
+    }
+    let blocked: Vec<&str> = r.blocked_by.iter().map(|b| b.as_str()).collect();
+    if blocked.is_empty() {
+        writeln!(w, "decision: {}", r.decision.as_str())?;
+    } else {
+        writeln!(
+            w,
+            "decision: {} (blocked by {})",
+            r.decision.as_str(),
+            blocked.join(", ")
+        )?;
+    }
+    writeln!(w)?;
+    let mut layers = vec![vec!["POLICY".to_string(), "STATE".to_string()]];
+    for l in &r.layers {
+        layers.push(vec![layer_name(l), l.state.as_str().to_string()]);
+    }
+    columns(w, &layers)?;
+    if !r.statements.is_empty() {
+        writeln!(w)?;
+        let mut rows = vec![["POLICY", "AT", "#", "SID", "EFFECT", "RESULT"]
+            .map(String::from)
+            .to_vec()];
+        for t in &r.statements {
+            let ty = match t.level {
+                Some(i) => format!("{}[{i}]", t.policy_type.as_str()),
+                None => t.policy_type.as_str().to_string(),
+            };
+            let index = match t.policy {
+                Some(p) => format!("{p}.{}", t.index),
+                None => t.index.to_string(),
+            };
+            rows.push(vec![
+                ty,
+                format!("{}:{}", safe(&t.file), t.line),
+                index,
+                t.sid.as_deref().map(safe).unwrap_or_else(|| "-".into()),
+                t.effect.to_string(),
+                statement_result(t),
+            ]);
+        }
+        columns(w, &rows)?;
+    }
+    for n in &r.notes {
+        writeln!(w, "note: {}", safe(n))?;
+    }
+    if let Some(f) = &r.fix {
+        writeln!(w, "fix: {}", f.message)?;
+        if let Some(s) = &f.statement {
+            writeln!(w, "{}", serde_json::to_string_pretty(s)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
+    let w = out.w();
+    let mut t = vec![["LINE", "DECISION", "ACTION", "RESOURCE", "BLOCKED BY"]
+        .map(String::from)
+        .to_vec()];
+    for r in rows {
+        let blocked: Vec<&str> = r.blocked_by.iter().map(|b| b.as_str()).collect();
+        t.push(vec![
+            r.line.map_or_else(|| "-".to_string(), |l| l.to_string()),
+            r.decision.as_str().to_string(),
+            safe(&r.action),
+            safe(&r.resource),
+            if blocked.is_empty() {
+                "-".into()
+            } else {
+                blocked.join(",")
+            },
+        ]);
+    }
+    columns(w, &t)?;
+    writeln!(
+        w,
+        "{} requests: {} allowed, {denied} denied",
+        rows.len(),
+        rows.len() - denied
+    )?;
+    for (i, r) in rows.iter().enumerate() {
+        let Some(f) = &r.fix else { continue };
+        writeln!(
+            w,
+            "{}: {} on {}: {}",
+            r.line
+                .map_or_else(|| format!("request {}", i + 1), |l| format!("line {l}")),
+            safe(&r.action),
+            safe(&r.resource),
+            f.message
+        )?;
+        if let Some(s) = &f.statement {
+            writeln!(w, "  {}", serde_json::to_string(s)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Is `path` CloudTrail (a folder of trail files, a `.gz`, `{"Records":
+/// [...]}`, a JSON list, or JSON lines of events such as `iamref record
+/// --log` writes) rather than request lines?
+fn is_cloudtrail(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return false;
+    }
+    if path.is_dir() || path.extension().is_some_and(|e| e == "gz") {
+        return true;
+    }
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 64 * 1024), &mut head);
+    let text = String::from_utf8_lossy(&head);
+    let t = text.trim_start();
+    let first = t.lines().next().unwrap_or("");
+    t.starts_with('[')
+        || (t.starts_with('{')
+            && (first.contains("\"Records\"")
+                || first.contains("\"eventSource\"")
+                || (first.trim() == "{" && t.contains("\"Records\""))))
+}
+
+/// Requests from CloudTrail (or a call log): every action the calls always
+/// need, on each resource the records name (ARNs, else patterns scoped to
+/// their region and account). The trail's principals and source IPs are
+/// not carried per call: `--principal` and `--context-json` give them.
+fn from_trail(
+    conn: &Connection,
+    path: &Path,
+    a: &SimulateArgs,
+    quiet: bool,
+) -> Result<Vec<(Option<usize>, Request)>> {
+    let idx = crate::record_cmd::index(conn)?;
+    let r = crate::record_cmd::read_calls(
+        &idx,
+        Some(path),
+        &crate::record_cmd::TrailArgs::default(),
+        iamref_policy::record::Options::default(),
+    )?;
+    crate::record_cmd::report(&r, quiet);
+    let context = match &a.context_json {
+        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
+        None => Context::new(),
+    };
+    let mut out = Vec::new();
+    for n in r.recording.granted() {
+        let resources: Vec<String> = if n.resources.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            n.resources.iter().cloned().collect()
+        };
+        for resource in resources {
+            out.push((
+                None,
+                Request {
+                    action: n.action.clone(),
+                    resource,
+                    principal: a.principal.clone(),
+                    resource_account: a.resource_account.clone(),
+                    context: context.clone(),
+                },
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(input(format!(
+            "{}: no call maps to an action to simulate",
+            path.display()
+        )));
+    }
+    Ok(out)
+}
