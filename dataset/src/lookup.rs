@@ -7,9 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every prefix of the dataset, as stored, in id (canonical) order.
+/// Every prefix of the dataset, as stored, by prefix (any case: read
+/// from the prefix index, no sort).
 pub fn prefixes(conn: &Connection) -> Result<Vec<String>, Error> {
-    let mut q = conn.prepare_cached("SELECT prefix FROM services ORDER BY id")?;
+    let mut q = conn.prepare_cached("SELECT prefix FROM services ORDER BY prefix")?;
     let rows = q.query_map([], |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -931,7 +932,9 @@ mod tests {
         let (all, ns) = namespaces(&conn).unwrap();
         let want_all: Vec<String> = services.iter().map(|s| s.prefix.clone()).collect();
         assert_eq!(all, want_all);
-        assert_eq!(prefixes(&conn).unwrap(), want_all);
+        let mut by_name = want_all.clone();
+        by_name.sort_by_key(|p| p.to_ascii_lowercase());
+        assert_eq!(prefixes(&conn).unwrap(), by_name);
         let mut by_namespace: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut by_prefix: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut q = conn

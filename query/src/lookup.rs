@@ -112,13 +112,10 @@ pub fn resolve_actions(conn: &Connection, r: &ActionRef) -> Result<Vec<(i64, Str
     }
     let mut out = Vec::new();
     let prefixes: Vec<String> = if has_wildcard(&r.prefix) {
-        let mut all: Vec<String> = data::prefixes(conn)?
+        data::prefixes(conn)?
             .into_iter()
             .filter(|p| wildcard_match(&r.prefix, p))
-            .collect();
-        // By prefix, as SQL's NOCASE orders them (prefixes are ASCII).
-        all.sort_by_cached_key(|p| p.to_ascii_lowercase());
-        all
+            .collect()
     } else {
         vec![service_id(conn, &r.prefix)?.1]
     };

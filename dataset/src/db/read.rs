@@ -499,11 +499,17 @@ fn read_facts(
             None => &mut a.resource_types[ri],
         }
     }
+    // A row naming a resource-type row of another action: damage, said so
+    // (as a conversion failure of that column).
     let row_of = |table: &str, id: i64| {
         row_at.get(&id).copied().ok_or_else(|| {
-            Error::Corrupt(format!(
-                "{table}: a row names action_resource_types row {id} of another action"
-            ))
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Integer,
+                Box::new(Error::Corrupt(format!(
+                    "{table}: a row names action_resource_types row {id} of another action"
+                ))),
+            )
         })
     };
     each_in(
@@ -750,7 +756,7 @@ fn each_in(
     conn: &Connection,
     sql: &str,
     ranges: &[(i64, i64)],
-    mut f: impl FnMut(&rusqlite::Row) -> Result<(), Error>,
+    mut f: impl FnMut(&rusqlite::Row) -> rusqlite::Result<()>,
 ) -> Result<(), Error> {
     let mut q = conn.prepare(sql)?;
     for &(lo, hi) in ranges {
