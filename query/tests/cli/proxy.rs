@@ -10,13 +10,19 @@
 //!   streamed through with bounded memory; all answered and counted, the
 //!   recorder keeps serving and writes its outputs at Ctrl-C.
 //!
-//! The venv (boto3 and moto[server] at the versions below) is made once
-//! under the target folder. Where python3, venv or PyPI is unavailable the
-//! boto3 test skips with a message, and fails under IAMREF_TEST_STRICT=1.
+//! - The AWS SDK for JavaScript v3 (npm, pinned) the same way, with
+//!   `https-proxy-agent` + `@smithy/node-http-handler` and
+//!   `NODE_EXTRA_CA_CERTS`.
+//!
+//! The venv (boto3 and moto[server], [`pins::LIVE_AWS`], shared with
+//! `record_live`) and the npm folder ([`pins::NPM_AWS_SDK_JS`]) are made
+//! once under the target folder. Where python3, venv, PyPI, node or npm is
+//! unavailable a test skips with a message (`iamref_testkit::skip`), and
+//! fails under IAMREF_TEST_STRICT=1.
 
-mod record_support;
-
-use record_support::Recorder;
+use crate::support::record::{Recorder, TOKEN};
+use iamref_testkit::python::{self, pins, run_bounded};
+use iamref_testkit::skip;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -24,82 +30,53 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BOTO3: &str = "boto3==1.44.8";
-const MOTO: &str = "moto[server]==5.2.6";
 const SECRET_KEY: &str = "constructedSecretKeyNotReal0000000000000";
 
-fn strict() -> bool {
-    std::env::var("IAMREF_TEST_STRICT").as_deref() == Ok("1")
-}
-
-/// Skip with a message, or fail under IAMREF_TEST_STRICT=1.
-fn skip(test: &str, why: &str) {
-    if strict() {
-        panic!("{test}: IAMREF_TEST_STRICT=1 and it cannot run: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-}
-
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Option<std::process::Output> {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().ok(),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(100)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-}
-
+/// The venv with the pinned boto3 and moto's server (the one
+/// `record_live` uses), or why not.
 fn venv() -> Result<PathBuf, String> {
     static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
     VENV.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("proxy-live-venv");
+        python::venv(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "record-live",
+            pins::LIVE_AWS,
+        )
+    })
+    .clone()
+}
+
+/// The npm folder with the SDK packages, or why not.
+fn npm_dir() -> Result<PathBuf, String> {
+    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("proxy-live-npm");
         let ready = dir.join(".iamref-ready");
-        if std::fs::read_to_string(&ready).is_ok_and(|s| s == format!("{BOTO3} {MOTO}")) {
+        let want = pins::NPM_AWS_SDK_JS.join(" ");
+        if std::fs::read_to_string(&ready).is_ok_and(|s| s == want) {
             return Ok(dir);
         }
-        let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let out = run_bounded(
-            Command::new(&py).args(["-m", "venv"]).arg(&dir),
-            Duration::from_secs(120),
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        std::fs::write(
+            dir.join("package.json"),
+            r#"{"name":"iamref-proxy-live","private":true}"#,
         )
-        .ok_or_else(|| format!("{py} -m venv failed or is unavailable"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{py} -m venv: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
+        .map_err(|e| e.to_string())?;
         let out = run_bounded(
-            Command::new(dir.join("bin/python")).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                BOTO3,
-                MOTO,
-            ]),
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--silent"])
+                .args(pins::NPM_AWS_SDK_JS)
+                .current_dir(&dir),
             Duration::from_secs(900),
         )
-        .ok_or(format!("pip install {BOTO3} {MOTO} failed or timed out"))?;
+        .ok_or("npm install failed, timed out or npm is unavailable")?;
         if !out.status.success() {
             return Err(format!(
-                "pip install {BOTO3} {MOTO}: {}",
+                "npm install: {}",
                 String::from_utf8_lossy(&out.stderr).trim()
             ));
         }
-        std::fs::write(&ready, format!("{BOTO3} {MOTO}")).map_err(|e| e.to_string())?;
+        std::fs::write(&ready, want).map_err(|e| e.to_string())?;
         Ok(dir)
     })
     .clone()
@@ -155,10 +132,9 @@ fn start_moto(venv: &Path) -> (Killed, u16) {
 
 #[test]
 fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
-    let test = "boto3_through_the_proxy_records_the_exact_policy_with_resources";
     let venv = match venv() {
         Ok(v) => v,
-        Err(why) => return skip(test, &why),
+        Err(why) => return skip(why),
     };
     let (_moto, port) = start_moto(&venv);
     let dir = tempfile::tempdir().unwrap();
@@ -191,10 +167,13 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
             .env("AWS_CSM_ENABLED", "false")
             .env("AWS_ACCESS_KEY_ID", &key)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .env("AWS_SESSION_TOKEN", record_support::TOKEN)
+            .env("AWS_SESSION_TOKEN", TOKEN)
             .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_CONFIG_FILE", dir.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-aws-credentials"),
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true"),
         Duration::from_secs(180),
     )
@@ -285,7 +264,7 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
         for secret in [
             key.as_str(),
             SECRET_KEY,
-            record_support::TOKEN,
+            TOKEN,
             "Signature=",
             "constructed-secret-value",
             "constructed object body",
@@ -297,7 +276,7 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
         }
     }
     // The call log replays (CloudTrail-shaped) to the same policy.
-    let replay = record_support::iamref(dir.path())
+    let replay = iamref_testkit::iamref(dir.path())
         .args(["policy", "write", "--include-errors", "--from-cloudtrail"])
         .arg(dir.path().join("calls.jsonl"))
         .output()
@@ -449,4 +428,117 @@ fn hostile_input_is_answered_and_counted_and_the_recorder_keeps_going() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(malformed >= 1001, "{err}");
     assert!(err.contains("1 not AWS API calls iamref knows"), "{err}");
+}
+
+#[test]
+fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
+    let venv = match venv() {
+        Ok(v) => v,
+        Err(why) => return skip(why),
+    };
+    let npm = match npm_dir() {
+        Ok(d) => d,
+        Err(why) => return skip(why),
+    };
+    let (_moto, port) = start_moto(&venv);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca");
+    let upstream = format!("http://127.0.0.1:{port}");
+    let rec = Recorder::start(
+        dir.path(),
+        &[
+            "--proxy",
+            "127.0.0.1:0",
+            "--ca-dir",
+            ca.to_str().unwrap(),
+            "--upstream-endpoint",
+            &upstream,
+        ],
+    );
+    let proxy = proxy_of(dir.path());
+    let key = iamref_policy::record::csm::access_key_for_account("AKIA", 123_456_789_012, 0x2a);
+    // The script runs from the npm folder, where its imports resolve.
+    let script = npm.join("js_workload.mjs");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proxy/js_workload.mjs"),
+        &script,
+    )
+    .unwrap();
+    let out = run_bounded(
+        Command::new("node")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("HTTPS_PROXY", format!("http://{proxy}"))
+            .env("NODE_EXTRA_CA_CERTS", ca.join("ca.pem"))
+            .env("AWS_ACCESS_KEY_ID", &key)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", TOKEN)
+            .env("AWS_CONFIG_FILE", dir.path().join("no-aws-config"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                dir.path().join("no-aws-credentials"),
+            )
+            .env("AWS_EC2_METADATA_DISABLED", "true"),
+        Duration::from_secs(180),
+    )
+    .expect("the JavaScript workload did not finish in 180 s");
+    let (code, stdout, stderr) = rec.stop();
+    assert!(
+        out.status.success(),
+        "workload failed: {}{}\nrecorder: {stderr}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    let policy: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("policy.json")).unwrap()).unwrap();
+    let expected = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DynamodbTable", "Effect": "Allow",
+             "Action": ["dynamodb:CreateTable", "dynamodb:GetItem", "dynamodb:PutItem"],
+             "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/iamref-js-table"},
+            {"Sid": "S3Bucket", "Effect": "Allow",
+             "Action": ["s3:CreateBucket", "s3:ListBucket"],
+             "Resource": "arn:aws:s3:::iamref-js-bucket"},
+            {"Sid": "S3Object", "Effect": "Allow",
+             "Action": ["s3:GetObject", "s3:PutObject"],
+             "Resource": "arn:aws:s3:::iamref-js-bucket/in/b.txt"},
+            {"Sid": "SqsQueue", "Effect": "Allow",
+             "Action": ["sqs:CreateQueue", "sqs:ReceiveMessage", "sqs:SendMessage"],
+             "Resource": "arn:aws:sqs:us-east-1:123456789012:iamref-js-queue"}
+        ]
+    });
+    assert_eq!(
+        policy,
+        expected,
+        "{}\nstderr: {stderr}",
+        serde_json::to_string_pretty(&policy).unwrap()
+    );
+    assert!(
+        stderr.contains(
+            "proxy: 10 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
+        ),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("calls.jsonl")).unwrap();
+    for (what, text) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("calls.jsonl", &log),
+    ] {
+        for secret in [
+            key.as_str(),
+            SECRET_KEY,
+            TOKEN,
+            "Signature=",
+            "constructed object body",
+            "constructed message body",
+            "constructed-item",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {what}: {text}");
+        }
+    }
 }
