@@ -336,7 +336,7 @@ async fn proxy_request(state: Arc<State>, req: Request<Incoming>) -> Response<Pr
             let st = state.clone();
             tokio::spawn(async move {
                 if let Ok(up) = hyper::upgrade::on(req).await {
-                    intercept(st, up, host).await;
+                    intercept(st, up, host, port).await;
                 }
             });
             return Response::new(empty());
@@ -425,7 +425,7 @@ impl From<&Upstream> for Target {
 }
 
 /// The TLS connection a client opened with CONNECT to an AWS host.
-async fn intercept(state: Arc<State>, up: hyper::upgrade::Upgraded, host: String) {
+async fn intercept(state: Arc<State>, up: hyper::upgrade::Upgraded, host: String, port: u16) {
     let config = match state.ca.server_config(&host) {
         Ok(c) => c,
         Err(e) => {
@@ -455,7 +455,7 @@ async fn intercept(state: Arc<State>, up: hyper::upgrade::Upgraded, host: String
         None => Target {
             tls: true,
             host: host.clone(),
-            port: 443,
+            port,
         },
     };
     let conn: Arc<tokio::sync::Mutex<Upstreamed>> = Arc::new(tokio::sync::Mutex::new(None));
@@ -616,7 +616,12 @@ async fn forward(
             Err(e) => Event::Unknown(e),
         }
     };
-    let (rparts, rbody) = resp.into_parts();
+    let (mut rparts, rbody) = resp.into_parts();
+    // The upstream's `Connection: close` (moto sends it) is about its
+    // hop: the client's connection to the proxy stays open.
+    for h in HOP {
+        rparts.headers.remove(*h);
+    }
     if status < 300 {
         state.emit(record(&[]));
         return Response::from_parts(rparts, rbody.boxed());
