@@ -1469,6 +1469,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn proxy_addresses_bind_loopback_unless_listen_says_otherwise() {
+        let lo = IpAddr::from([127, 0, 0, 1]);
+        assert_eq!(
+            proxy_addr("10080", lo).unwrap(),
+            "127.0.0.1:10080".parse().unwrap()
+        );
+        assert_eq!(proxy_addr("127.0.0.1:0", lo).unwrap().port(), 0);
+        let e = proxy_addr("0.0.0.0:10080", lo).unwrap_err().to_string();
+        assert!(e.contains("--listen 0.0.0.0"), "{e}");
+        let any = IpAddr::from([0, 0, 0, 0]);
+        assert_eq!(proxy_addr("0.0.0.0:10080", any).unwrap().ip(), any);
+        let e = proxy_addr("localhost:x", lo).unwrap_err().to_string();
+        assert!(e.contains("expected a port"), "{e}");
+    }
+
+    #[test]
     fn iso_times() {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_764_028_800_000), "2025-11-25T00:00:00Z");
