@@ -677,7 +677,7 @@ fn an_interrupted_snapshot_swap_is_repaired_by_the_next_build() {
         &[("list_amazons3.html", c.page("list_amazons3.html"))],
     );
     let snap = c.path("data");
-    let mut build = |extra: &[&str]| {
+    let build = |extra: &[&str]| {
         let mut cmd = iamref(&c.path("cache"));
         cmd.args(["build", "--from-dir"])
             .arg(&dir)
