@@ -15,6 +15,7 @@ pub mod arns;
 pub mod cloudtrail;
 pub mod csm;
 pub mod ops;
+pub mod proxy;
 pub mod service_ids;
 
 use ops::{Class, OpEntry, OperationIndex};
