@@ -10,12 +10,9 @@
 //!
 //! Skips (with a message) when ../shared/corpus is absent.
 
-#[path = "../tests/support/server.rs"]
-mod server;
-
 use iamref_scraper::crawl::{crawl, CrawlConfig};
 use iamref_scraper::pipeline::{self, PageSource};
-use server::{Server, HTML};
+use iamref_testkit::server::{self, Server, HTML};
 use std::time::{Duration, Instant};
 
 fn peak_rss_mib() -> Option<f64> {
@@ -33,8 +30,11 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let Some((pages, docs)) = server::corpus() else {
-        eprintln!("crawl benchmark skipped: the corpus (../shared/corpus) is absent");
+    let Some((pages, docs)) = server::corpus_files() else {
+        eprintln!(
+            "crawl benchmark skipped: the corpus is not at {}",
+            iamref_testkit::corpus_root().display()
+        );
         return;
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -10,8 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 fn corpus_day() -> Option<PathBuf> {
-    let p =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/sar-html/2026-06-14");
+    let p = iamref_testkit::corpus_root().join("sar-html/2026-06-14");
     if p.is_dir() {
         Some(p)
     } else {

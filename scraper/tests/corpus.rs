@@ -1,7 +1,8 @@
 //! The whole real corpus (`../shared/corpus` from the workspace root)
 //! through the pipeline, checked against invariants, known facts and AWS's
-//! JSON service reference for the same day. Skipped, with a message, where
-//! the corpus is absent.
+//! JSON service reference for the same day. Each test skips, with a
+//! message, where the corpus is absent, and fails instead under
+//! `IAMREF_TEST_STRICT=1`.
 
 use iamref_dataset::model::*;
 use iamref_scraper::pipeline::{self, Assembled};
@@ -9,17 +10,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// The corpus root, when it holds both days' pages and the JSON of
+/// 2026-06-14; otherwise a skip (a failure in strict mode) and `None`.
+#[track_caller]
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if p.join("sar-html").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: corpus not found at {} (it lives outside the repository; see the project README)",
-            p.display()
-        );
-        None
-    }
+    iamref_testkit::corpus(&[
+        "sar-html/2026-06-14",
+        "sar-html/2026-05-10",
+        "service-reference/2026-06-14",
+    ])
 }
 
 fn build(date: &str) -> Assembled {
@@ -31,10 +30,11 @@ fn build(date: &str) -> Assembled {
 }
 
 /// The 2026-06-14 build, shared by the tests below (None: no corpus).
+#[track_caller]
 fn june() -> Option<&'static Assembled> {
-    static A: OnceLock<Option<Assembled>> = OnceLock::new();
-    A.get_or_init(|| corpus().map(|_| build("2026-06-14")))
-        .as_ref()
+    static A: OnceLock<Assembled> = OnceLock::new();
+    corpus()?;
+    Some(A.get_or_init(|| build("2026-06-14")))
 }
 
 fn service<'a>(a: &'a Assembled, prefix: &str) -> &'a Service {
@@ -396,9 +396,7 @@ fn june_matches_json_reference() {
 
 #[test]
 fn may_parses_too() {
-    if corpus().is_none() {
-        return;
-    }
+    let Some(_) = corpus() else { return };
     let a = build("2026-05-10");
     let c = a.manifest.counts;
     println!("2026-05-10: {c:?}");

@@ -1,14 +1,12 @@
 //! The crawler against an in-process loopback server (127.0.0.1 only)
 //! serving the real corpus (`../shared/corpus`), or constructed fixture
-//! pages when the corpus is absent. Faults are injected per path.
-
-#[path = "support/server.rs"]
-mod server;
+//! pages when the corpus is absent (with a message; a failure under
+//! `IAMREF_TEST_STRICT=1`). Faults are injected per path.
 
 use iamref_dataset::Service;
 use iamref_scraper::crawl::{crawl, CrawlConfig, CrawlError, Origin};
 use iamref_scraper::pipeline::{self, PageSource};
-use server::{Fault, Server, HTML, SR, TOC};
+use iamref_testkit::server::{self, Fault, Server, HTML, SR, TOC};
 use std::time::Duration;
 
 /// Short timeouts and backoffs so fault tests stay quick.
@@ -345,9 +343,11 @@ async fn full_corpus_crawl_matches_build() {
         docs.len()
     );
     let a = r.assemble(None).unwrap();
-    let expected = match server::corpus() {
+    let expected = match server::corpus_files() {
         Some(_) => {
-            let dir = server::corpus_dir().join("sar-html").join(server::DATE);
+            let dir = iamref_testkit::corpus_root()
+                .join("sar-html")
+                .join(server::DATE);
             let src = pipeline::read_pages_dir(&dir).unwrap();
             let parsed = pipeline::collect_pages(pipeline::parse_all(&src, &|| {})).unwrap();
             pipeline::assemble_with_json(parsed, docs.clone(), "build", None)

@@ -1,35 +1,30 @@
 //! Facts the merge used to drop, checked on the real corpus of 2026-06-14
 //! (pages and JSON): service names with " - " in their heading, the JSON's
 //! operation `Context`, condition keys with two types, and per-page
-//! descriptions of a shared prefix. Skipped, with a message, when
-//! `../shared/corpus` (relative to the workspace root) is absent.
+//! descriptions of a shared prefix. Each test skips, with a message, when
+//! the corpus (`../shared/corpus` beside the workspace root) is absent, and
+//! fails instead under `IAMREF_TEST_STRICT=1`.
 
 use iamref_dataset::reconcile::{crosscheck, DiffKind};
 use iamref_dataset::{Service, JSON_SOURCE};
 use iamref_scraper::pipeline;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
+/// The 2026-06-14 build, shared by the tests below; `None` (a skip, or a
+/// failure in strict mode) without the corpus.
+#[track_caller]
 fn build() -> Option<&'static Vec<Service>> {
-    static S: OnceLock<Option<Vec<Service>>> = OnceLock::new();
-    S.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+    static S: OnceLock<Vec<Service>> = OnceLock::new();
+    let root = iamref_testkit::corpus(&["sar-html/2026-06-14", "service-reference/2026-06-14"])?;
+    Some(S.get_or_init(|| {
         let html = root.join("sar-html/2026-06-14");
         let json = root.join("service-reference/2026-06-14");
-        if !html.is_dir() || !json.is_dir() {
-            eprintln!(
-                "SKIPPED: corpus not found at {} (expected sar-html/2026-06-14 and service-reference/2026-06-14)",
-                root.display()
-            );
-            return None;
-        }
         let pages = pipeline::read_pages_dir(&html).unwrap();
         let parsed = pipeline::collect_pages(pipeline::parse_all(&pages, &|| {})).unwrap();
         let docs = pipeline::read_service_reference_dir(&json).unwrap();
         let a = pipeline::assemble_with_json(parsed, docs, "corpus", None).unwrap();
-        Some(a.services)
-    })
-    .as_ref()
+        a.services
+    }))
 }
 
 fn service<'a>(s: &'a [Service], prefix: &str) -> &'a Service {

@@ -1,25 +1,20 @@
 //! The JSON service reference reconciled with the HTML pages of the same
-//! day (2026-06-14), from the shared corpus. Skipped, with a message, when
-//! `../shared/corpus` (relative to the workspace root) is absent.
+//! day (2026-06-14), from the shared corpus. Each test skips, with a
+//! message, when the corpus (`../shared/corpus` beside the workspace root)
+//! is absent, and fails instead under `IAMREF_TEST_STRICT=1`.
 
 use iamref_dataset::{Service, Sources};
 use iamref_scraper::pipeline;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+#[track_caller]
 fn corpus() -> Option<(PathBuf, PathBuf)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let html = root.join("sar-html/2026-06-14");
-    let json = root.join("service-reference/2026-06-14");
-    if html.is_dir() && json.is_dir() {
-        Some((html, json))
-    } else {
-        eprintln!(
-            "SKIPPED: corpus not found at {} (expected sar-html/2026-06-14 and service-reference/2026-06-14)",
-            root.display()
-        );
-        None
-    }
+    let root = iamref_testkit::corpus(&["sar-html/2026-06-14", "service-reference/2026-06-14"])?;
+    Some((
+        root.join("sar-html/2026-06-14"),
+        root.join("service-reference/2026-06-14"),
+    ))
 }
 
 fn build(html: &Path, json: &Path, reverse_docs: bool) -> pipeline::Assembled {

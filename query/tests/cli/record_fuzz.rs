@@ -2,13 +2,11 @@
 //! (parsed in process and sent to a running `iamref record`), arbitrary
 //! CloudTrail streams, and the access-key account decoding.
 
-mod record_support;
-
+use crate::support::record::*;
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats, Splitter};
 use iamref_policy::record::csm;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use record_support::*;
 use std::net::UdpSocket;
 use std::time::Duration;
 

@@ -9,11 +9,7 @@ use std::path::PathBuf;
 
 fn iamref() -> Command {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("resources-cli-cache");
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
+    crate::support::iamref(&cache)
 }
 
 /// Runs `iamref ARGS` with `stdin`, expecting `code`; (stdout, stderr).

@@ -1,9 +1,6 @@
-//! Helpers shared by the `iamref record` tests (record_cli.rs,
-//! record_live.rs).
+//! Helpers shared by the `iamref record` tests (`record`, `record_fuzz`,
+//! `record_live`).
 
-#![allow(dead_code)]
-
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,17 +10,9 @@ use std::time::{Duration, Instant};
 pub const KEY: &str = "ASIABZPUZDIKODPLZGTY";
 pub const TOKEN: &str = "IAMREFCONSTRUCTEDSESSIONTOKENNOTREAL";
 
-pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-pub fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
-}
+pub use super::fixtures;
+/// The record tests spawn and signal the binary: a `std::process::Command`.
+pub use super::iamref_process as iamref;
 
 /// A running `iamref record`, its address once it listens.
 pub struct Recorder {

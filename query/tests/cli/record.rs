@@ -3,9 +3,7 @@
 //! `iamref policy write --from-cloudtrail` (resources, gzip, folder trees,
 //! filters). All against the real binary and the snapshot in `data/`.
 
-mod record_support;
-
-use record_support::*;
+use crate::support::record::*;
 use serde_json::Value;
 use std::io::Write;
 use std::net::UdpSocket;

@@ -4,33 +4,19 @@
 //! property that makes `git diff data/` the change: pages whose bytes
 //! change without their content changing rewrite the manifest alone.
 //!
-//! Tests that need `../shared/corpus` skip with a message when it is absent.
+//! Tests that need `../shared/corpus` (or git) skip with a message when it
+//! is absent, and fail instead under `IAMREF_TEST_STRICT=1`.
 
+use crate::support::iamref;
 use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tempfile::TempDir;
 
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
-}
-
+#[track_caller]
 fn corpus() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if p.join("sar-html/2026-05-10").is_dir() && p.join("sar-html/2026-06-14").is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "SKIPPED: corpus not found at {} (it lives outside the repository)",
-            p.display()
-        );
-        None
-    }
+    iamref_testkit::corpus(&["sar-html/2026-05-10", "sar-html/2026-06-14"])
 }
 
 /// Databases and snapshot folders built from the pages of both corpus
@@ -51,10 +37,11 @@ impl Built {
     }
 }
 
+#[track_caller]
 fn built() -> Option<&'static Built> {
-    static B: OnceLock<Option<Built>> = OnceLock::new();
-    B.get_or_init(|| {
-        let c = corpus()?;
+    static B: OnceLock<Built> = OnceLock::new();
+    let c = corpus()?;
+    Some(B.get_or_init(|| {
         let b = Built {
             dir: TempDir::new().unwrap(),
         };
@@ -69,9 +56,8 @@ fn built() -> Option<&'static Built> {
                 .assert()
                 .success();
         }
-        Some(b)
-    })
-    .as_ref()
+        b
+    }))
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
@@ -351,7 +337,7 @@ fn git_revisions_of_a_snapshot_folder() {
     let dir = TempDir::new().unwrap();
     let d = dir.path();
     if !git(d, &["init", "-q"]) {
-        eprintln!("SKIPPED: git is not available");
+        iamref_testkit::skip("git is not available");
         return;
     }
     let files = [

@@ -4,24 +4,15 @@
 //! huge and endless SQL, and a seeded mutation trial. Every refusal must
 //! leave the previous database byte-identical.
 //!
-//! Inputs are constructed: the fixture pages of `scraper/tests/support`
+//! Inputs are constructed: the fixture pages of `iamref_testkit::server`
 //! (`fixture_page`), `scraper/tests/fixtures/classic.html` and
 //! `query/tests/fixtures/pages`; none is AWS data.
 
-#[path = "../../scraper/tests/support/server.rs"]
-mod server;
-
+use crate::support::iamref;
 use assert_cmd::Command;
+use iamref_testkit::server;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
-}
 
 type Files = Vec<(String, Vec<u8>)>;
 
@@ -29,7 +20,7 @@ type Files = Vec<(String, Vec<u8>)>;
 /// the two query fixtures; and JSON documents for the generated ones.
 fn inputs() -> (Files, Files) {
     let (mut pages, docs) = server::fixtures(8);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = crate::support::root();
     pages.push((
         "list_amazonexamplestorage.html".into(),
         std::fs::read(root.join("scraper/tests/fixtures/classic.html")).unwrap(),

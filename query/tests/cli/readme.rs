@@ -33,11 +33,11 @@
 //! (`IAMREF_CACHE_DIR`), so the answers come from the snapshot embedded from
 //! `data/`. Commands must start with `iamref` or `cat` (to show an example
 //! file); a command naming `../shared/corpus` is skipped, with a message,
-//! when the corpus is absent.
+//! when the corpus is absent (a failure under `IAMREF_TEST_STRICT=1`).
 //!
 //! On a mismatch the test prints the real output of every failing command,
 //! ready to paste; `README_OVERWRITE=1 cargo test -p iamref-query --test
-//! readme` writes it into README.md instead (review the diff: elisions in
+//! cli readme::` writes it into README.md instead (review the diff: elisions in
 //! the rewritten examples are lost).
 
 use std::fmt::Write as _;
@@ -64,9 +64,7 @@ enum Status {
     Failed,
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use crate::support::root;
 
 /// The console blocks' commands, in order. Errors name the line.
 fn parse(text: &str) -> Result<Vec<Case>, String> {
@@ -306,11 +304,11 @@ fn readme_examples_are_real() {
     let mut ran = 0;
     for case in &cases {
         if case.command.contains("../shared/corpus") && !corpus.is_dir() {
-            eprintln!(
-                "README.md:{}: skipped (needs the corpus at {}, absent)",
+            iamref_testkit::skip(format!(
+                "README.md:{}: needs the corpus at {}, absent",
                 case.line,
                 corpus.display()
-            );
+            ));
             continue;
         }
         ran += 1;

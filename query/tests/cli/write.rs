@@ -4,21 +4,17 @@
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn iamref() -> Command {
-    // One cache for every test of this file: the snapshot is materialized
+    // One cache for every test of this module: the snapshot is materialized
     // once (atomically) and then read.
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("write-cli-cache");
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
+    crate::support::iamref(&cache)
 }
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/templates")
+    crate::support::fixtures().join("templates")
 }
 
 /// Runs `iamref ARGS`, expecting `code`; returns (stdout, stderr).

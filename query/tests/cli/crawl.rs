@@ -1,19 +1,11 @@
 //! `iamref crawl` end to end: the real binary against the loopback server
-//! (127.0.0.1) from `scraper/tests/support/server.rs`, checking exit codes
-//! and that refused crawls leave the previous database byte-identical.
+//! (127.0.0.1) from `iamref_testkit::server`, checking exit codes and that
+//! refused crawls leave the previous database byte-identical.
 
-#[path = "../../scraper/tests/support/server.rs"]
-mod server;
-
+use crate::support::iamref;
 use assert_cmd::Command;
-use server::{Fault, Server, HTML};
+use iamref_testkit::server::{self, Fault, Server, HTML};
 use std::path::Path;
-
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache).env_remove("IAMREF_DB");
-    c
-}
 
 /// `iamref crawl` pointed at the server, with quick retries.
 fn crawl_cmd(s: &Server, cache: &Path, out: &Path) -> Command {

@@ -5,85 +5,31 @@
 //! on, and the recorded policies are checked.
 //!
 //! Setup: a throwaway venv under the target folder with boto3 and
-//! moto[server] installed from PyPI (kept between runs). Skips with a
-//! message where python3, venv or pip (or PyPI) is unavailable. Every
-//! step is bounded in time.
+//! moto[server] installed from PyPI at pinned versions (kept between runs;
+//! a changed pin makes a new one). Skips with a message where python3,
+//! venv or pip (or PyPI) is unavailable, and fails instead under
+//! `IAMREF_TEST_STRICT=1`. Every step is bounded in time.
 
-mod record_support;
-
-use record_support::{check_recorded, Recorder};
+use crate::support::record::{check_recorded, Recorder};
+use iamref_testkit::python::{self, pins, run_bounded};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Run a command to completion within `limit`; `None` on failure.
-fn run_bounded(cmd: &mut Command, limit: Duration) -> Option<std::process::Output> {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => return child.wait_with_output().ok(),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(100)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-}
-
-/// The venv with boto3 and moto's server, or why not; set up once for
-/// all the tests of this file (they run in parallel).
+/// The venv with the pinned boto3 and moto's server
+/// ([`pins::LIVE_AWS`]), or why not; set up once for all the tests of this
+/// module (they run in parallel; the others wait for the first).
 fn venv() -> Result<PathBuf, String> {
     static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    VENV.get_or_init(make_venv).clone()
-}
-
-fn make_venv() -> Result<PathBuf, String> {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("record-live-venv");
-    let ready = dir.join(".iamref-ready");
-    if ready.exists() {
-        return Ok(dir);
-    }
-    let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = run_bounded(
-        Command::new(&py).args(["-m", "venv"]).arg(&dir),
-        Duration::from_secs(120),
-    )
-    .ok_or_else(|| format!("{py} -m venv failed or is unavailable"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{py} -m venv: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    let out = run_bounded(
-        Command::new(dir.join("bin/python")).args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "boto3",
-            "moto[server]",
-        ]),
-        Duration::from_secs(900),
-    )
-    .ok_or("pip install boto3 moto[server] failed or timed out")?;
-    if !out.status.success() {
-        return Err(format!(
-            "pip install boto3 moto[server]: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    std::fs::write(&ready, "").map_err(|e| e.to_string())?;
-    Ok(dir)
+    VENV.get_or_init(|| {
+        python::venv(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "record-live",
+            pins::LIVE_AWS,
+        )
+    })
+    .clone()
 }
 
 struct Killed(Child);
@@ -115,12 +61,13 @@ struct Live {
 
 /// Runs the boto3 `script` (in tests/fixtures/csm) against a fresh moto
 /// server with client-side monitoring sent to `iamref record ARGS`;
-/// `None` (with a SKIPPED message) where the venv cannot be made.
-fn record_workload(test: &str, script: &str, args: &[&str]) -> Option<Live> {
+/// `None` (a skip, a failure in strict mode) where the venv cannot be made.
+#[track_caller]
+fn record_workload(script: &str, args: &[&str]) -> Option<Live> {
     let venv = match venv() {
         Ok(v) => v,
         Err(why) => {
-            eprintln!("SKIPPED {test}: {why}");
+            iamref_testkit::skip(format!("Python tools unavailable: {why}"));
             return None;
         }
     };
@@ -192,8 +139,7 @@ fn record_workload(test: &str, script: &str, args: &[&str]) -> Option<Live> {
 
 #[test]
 fn boto3_on_moto_records_a_working_policy() {
-    let Some(l) = record_workload("boto3_on_moto_records_a_working_policy", "workload.py", &[])
-    else {
+    let Some(l) = record_workload("workload.py", &[]) else {
         return;
     };
     assert!(l.stderr.contains("15 call(s)"), "{}", l.stderr);
@@ -206,11 +152,7 @@ fn a_recorded_lambda_deployment_passes_its_role_to_lambda_only() {
     // boto3 creates a role and a Lambda function on moto; with
     // --include-conditional the recorded iam:PassRole (which CreateFunction
     // needs when it passes a role) carries the reference's context.
-    let Some(l) = record_workload(
-        "a_recorded_lambda_deployment_passes_its_role_to_lambda_only",
-        "workload_lambda.py",
-        &["--include-conditional"],
-    ) else {
+    let Some(l) = record_workload("workload_lambda.py", &["--include-conditional"]) else {
         return;
     };
     assert_eq!(l.code, Some(0), "{}", l.stderr);

@@ -1,37 +1,34 @@
 //! The `iamref` binary's API-operation commands (api, sdk, calls,
 //! crosscheck) on a database built from the 2026-06-14 corpus pair (HTML
-//! pages + JSON service reference). Skipped, with a message, when
-//! `../shared/corpus` (relative to the workspace root) is absent.
+//! pages + JSON service reference). Each test skips, with a message, when
+//! the corpus (`../shared/corpus` beside the workspace root) is absent, and
+//! fails instead under `IAMREF_TEST_STRICT=1`.
 
-use assert_cmd::Command;
+use crate::support::iamref_db as iamref;
+use iamref_testkit::iamref_bin;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
+#[track_caller]
 fn corpus() -> Option<(PathBuf, PathBuf)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    let html = root.join("sar-html/2026-06-14");
-    let json = root.join("service-reference/2026-06-14");
-    if html.is_dir() && json.is_dir() {
-        Some((html, json))
-    } else {
-        eprintln!(
-            "SKIPPED: corpus not found at {} (expected sar-html/2026-06-14 and service-reference/2026-06-14)",
-            root.display()
-        );
-        None
-    }
+    let root = iamref_testkit::corpus(&["sar-html/2026-06-14", "service-reference/2026-06-14"])?;
+    Some((
+        root.join("sar-html/2026-06-14"),
+        root.join("service-reference/2026-06-14"),
+    ))
 }
 
-/// One database for every test in this file, built by the real binary.
+/// One database for every test in this module, built by the real binary;
+/// `None` (a skip) without the corpus.
+#[track_caller]
 fn db() -> Option<PathBuf> {
-    static DB: OnceLock<Option<(tempfile::TempDir, PathBuf)>> = OnceLock::new();
-    DB.get_or_init(|| {
-        let (html, json) = corpus()?;
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (html, json) = corpus()?;
+    let (_, p) = DB.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("both.sqlite");
-        Command::cargo_bin("iamref")
-            .unwrap()
+        iamref_bin()
             .args(["build", "-q", "--from-dir"])
             .arg(&html)
             .arg("--service-reference-dir")
@@ -40,16 +37,9 @@ fn db() -> Option<PathBuf> {
             .arg(&out)
             .assert()
             .success();
-        Some((dir, out))
-    })
-    .as_ref()
-    .map(|(_, p)| p.clone())
-}
-
-fn iamref(db: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.arg("--db").arg(db).env("NO_COLOR", "1");
-    c
+        (dir, out)
+    });
+    Some(p.clone())
 }
 
 fn json_of(out: &[u8]) -> Vec<Value> {
@@ -311,8 +301,7 @@ fn crosscheck_reports_details_and_a_summary() {
 #[test]
 fn build_needs_a_source() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::cargo_bin("iamref")
-        .unwrap()
+    let out = iamref_bin()
         .args(["build", "--out"])
         .arg(dir.path().join("x.sqlite"))
         .assert()
@@ -326,8 +315,7 @@ fn json_only_build_works() {
     let Some((_, json)) = corpus() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("json.sqlite");
-    Command::cargo_bin("iamref")
-        .unwrap()
+    iamref_bin()
         .args(["build", "-q", "--service-reference-dir"])
         .arg(&json)
         .arg("--out")

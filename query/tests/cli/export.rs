@@ -5,28 +5,18 @@
 //! `iamref calls` gives for the same records.
 //!
 //! The Python tests skip with a message when python3, venv or pip (or the
-//! package registry) is unavailable.
+//! package registry) is unavailable, and fail instead under
+//! `IAMREF_TEST_STRICT=1`.
 
-use assert_cmd::Command;
+use crate::support::{iamref, root};
 use iamref_dataset::export::{ColumnType, Table, TABLES};
+use iamref_testkit::python;
 use rusqlite::types::ValueRef;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use tempfile::TempDir;
-
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A temp dir holding an SQLite copy of the shipped snapshot (`db.sqlite`).
 fn shipped() -> (TempDir, PathBuf) {
@@ -581,67 +571,27 @@ fn athena_ddl_declares_every_exported_table() {
 // Python: policy_sentry and DuckDB in a throwaway venv
 // ---------------------------------------------------------------------------
 
-/// Pinned so the tests see the same tools every run.
-const PY_PACKAGES: &[&str] = &["policy_sentry==0.15.2", "duckdb==2.0.1"];
-
-/// A venv under the target dir with [`PY_PACKAGES`], made once and reused;
-/// `None` (with the reason printed) when Python, venv, pip or the package
-/// registry is unavailable.
+/// A venv under the target dir with the pinned
+/// [`iamref_testkit::python::pins::EXPORT_TOOLS`], made once and reused;
+/// `None` (a skip, a failure in strict mode) when Python, venv, pip or the
+/// package registry is unavailable.
+#[track_caller]
 fn venv() -> Option<PathBuf> {
-    static VENV: OnceLock<Option<PathBuf>> = OnceLock::new();
-    static LOCK: Mutex<()> = Mutex::new(());
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    VENV.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("py-venv-export");
-        let ready = dir.join(".iamref-ready");
-        let want = PY_PACKAGES.join("\n");
-        if std::fs::read_to_string(&ready).ok().as_deref() == Some(want.as_str()) {
-            return Some(dir);
-        }
-        let skip = |why: String| {
-            eprintln!("SKIPPED (Python tools unavailable): {why}");
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let made = VENV.get_or_init(|| {
+        python::venv(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "export",
+            python::pins::EXPORT_TOOLS,
+        )
+    });
+    match made {
+        Ok(dir) => Some(dir.clone()),
+        Err(why) => {
+            iamref_testkit::skip(format!("Python tools unavailable: {why}"));
             None
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        match std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .output()
-        {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => {
-                return skip(format!(
-                    "python3 -m venv failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ))
-            }
-            Err(e) => return skip(format!("python3 not found: {e}")),
         }
-        let pip = std::process::Command::new(dir.join("bin/pip"))
-            .args([
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--timeout",
-                "60",
-            ])
-            .args(PY_PACKAGES)
-            .output();
-        match pip {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => {
-                return skip(format!(
-                    "pip install {} failed: {}",
-                    PY_PACKAGES.join(" "),
-                    String::from_utf8_lossy(&o.stderr)
-                ))
-            }
-            Err(e) => return skip(format!("pip not runnable: {e}")),
-        }
-        std::fs::write(&ready, want).unwrap();
-        Some(dir)
-    })
-    .clone()
+    }
 }
 
 fn run_ok(c: &mut std::process::Command) -> String {

@@ -4,14 +4,12 @@
 //! what it served. Hand-written on tokio so faults (hangs, truncated
 //! bodies) are exactly what the test asks for.
 //!
-//! Shared by `scraper/tests/crawl.rs`, `query/tests/crawl_cli.rs` and
-//! `scraper/benches/crawl.rs` (included with `#[path]`).
-#![allow(dead_code)]
+//! Used by `scraper/tests/crawl.rs`, `scraper/benches/crawl.rs` and the
+//! `query` CLI tests (crawl, harden).
 
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -388,26 +386,19 @@ async fn respond(
 // Inputs: the real corpus when present, constructed fixtures otherwise.
 // ---------------------------------------------------------------------------
 
-/// `../shared/corpus` relative to the workspace root.
-pub fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
-}
-
 pub const DATE: &str = "2026-06-14";
 
 /// `(file or prefix, bytes)` pairs.
 pub type Files = Vec<(String, Vec<u8>)>;
 
-/// The corpus pages (sorted by name) and JSON documents, or `None` (with
-/// a printed message) when the corpus is absent.
-pub fn corpus() -> Option<(Files, Files)> {
-    let html = corpus_dir().join("sar-html").join(DATE);
-    let sr = corpus_dir().join("service-reference").join(DATE);
+/// The corpus pages of [`DATE`] (sorted by name) and its JSON documents,
+/// or `None` when the corpus is absent (no message: the caller decides
+/// whether that is a skip, a fallback or a benchmark that does not run).
+pub fn corpus_files() -> Option<(Files, Files)> {
+    let root = crate::corpus_root();
+    let html = root.join("sar-html").join(DATE);
+    let sr = root.join("service-reference").join(DATE);
     if !html.is_dir() {
-        eprintln!(
-            "note: corpus not found at {}; using constructed fixture pages instead",
-            html.display()
-        );
         return None;
     }
     let mut pages: Vec<(String, Vec<u8>)> = std::fs::read_dir(&html)
@@ -479,9 +470,11 @@ pub fn fixtures(n: usize) -> (Files, Files) {
 
 /// Pages and documents for a test: the first `n` corpus pages (and every
 /// JSON document whose prefix a chosen page mentions, at most `n`), or `n`
-/// fixture pages when the corpus is absent. `n = usize::MAX`: everything.
+/// fixture pages when the corpus is absent (a [`crate::fallback`]: a
+/// failure in strict mode). `n = usize::MAX`: everything.
+#[track_caller]
 pub fn inputs(n: usize) -> (Files, Files, bool) {
-    match corpus() {
+    match corpus_files() {
         Some((mut pages, mut docs)) => {
             // Spread the subset over the alphabet (different layouts/sizes).
             if n < pages.len() {
@@ -492,6 +485,10 @@ pub fn inputs(n: usize) -> (Files, Files, bool) {
             (pages, docs, true)
         }
         None => {
+            crate::fallback(format!(
+                "the corpus is not at {} (sar-html/{DATE}); serving constructed fixture pages instead",
+                crate::corpus_root().display()
+            ));
             let (p, d) = fixtures(n.min(6));
             (p, d, false)
         }

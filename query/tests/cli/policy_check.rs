@@ -15,10 +15,10 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies")
+    crate::support::fixtures().join("policies")
 }
 
-/// One cache folder for the whole test binary: the embedded snapshot is
+/// One cache folder for the whole module: the embedded snapshot is
 /// materialized once (the write is atomic, so concurrent tests are safe).
 fn cache() -> &'static Path {
     static DIR: OnceLock<TempDir> = OnceLock::new();
@@ -26,11 +26,7 @@ fn cache() -> &'static Path {
 }
 
 fn iamref() -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache())
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
+    crate::support::iamref(cache())
 }
 
 fn check(args: &[&str]) -> Command {
@@ -978,9 +974,7 @@ fn config_mutes_codes_everywhere_or_in_paths_and_excludes_paths() {
 /// The README's table of finding codes is the one generated from CODES.
 #[test]
 fn readme_lists_every_finding_code() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
-            .unwrap();
+    let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
     let table = iamref_query::policy_check_cmd::codes_markdown();
     assert!(
         readme.contains(&table),

@@ -2,22 +2,15 @@
 //! constructed fixture pages in `tests/fixtures/pages`, and against the
 //! snapshot shipped in `data/`.
 
+use crate::support::iamref;
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tempfile::TempDir;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages")
-}
-
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
+    crate::support::fixtures().join("pages")
 }
 
 /// A database built from the fixture pages, in a fresh temp dir.
@@ -561,12 +554,10 @@ fn shipped_snapshot_answers_with_no_database_given() {
 #[test]
 fn closed_pipe_is_not_an_error() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command as StdCommand, Stdio};
+    use std::process::Stdio;
     let dir = TempDir::new().unwrap();
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("iamref"))
+    let mut child = crate::support::iamref_process(dir.path())
         .args(["expand", "*:*"])
-        .env("IAMREF_CACHE_DIR", dir.path())
-        .env_remove("IAMREF_DB")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -595,7 +586,7 @@ fn closed_pipe_is_not_an_error() {
 // policy check / policy write
 // ---------------------------------------------------------------------------
 
-// `policy check` is tested in policy_check_cli.rs.
+// `policy check` is tested in policy_check.rs.
 
 #[test]
 fn policy_write_scopes_each_action() {
