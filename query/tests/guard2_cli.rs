@@ -11,10 +11,8 @@
 //! `IAMREF_TEST_STRICT=1`, where it fails. The few constructed inputs are
 //! labelled as such.
 
-#[path = "../../scraper/tests/support/server.rs"]
-mod server;
-
 use assert_cmd::Command;
+use iamref_testkit::server;
 use std::path::{Path, PathBuf};
 
 const DATE: &str = "2026-06-14";
@@ -536,7 +534,7 @@ fn an_oversized_page_or_description_is_refused() {
 #[test]
 fn crawl_without_the_json_and_no_previous_database_compares_the_html_side() {
     let Some(_) = Case::new() else { return };
-    let (pages, _docs) = server::corpus().expect("corpus checked above");
+    let (pages, _docs) = server::corpus_files().expect("corpus checked above");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let srv = rt.block_on(server::Server::start());
     srv.serve_pages(&pages);
@@ -734,6 +732,82 @@ fn allow_partial_without_a_cached_copy_does_not_advise_allow_partial() {
     assert!(!stderr.contains("pass --allow-partial"), "{stderr}");
     assert!(
         stderr.contains("--allow-partial was given, but the cache holds no good copy"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_page_file_holding_another_page_of_its_prefix_is_refused() {
+    let Some(c) = Case::new() else { return };
+    // list_amazonses.html saved with the v2 page's content (the v2 file
+    // gone); the classic ELB page holding the v2 one.
+    for (files, holder, held) in [
+        (
+            SES.to_vec(),
+            "list_amazonses.html",
+            "list_amazonsimpleemailservicev2.html",
+        ),
+        (
+            vec![
+                "list_awselasticloadbalancing.html",
+                "list_awselasticloadbalancingv2.html",
+            ],
+            "list_awselasticloadbalancing.html",
+            "list_awselasticloadbalancingv2.html",
+        ),
+    ] {
+        let good: Vec<(&str, String)> = files.iter().map(|f| (*f, c.page(f))).collect();
+        let bad: Vec<(&str, String)> = files
+            .iter()
+            .filter(|f| **f != held)
+            .map(|f| (*f, c.page(if *f == holder { held } else { f })))
+            .collect();
+        let g = c.pages("good-pages", &good);
+        let b = c.pages("bad-pages", &bad);
+        c.refused(
+            (Some(&g), None),
+            (Some(&b), None),
+            &[
+                &format!("page {holder}: shrunk; lost"),
+                &format!("page {held}: missing"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn a_crawl_whose_table_of_contents_omits_a_page_is_refused_with_the_json_too() {
+    let Some(_) = Case::new() else { return };
+    let (pages, docs) = server::corpus_files().expect("corpus checked above");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let fewer: Vec<_> = pages
+        .iter()
+        .filter(|(f, _)| f != "list_amazonsimpleemailservicev2.html")
+        .cloned()
+        .collect();
+    let srv = rt.block_on(server::Server::start());
+    // The table of contents lists the pages served: the v2 link is gone.
+    srv.serve_pages(&fewer);
+    srv.serve_service_reference(&docs, true);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("crawl.sqlite");
+    let run = iamref(&tmp.path().join("cache"))
+        .args(["crawl", "--base-url"])
+        .arg(srv.base_url())
+        .arg("--service-reference-url")
+        .arg(srv.sr_url())
+        .arg("--out")
+        .arg(&out)
+        .args(["--retries", "1", "--backoff-ms", "5", "--timeout", "20"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("against the snapshot shipped in iamref")
+            && stderr
+                .contains("page list_amazonsimpleemailservicev2.html: missing; it had 112 actions"),
         "{stderr}"
     );
     assert!(!out.exists());
