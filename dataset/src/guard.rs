@@ -7,12 +7,15 @@
 //! actions), and API operations; a source that falls below
 //! `(100 - max_shrink)%` of its previous count is named. And for each
 //! prefix: a service that keeps less than half of its HTML actions or of
-//! its JSON actions (or disappears) is named. Accepting a shrink records
+//! its JSON actions (or disappears) is named. And for each page and JSON
+//! document ([`crate::shrink`]): one missing, empty, or with fewer facts of
+//! some kind is named with what it lost. Accepting a shrink records
 //! what shrank in the manifest's notes ([`accept`]).
 //!
 //! Where the previous data is read from, and the exit status of a
 //! refusal, are the binary's.
 
+use crate::shrink::Inventory;
 use crate::{Error, Manifest, Service};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
@@ -142,20 +145,30 @@ pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {
 }
 
 /// The report of what `new` lost against each of `baselines` (named by
-/// its `what`): `None` when it kept enough against every one.
+/// its `what`): the totals and prefixes ([`losses`]), then every page and
+/// JSON document that is missing, empty or lost facts
+/// ([`crate::shrink::losses`]); `None` when it kept enough against every
+/// one.
 pub fn review<'a>(
-    baselines: impl IntoIterator<Item = (&'a str, &'a Profile)>,
+    baselines: impl IntoIterator<Item = (&'a str, &'a Profile, &'a Inventory)>,
     new: &Profile,
+    new_pages: &Inventory,
     max_shrink: f64,
 ) -> Option<String> {
     let mut report = String::new();
-    for (what, old) in baselines {
+    for (what, old, old_pages) in baselines {
         let lost = losses(old, new, max_shrink);
-        if lost.is_empty() {
+        let pages = crate::shrink::losses(old_pages, new_pages);
+        if lost.is_empty() && pages.is_empty() {
             continue;
         }
         let _ = writeln!(report, "against {what}:");
         for l in lost {
+            let _ = writeln!(report, "  {l}");
+        }
+        // Per page and per JSON document: every one is named (the manifest
+        // records them all under --accept-shrink).
+        for l in pages {
             let _ = writeln!(report, "  {l}");
         }
     }
@@ -248,8 +261,15 @@ mod tests {
     fn review_names_each_baseline_and_accept_records_it() {
         let old = profile(&[("s3", 168, 0)]);
         let new = profile(&[("s3", 10, 0)]);
-        assert_eq!(review([("old.sqlite", &old)], &old, 10.0), None);
-        let report = review([("old.sqlite", &old), ("same", &new)], &new, 10.0).unwrap();
+        let inv = Inventory::default();
+        assert_eq!(review([("old.sqlite", &old, &inv)], &old, &inv, 10.0), None);
+        let report = review(
+            [("old.sqlite", &old, &inv), ("same", &new, &inv)],
+            &new,
+            &inv,
+            10.0,
+        )
+        .unwrap();
         assert!(report.starts_with("against old.sqlite:\n  "), "{report}");
         assert!(!report.contains("against same"), "{report}");
         let mut m = Manifest::default();

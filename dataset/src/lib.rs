@@ -6,6 +6,7 @@
 pub mod cloudtrail;
 pub mod db;
 pub mod diff;
+pub mod domain;
 pub mod export;
 pub mod guard;
 pub mod json_doc;
@@ -14,6 +15,7 @@ pub mod merge;
 pub mod model;
 pub mod reconcile;
 pub mod schema;
+pub mod shrink;
 pub mod snapshot;
 pub mod sql;
 

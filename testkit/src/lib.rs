@@ -32,6 +32,15 @@ pub mod pins {
     pub const PYTHON: &[&[&str]] = &[EXPORT_TOOLS, LIVE_AWS];
     /// `query/tests/cli/simulate.rs` (npm): the differential simulator.
     pub const NPM_IAM_SIMULATE: &str = "@cloud-copilot/iam-simulate@0.1.173";
+    /// `query/tests/cli/proxy.rs` (npm): the AWS SDK for JavaScript v3
+    /// through `record --proxy` (v3 needs an agent for a proxy).
+    pub const NPM_AWS_SDK_JS: &[&str] = &[
+        "@aws-sdk/client-s3@3.1178.0",
+        "@aws-sdk/client-sqs@3.1178.0",
+        "@aws-sdk/client-dynamodb@3.1178.0",
+        "https-proxy-agent@9.1.0",
+        "@smithy/node-http-handler@4.14.2",
+    ];
 }
 
 /// The environment variable that turns every skip into a failure.
@@ -206,17 +215,17 @@ mod tests {
 
     #[test]
     fn npm_pins_are_exact() {
-        let (name, version) = pins::NPM_IAM_SIMULATE
-            .rsplit_once('@')
-            .expect("name@version");
-        assert!(!name.is_empty() && name.starts_with('@'));
-        assert!(
-            !version.is_empty()
-                && version
-                    .split('.')
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
-            "{version}"
-        );
+        for pin in std::iter::once(&pins::NPM_IAM_SIMULATE).chain(pins::NPM_AWS_SDK_JS) {
+            let (name, version) = pin.rsplit_once('@').expect("name@version");
+            assert!(!name.is_empty() && name != "@", "{pin}");
+            assert!(
+                !version.is_empty()
+                    && version
+                        .split('.')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())),
+                "{pin}"
+            );
+        }
     }
 
     #[test]
