@@ -6,12 +6,14 @@
 pub mod cloudtrail;
 pub mod db;
 pub mod diff;
+pub mod domain;
 pub mod export;
 pub mod json_doc;
 pub mod merge;
 pub mod model;
 pub mod reconcile;
 pub mod schema;
+pub mod shrink;
 pub mod snapshot;
 
 pub use model::*;

@@ -123,9 +123,27 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         let pb = progress(pages.len() as u64, quiet, "parsing");
         let results = pipeline::parse_all(&pages, &|| pb.inc(1));
         pb.finish_and_clear();
+        // A value outside its column's domain is damage: refused, whatever
+        // the other source says.
+        let damaged: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .filter(|e| e.is_out_of_domain())
+            .map(|e| format!("  {e}"))
+            .collect();
+        if !damaged.is_empty() {
+            return Err(Failure::Refused(format!(
+                "refused: {} page(s) hold values outside their column's domain; nothing written:\n{}\n\
+                 the pages are damaged (save them again), or the layout changed (the parser needs updating)",
+                damaged.len(),
+                damaged.join("\n")
+            ))
+            .into());
+        }
         if a.service_reference_dir.is_some() {
             // With the JSON as a second source, an unreadable page is a
-            // warning: its prefix is covered by the JSON alone.
+            // warning: its prefix is covered by the JSON alone (and the
+            // guard names the page if the data being replaced had it).
             for r in results {
                 match r {
                     Ok(p) => parsed.push(p),
@@ -140,7 +158,8 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
                 }
             }
         } else {
-            parsed = pipeline::collect_pages(results).map_err(|e| input(e.to_string()))?;
+            parsed =
+                pipeline::collect_pages(results).map_err(|e| damage_or_input(e.to_string()))?;
         }
     }
     let captured = a.captured.clone().or_else(|| {
@@ -168,7 +187,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
             let docs =
                 pipeline::read_service_reference_dir(dir).map_err(|e| input(e.to_string()))?;
             pipeline::assemble_with_json(parsed, docs, &source, captured)
-                .map_err(|e| input(e.to_string()))?
+                .map_err(|e| damage_or_input(e.to_string()))?
         }
     };
     if !warnings.is_empty() {
@@ -212,6 +231,16 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         );
     }
     Ok(Exit::Found)
+}
+
+/// A source that cannot be read: refused (exit 3) when it holds values
+/// outside their column's domain (damage), bad input (exit 2) otherwise.
+fn damage_or_input(message: String) -> anyhow::Error {
+    if message.contains(iamref_dataset::domain::MARK) {
+        Failure::Refused(format!("refused; nothing written: {message}")).into()
+    } else {
+        input(message)
+    }
 }
 
 /// How a source folder is recorded in the manifest: relative paths stay

@@ -22,8 +22,11 @@ SAFETY:
     by its last good cached copy, recorded in the manifest) and the result keeps, against the data
     it replaces (the --out database and the --snapshot-dir snapshot where they exist, else the
     snapshot shipped in iamref), at least (100 - --max-shrink)% of each source's pages, HTML
-    actions, JSON documents, JSON actions and operations, and at least half of every service's
-    HTML and JSON actions.
+    actions, JSON documents, JSON actions and operations, at least half of every service's
+    HTML and JSON actions, and every page and JSON document with all its facts (actions,
+    resource types, keys, descriptions, required resource types, dependent actions; a
+    document's actions, resources, keys, operations and contexts). Every value must be in its
+    column's domain (access levels, key types, names, ARNs starting arn:, sizes).
     Refusals exit 3 and leave the previous database and snapshot untouched. Ctrl-C stops at once,
     writes nothing (exit 2), and the next run resumes from the cache.";
 
@@ -322,10 +325,15 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
                     cfg.cache_dir.display()
                 ),
                 e @ (CrawlError::Failed(_) | CrawlError::EmptyToc(_) | CrawlError::Parse(_)) => {
+                    let hint = if a.allow_partial {
+                        "Retry later (fetched pages are cached); --allow-partial was given, but \
+                         the cache holds no good copy of the failing pages to keep"
+                    } else {
+                        "Retry later (fetched pages are cached), or pass --allow-partial to keep \
+                         the last good copy of the failing pages"
+                    };
                     Failure::Refused(format!(
-                        "crawl failed, nothing written ({} is untouched):\n{e}\n\
-                         Retry later (fetched pages are cached), or pass --allow-partial to keep \
-                         the last good copy of the failing pages",
+                        "crawl failed, nothing written ({} is untouched):\n{e}\n{hint}",
                         out.display()
                     ))
                     .into()

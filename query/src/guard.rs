@@ -7,11 +7,16 @@
 //! actions), and API operations; a source that falls below
 //! `(100 - max_shrink)%` of its previous count is named. And for each
 //! prefix: a service that keeps less than half of its HTML actions or of
-//! its JSON actions (or disappears) is named. `--accept-shrink` publishes
+//! its JSON actions (or disappears) is named. And for each page and JSON
+//! document (`iamref_dataset::shrink`): one missing, empty, or with fewer
+//! facts of some kind is named with what it lost. Before any of this, every
+//! value is checked against its column's domain
+//! (`iamref_dataset::domain::check_services`). `--accept-shrink` publishes
 //! anyway and records what shrank in the manifest's notes.
 
 use crate::exit::Failure;
 use anyhow::{Context, Result};
+use iamref_dataset::shrink::Inventory;
 use iamref_dataset::{Manifest, Service};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +29,9 @@ pub struct GuardArgs {
     /// operations) has fewer than (100 - PERCENT)% of the data it replaces
     #[arg(long, value_name = "PERCENT", default_value_t = 10.0, value_parser = percent)]
     pub max_shrink: f64,
-    /// Publish even if the result shrank (a source beyond --max-shrink, or a service that lost
-    /// more than half its actions); what shrank is recorded in the manifest
+    /// Publish even if the result shrank (a source beyond --max-shrink, a service that lost
+    /// more than half its actions, or a page or JSON document that is missing, empty or lost
+    /// facts); what shrank is recorded in the manifest
     #[arg(long)]
     pub accept_shrink: bool,
 }
@@ -143,6 +149,24 @@ impl Profile {
 pub struct Baseline {
     pub what: String,
     pub profile: Profile,
+    /// Its facts page by page and JSON document by document.
+    pub inventory: Inventory,
+    /// The snapshot shipped in iamref (not a file the user named).
+    pub shipped: bool,
+}
+
+impl Baseline {
+    /// Only the HTML side: what a result built without the JSON service
+    /// reference is compared with when the only baseline is the shipped
+    /// snapshot (`crawl --no-service-reference` with no previous database).
+    fn html_side(&mut self) {
+        let p = &mut self.profile;
+        p.json_documents = 0;
+        p.json_actions = 0;
+        p.operations = 0;
+        p.prefixes.values_mut().for_each(|c| c.1 = 0);
+        self.inventory.documents.clear();
+    }
 }
 
 /// The data a build or crawl would replace: the `out` database if it
@@ -162,10 +186,27 @@ pub fn baselines(
             .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
         let profile = Profile::of_database(&conn, &manifest)
             .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
+        let services = iamref_dataset::db::read_services(&conn)
+            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
         v.push(Baseline {
             what: out.display().to_string(),
             profile,
+            inventory: Inventory::of(&manifest, &services),
+            shipped: false,
         });
+    }
+    if let Some(dir) = snapshot_dir {
+        // A run killed while swapping the folder in left it aside: put it
+        // back, so that it is compared (and then replaced) as it was.
+        if let Some(old) = iamref_dataset::snapshot::recover_interrupted(dir)
+            .with_context(|| format!("restoring the previous snapshot {}", dir.display()))?
+        {
+            eprintln!(
+                "note: {} was missing, left aside by an interrupted run as {}; restored",
+                dir.display(),
+                old.display()
+            );
+        }
     }
     if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
         let (manifest, services) = iamref_dataset::snapshot::read_snapshot(dir)
@@ -173,6 +214,8 @@ pub fn baselines(
         v.push(Baseline {
             what: dir.join("manifest.json").display().to_string(),
             profile: Profile::of(&manifest, &services),
+            inventory: Inventory::of(&manifest, &services),
+            shipped: false,
         });
     }
     if v.is_empty() && shipped {
@@ -180,6 +223,8 @@ pub fn baselines(
             v.push(Baseline {
                 what: "the snapshot shipped in iamref".to_string(),
                 profile: Profile::of(&b.manifest, &b.services),
+                inventory: Inventory::of(&b.manifest, &b.services),
+                shipped: true,
             });
         }
     }
@@ -274,11 +319,39 @@ pub fn publish(
     guard: &GuardArgs,
     quiet: bool,
 ) -> Result<()> {
-    let baselines =
+    // Every value in its column's domain, whatever the source.
+    let bad = iamref_dataset::domain::check_services(services);
+    if !bad.is_empty() {
+        let mut msg = format!(
+            "refused: {} value(s) outside their column's domain; nothing written:\n",
+            bad.len()
+        );
+        for b in bad.iter().take(20) {
+            let _ = writeln!(msg, "  {b}");
+        }
+        if bad.len() > 20 {
+            let _ = writeln!(msg, "  … and {} more", bad.len() - 20);
+        }
+        msg.push_str("the pages or documents are damaged (fetch them again), or the layout changed (the parser needs updating)");
+        return Err(Failure::Refused(msg).into());
+    }
+    let mut baselines =
         baselines_unless_accepted(out, snapshot_dir, shipped, guard.accept_shrink, quiet)?;
+    if manifest.json_documents.is_empty() {
+        for b in baselines.iter_mut().filter(|b| b.shipped) {
+            b.html_side();
+            if !quiet {
+                eprintln!(
+                    "note: no JSON service reference in this result: compared with the HTML side of {} only",
+                    b.what
+                );
+            }
+        }
+    }
     check(
         &baselines,
         &Profile::of(manifest, services),
+        &Inventory::of(manifest, services),
         guard.max_shrink,
         guard.accept_shrink,
         manifest,
@@ -301,6 +374,7 @@ pub fn publish(
 pub fn check(
     baselines: &[Baseline],
     new: &Profile,
+    new_pages: &Inventory,
     max_shrink: f64,
     accept: bool,
     manifest: &mut Manifest,
@@ -309,11 +383,17 @@ pub fn check(
     let mut report = String::new();
     for b in baselines {
         let lost = losses(&b.profile, new, max_shrink);
-        if lost.is_empty() {
+        let pages = iamref_dataset::shrink::losses(&b.inventory, new_pages);
+        if lost.is_empty() && pages.is_empty() {
             continue;
         }
         let _ = writeln!(report, "against {}:", b.what);
         for l in lost {
+            let _ = writeln!(report, "  {l}");
+        }
+        // Per page and per JSON document: every one is named (the manifest
+        // records them all under --accept-shrink).
+        for l in pages {
             let _ = writeln!(report, "  {l}");
         }
     }
@@ -437,13 +517,16 @@ mod tests {
         let b = vec![Baseline {
             what: "old.sqlite".into(),
             profile: old,
+            inventory: Inventory::default(),
+            shipped: false,
         }];
         let mut m = Manifest::default();
-        let e = check(&b, &new, 10.0, false, &mut m, true).unwrap_err();
+        let inv = Inventory::default();
+        let e = check(&b, &new, &inv, 10.0, false, &mut m, true).unwrap_err();
         assert_eq!(e.downcast_ref::<Failure>().unwrap().code(), 3);
         assert!(e.to_string().contains("against old.sqlite"));
         assert!(m.notes.is_empty());
-        check(&b, &new, 10.0, true, &mut m, true).unwrap();
+        check(&b, &new, &inv, 10.0, true, &mut m, true).unwrap();
         assert!(
             m.notes.iter().any(|n| n.contains("s3 168→10")),
             "{:?}",

@@ -67,12 +67,24 @@ fn snapshot_file_name() -> String {
     )
 }
 
-/// The file beside a materialized snapshot that records its size once it
-/// is completely written: `SIZE\n`.
+/// The file beside a materialized snapshot that records its size and
+/// modification time (nanoseconds since the epoch) once it is completely
+/// written: `SIZE MTIME_NS\n`. Readable by all (0644), so that a copy
+/// sealed by another user of a shared folder is used, not rebuilt.
 fn seal_path(db: &Path) -> PathBuf {
     let mut s = db.as_os_str().to_owned();
     s.push(".ok");
     PathBuf::from(s)
+}
+
+/// What the seal says of a file: `SIZE MTIME_NS`.
+fn seal_text(meta: &std::fs::Metadata) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{} {mtime}", meta.len())
 }
 
 /// Is the materialized snapshot at `path` whole: sealed with its size, an
@@ -81,10 +93,9 @@ fn is_intact(path: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(path) else {
         return false;
     };
-    let sealed = std::fs::read_to_string(seal_path(path))
-        .ok()
-        .and_then(|s| s.trim().parse::<u64>().ok());
-    if sealed != Some(meta.len()) {
+    // An in-place edit keeping the size changes the modification time.
+    let sealed = std::fs::read_to_string(seal_path(path)).ok();
+    if sealed.as_deref().map(str::trim) != Some(seal_text(&meta).as_str()) {
         return false;
     }
     let mut head = [0u8; 16];
@@ -103,11 +114,18 @@ fn materialize(path: &Path) -> Result<()> {
     let bundle = embedded_bundle()?;
     iamref_dataset::db::write_database(path, &bundle.manifest, &bundle.services)
         .with_context(|| format!("writing the snapshot database to {}", path.display()))?;
-    let len = std::fs::metadata(path)?.len();
+    let meta = std::fs::metadata(path)?;
     let seal = seal_path(path);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    writeln!(tmp, "{len}")?;
+    writeln!(tmp, "{}", seal_text(&meta))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(&seal)
         .with_context(|| format!("writing {}", seal.display()))?;
     Ok(())

@@ -7,6 +7,7 @@
 //! (May/June 2026) and the July 2026 one (reordered columns, no dependent
 //! actions, separate permission-only and API operations tables).
 
+use iamref_dataset::domain;
 use iamref_dataset::model::*;
 use scraper::{ElementRef, Html, Node, Selector};
 use std::sync::LazyLock;
@@ -18,6 +19,12 @@ use std::sync::LazyLock;
 pub struct ParseError(pub Warning);
 
 impl ParseError {
+    /// Is this a value outside its column's domain (damage, never a layout
+    /// the parser does not know)?
+    pub fn is_out_of_domain(&self) -> bool {
+        self.0.message.contains(iamref_dataset::domain::MARK)
+    }
+
     fn new(page: &str, table: Option<&str>, row: Option<usize>, msg: impl Into<String>) -> Self {
         ParseError(Warning {
             page: page.to_string(),
@@ -1248,6 +1255,18 @@ fn strip_marker(s: &str) -> String {
     }
 }
 
+/// A cell value checked against its column's domain
+/// ([`iamref_dataset::domain`]): outside it, the page is unreadable, and the
+/// error names the page, table, row and column.
+fn in_domain(
+    file: &str,
+    kind: TableKind,
+    row: usize,
+    r: Result<(), iamref_dataset::domain::Violation>,
+) -> Result<(), ParseError> {
+    r.map_err(|v| ParseError::new(file, Some(kind.label()), Some(row), v.to_string()))
+}
+
 /// Record a warning about `kind`'s table (and row) on the page.
 fn warn(page: &mut Page, kind: TableKind, row: Option<usize>, message: impl Into<String>) {
     page.warnings.push(Warning {
@@ -1304,7 +1323,7 @@ fn read_actions(
                     name = rest.to_string();
                 }
             }
-            if !valid_action(&name) {
+            if !valid_action(&name) || name.len() > domain::MAX_NAME {
                 return Err(ParseError::new(
                     &file,
                     Some(kind.label()),
@@ -1331,11 +1350,17 @@ fn read_actions(
             if let Some((c, true)) = desc {
                 if action.description.is_none() {
                     action.description = non_empty(&c.text);
+                    if let Some(d) = &action.description {
+                        in_domain(&file, kind, row_no, domain::description("Description", d))?;
+                    }
                 }
             }
             if let Some((c, true)) = grid.at(r, cols.access) {
                 if action.access_level.is_none() {
                     action.access_level = non_empty(&c.text);
+                    if let Some(l) = &action.access_level {
+                        in_domain(&file, kind, row_no, domain::access_level(l))?;
+                    }
                 }
             }
         }
@@ -1343,8 +1368,34 @@ fn read_actions(
             .at(r, cols.resource)
             .map(|(c, _)| c.items.iter().map(|i| resource_ref(i)).collect())
             .unwrap_or_default();
+        for (n, _) in &rts {
+            if !n.is_empty() {
+                in_domain(
+                    &file,
+                    kind,
+                    row_no,
+                    domain::resource_type_name("Resource types", n),
+                )?;
+            }
+        }
         let keys = keys_of(grid.at(r, cols.keys));
+        for k in &keys {
+            in_domain(
+                &file,
+                kind,
+                row_no,
+                domain::key_name("Condition keys", &k.name),
+            )?;
+        }
         let deps = list_of(grid.at(r, cols.deps));
+        for d in &deps {
+            in_domain(
+                &file,
+                kind,
+                row_no,
+                domain::qualified_action("Dependent actions", d),
+            )?;
+        }
         if let Some((name, origin)) = scenario {
             let resource_types: Vec<ActionResource> = rts
                 .into_iter()
@@ -1459,15 +1510,22 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
             // row for the resource type above.
             if let Some(last) = page.resource_types.last_mut() {
                 for a in arns_in(r) {
+                    in_domain(&file, kind, r + 1, domain::arn_format("ARN", &a.arn))?;
                     if !last.arns.contains(&a) {
                         last.arns.push(a);
                     }
                 }
                 if grid.at(r, cols.keys).is_some_and(|(_, o)| o) {
-                    iamref_dataset::merge::merge_keys(
-                        &mut last.condition_keys,
-                        keys_of(grid.at(r, cols.keys)),
-                    );
+                    let keys = keys_of(grid.at(r, cols.keys));
+                    for k in &keys {
+                        in_domain(
+                            &file,
+                            kind,
+                            r + 1,
+                            domain::key_name("Condition keys", &k.name),
+                        )?;
+                    }
+                    iamref_dataset::merge::merge_keys(&mut last.condition_keys, keys);
                 }
             }
             continue;
@@ -1482,7 +1540,25 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
             );
             continue;
         }
+        in_domain(
+            &file,
+            kind,
+            r + 1,
+            domain::resource_type_name("Resource types", &name),
+        )?;
         let arns = arns_in(r);
+        for a in &arns {
+            in_domain(&file, kind, r + 1, domain::arn_format("ARN", &a.arn))?;
+        }
+        let keys = keys_of(grid.at(r, cols.keys));
+        for k in &keys {
+            in_domain(
+                &file,
+                kind,
+                r + 1,
+                domain::key_name("Condition keys", &k.name),
+            )?;
+        }
         if arns.is_empty() {
             warn(
                 page,
@@ -1495,7 +1571,7 @@ fn read_resource_types(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
             name,
             doc_url: c.href.clone(),
             arns,
-            condition_keys: keys_of(grid.at(r, cols.keys)),
+            condition_keys: keys,
             pages: Vec::new(),
             sources: Sources::HTML,
         });
@@ -1524,12 +1600,26 @@ fn read_condition_keys(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), 
             );
             continue;
         }
+        let description = grid
+            .at(r, cols.description)
+            .and_then(|(c, _)| non_empty(&c.text));
+        let r#type = grid.at(r, cols.ktype).and_then(|(c, _)| non_empty(&c.text));
+        in_domain(
+            &file,
+            kind,
+            r + 1,
+            domain::key_name("Condition keys", &name),
+        )?;
+        if let Some(d) = &description {
+            in_domain(&file, kind, r + 1, domain::description("Description", d))?;
+        }
+        if let Some(t) = &r#type {
+            in_domain(&file, kind, r + 1, domain::key_type(t))?;
+        }
         page.condition_keys.push(ConditionKey {
             name,
-            description: grid
-                .at(r, cols.description)
-                .and_then(|(c, _)| non_empty(&c.text)),
-            r#type: grid.at(r, cols.ktype).and_then(|(c, _)| non_empty(&c.text)),
+            description,
+            r#type,
             doc_url: c.href.clone(),
             pages: Vec::new(),
             sources: Sources::HTML,
@@ -1658,6 +1748,46 @@ fn read_operations(page: &mut Page, grid: &Grid, cols: &Cols) -> Result<(), Pars
         crate::merge_operation(&mut page.operations, op);
     }
     Ok(())
+}
+
+/// Is `html` a saved HTTP redirect rather than a page: a small document
+/// titled `301 Moved Permanently` (or 302/307/308), or one whose only
+/// content is a `<meta http-equiv="refresh">`? Returns where it points, if
+/// it says. A crawl follows such redirects; a saved folder can hold the
+/// stub itself, which is skipped with a note.
+pub fn redirect_stub(html: &str) -> Option<String> {
+    if html.len() > 8 * 1024 {
+        return None;
+    }
+    let lower = html.to_ascii_lowercase();
+    let titled = [
+        "301 moved",
+        "302 found",
+        "307 temporary",
+        "308 permanent",
+        "moved permanently",
+    ]
+    .iter()
+    .any(|t| lower.contains(t));
+    let refresh = lower.contains("http-equiv=\"refresh\"") || lower.contains("http-equiv=refresh");
+    if !(titled || refresh) || lower.contains("service prefix") {
+        return None;
+    }
+    // The target: the refresh's `url=`, else the first link.
+    let target = lower
+        .find("url=")
+        .map(|i| i + 4)
+        .or_else(|| lower.find("href=").map(|i| i + 5))
+        .map(|i| {
+            html[i..]
+                .trim_start_matches(['"', '\''])
+                .chars()
+                .take_while(|c| !matches!(c, '"' | '\'' | '>' | ' ') && !c.is_control())
+                .take(200)
+                .collect::<String>()
+        })
+        .filter(|t| !t.is_empty());
+    Some(target.unwrap_or_else(|| "an unnamed location".to_string()))
 }
 
 /// Links to service pages (`list_*.html`) in the table of contents, in

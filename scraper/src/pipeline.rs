@@ -32,6 +32,17 @@ pub enum PipelineError {
     Json(Vec<JsonError>),
 }
 
+/// A file's bytes, at most `cap + 1` of them (memory stays bounded; a file
+/// over `cap` is refused by whoever reads the bytes, naming it).
+fn read_capped(p: &Path, cap: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(p)?
+        .take(cap as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Read every `list_*.html` in `dir`, sorted by name.
 pub fn read_pages_dir(dir: &Path) -> Result<Vec<PageSource>, PipelineError> {
     let rd = std::fs::read_dir(dir).map_err(|e| PipelineError::Io(dir.display().to_string(), e))?;
@@ -50,8 +61,8 @@ pub fn read_pages_dir(dir: &Path) -> Result<Vec<PageSource>, PipelineError> {
         .into_par_iter()
         .map(|file| {
             let p = dir.join(&file);
-            let bytes =
-                std::fs::read(&p).map_err(|e| PipelineError::Io(p.display().to_string(), e))?;
+            let bytes = read_capped(&p, iamref_dataset::domain::MAX_PAGE_BYTES)
+                .map_err(|e| PipelineError::Io(p.display().to_string(), e))?;
             Ok(PageSource { file, bytes })
         })
         .collect()
@@ -107,7 +118,8 @@ pub fn read_service_reference_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, 
         .into_par_iter()
         .map(|prefix| {
             let p = v1.join(&prefix).join(format!("{prefix}.json"));
-            let bytes = std::fs::read(&p).map_err(|e| io(&p, e))?;
+            let bytes = read_capped(&p, iamref_dataset::domain::MAX_DOCUMENT_BYTES)
+                .map_err(|e| io(&p, e))?;
             Ok((prefix, bytes))
         })
         .collect()
@@ -125,6 +137,18 @@ pub fn parse_json_docs(docs: &[(String, Vec<u8>)]) -> Result<Vec<JsonDocument>, 
 
 /// Parse one page's bytes (which must be UTF-8).
 pub fn parse_source(src: &PageSource) -> Result<Page, ParseError> {
+    if src.bytes.len() > iamref_dataset::domain::MAX_PAGE_BYTES {
+        return Err(ParseError(Warning {
+            page: src.file.clone(),
+            table: None,
+            row: None,
+            message: format!(
+                "{} bytes, over the {} MiB a reference page may have (the largest real page is 2.2 MB)",
+                src.bytes.len(),
+                iamref_dataset::domain::MAX_PAGE_BYTES >> 20
+            ),
+        }));
+    }
     let text = std::str::from_utf8(&src.bytes).map_err(|e| {
         ParseError(Warning {
             page: src.file.clone(),
@@ -136,6 +160,31 @@ pub fn parse_source(src: &PageSource) -> Result<Page, ParseError> {
             ),
         })
     })?;
+    if let Some(target) = crate::parse::redirect_stub(text) {
+        // A saved redirect: no service data, a note, the page skipped (an
+        // empty page gives no service).
+        return Ok(Page {
+            file: src.file.clone(),
+            service_name: String::new(),
+            prefix: String::new(),
+            url: None,
+            sha256: iamref_dataset::sha256_hex(&src.bytes),
+            layout: Layout::Classic,
+            actions: Vec::new(),
+            resource_types: Vec::new(),
+            condition_keys: Vec::new(),
+            operations: Vec::new(),
+            warnings: vec![Warning {
+                page: src.file.clone(),
+                table: None,
+                row: None,
+                message: format!(
+                    "a saved HTTP redirect (to {:?}), not a reference page; skipped",
+                    target
+                ),
+            }],
+        });
+    }
     parse_page(&src.file, text)
 }
 
@@ -240,6 +289,58 @@ pub fn assemble_docs(
                     });
                 }
             }
+        }
+    }
+    // Condition keys a row names that no table of the prefix defines
+    // (global `aws:` keys are defined by IAM, not by the service's table).
+    for s in &services {
+        let defined: std::collections::HashSet<String> = s
+            .condition_keys
+            .iter()
+            .map(|k| k.name.to_ascii_lowercase())
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        let named = s
+            .actions
+            .iter()
+            .flat_map(|a| {
+                let rows = a
+                    .resource_types
+                    .iter()
+                    .chain(a.scenarios.iter().flat_map(|x| x.resource_types.iter()));
+                a.condition_keys
+                    .iter()
+                    .chain(rows.flat_map(|r| r.condition_keys.iter()))
+                    .map(move |k| (k, a.pages.first(), "actions", format!("action {}", a.name)))
+            })
+            .chain(s.resource_types.iter().flat_map(|r| {
+                r.condition_keys.iter().map(move |k| {
+                    (
+                        k,
+                        r.pages.first(),
+                        "resource types",
+                        format!("resource type {}", r.name),
+                    )
+                })
+            }));
+        for (k, page, table, row) in named {
+            let lower = k.name.to_ascii_lowercase();
+            if lower.starts_with("aws:") || defined.contains(&lower) || !seen.insert(lower) {
+                continue;
+            }
+            // Named by the page, or by the JSON document alone.
+            let page = page.filter(|_| k.sources.has_html());
+            warnings.push(Warning {
+                page: page
+                    .cloned()
+                    .unwrap_or_else(|| service_reference::document_name(&s.prefix)),
+                table: Some(if page.is_some() { table } else { "Actions" }.into()),
+                row: None,
+                message: format!(
+                    "{row} names condition key {:?}, which no condition keys table of {} defines",
+                    k.name, s.prefix
+                ),
+            });
         }
     }
     warnings.sort();

@@ -5,6 +5,7 @@
 //! Pure functions, no I/O: bytes in, typed documents or an error naming the
 //! document and the JSON path of the problem out.
 
+use iamref_dataset::domain;
 use iamref_dataset::json_doc::{IndexEntry, JsonDocument, ServiceDoc};
 
 pub use iamref_dataset::json_doc;
@@ -54,6 +55,16 @@ pub fn document_name(prefix: &str) -> String {
 /// (compared case-insensitively).
 pub fn parse_service_doc(prefix: &str, bytes: &[u8]) -> Result<ServiceDoc, JsonError> {
     let name = document_name(prefix);
+    if bytes.len() > domain::MAX_DOCUMENT_BYTES {
+        return Err(JsonError {
+            document: name,
+            message: format!(
+                "{} bytes, over the {} MiB a service reference document may have",
+                bytes.len(),
+                domain::MAX_DOCUMENT_BYTES >> 20
+            ),
+        });
+    }
     let doc: ServiceDoc = de(&name, bytes)?;
     if doc.name.trim().is_empty() {
         return Err(JsonError {
@@ -85,6 +96,35 @@ pub fn parse_service_doc(prefix: &str, bytes: &[u8]) -> Result<ServiceDoc, JsonE
                 message: format!("Resources[{i}] has an empty Name"),
             });
         }
+    }
+    // Every value against its field's domain (names, key types, ARNs).
+    let bad = domain::check_document(&name, &doc);
+    if !bad.is_empty() {
+        let shown: Vec<String> = bad
+            .iter()
+            .take(5)
+            .map(|l| {
+                format!(
+                    "{}: {}",
+                    l.place.trim_start_matches(&format!("{name}, ")),
+                    l.violation
+                )
+            })
+            .collect();
+        let more = if bad.len() > 5 {
+            format!("; … and {} more", bad.len() - 5)
+        } else {
+            String::new()
+        };
+        return Err(JsonError {
+            document: name,
+            message: format!(
+                "{} value(s) {}: {}{more}",
+                bad.len(),
+                domain::MARK,
+                shown.join("; ")
+            ),
+        });
     }
     Ok(doc)
 }

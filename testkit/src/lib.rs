@@ -41,8 +41,18 @@ pub mod pins {
     /// validator (the 2.1.0 schema and the SARIF rules; a self-contained
     /// .NET build for Linux, pulled in as an optional dependency).
     pub const NPM_SARIF_MULTITOOL: &str = "@microsoft/sarif-multitool@5.7.0";
-    /// Every npm pin, for the checks.
+    /// The single-package npm pins (installed by [`crate::npm::install`]),
+    /// for the checks.
     pub const NPM: &[&str] = &[NPM_IAM_SIMULATE, NPM_SARIF_MULTITOOL];
+    /// `query/tests/cli/proxy.rs` (npm): the AWS SDK for JavaScript v3
+    /// through `record --proxy` (v3 needs an agent for a proxy).
+    pub const NPM_AWS_SDK_JS: &[&str] = &[
+        "@aws-sdk/client-s3@3.1178.0",
+        "@aws-sdk/client-sqs@3.1178.0",
+        "@aws-sdk/client-dynamodb@3.1178.0",
+        "https-proxy-agent@9.1.0",
+        "@smithy/node-http-handler@4.14.2",
+    ];
 }
 
 /// The environment variable that turns every skip into a failure.
@@ -217,9 +227,9 @@ mod tests {
 
     #[test]
     fn npm_pins_are_exact() {
-        for pin in pins::NPM {
+        for pin in pins::NPM.iter().chain(pins::NPM_AWS_SDK_JS) {
             let (name, version) = pin.rsplit_once('@').expect("name@version");
-            assert!(!name.is_empty() && name.starts_with('@'), "{pin}");
+            assert!(!name.is_empty() && name != "@", "{pin}");
             assert!(
                 !version.is_empty()
                     && version

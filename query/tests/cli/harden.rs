@@ -469,7 +469,7 @@ fn mutate(html: &str, rng: &mut Rng) -> (String, String) {
         let all: Vec<usize> = html.match_indices(pat).map(|(i, _)| i).collect();
         (!all.is_empty()).then(|| all[rng.below(all.len())])
     };
-    match rng.below(4) {
+    match rng.below(7) {
         0 => {
             let mut cut = 1 + rng.below(html.rfind("</html>").unwrap_or(html.len()) - 1);
             while !html.is_char_boundary(cut) {
@@ -497,6 +497,79 @@ fn mutate(html: &str, rng: &mut Rng) -> (String, String) {
             }
             None => ("unchanged".into(), html.to_string()),
         },
+        4 => {
+            // Two cells of a row swapped under correct headers.
+            let rows: Vec<usize> = html.match_indices("<tr").map(|(i, _)| i).collect();
+            let with_cells: Vec<(usize, Vec<(usize, usize)>)> = rows
+                .into_iter()
+                .map(|r| (r, r + html[r..].find("</tr>").unwrap_or(0)))
+                .map(|(r, e)| (r, td_spans(&html[r..e])))
+                .filter(|(_, c)| c.len() >= 3)
+                .collect();
+            if with_cells.is_empty() {
+                return ("unchanged".into(), html.to_string());
+            }
+            let (r, c) = &with_cells[rng.below(with_cells.len())];
+            let i = rng.below(c.len() - 1);
+            let (a, b) = (c[i], c[i + 1]);
+            let (a, b) = ((r + a.0, r + a.1), (r + b.0, r + b.1));
+            (
+                format!("cells {i} and {} of the row at {r} swapped", i + 1),
+                format!(
+                    "{}{}{}{}{}",
+                    &html[..a.0],
+                    &html[b.0..b.1],
+                    &html[a.1..b.0],
+                    &html[a.0..a.1],
+                    &html[b.1..]
+                ),
+            )
+        }
+        5 => {
+            // A value outside its column's domain.
+            let (from, to) = [
+                ("<td>Read</td>", "<td>Raed</td>"),
+                ("<td>Write</td>", "<td>Writ</td>"),
+                ("<td>List</td>", "<td>Lisst</td>"),
+                (">String<", ">Strin<"),
+                (">arn:", ">^arn:"),
+                ("thing*</a>", "th<ing*</a>"),
+            ][rng.below(6)];
+            match pick(rng, from) {
+                Some(at) => (
+                    format!("{from} at {at} made {to}"),
+                    format!("{}{to}{}", &html[..at], &html[at + from.len()..]),
+                ),
+                None => ("unchanged".into(), html.to_string()),
+            }
+        }
+        6 => {
+            // An optional column dropped: the last header cell and the last
+            // cell of every row of a table.
+            match pick(rng, "<table") {
+                Some(at) => {
+                    let end = at + html[at..].find("</table>").unwrap();
+                    let mut t = html[at..end].to_string();
+                    let rows: Vec<usize> = t.match_indices("<tr").map(|(i, _)| i).collect();
+                    for r in rows.into_iter().rev() {
+                        let e = r + t[r..].find("</tr>").unwrap_or(t.len() - r);
+                        let row = &t[r..e];
+                        let last = td_spans(row).last().copied().or_else(|| {
+                            row.rfind("<th")
+                                .map(|i| (i, i + row[i..].find("</th>").map_or(0, |j| j + 5)))
+                        });
+                        if let Some((a, b)) = last.filter(|(a, b)| b > a) {
+                            t.replace_range(r + a..r + b, "");
+                        }
+                    }
+                    (
+                        format!("last column of the table at {at} dropped"),
+                        format!("{}{t}{}", &html[..at], &html[end..]),
+                    )
+                }
+                None => ("unchanged".into(), html.to_string()),
+            }
+        }
         _ => match pick(rng, "<h2") {
             Some(at) => {
                 let end = at + html[at..].find("</h2>").unwrap() + 5;
@@ -510,9 +583,30 @@ fn mutate(html: &str, rng: &mut Rng) -> (String, String) {
     }
 }
 
+/// The `<td …>…</td>` spans of a row (`<td>` cells do not nest here).
+fn td_spans(row: &str) -> Vec<(usize, usize)> {
+    let mut v = Vec::new();
+    let mut at = 0;
+    while let Some(i) = row[at..].find("<td") {
+        let s = at + i;
+        let Some(e) = row[s..].find("</td>") else {
+            break;
+        };
+        v.push((s, s + e + 5));
+        at = s + e + 5;
+    }
+    v
+}
+
 #[test]
 fn seeded_mutation_trial_never_loses_facts_with_exit_0() {
-    let s = Setup::new();
+    let mut s = Setup::new();
+    // A prefix with two pages (constructed), so that a page of a
+    // multi-page prefix can go missing.
+    s.pages.push((
+        "list_examplefixture0part2.html".into(),
+        server::fixture_page("fixture0", &["DescribeThing", "TagThing"]).into_bytes(),
+    ));
     let mut rng = Rng(0x1a2b_3c4d_5e6f_7788);
     let mut refused = 0;
     let mut published = 0;
@@ -523,11 +617,47 @@ fn seeded_mutation_trial_never_loses_facts_with_exit_0() {
         for round in 0..20 {
             let (file, bytes) = &s.pages[rng.below(s.pages.len())];
             let html = String::from_utf8(bytes.clone()).unwrap();
-            let (what, damaged) = mutate(&html, &mut rng);
+            let (mut what, damaged) = mutate(&html, &mut rng);
             let dir = s.pages_with("mutated", file, |_| damaged.clone().into_bytes());
+            let mut sr_used = sr.clone();
+            // Every fourth round: a whole page removed, or (with the JSON)
+            // a section dropped from a document.
+            if round % 4 == 3 {
+                let dir_pages = s.pages_with("mutated", "", |b| b.to_vec());
+                if json && round % 8 == 7 {
+                    let (prefix, doc) = &s.docs[rng.below(s.docs.len())];
+                    let mut v: serde_json::Value = serde_json::from_slice(doc).unwrap();
+                    v.as_object_mut().unwrap().remove("Actions");
+                    let d = s.dir("sr-mutated");
+                    let _ = std::fs::remove_dir_all(&d);
+                    let docs: Files = s
+                        .docs
+                        .iter()
+                        .map(|(p, b)| {
+                            let b = if p == prefix {
+                                serde_json::to_vec(&v).unwrap()
+                            } else {
+                                b.clone()
+                            };
+                            (p.clone(), b)
+                        })
+                        .collect();
+                    write_docs(&d, &docs);
+                    sr_used = Some(d);
+                    what = format!("Actions dropped from {prefix}.json");
+                } else {
+                    let gone = if rng.below(2) == 0 {
+                        "list_examplefixture0part2.html"
+                    } else {
+                        "list_examplefixture0.html"
+                    };
+                    std::fs::remove_file(dir_pages.join(gone)).unwrap();
+                    what = format!("{gone} removed (a page of a two-page prefix)");
+                }
+            }
             let target = s.dir("trial.sqlite");
             std::fs::write(&target, &good).unwrap();
-            let out = build(&s.cache(), &dir, sr.as_deref(), &target)
+            let out = build(&s.cache(), &dir, sr_used.as_deref(), &target)
                 .arg("--quiet")
                 .output()
                 .unwrap();
@@ -555,7 +685,7 @@ fn seeded_mutation_trial_never_loses_facts_with_exit_0() {
         }
     }
     // The trial did try damage that had to be refused.
-    assert!(refused >= 20, "refused {refused}, published {published}");
+    assert!(refused >= 24, "refused {refused}, published {published}");
 }
 
 /// The snapshot cache folder: `IAMREF_CACHE_DIR` below a plain file cannot
