@@ -596,6 +596,7 @@ pub fn write_from_cloudtrail(
     path: &Path,
     trail: &TrailArgs,
     include_conditional: bool,
+    split: &crate::split::SplitArgs,
     out: &mut Out,
 ) -> Result<Exit> {
     let idx = index(conn)?;
@@ -634,6 +635,10 @@ pub fn write_from_cloudtrail(
             maybe.join(", ")
         );
     }
+    if let Some(paths) = crate::split::write_parts(&policy, split)? {
+        crate::split::print_paths(out.w(), &paths)?;
+        return Ok(unless_skipped(&r, Exit::Found));
+    }
     let compact = out.format == Format::Jsonl;
     let w = out.w();
     if compact {
@@ -651,17 +656,38 @@ pub fn write_from_cloudtrail(
 
 #[derive(clap::Args, Debug)]
 pub struct RecordArgs {
-    /// UDP port to listen on (the SDKs' AWS_CSM_PORT; 0 picks a free one)
-    #[arg(long, default_value_t = 31000)]
-    pub port: u16,
+    /// UDP port to listen on for CSM datagrams (the SDKs' AWS_CSM_PORT; 0
+    /// picks a free one); default 31000, and with --proxy only when given
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Address to listen on; anything but loopback exposes the credentials
-    /// the SDKs send in clear text (a warning says so)
+    /// the SDKs send (CSM datagrams in clear text; the proxy to anyone who
+    /// can reach it): a warning says so
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     pub listen: IpAddr,
+    /// Also (or only) record through an HTTP(S) forward proxy on this port
+    /// or address (default 127.0.0.1:10080), for SDKs without CSM (Go v2,
+    /// JavaScript v3, Rust): AWS hosts are intercepted with a local CA,
+    /// others tunneled untouched
+    #[arg(long, value_name = "[ADDR:]PORT", num_args = 0..=1, default_missing_value = "10080")]
+    pub proxy: Option<String>,
+    /// Folder of the proxy's CA (ca.pem, ca-key.pem), made on first use;
+    /// default: `proxy-ca` in iamref's config folder
+    #[arg(long, value_name = "DIR")]
+    pub ca_dir: Option<PathBuf>,
+    /// Send every intercepted request to this endpoint instead of the real
+    /// AWS host (moto, LocalStack, tests): http://HOST:PORT or https://HOST:PORT
+    #[arg(long, value_name = "URL")]
+    pub upstream_endpoint: Option<String>,
+    /// Show only failed calls as they come (denied ones as "denied: needs ACTION")
+    #[arg(long)]
+    pub fails_only: bool,
     /// Write the policy here (atomically) when recording ends; default:
     /// standard output
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "split")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: crate::split::SplitArgs,
     /// Write the calls here (JSON lines, CloudTrail-shaped, atomically):
     /// replay with `iamref calls FILE` or `iamref policy write --from-cloudtrail FILE`
     #[arg(long, value_name = "FILE")]
@@ -672,10 +698,38 @@ pub struct RecordArgs {
     /// Grant the parameter-dependent actions too (listed as "may also need" otherwise)
     #[arg(long)]
     pub include_conditional: bool,
-    /// Write the address actually bound (`127.0.0.1:PORT`) to this file
-    /// once listening: for scripts that start the workload next
+    /// Write the addresses actually bound to this file once listening
+    /// (`127.0.0.1:PORT` for CSM, `proxy 127.0.0.1:PORT` for the proxy,
+    /// one a line): for scripts that start the workload next
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+}
+
+/// The proxy's address: `PORT` (on `--listen`) or `IP:PORT`; an IP that
+/// is not loopback must be the one `--listen` names.
+fn proxy_addr(spec: &str, listen: IpAddr) -> Result<SocketAddr> {
+    if let Ok(port) = spec.parse::<u16>() {
+        return Ok(SocketAddr::new(listen, port));
+    }
+    let addr: SocketAddr = spec.parse().map_err(|_| {
+        input(format!(
+            "--proxy {spec:?}: expected a port (10080) or an address (127.0.0.1:10080)"
+        ))
+    })?;
+    if !addr.ip().is_loopback() && addr.ip() != listen {
+        return Err(input(format!(
+            "--proxy {addr}: not loopback; anyone who can reach it can use the proxy and see the calls: say --listen {} too",
+            addr.ip()
+        )));
+    }
+    Ok(addr)
+}
+
+/// The default CA folder: `proxy-ca` in iamref's config folder.
+fn default_ca_dir() -> Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "iamref")
+        .map(|d| d.config_dir().join("proxy-ca"))
+        .ok_or_else(|| input("no home folder to keep the proxy's CA in: say --ca-dir DIR"))
 }
 
 /// ISO 8601 (UTC) of milliseconds since the epoch.
@@ -743,6 +797,46 @@ fn log_line(d: &csm::Datagram, account: Option<&str>, prefix: Option<&str>) -> V
     v
 }
 
+/// One call log line for a call the proxy saw: the same shape as
+/// [`log_line`], with the members naming resources as
+/// `requestParameters` (never a credential, header or body).
+fn proxy_log_line(c: &Call, prefix: Option<&str>) -> Value {
+    let sdk = match &c.service {
+        Some(ServiceRef::SdkId(id)) => Some(id.clone()),
+        _ => None,
+    };
+    let source = match (prefix, &c.service) {
+        (Some(p), _) => cloudtrail::event_source_for(p),
+        (None, Some(s)) => format!(
+            "{}.amazonaws.com",
+            s.as_str().to_ascii_lowercase().replace(' ', "-")
+        ),
+        (None, None) => String::new(),
+    };
+    let mut v = json!({
+        "eventTime": iso(now_ms()),
+        "eventSource": source,
+        "eventName": c.operation,
+        "awsRegion": c.region,
+        "recipientAccountId": c.account,
+        "httpStatus": c.status,
+        "eventType": "iamrefProxyCall",
+    });
+    if let Some(id) = sdk {
+        v["sdkServiceId"] = json!(id);
+    }
+    if let Some(p) = &c.params {
+        v["requestParameters"] = p.clone();
+    }
+    if let Some(e) = &c.error {
+        v["errorCode"] = json!(e);
+    }
+    if let Some(a) = &c.denied_action {
+        v["errorMessage"] = json!(format!("not authorized to perform: {a}"));
+    }
+    v
+}
+
 /// A file written through a temporary file beside it, renamed at the end.
 struct AtomicFile {
     tmp: std::io::BufWriter<tempfile::NamedTempFile>,
@@ -792,6 +886,14 @@ pub struct Counters {
     pub attempts: u64,
     pub malformed: u64,
     pub oversized: u64,
+    /// Requests the proxy intercepted (AWS calls or not).
+    pub proxied: u64,
+    /// Intercepted requests that are no AWS API call iamref knows.
+    pub proxy_unknown: u64,
+    /// Requests the proxy could not read or forward (answered with an error).
+    pub proxy_malformed: u64,
+    /// CONNECTs to other hosts, tunneled untouched.
+    pub tunneled: u64,
 }
 
 /// Stop on Ctrl-C: a thread with a small runtime waits for the signal.
@@ -823,6 +925,17 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(s.into())
 }
 
+/// What the sources send the recording loop.
+enum Msg {
+    Data(Vec<u8>),
+    Oversized,
+    Proxy(iamref_proxy::Event),
+}
+
+/// At most this many distinct proxy problems are printed as they come;
+/// all are counted.
+const SHOW_PROBLEMS: u64 = 20;
+
 /// `iamref record`.
 pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
     if let Some(d) = a.duration {
@@ -832,42 +945,103 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             )));
         }
     }
+    let proxy_at = a
+        .proxy
+        .as_deref()
+        .map(|p| proxy_addr(p, a.listen))
+        .transpose()?;
+    if proxy_at.is_none() && (a.ca_dir.is_some() || a.upstream_endpoint.is_some()) {
+        return Err(input("--ca-dir and --upstream-endpoint go with --proxy"));
+    }
+    let upstream = a
+        .upstream_endpoint
+        .as_deref()
+        .map(iamref_proxy::Upstream::parse)
+        .transpose()
+        .map_err(|e| input(format!("{e:#}")))?;
+    // CSM listens unless only the proxy was asked for.
+    let csm_port = match (a.port, proxy_at) {
+        (Some(p), _) => Some(p),
+        (None, None) => Some(31000),
+        (None, Some(_)) => None,
+    };
     let idx = index(conn)?;
-    let addr = SocketAddr::new(a.listen, a.port);
     if !a.listen.is_loopback() {
         eprintln!(
-            "iamref: warning: listening on {addr}, not loopback: SDK datagrams carry access keys and session tokens in clear text; anyone on that network can send or read them"
+            "iamref: warning: listening on {}, not loopback: SDK datagrams carry access keys and session tokens in clear text, and anyone who can reach the proxy can use it and see the calls",
+            a.listen
         );
     }
-    let sock = bind(addr).map_err(|e| {
-        input(format!(
-            "cannot listen on {addr}: {e} (another recorder running? try --port with another port, or 0 for a free one)"
-        ))
-    })?;
-    let local = sock.local_addr()?;
+    let sock = csm_port
+        .map(|port| {
+            let addr = SocketAddr::new(a.listen, port);
+            bind(addr).map_err(|e| {
+                input(format!(
+                    "cannot listen on {addr}: {e} (another recorder running? try --port with another port, or 0 for a free one)"
+                ))
+            })
+        })
+        .transpose()?;
     // Open the outputs first: a bad path fails before recording.
     let mut log = a.log.as_deref().map(AtomicFile::create).transpose()?;
     if let Some(o) = &a.out {
         AtomicFile::create(o)?; // dropped: only checks the folder is writable
     }
-    eprintln!(
-        "iamref: listening on {local}; run the workload with AWS_CSM_ENABLED=true AWS_CSM_PORT={}{}; {}",
-        local.port(),
-        if local.ip().is_loopback() && local.ip() == IpAddr::from([127, 0, 0, 1]) {
-            String::new()
-        } else {
-            format!(" AWS_CSM_HOST={}", local.ip())
-        },
-        match a.duration {
-            Some(d) => format!("stopping after {d} s or at Ctrl-C"),
-            None => "Ctrl-C stops".to_string(),
-        }
-    );
-    if let Some(r) = &a.ready_file {
-        std::fs::write(r, format!("{local}\n"))
-            .map_err(|e| input(format!("{}: {e}", r.display())))?;
-    }
     let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::sync_channel::<Msg>(1 << 16);
+    let proxy = match proxy_at {
+        Some(listen) => {
+            let ca_dir = match &a.ca_dir {
+                Some(d) => d.clone(),
+                None => default_ca_dir()?,
+            };
+            let ptx = tx.clone();
+            let sink: iamref_proxy::Sink = Arc::new(move |e| {
+                let _ = ptx.send(Msg::Proxy(e));
+            });
+            let p = iamref_proxy::start(
+                iamref_proxy::Config {
+                    listen,
+                    ca_dir,
+                    upstream,
+                },
+                sink,
+                stop.clone(),
+            )
+            .map_err(|e| input(format!("--proxy: {e:#}")))?;
+            Some(p)
+        }
+        None => None,
+    };
+    let until = match a.duration {
+        Some(d) => format!("stopping after {d} s or at Ctrl-C"),
+        None => "Ctrl-C stops".to_string(),
+    };
+    let mut ready = String::new();
+    if let Some(sock) = &sock {
+        let local = sock.local_addr()?;
+        eprintln!(
+            "iamref: listening on {local}; run the workload with AWS_CSM_ENABLED=true AWS_CSM_PORT={}{}; {until}",
+            local.port(),
+            if local.ip().is_loopback() && local.ip() == IpAddr::from([127, 0, 0, 1]) {
+                String::new()
+            } else {
+                format!(" AWS_CSM_HOST={}", local.ip())
+            },
+        );
+        ready.push_str(&format!("{local}\n"));
+    }
+    if let Some(p) = &proxy {
+        let ca = p.ca_pem.display();
+        eprintln!(
+            "iamref: proxy on {}, CA certificate {ca}; run the workload with:\n  HTTPS_PROXY=http://{0} HTTP_PROXY=http://{0}\n  AWS_CA_BUNDLE={ca}\n  NODE_EXTRA_CA_CERTS={ca}\n  SSL_CERT_FILE={ca}   (OpenSSL clients; it replaces their system roots)\n{until}",
+            p.local
+        );
+        ready.push_str(&format!("proxy {}\n", p.local));
+    }
+    if let Some(r) = &a.ready_file {
+        std::fs::write(r, ready).map_err(|e| input(format!("{}: {e}", r.display())))?;
+    }
     on_ctrl_c(stop.clone());
     let deadline = a
         .duration
@@ -875,45 +1049,47 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
 
     // A receiver thread only drains the socket (so bursts do not overflow
     // the kernel buffer); this thread parses and maps.
-    sock.set_read_timeout(Some(Duration::from_millis(50)))?;
-    enum Msg {
-        Data(Vec<u8>),
-        Oversized,
-    }
-    let (tx, rx) = mpsc::sync_channel::<Msg>(1 << 16);
-    let rstop = stop.clone();
-    let receiver = std::thread::spawn(move || {
-        let mut buf = vec![0u8; 65_536];
-        loop {
-            if rstop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
-                rstop.store(true, Ordering::SeqCst);
-                break;
-            }
-            match sock.recv_from(&mut buf) {
-                Ok((n, _)) => {
-                    // Oversized datagrams are not copied, only measured.
-                    let msg = if n > csm::MAX_DATAGRAM {
-                        Msg::Oversized
-                    } else {
-                        Msg::Data(buf[..n].to_vec())
-                    };
-                    if tx.send(msg).is_err() {
+    let mut receiver = match sock {
+        Some(sock) => {
+            sock.set_read_timeout(Some(Duration::from_millis(50)))?;
+            let rstop = stop.clone();
+            let tx = tx.clone();
+            Some(std::thread::spawn(move || {
+                let mut buf = vec![0u8; 65_536];
+                loop {
+                    if rstop.load(Ordering::SeqCst) {
                         break;
                     }
+                    match sock.recv_from(&mut buf) {
+                        Ok((n, _)) => {
+                            // Oversized datagrams are not copied, only measured.
+                            let msg = if n > csm::MAX_DATAGRAM {
+                                Msg::Oversized
+                            } else {
+                                Msg::Data(buf[..n].to_vec())
+                            };
+                            if tx.send(msg).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock
+                                    | std::io::ErrorKind::TimedOut
+                                    | std::io::ErrorKind::Interrupted
+                            ) => {}
+                        Err(_) => {
+                            // ICMP errors and the like: keep listening.
+                        }
+                    }
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock
-                            | std::io::ErrorKind::TimedOut
-                            | std::io::ErrorKind::Interrupted
-                    ) => {}
-                Err(_) => {
-                    // ICMP errors and the like: keep listening.
-                }
-            }
+            }))
         }
-    });
+        None => None,
+    };
+    drop(tx);
+    let mut proxy = proxy;
 
     let mut rec = Recording::new(Options {
         include_conditional: a.include_conditional,
@@ -926,77 +1102,150 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     let mut account: Option<String> = None;
     let mut accounts_seen = std::collections::BTreeSet::new();
     let mut log_err: Option<anyhow::Error> = None;
+    let mut problems: BTreeSet<String> = BTreeSet::new();
+    // After the stop: the sources are stopped and joined, what they sent
+    // is drained.
+    let mut draining = false;
     loop {
-        let msg = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(m) => m,
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
-                    let now = (c.datagrams, rec.stats.calls);
-                    if shown != Some(now) {
-                        status_line(&c, &rec);
-                        shown = Some(now);
+        let msg = if draining {
+            match rx.try_recv() {
+                Ok(m) => m,
+                Err(_) => break,
+            }
+        } else {
+            if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
+                stop.store(true, Ordering::SeqCst);
+                if let Some(r) = receiver.take() {
+                    let _ = r.join();
+                }
+                if let Some(p) = proxy.take() {
+                    p.join();
+                }
+                draining = true;
+                continue;
+            }
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
+                        let now = (c.datagrams + c.proxied, rec.stats.calls);
+                        if shown != Some(now) {
+                            status_line(&c, &rec);
+                            shown = Some(now);
+                        }
+                        last_status = Instant::now();
                     }
-                    last_status = Instant::now();
+                    continue;
                 }
-                continue;
-            }
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
-        };
-        c.datagrams += 1;
-        let msg = match msg {
-            Msg::Data(m) => m,
-            Msg::Oversized => {
-                c.oversized += 1;
-                continue;
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    stop.store(true, Ordering::SeqCst);
+                    continue;
+                }
             }
         };
-        let d = match csm::parse(&msg) {
-            Ok(d) => d,
-            Err(csm::CsmError::Oversized(_)) => {
-                c.oversized += 1;
-                continue;
-            }
-            Err(_) => {
-                c.malformed += 1;
-                continue;
+        let (call, line) = match msg {
+            Msg::Proxy(e) => match e {
+                iamref_proxy::Event::Call(call) => {
+                    c.proxied += 1;
+                    c.calls += 1;
+                    (*call, None)
+                }
+                iamref_proxy::Event::Unknown(why) => {
+                    c.proxied += 1;
+                    c.proxy_unknown += 1;
+                    if c.proxy_unknown <= SHOW_PROBLEMS && problems.insert(why.clone()) {
+                        eprintln!("iamref: proxy: not recorded: {}", crate::output::safe(&why));
+                    }
+                    continue;
+                }
+                iamref_proxy::Event::Malformed(why) => {
+                    c.proxy_malformed += 1;
+                    if c.proxy_malformed <= SHOW_PROBLEMS && problems.insert(why.clone()) {
+                        eprintln!("iamref: proxy: {}", crate::output::safe(&why));
+                    }
+                    continue;
+                }
+                iamref_proxy::Event::Tunneled(_) => {
+                    c.tunneled += 1;
+                    continue;
+                }
+            },
+            msg => {
+                c.datagrams += 1;
+                let msg = match msg {
+                    Msg::Data(m) => m,
+                    _ => {
+                        c.oversized += 1;
+                        continue;
+                    }
+                };
+                let d = match csm::parse(&msg) {
+                    Ok(d) => d,
+                    Err(csm::CsmError::Oversized(_)) => {
+                        c.oversized += 1;
+                        continue;
+                    }
+                    Err(_) => {
+                        c.malformed += 1;
+                        continue;
+                    }
+                };
+                drop(msg);
+                if d.kind == Some(csm::Kind::ApiCallAttempt) {
+                    c.attempts += 1;
+                    if let Some(acct) = &d.account {
+                        if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
+                            eprintln!("iamref: note: calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", "));
+                        }
+                        account = Some(acct.clone());
+                    }
+                    continue;
+                }
+                c.calls += 1;
+                let call = Call {
+                    at: format!("datagram {}", c.datagrams),
+                    service: Some(ServiceRef::SdkId(d.service.clone())),
+                    operation: d.api.clone(),
+                    region: d.region.clone(),
+                    account: account.clone(),
+                    status: d.final_http_status,
+                    error: d.failure().map(str::to_string),
+                    denied_action: d.denied_action.clone(),
+                    ..Default::default()
+                };
+                (call, Some(d))
             }
         };
-        drop(msg);
-        if d.kind == Some(csm::Kind::ApiCallAttempt) {
-            c.attempts += 1;
-            if let Some(acct) = &d.account {
+        if line.is_none() {
+            if let Some(acct) = &call.account {
                 if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
-                    eprintln!("iamref: note: calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", "));
+                    eprintln!(
+                        "iamref: note: calls from more than one account ({})",
+                        accounts_seen.iter().cloned().collect::<Vec<_>>().join(", ")
+                    );
                 }
-                account = Some(acct.clone());
+                account.get_or_insert_with(|| acct.clone());
             }
-            continue;
         }
-        c.calls += 1;
-        let call = Call {
-            at: format!("datagram {}", c.datagrams),
-            service: Some(ServiceRef::SdkId(d.service.clone())),
-            operation: d.api.clone(),
-            region: d.region.clone(),
-            account: account.clone(),
-            status: d.final_http_status,
-            error: d.failure().map(str::to_string),
-            denied_action: d.denied_action.clone(),
-            ..Default::default()
-        };
         let outcome = rec.add(&idx, &call);
         let prefix = match &outcome {
             Outcome::Mapped { call, .. } | Outcome::NoPermission { call, .. } => {
                 call.split(':').next().map(str::to_string)
             }
-            Outcome::Unmapped { .. } => service_ids::lookup(&d.service)
-                .and_then(|r| r.iam_prefix)
-                .map(str::to_string),
+            Outcome::Unmapped { .. } => match &call.service {
+                Some(ServiceRef::SdkId(id)) => service_ids::lookup(id)
+                    .and_then(|r| r.iam_prefix)
+                    .map(str::to_string),
+                _ => None,
+            },
         };
         if let Some(l) = log.as_mut() {
             if log_err.is_none() {
-                let line = log_line(&d, account.as_deref(), prefix.as_deref());
-                if let Err(e) = serde_json::to_writer(&mut l.tmp, &line)
+                let entry = match &line {
+                    Some(d) => log_line(d, account.as_deref(), prefix.as_deref()),
+                    None => proxy_log_line(&call, prefix.as_deref()),
+                };
+                if let Err(e) = serde_json::to_writer(&mut l.tmp, &entry)
                     .map_err(anyhow::Error::from)
                     .and_then(|_| l.tmp.write_all(b"\n").map_err(anyhow::Error::from))
                 {
@@ -1005,14 +1254,13 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
                 }
             }
         }
-        show(out, live, &rec, &outcome, &d)?;
+        show(out, live, a.fails_only, &rec, &outcome, &call)?;
         if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
             status_line(&c, &rec);
-            shown = Some((c.datagrams, rec.stats.calls));
+            shown = Some((c.datagrams + c.proxied, rec.stats.calls));
             last_status = Instant::now();
         }
     }
-    let _ = receiver.join();
     if live && !quiet {
         eprintln!();
     }
@@ -1034,13 +1282,20 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     if let Some(l) = log {
         l.finish()?;
     }
-    match &a.out {
-        Some(p) => {
+    // A policy --split cannot cut (one statement over the quota) is not
+    // lost: it goes to standard output whole, and the run exits 2.
+    let (parts, split_failed) = match crate::split::write_parts(&policy, &a.split) {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e)),
+    };
+    match (&a.out, &parts) {
+        (_, Some(paths)) => crate::split::print_paths(out.w(), paths)?,
+        (Some(p), None) => {
             let mut f = AtomicFile::create(p)?;
             f.tmp.write_all(&pretty(&policy)?)?;
             f.finish()?;
         }
-        None => {
+        (None, None) => {
             let whole = live || (out.format != Format::Jsonl && out.tty);
             let w = out.w();
             if whole {
@@ -1053,7 +1308,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     }
     if !quiet {
         for n in notes.iter().chain(rec.notes().iter()) {
-            eprintln!("note: {n}");
+            eprintln!("note: {}", crate::output::safe(n));
         }
         let maybe: Vec<String> = rec
             .needs()
@@ -1071,8 +1326,16 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             eprintln!("note: no access key encoded an account id (old-format keys, or no attempts seen): resources are scoped to account *");
         }
     }
+    let proxied = if proxy_at.is_some() {
+        format!(
+            "; proxy: {} request(s), {} not AWS API calls iamref knows, {} malformed or failed, {} tunneled",
+            c.proxied, c.proxy_unknown, c.proxy_malformed, c.tunneled
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "iamref: {} datagram(s): {} call(s), {} attempt(s), {} malformed, {} oversized; {} action(s) granted{}{}",
+        "iamref: {} datagram(s): {} call(s), {} attempt(s), {} malformed, {} oversized{proxied}; {} action(s) granted{}{}",
         c.datagrams,
         c.calls,
         c.attempts,
@@ -1088,6 +1351,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             .map(|p| format!(", calls in {}", p.display()))
             .unwrap_or_default(),
     );
+    if let Some(e) = split_failed {
+        return Err(e.context("the policy was written to standard output whole"));
+    }
     Ok(if c.calls == 0 {
         Exit::NotFound
     } else {
@@ -1107,18 +1373,33 @@ fn status_line(c: &Counters, rec: &Recording) {
     let _ = std::io::stderr().flush();
 }
 
-/// The live view (terminal) or one JSON line per newly needed action (pipe).
+/// The live view (terminal) or one JSON line per newly needed action
+/// (pipe); with `fails_only`, only failed calls.
 fn show(
     out: &mut Out,
     live: bool,
+    fails_only: bool,
     rec: &Recording,
     outcome: &Outcome,
-    d: &csm::Datagram,
+    c: &Call,
 ) -> Result<()> {
-    let status = match (d.final_http_status, d.failure()) {
-        (_, Some(e)) => format!(" [{e}]"),
+    let failed = c.failed();
+    if fails_only && !failed {
+        return Ok(());
+    }
+    let status = match (c.status, &c.error) {
+        (_, Some(e)) => format!(" [{}]", crate::output::safe(e)),
         (Some(s), None) if s >= 400 => format!(" [HTTP {s}]"),
         _ => String::new(),
+    };
+    // "denied: needs ACTION", as the recording noted it.
+    let denied = match outcome {
+        Outcome::Mapped { call, .. } if failed && c.denied() => rec
+            .failures()
+            .into_iter()
+            .find(|f| &f.call == call && f.note.is_some())
+            .and_then(|f| f.note.clone()),
+        _ => None,
     };
     if live {
         let mut lines = Vec::new();
@@ -1129,16 +1410,25 @@ fn show(
                         .need(n)
                         .map(|x| x.resources.iter().cloned().collect::<Vec<_>>().join(", "))
                         .unwrap_or_default();
-                    lines.push(format!("+ {n:<40} {res}   ({call}{status})"));
+                    lines.push(format!(
+                        "+ {n:<40} {}   ({call}{status})",
+                        crate::output::safe(&res)
+                    ));
                 }
-                if new.is_empty() && !status.is_empty() {
+                if let Some(d) = &denied {
+                    lines.push(format!("! {call}{status}: {d}"));
+                } else if (new.is_empty() || fails_only) && !status.is_empty() {
                     lines.push(format!("  {call}{status}"));
                 }
             }
             Outcome::NoPermission { call, .. } => {
                 lines.push(format!("  {call}: needs no permission{status}"))
             }
-            Outcome::Unmapped { call, reason } => lines.push(format!("? {call}: {reason}")),
+            Outcome::Unmapped { call, reason } => lines.push(format!(
+                "? {}: {}",
+                crate::output::safe(call),
+                crate::output::safe(reason)
+            )),
         }
         if !lines.is_empty() {
             // Clear the status line (stderr) before the list grows (stdout).
@@ -1151,18 +1441,26 @@ fn show(
         }
     } else if let Outcome::Mapped { call, new } = outcome {
         let w = out.w();
-        for n in new {
-            let need = rec.need(n);
-            serde_json::to_writer(
-                &mut *w,
-                &json!({
+        let mut lines: Vec<Value> = new
+            .iter()
+            .map(|n| {
+                let need = rec.need(n);
+                json!({
                     "action": n,
                     "call": call,
                     "resources": need.map(|x| x.resources.iter().cloned().collect::<Vec<_>>()).unwrap_or_default(),
-                    "status": d.final_http_status,
-                    "error": d.failure(),
-                }),
-            )?;
+                    "status": c.status,
+                    "error": c.error,
+                })
+            })
+            .collect();
+        if let Some(d) = &denied {
+            lines.push(json!({"call": call, "status": c.status, "error": c.error, "note": d}));
+        } else if fails_only && lines.is_empty() {
+            lines.push(json!({"call": call, "status": c.status, "error": c.error}));
+        }
+        for l in lines {
+            serde_json::to_writer(&mut *w, &l)?;
             writeln!(w)?;
         }
         w.flush()?;
@@ -1173,7 +1471,11 @@ fn show(
             .iter()
             .any(|u| &u.call == call && u.count == 1)
         {
-            eprintln!("iamref: unmapped call {call}: {reason}");
+            eprintln!(
+                "iamref: unmapped call {}: {}",
+                crate::output::safe(call),
+                crate::output::safe(reason)
+            );
         }
     }
     Ok(())
@@ -1182,6 +1484,22 @@ fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxy_addresses_bind_loopback_unless_listen_says_otherwise() {
+        let lo = IpAddr::from([127, 0, 0, 1]);
+        assert_eq!(
+            proxy_addr("10080", lo).unwrap(),
+            "127.0.0.1:10080".parse().unwrap()
+        );
+        assert_eq!(proxy_addr("127.0.0.1:0", lo).unwrap().port(), 0);
+        let e = proxy_addr("0.0.0.0:10080", lo).unwrap_err().to_string();
+        assert!(e.contains("--listen 0.0.0.0"), "{e}");
+        let any = IpAddr::from([0, 0, 0, 0]);
+        assert_eq!(proxy_addr("0.0.0.0:10080", any).unwrap().ip(), any);
+        let e = proxy_addr("localhost:x", lo).unwrap_err().to_string();
+        assert!(e.contains("expected a port"), "{e}");
+    }
 
     #[test]
     fn iso_times() {

@@ -195,7 +195,8 @@ pub fn arn_from_params(
             // Secrets Manager: a name; the ARN ends with `-` and six random
             // characters, which a policy writes as `??????`.
             "SecretId" => {
-                let n = param_str(params, "secretId")?;
+                // CreateSecret names it `name`.
+                let n = param_str(params, "secretId").or_else(|| param_str(params, "name"))?;
                 if n.starts_with("arn:") || n.contains(['*', ':']) {
                     return None;
                 }

@@ -523,9 +523,10 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         };
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             // `Bucket` names what ARN formats call `BucketName`.
-            if !m.name.ends_with("Name") && !m.name.ends_with("Id") && !m.name.ends_with("Arn") {
+            // (CloudTrail writes `bucketName`.)
+            if m.name == "Bucket" {
                 params
-                    .entry(format!("{}Name", m.name))
+                    .entry("BucketName".to_string())
                     .or_insert_with(|| serde_json::Value::String(v.clone()));
             }
             params.insert(m.name.to_string(), serde_json::Value::String(v));

@@ -27,6 +27,9 @@ mod harden;
 mod lookup;
 /// `iamref policy check` on the constructed fixture policies.
 mod policy_check;
+/// `iamref record --proxy`: boto3 and the JavaScript SDK v3 through the
+/// proxy on moto's server; hostile input on the proxy port.
+mod proxy;
 /// Every README.md ```console example, run and compared.
 mod readme;
 /// `iamref record` on replayed datagrams.
