@@ -318,9 +318,9 @@ pub fn rules(policy: &Policy, kind: PolicyKind, out: &mut Vec<Finding>) {
                             policy.size
                         ),
                         Some(if kind == PolicyKind::Identity {
-                            "split it into several policies (iamref record --split), or use an inline role policy (10,240)".into()
+                            "split it into several policies (`iamref policy tighten FILE --split PREFIX` writes PREFIX-1.json, ... each under the quota), or use an inline role policy (10,240)".into()
                         } else {
-                            "split it into several policies".into()
+                            "split it into several policies, each under the quota".into()
                         }),
                     )
                 });

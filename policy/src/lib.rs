@@ -23,6 +23,7 @@ pub mod finding;
 pub mod json;
 pub mod kinds;
 pub mod names;
+pub mod quota;
 pub mod record;
 pub mod resources;
 pub mod simulate;

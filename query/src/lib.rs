@@ -20,4 +20,5 @@ pub mod policy_check_cmd;
 pub mod prune_cmd;
 pub mod record_cmd;
 pub mod simulate_cmd;
+pub mod split;
 pub mod write_cmd;

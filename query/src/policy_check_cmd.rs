@@ -900,7 +900,7 @@ pub fn sarif_rules() -> Vec<Value> {
             props["security-severity"] = json!(security_severity(code, *sev));
             json!({
                 "id": code,
-                "name": code,
+                "name": rule_name(code),
                 "shortDescription": { "text": desc },
                 "defaultConfiguration": { "level": sarif_level(*sev) },
                 "properties": props,
@@ -908,12 +908,31 @@ pub fn sarif_rules() -> Vec<Value> {
         })
         .chain(std::iter::once(json!({
             "id": INPUT_RULE,
-            "name": INPUT_RULE,
+            "name": rule_name(INPUT_RULE),
             "shortDescription": { "text": "a file that cannot be read, or is not a JSON policy document" },
             "defaultConfiguration": { "level": "error" },
             "properties": { "tags": ["iam"], "security-severity": "5.0" },
         })))
         .collect()
+}
+
+/// A rule's `name`: the code in PascalCase (`resource-mismatch` is
+/// `ResourceMismatch`). SARIF wants a name that differs from the id
+/// (validator rule SARIF1001), so a one-word code gets `Policy` appended.
+fn rule_name(code: &str) -> String {
+    let mut name: String = code
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    if name.eq_ignore_ascii_case(code) {
+        name.push_str("Policy");
+    }
+    name
 }
 
 /// The rule of inputs that could not be checked (not a finding code: the

@@ -596,6 +596,7 @@ pub fn write_from_cloudtrail(
     path: &Path,
     trail: &TrailArgs,
     include_conditional: bool,
+    split: &crate::split::SplitArgs,
     out: &mut Out,
 ) -> Result<Exit> {
     let idx = index(conn)?;
@@ -633,6 +634,10 @@ pub fn write_from_cloudtrail(
             "note: may also need (parameter-dependent, granted with --include-conditional): {}",
             maybe.join(", ")
         );
+    }
+    if let Some(paths) = crate::split::write_parts(&policy, split)? {
+        crate::split::print_paths(out.w(), &paths)?;
+        return Ok(unless_skipped(&r, Exit::Found));
     }
     let compact = out.format == Format::Jsonl;
     let w = out.w();
@@ -679,8 +684,10 @@ pub struct RecordArgs {
     pub fails_only: bool,
     /// Write the policy here (atomically) when recording ends; default:
     /// standard output
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "split")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub split: crate::split::SplitArgs,
     /// Write the calls here (JSON lines, CloudTrail-shaped, atomically):
     /// replay with `iamref calls FILE` or `iamref policy write --from-cloudtrail FILE`
     #[arg(long, value_name = "FILE")]
@@ -1275,13 +1282,20 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     if let Some(l) = log {
         l.finish()?;
     }
-    match &a.out {
-        Some(p) => {
+    // A policy --split cannot cut (one statement over the quota) is not
+    // lost: it goes to standard output whole, and the run exits 2.
+    let (parts, split_failed) = match crate::split::write_parts(&policy, &a.split) {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e)),
+    };
+    match (&a.out, &parts) {
+        (_, Some(paths)) => crate::split::print_paths(out.w(), paths)?,
+        (Some(p), None) => {
             let mut f = AtomicFile::create(p)?;
             f.tmp.write_all(&pretty(&policy)?)?;
             f.finish()?;
         }
-        None => {
+        (None, None) => {
             let whole = live || (out.format != Format::Jsonl && out.tty);
             let w = out.w();
             if whole {
@@ -1337,6 +1351,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             .map(|p| format!(", calls in {}", p.display()))
             .unwrap_or_default(),
     );
+    if let Some(e) = split_failed {
+        return Err(e.context("the policy was written to standard output whole"));
+    }
     Ok(if c.calls == 0 {
         Exit::NotFound
     } else {

@@ -106,6 +106,8 @@ pub struct WriteArgs {
     /// Label of the Terraform data block (default: the template's name, else `policy`)
     #[arg(long)]
     pub name: Option<String>,
+    #[command(flatten)]
+    pub split: crate::split::SplitArgs,
 }
 
 #[derive(clap::Args)]
@@ -115,6 +117,8 @@ pub struct TightenArgs {
     /// Replace wildcard actions by the actions they match that can use a listed Resource
     #[arg(long)]
     pub expand_wildcards: bool,
+    #[command(flatten)]
+    pub split: crate::split::SplitArgs,
 }
 
 /// The output formats of `policy write` / `tighten`: the global
@@ -492,11 +496,13 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
             p,
             &a.trail,
             a.include_conditional,
+            &a.split,
             out,
         );
     }
     crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
     let (fmt, wrap) = render_format(out)?;
+    split_format(out, &a.split)?;
     let mut req = Request::default();
     let mut name = a.name.clone();
     let mut stdin_used = false;
@@ -588,6 +594,10 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
     print_notes(written.notes.iter(), quiet);
     let policy = written.policy();
+    if let Some(paths) = crate::split::write_parts(&policy, &a.split)? {
+        crate::split::print_paths(out.w(), &paths)?;
+        return Ok(Exit::Found);
+    }
     let w = out.w();
     if wrap {
         let doc = json!({"policy": policy, "notes": written.notes});
@@ -598,8 +608,19 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
     Ok(Exit::Found)
 }
 
+/// `--split` writes JSON policy files: not with `--format yaml|terraform`.
+fn split_format(out: &Out, split: &crate::split::SplitArgs) -> Result<()> {
+    match (&split.split, out.extra_format.as_deref()) {
+        (Some(_), Some(f)) => Err(input(format!(
+            "--split writes JSON policy files; it does not take --format {f}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
     let (fmt, wrap) = render_format(out)?;
+    split_format(out, &a.split)?;
     let (name, text) = crate::input::read_text(Some(&a.file))?;
     // A UTF-8 byte order mark (editors on Windows write one) is not JSON:
     // skipped, as `policy check` does.
@@ -639,6 +660,14 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
                 )?;
             }
         }
+    }
+    if let Some(paths) = crate::split::write_parts(&t.policy, &a.split)? {
+        crate::split::print_paths(out.w(), &paths)?;
+        return Ok(if t.changed {
+            Exit::NotFound
+        } else {
+            Exit::Found
+        });
     }
     let w = out.w();
     if wrap {

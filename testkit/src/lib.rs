@@ -11,11 +11,13 @@
 //!   [`iamref_db`]);
 //! - [`server`]: the loopback HTTP server crawl tests and benchmarks use,
 //!   and constructed fixture pages;
-//! - [`python`]: throwaway venvs with pinned packages ([`python::pins`]).
+//! - [`python`]: throwaway venvs with pinned packages ([`python::pins`]);
+//! - [`npm`]: pinned npm packages installed once under the target folder.
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+pub mod npm;
 pub mod python;
 pub mod server;
 
@@ -28,10 +30,20 @@ pub mod pins {
     /// `query/tests/cli/record_live.rs` (PyPI): a real SDK against moto's
     /// server.
     pub const LIVE_AWS: &[&str] = &["boto3==1.44.8", "moto[server]==5.2.5"];
+    /// `query/tests/cli/export.rs` (PyPI): the CloudTrail join in Spark
+    /// local mode (needs Java 17, which Spark 3.5 supports).
+    pub const SPARK: &[&str] = &["pyspark==3.5.8"];
     /// Every Python pin set, for the checks.
-    pub const PYTHON: &[&[&str]] = &[EXPORT_TOOLS, LIVE_AWS];
+    pub const PYTHON: &[&[&str]] = &[EXPORT_TOOLS, LIVE_AWS, SPARK];
     /// `query/tests/cli/simulate.rs` (npm): the differential simulator.
     pub const NPM_IAM_SIMULATE: &str = "@cloud-copilot/iam-simulate@0.1.173";
+    /// `query/tests/cli/policy_check.rs` (npm): Microsoft's SARIF
+    /// validator (the 2.1.0 schema and the SARIF rules; a self-contained
+    /// .NET build for Linux, pulled in as an optional dependency).
+    pub const NPM_SARIF_MULTITOOL: &str = "@microsoft/sarif-multitool@5.7.0";
+    /// The single-package npm pins (installed by [`crate::npm::install`]),
+    /// for the checks.
+    pub const NPM: &[&str] = &[NPM_IAM_SIMULATE, NPM_SARIF_MULTITOOL];
     /// `query/tests/cli/proxy.rs` (npm): the AWS SDK for JavaScript v3
     /// through `record --proxy` (v3 needs an agent for a proxy).
     pub const NPM_AWS_SDK_JS: &[&str] = &[
@@ -215,7 +227,7 @@ mod tests {
 
     #[test]
     fn npm_pins_are_exact() {
-        for pin in std::iter::once(&pins::NPM_IAM_SIMULATE).chain(pins::NPM_AWS_SDK_JS) {
+        for pin in pins::NPM.iter().chain(pins::NPM_AWS_SDK_JS) {
             let (name, version) = pin.rsplit_once('@').expect("name@version");
             assert!(!name.is_empty() && name != "@", "{pin}");
             assert!(

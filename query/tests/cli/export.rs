@@ -753,17 +753,13 @@ fn trail_records() -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn cloudtrail_join_in_duckdb_equals_iamref_calls() {
-    let Some(venv) = venv() else { return };
-    let (dir, db) = shipped();
-    let records = trail_records();
-    // One JSON record per line, as CloudTrail Lake / a flattened trail.
-    let trail = dir.path().join("trail.jsonl");
-    let lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
-    std::fs::write(&trail, lines.join("\n") + "\n").unwrap();
-
-    // What `iamref calls` says, per principal.
+/// What `iamref calls` says, per principal: (principal, action) -> the
+/// operations that need it.
+fn calls_per_principal(
+    dir: &Path,
+    db: &Path,
+    records: &[Value],
+) -> BTreeMap<(String, String), BTreeSet<String>> {
     let mut want: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let principals: BTreeSet<String> = records
         .iter()
@@ -775,9 +771,9 @@ fn cloudtrail_join_in_duckdb_equals_iamref_calls() {
             .filter(|r| r["userIdentity"]["arn"] == p.as_str())
             .collect();
         let input = serde_json::json!({ "Records": mine }).to_string();
-        let out = iamref(dir.path())
+        let out = iamref(dir)
             .arg("--db")
-            .arg(&db)
+            .arg(db)
             .args(["calls", "--format", "json", "-"])
             .write_stdin(input)
             .output()
@@ -798,6 +794,21 @@ fn cloudtrail_join_in_duckdb_equals_iamref_calls() {
             want.insert((p.clone(), r["action"].as_str().unwrap().to_string()), ops);
         }
     }
+    want
+}
+
+#[test]
+fn cloudtrail_join_in_duckdb_equals_iamref_calls() {
+    let Some(venv) = venv() else { return };
+    let (dir, db) = shipped();
+    let records = trail_records();
+    // One JSON record per line, as CloudTrail Lake / a flattened trail.
+    let trail = dir.path().join("trail.jsonl");
+    let lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    std::fs::write(&trail, lines.join("\n") + "\n").unwrap();
+
+    // What `iamref calls` says, per principal.
+    let want = calls_per_principal(dir.path(), &db, &records);
     assert!(want.len() > 10, "{want:?}");
     assert!(want.contains_key(&(
         "arn:aws:iam::111122223333:role/alice".into(),
@@ -969,3 +980,135 @@ cols = [d[0] for d in cur.description]
 for row in cur.fetchall():
     print(json.dumps(dict(zip(cols, row)), default=str))
 "#;
+
+// ---------------------------------------------------------------------------
+// The CloudTrail join in Spark (local mode) against `iamref calls`
+// ---------------------------------------------------------------------------
+
+/// Runs the shipped Spark SQL: the variables set, every statement of
+/// sql/spark/tables.sql, then the join; one JSON object per result row.
+const SPARK_SCRIPT: &str = r#"
+import json, sys
+from pyspark.sql import SparkSession
+export, fmt, ext, trail, tables, query = sys.argv[1:7]
+spark = (SparkSession.builder.master("local[1]").appName("iamref-join")
+         .config("spark.ui.enabled", "false")
+         .config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.sql.shuffle.partitions", "1")
+         .config("spark.ui.showConsoleProgress", "false")
+         .getOrCreate())
+spark.sparkContext.setLogLevel("ERROR")
+for k, v in [("iamref_export", export), ("iamref_format", fmt),
+             ("iamref_ext", ext), ("iamref_trail", trail)]:
+    spark.sql(f"SET {k}={v}")
+def statements(path):
+    text = "\n".join(l for l in open(path).read().splitlines()
+                     if not l.lstrip().startswith("--"))
+    return [s for s in text.split(";") if s.strip()]
+for s in statements(tables):
+    spark.sql(s)
+for row in spark.sql(open(query).read()).collect():
+    print(json.dumps(row.asDict(), default=str))
+spark.stop()
+"#;
+
+/// The Spark query is the Athena query but for the regular expression's
+/// doubled backslashes: nothing else may drift.
+#[test]
+fn spark_sql_is_the_athena_query_with_spark_escapes() {
+    let body = |p: &str| {
+        let text = std::fs::read_to_string(root().join(p)).unwrap();
+        text[text.find("WITH events AS").expect(p)..].to_string()
+    };
+    let athena = body("sql/athena/actions_by_principal.sql");
+    let spark = body("sql/spark/actions_by_principal.sql");
+    assert_ne!(athena, spark);
+    assert_eq!(spark.replace("\\\\", "\\"), athena);
+    // Every table the Athena DDL declares has a Spark view.
+    let views = std::fs::read_to_string(root().join("sql/spark/tables.sql")).unwrap();
+    for t in athena_tables() {
+        assert!(
+            views.contains(&format!("TEMPORARY VIEW iamref_{}\n", t.name)),
+            "sql/spark/tables.sql: no view iamref_{}",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn cloudtrail_join_in_spark_equals_iamref_calls() {
+    let java = std::process::Command::new("java").arg("-version").output();
+    if !java.is_ok_and(|o| o.status.success()) {
+        iamref_testkit::skip("Java is unavailable: Spark needs it");
+        return;
+    }
+    static VENV: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let venv = match VENV.get_or_init(|| {
+        python::venv(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            "spark",
+            python::pins::SPARK,
+        )
+    }) {
+        Ok(v) => v.clone(),
+        Err(why) => {
+            iamref_testkit::skip(format!("pyspark unavailable: {why}"));
+            return;
+        }
+    };
+    let (dir, db) = shipped();
+    let records = trail_records();
+    let trail = dir.path().join("trail.jsonl");
+    let lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    std::fs::write(&trail, lines.join("\n") + "\n").unwrap();
+    let want = calls_per_principal(dir.path(), &db, &records);
+    assert!(want.len() > 10, "{want:?}");
+    for (format, ext) in [("csv", "csv"), ("json", "jsonl")] {
+        let export = dir.path().join(format!("spark-{ext}"));
+        iamref(dir.path())
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "export",
+                "-q",
+                "--format",
+                if ext == "csv" { "csv" } else { "jsonl" },
+            ])
+            .arg(&export)
+            .assert()
+            .success();
+        let script = dir.path().join("join-spark.py");
+        std::fs::write(&script, SPARK_SCRIPT).unwrap();
+        let out = python::run_bounded(
+            std::process::Command::new(venv.join("bin/python"))
+                .arg(&script)
+                .arg(&export)
+                .arg(format)
+                .arg(ext)
+                .arg(&trail)
+                .arg(root().join("sql/spark/tables.sql"))
+                .arg(root().join("sql/spark/actions_by_principal.sql"))
+                .env("PYSPARK_PYTHON", venv.join("bin/python"))
+                .env("SPARK_LOCAL_IP", "127.0.0.1"),
+            std::time::Duration::from_secs(600),
+        )
+        .expect("Spark ran within 10 minutes");
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            got.entry((
+                v["principal"].as_str().unwrap().to_string(),
+                v["iam_action"].as_str().unwrap().to_string(),
+            ))
+            .or_default()
+            .insert(v["operation"].as_str().unwrap().to_string());
+        }
+        assert_eq!(got, want, "{format}: Spark join vs iamref calls");
+    }
+}

@@ -1,5 +1,5 @@
 //! `iamref policy check` as a user runs it: the real binary on the
-//! constructed fixture policies in `tests/fixtures/policies` (one per
+//! constructed fixture policies in `policy/tests/fixtures/policies` (one per
 //! finding code, and one per false positive issue 8 lists), against the
 //! snapshot shipped in `data/`; SARIF checked against the 2.1.0 schema's
 //! required fields; bounded output on hostile input; several files with
@@ -15,7 +15,9 @@ use std::sync::OnceLock;
 use tempfile::TempDir;
 
 fn fixtures() -> PathBuf {
-    crate::support::fixtures().join("policies")
+    // The engine's fixtures: policy/tests/fixtures.rs runs them through
+    // `check_as`; here they go through the binary.
+    crate::support::root().join("policy/tests/fixtures/policies")
 }
 
 /// One cache folder for the whole module: the embedded snapshot is
@@ -613,6 +615,7 @@ fn sarif_follows_the_2_1_0_schema() {
     )
     .unwrap();
     let out = check(&["--format", "sarif"])
+        .current_dir(crate::support::root())
         .arg(fixtures().join("resource-mismatch.json"))
         .arg(fixtures().join("condition-invalid-date.json"))
         .arg(fixtures().join("structure-missing-statement.json"))
@@ -652,11 +655,11 @@ fn sarif_follows_the_2_1_0_schema() {
         files.insert(loc["artifactLocation"]["uri"].as_str().unwrap().to_string());
         assert_ne!(r["level"], "none");
     }
-    // Absolute paths under the current folder become relative URIs
-    // (cargo runs the tests in the package folder); the temporary folder
-    // is outside it, so its file keeps a file:// URI.
+    // Absolute paths under the current folder (here the workspace root,
+    // reached through `query/..`) become relative URIs; the temporary
+    // folder is outside it, so its file keeps a file:// URI.
     assert!(
-        files.contains("tests/fixtures/policies/resource-mismatch.json"),
+        files.contains("policy/tests/fixtures/policies/resource-mismatch.json"),
         "{files:?}"
     );
     assert!(
@@ -979,5 +982,100 @@ fn readme_lists_every_finding_code() {
     assert!(
         readme.contains(&table),
         "README's findings table differs from CODES; replace it with:\n{table}"
+    );
+}
+
+/// Runs Microsoft's SARIF validator (npm `@microsoft/sarif-multitool`,
+/// pinned: the 2.1.0 JSON schema plus the SARIF rules of the standard's
+/// authors) on `log`; `Ok(lines)`: what it reported as error or warning.
+fn multitool(tool: &Path, work: &Path, name: &str, log: &[u8]) -> Vec<String> {
+    let input = work.join(format!("{name}.sarif"));
+    let output = work.join(format!("{name}.validation.sarif"));
+    std::fs::write(&input, log).unwrap();
+    let _ = std::fs::remove_file(&output);
+    let out = std::process::Command::new("node")
+        .arg(tool.join("node_modules/@microsoft/sarif-multitool/bin.js"))
+        .arg("validate")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .expect("node runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("Analysis completed successfully"),
+        "the validator did not finish on {name}: {text}"
+    );
+    text.lines()
+        .filter(|l| l.contains(": error ") || l.contains(": warning "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn sarif_passes_the_sarif_multitool_validator() {
+    let tool = match iamref_testkit::npm::install(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        iamref_testkit::pins::NPM_SARIF_MULTITOOL,
+    ) {
+        Ok(d) => d,
+        Err(why) => {
+            iamref_testkit::skip(format!("the SARIF multitool (npm) is unavailable: {why}"));
+            return;
+        }
+    };
+    let work = TempDir::new().unwrap();
+    let bad = work.path().join("bad policy.json");
+    std::fs::write(&bad, "{\n  \"Statement\": [\n}\n").unwrap();
+    // Every fixture (every finding code, several kinds), a file that is not
+    // JSON (a result and a notification), an absolute path outside the
+    // current folder (a file:// URI).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    let all = check(&["--format", "sarif", "--min-severity", "info"])
+        .args(&files)
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(all.status.code(), Some(2), "the unreadable file: exit 2");
+    let rooted = check(&["--format", "sarif", "--sarif-root"])
+        .arg(work.path())
+        .arg(&bad)
+        .arg(fixtures().join("resource-mismatch.json"))
+        .output()
+        .unwrap();
+    let clean = check(&["--format", "sarif"])
+        .arg(fixtures().join("fp-ids-with-colons.json"))
+        .output()
+        .unwrap();
+    assert_eq!(clean.status.code(), Some(0));
+    for (name, log) in [
+        ("all-fixtures", &all.stdout),
+        ("sarif-root", &rooted.stdout),
+        ("no-findings", &clean.stdout),
+    ] {
+        let problems = multitool(&tool, work.path(), name, log);
+        assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
+    }
+    // The validator is not vacuous: a log it must reject is rejected.
+    let mut broken: Value = serde_json::from_slice(&clean.stdout).unwrap();
+    broken["runs"][0]["tool"]["driver"]["rules"][0]["name"] =
+        broken["runs"][0]["tool"]["driver"]["rules"][0]["id"].clone();
+    broken["version"] = Value::from("2.0.0");
+    let problems = multitool(
+        &tool,
+        work.path(),
+        "broken",
+        serde_json::to_string(&broken).unwrap().as_bytes(),
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("SARIF1001"))
+            && problems.iter().any(|p| p.contains(": error JSON")),
+        "{problems:?}"
     );
 }

@@ -859,49 +859,10 @@ fn cloudtrail_replays_as_requests() {
 /// iam-simulate, pinned, installed once per build into the target folder;
 /// `Err`: why not (the test then skips, or fails under IAMREF_TEST_STRICT=1).
 fn iam_simulate() -> Result<PathBuf, String> {
-    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let pin = iamref_testkit::pins::NPM_IAM_SIMULATE;
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "npm-{}",
-            pin.trim_start_matches('@').replace('/', "-")
-        ));
-        let ready = dir.join(".iamref-ready");
-        if ready.exists() {
-            return Ok(dir);
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        std::fs::write(
-            dir.join("package.json"),
-            r#"{"name": "iamref-differential", "version": "0.0.0", "private": true}"#,
-        )
-        .map_err(|e| e.to_string())?;
-        let mut child = std::process::Command::new("npm")
-            .args(["install", "--silent", "--no-audit", "--no-fund", pin])
-            .current_dir(&dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|e| format!("npm is unavailable: {e}"))?;
-        let start = std::time::Instant::now();
-        loop {
-            match child.try_wait() {
-                Ok(Some(s)) if s.success() => break,
-                Ok(Some(s)) => return Err(format!("npm install {pin}: {s}")),
-                Ok(None) if start.elapsed() < std::time::Duration::from_secs(300) => {
-                    std::thread::sleep(std::time::Duration::from_millis(200))
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err("npm install timed out".into());
-                }
-            }
-        }
-        std::fs::write(&ready, "").map_err(|e| e.to_string())?;
-        Ok(dir)
-    })
-    .clone()
+    iamref_testkit::npm::install(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        iamref_testkit::pins::NPM_IAM_SIMULATE,
+    )
 }
 
 /// Reads the policies and request lines, prints one decision per line.

@@ -747,3 +747,162 @@ fn stdin_from_iamref_api_keeps_the_operations_context() {
         "{e}"
     );
 }
+
+/// A constructed identity policy of `n` statements, each GetObject on its
+/// own bucket's prefixes: about 200 characters a statement.
+fn large_policy(n: usize) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": (0..n).map(|i| json!({
+            "Sid": format!("Read{i}"),
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [
+                format!("arn:aws:s3:::team-{i}-data/reports/*"),
+                format!("arn:aws:s3:::team-{i}-data/exports/*"),
+            ],
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn a_policy_over_the_managed_quota_is_reported_and_split_to_fit() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = dir.path().join("big.json");
+    let big = large_policy(120);
+    // IAM's count: no white space outside strings (the compact form).
+    let size = big.to_string().len();
+    assert!(size > 6_144, "constructed over the quota: {size}");
+    std::fs::write(&file, serde_json::to_string_pretty(&big).unwrap()).unwrap();
+    let f = file.to_str().unwrap();
+    // Without --split: the policy, and a warning -q does not hide.
+    let (o, e) = run(&["policy", "tighten", "-q", f], 0);
+    let out: Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(out["Statement"].as_array().unwrap().len(), 120);
+    assert!(
+        e.contains(&format!("warning: the policy is {size} characters")) && e.contains("6144"),
+        "{e}"
+    );
+    // With --split: the parts' paths on stdout; each part fits, every
+    // statement is in exactly one part, whole and in order.
+    let prefix = dir.path().join("role");
+    let (o, _) = run(
+        &["policy", "tighten", f, "--split", prefix.to_str().unwrap()],
+        0,
+    );
+    let paths: Vec<&str> = o.lines().collect();
+    assert!(
+        paths.len() >= size.div_ceil(6_144) && paths.len() > 1,
+        "{o}"
+    );
+    let mut statements = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        assert!(p.ends_with(&format!("role-{}.json", i + 1)), "{p}");
+        let part: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert!(
+            part.to_string().len() <= 6_144,
+            "{p}: {}",
+            part.to_string().len()
+        );
+        assert_eq!(part["Version"], "2012-10-17");
+        statements.extend(part["Statement"].as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(Value::Array(statements), big["Statement"]);
+    // A statement larger than a whole policy is never cut: exit 2, named.
+    let mut huge = large_policy(1);
+    huge["Statement"][0]["Resource"] = Value::Array(
+        (0..200)
+            .map(|k| Value::String(format!("arn:aws:s3:::one-bucket/prefix-{k}/*")))
+            .collect(),
+    );
+    std::fs::write(&file, huge.to_string()).unwrap();
+    let (_, e) = run(
+        &["policy", "tighten", f, "--split", prefix.to_str().unwrap()],
+        2,
+    );
+    assert!(
+        e.contains("statement 0 (Sid Read0)") && e.contains("never cut"),
+        "{e}"
+    );
+    // --split writes JSON: not YAML or Terraform.
+    let (_, e) = run(
+        &[
+            "policy",
+            "write",
+            "s3:GetObject",
+            "--format",
+            "yaml",
+            "--split",
+            "x",
+        ],
+        2,
+    );
+    assert!(e.contains("--split writes JSON"), "{e}");
+}
+
+#[test]
+fn policy_write_and_cloudtrail_replay_split_too() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // Many actions on many ARNs: the writer's policy is over the quota.
+    let mut args: Vec<String> = vec!["policy".into(), "write".into()];
+    for a in ["s3:GetObject", "dynamodb:GetItem"] {
+        args.push(a.into());
+    }
+    // Two statements (one per resource set), each under the quota alone.
+    for i in 0..75 {
+        args.push("-r".into());
+        args.push(format!("arn:aws:s3:::bucket-number-{i}/some/prefix/*"));
+        args.push("-r".into());
+        args.push(format!(
+            "arn:aws:dynamodb:us-east-1:111122223333:table/orders-table-{i}"
+        ));
+    }
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (o, e) = run(&argv, 0);
+    let whole: Value = serde_json::from_str(&o).unwrap();
+    assert!(whole.to_string().len() > 6_144);
+    assert!(e.contains("warning: the policy is"), "{e}");
+    let prefix = dir.path().join("app");
+    let mut split = argv.clone();
+    split.extend(["--split", prefix.to_str().unwrap()]);
+    let (o, _) = run(&split, 0);
+    let mut resources = std::collections::BTreeSet::new();
+    for p in o.lines() {
+        let part: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        assert!(part.to_string().len() <= 6_144);
+        for s in part["Statement"].as_array().unwrap() {
+            for r in s["Resource"].as_array().unwrap() {
+                resources.insert(r.as_str().unwrap().to_string());
+            }
+        }
+    }
+    let want: std::collections::BTreeSet<String> = whole["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["Resource"].as_array().unwrap().iter())
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(resources, want);
+    // The CloudTrail replay takes --split (one part: it fits).
+    let trail = crate::support::fixtures().join("cloudtrail/trail.json");
+    let prefix = dir.path().join("trail");
+    let out = iamref()
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&trail)
+        .arg("--split")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    let o = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(o.lines().count(), 1, "{o}");
+    let part: Value =
+        serde_json::from_str(&std::fs::read_to_string(o.trim_end()).unwrap()).unwrap();
+    assert!(!part["Statement"].as_array().unwrap().is_empty());
+}
