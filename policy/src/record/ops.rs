@@ -97,6 +97,24 @@ pub const OVERRIDES: &[Override] = &[
         why: "Step Functions API reference: roleArn is a required parameter, so the role is always passed",
     },
     Override {
+        prefix: "s3",
+        operation: "CreateMultipartUpload",
+        always: &["s3:PutObject"],
+        why: "S3 API reference, CreateMultipartUpload: initiating an upload needs s3:PutObject on the object; s3:PutObjectAcl only with the x-amz-acl / x-amz-grant-* headers, s3:PutObjectLegalHold and s3:PutObjectRetention only with the object-lock headers, s3:PutObjectTagging only with x-amz-tagging (all optional members of CreateMultipartUploadRequest in botocore's s3 model)",
+    },
+    Override {
+        prefix: "s3",
+        operation: "UploadPartCopy",
+        always: &["s3:GetObject", "s3:PutObject"],
+        why: "S3 API reference, UploadPartCopy: read on the source object, write on the destination; s3:GetObjectVersion only when x-amz-copy-source names a versionId",
+    },
+    Override {
+        prefix: "dynamodb",
+        operation: "TransactWriteItems",
+        always: &[],
+        why: "DynamoDB API reference, TransactWriteItems: each of TransactItems is a Put, Update, Delete or ConditionCheck on its own table, each authorized by its own action (PutItem, UpdateItem, DeleteItem, ConditionCheckItem): which ones depends on the request",
+    },
+    Override {
         prefix: "dynamodb",
         operation: "ExecuteStatement",
         always: &[],
@@ -539,6 +557,45 @@ pub(crate) mod tests {
             ["states:CreateStateMachine", "iam:PassRole"]
         );
         assert!(conditional("states", "CreateStateMachine").contains(&"states:TagResource".into()));
+    }
+
+    #[test]
+    fn override_multipart_upload_grants_put_object_only() {
+        assert_eq!(always("s3", "CreateMultipartUpload"), ["s3:PutObject"]);
+        let c = conditional("s3", "CreateMultipartUpload");
+        for a in [
+            "s3:PutObjectAcl",
+            "s3:PutObjectLegalHold",
+            "s3:PutObjectRetention",
+            "s3:PutObjectTagging",
+        ] {
+            assert!(c.contains(&a.to_string()), "{a}: {c:?}");
+        }
+    }
+
+    #[test]
+    fn override_upload_part_copy_reads_the_source_and_writes_the_target() {
+        assert_eq!(
+            always("s3", "UploadPartCopy"),
+            ["s3:GetObject", "s3:PutObject"]
+        );
+        assert_eq!(conditional("s3", "UploadPartCopy"), ["s3:GetObjectVersion"]);
+    }
+
+    #[test]
+    fn override_transact_write_items_depends_on_its_items() {
+        assert!(always("dynamodb", "TransactWriteItems").is_empty());
+        let mut c = conditional("dynamodb", "TransactWriteItems");
+        c.sort();
+        assert_eq!(
+            c,
+            [
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem"
+            ]
+        );
     }
 
     #[test]
