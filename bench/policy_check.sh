@@ -25,13 +25,18 @@ hyperfine -N -i --warmup 5 --runs 50 \
   "$bin policy check -q $work/p800.json" \
   "$bin policy check -q $work/hostile.json" \
   --export-markdown "${BENCH_OUT:-/dev/null}"
-venv=target/bench-venv-parliament
+PARLIAMENT_VERSION=1.6.4
+venv=target/bench-venv-parliament-$PARLIAMENT_VERSION
 if [ ! -x "$venv/bin/parliament" ]; then
-  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q parliament; }; then
-    echo "bench: parliament could not be installed from PyPI; skipped"
+  if ! { python3 -m venv "$venv" && "$venv/bin/pip" install -q "parliament==$PARLIAMENT_VERSION"; }; then
+    echo "bench: parliament $PARLIAMENT_VERSION could not be installed from PyPI; skipped"
     exit 0
   fi
 fi
+# Side by side in one run, so the ratio is measured under the same load.
 # parliament reads the policy from standard input (with --file it refuses
 # to run when standard input is not a terminal, as under hyperfine).
-hyperfine -i --warmup 2 --runs 10 "$venv/bin/parliament < $work/p200.json"
+echo "side by side, 200 statements (parliament $PARLIAMENT_VERSION):"
+hyperfine -i --warmup 2 --runs "${RUNS:-10}" \
+  "$bin policy check -q $work/p200.json" \
+  "$venv/bin/parliament < $work/p200.json"

@@ -12,21 +12,9 @@ use iamref_policy::document;
 use iamref_policy::finding::CODES;
 use iamref_policy::kinds::PolicyKind;
 use iamref_policy::write::Catalog;
-use std::collections::{BTreeMap, BTreeSet};
+use iamref_testkit::expectations;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Expect {
-    about: String,
-    must: Vec<String>,
-    #[serde(default)]
-    must_not: Vec<String>,
-    #[serde(default)]
-    only: bool,
-    #[serde(default)]
-    actions: BTreeMap<String, Vec<String>>,
-}
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/policies")
@@ -34,8 +22,7 @@ fn fixtures() -> PathBuf {
 
 #[test]
 fn every_fixture_meets_its_expectations_in_the_engine() {
-    let text = std::fs::read_to_string(fixtures().join("expectations.toml")).unwrap();
-    let exp: BTreeMap<String, Expect> = toml::from_str(&text).unwrap();
+    let exp = expectations::load(&fixtures());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
     let (_, services) = iamref_dataset::snapshot::read_snapshot(&dir).unwrap();
     let catalog = Catalog::from_services(services);
@@ -54,7 +41,7 @@ fn every_fixture_meets_its_expectations_in_the_engine() {
             }
         };
         let kind = PolicyKind::detect(&policy, Some(&path.to_string_lossy()));
-        let mut got: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+        let mut got = expectations::Got::new();
         for f in check_as(&catalog, &policy, kind) {
             assert!(known.contains(f.code), "{name}: unknown code {}", f.code);
             assert!(
@@ -62,43 +49,16 @@ fn every_fixture_meets_its_expectations_in_the_engine() {
                 "{name}: {f:?}"
             );
             assert!(!f.message.is_empty(), "{name}: {f:?}");
-            got.entry(f.code)
+            got.entry(f.code.to_string())
                 .or_default()
                 .extend(f.actions.iter().cloned());
         }
-        let have: BTreeSet<&str> = got.keys().copied().collect();
-        covered.extend(have.iter().map(|s| s.to_string()));
-        for m in &e.must {
-            if !have.contains(m.as_str()) {
-                failures.push(format!("{name} ({kind:?}): expected {m}; got {have:?}"));
-            }
-        }
-        for m in &e.must_not {
-            if have.contains(m.as_str()) {
-                failures.push(format!(
-                    "{name} ({kind:?}): must not report {m}; got {have:?}"
-                ));
-            }
-        }
-        if e.only {
-            let extra: Vec<&&str> = have
-                .iter()
-                .filter(|c| !e.must.iter().any(|m| m == **c))
-                .collect();
-            if !extra.is_empty() {
-                failures.push(format!(
-                    "{name} ({kind:?}): only {:?}; also {extra:?}",
-                    e.must
-                ));
-            }
-        }
-        for (code, want) in &e.actions {
-            let want: BTreeSet<String> = want.iter().cloned().collect();
-            let have = got.get(code.as_str()).cloned().unwrap_or_default();
-            if have != want {
-                failures.push(format!("{name}: {code} lists {have:?}, expected {want:?}"));
-            }
-        }
+        covered.extend(got.keys().cloned());
+        failures.extend(
+            expectations::compare(name, e, &got)
+                .into_iter()
+                .map(|f| format!("{f} (kind {kind:?})")),
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Every code is reported by some fixture.

@@ -278,6 +278,17 @@ pub fn report(r: &Input, quiet: bool) {
     if quiet {
         return;
     }
+    if let Some(t) = r.trail.as_ref().filter(|t| !t.other_events.is_empty()) {
+        let classes: Vec<String> = t
+            .other_events
+            .iter()
+            .map(|(k, n)| format!("{} {n}", crate::output::safe(k)))
+            .collect();
+        eprintln!(
+            "note: events that are not API calls, neither granted nor unmapped: {}",
+            classes.join(", ")
+        );
+    }
     for n in rec
         .notes()
         .into_iter()

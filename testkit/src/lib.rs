@@ -12,11 +12,14 @@
 //! - [`server`]: the loopback HTTP server crawl tests and benchmarks use,
 //!   and constructed fixture pages;
 //! - [`python`]: throwaway venvs with pinned packages ([`python::pins`]);
-//! - [`npm`]: pinned npm packages installed once under the target folder.
+//! - [`npm`]: pinned npm packages installed once under the target folder;
+//! - [`expectations`]: the policy fixtures' `expectations.toml`, read and
+//!   compared for the engine's and the binary's tests.
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+pub mod expectations;
 pub mod npm;
 pub mod python;
 pub mod server;

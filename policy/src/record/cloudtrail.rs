@@ -520,6 +520,10 @@ impl<R: Read> Splitter<R> {
 
 #[derive(Deserialize)]
 struct Event {
+    /// `AwsApiCall` (a call), or another class of record (service events,
+    /// console sign-ins and actions, Insights): never read as a call.
+    #[serde(rename = "eventType")]
+    event_type: Option<String>,
     #[serde(rename = "eventSource")]
     event_source: Option<String>,
     #[serde(rename = "eventName")]
@@ -635,6 +639,11 @@ pub struct ReadStats {
     pub filtered: u64,
     /// Records that are not API calls (no eventSource/eventName).
     pub not_calls: u64,
+    /// Events of other classes than API calls, by `eventType`
+    /// (`AwsServiceEvent`, `AwsConsoleSignIn`, `AwsConsoleAction`,
+    /// `AwsCloudTrailInsight`, ...): counted apart, neither calls nor
+    /// unmapped, and never granted.
+    pub other_events: std::collections::BTreeMap<String, u64>,
     pub bytes: u64,
     /// Records (or rests of streams) that could not be read: counted and
     /// skipped, the run goes on.
@@ -657,11 +666,33 @@ impl ReadStats {
     }
 }
 
-/// One record turned into a call; `Err` names the record.
-pub fn call_of(raw: &Raw, name: &str) -> Result<(Call, Option<String>, Option<String>), String> {
+/// What a record is: a call (with its principal and the session issuer),
+/// or an event of another class (its `eventType`). Returned and
+/// destructured at once, never stored: the size difference costs nothing,
+/// a box per record would.
+#[allow(clippy::large_enum_variant)]
+pub enum Record {
+    Call(Call, Option<String>, Option<String>),
+    Other(String),
+}
+
+/// The `eventType`s that are calls: CloudTrail's `AwsApiCall`, and the
+/// records of iamref's own call log (CSM and proxy). A record without one
+/// (hand-made, older tools) is read as a call.
+fn is_call_type(t: &str) -> bool {
+    matches!(t, "AwsApiCall" | "iamrefCsmCall" | "iamrefProxyCall")
+}
+
+/// One record read; `Err` names the record.
+pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
     let at = format!("{name}: record {} (line {})", raw.index, raw.line);
     let ev: Event = serde_json::from_slice(&raw.bytes)
         .map_err(|e| format!("{at}: not a CloudTrail event: {e}"))?;
+    if let Some(t) = ev.event_type.as_deref().filter(|t| !is_call_type(t)) {
+        // Bounded and printable: a name from input.
+        let t: String = t.chars().take(64).collect();
+        return Ok(Record::Other(t));
+    }
     let (service, operation) = match (ev.sdk_service_id, ev.event_source, ev.event_name) {
         (Some(id), _, Some(n)) if !id.trim().is_empty() && !n.trim().is_empty() => {
             (ServiceRef::SdkId(id), n)
@@ -691,7 +722,7 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<(Call, Option<String>, Option<St
         .error_message
         .as_deref()
         .and_then(super::csm::denied_action);
-    Ok((
+    Ok(Record::Call(
         Call {
             at,
             service: Some(service),
@@ -742,7 +773,11 @@ pub fn read(
         stats.records += 1;
         stats.bytes += raw.bytes.len() as u64;
         let (call, principal, issuer) = match call_of(&raw, name) {
-            Ok(c) => c,
+            Ok(Record::Call(c, p, i)) => (c, p, i),
+            Ok(Record::Other(t)) => {
+                *stats.other_events.entry(t).or_default() += 1;
+                continue;
+            }
             Err(e) => {
                 stats.skip(e);
                 continue;
@@ -877,6 +912,71 @@ mod tests {
         );
         assert_eq!(String::from_utf8(b.bytes).unwrap(), "{\"eventName\":\"B\"}");
         assert!(s.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn only_api_calls_are_calls_other_event_classes_are_counted_apart() {
+        // Constructed records of each class CloudTrail writes.
+        let ev = |t: Option<&str>, src: &str, name: &str| {
+            let mut v = serde_json::json!({
+                "eventSource": src, "eventName": name, "awsRegion": "us-east-1",
+                "userIdentity": {"arn": "arn:aws:iam::111122223333:role/app"},
+            });
+            if let Some(t) = t {
+                v["eventType"] = t.into();
+            }
+            v.to_string()
+        };
+        let text = [
+            ev(Some("AwsApiCall"), "s3.amazonaws.com", "GetObject"),
+            ev(Some("AwsServiceEvent"), "kms.amazonaws.com", "RotateKey"),
+            ev(
+                Some("AwsConsoleSignIn"),
+                "signin.amazonaws.com",
+                "ConsoleLogin",
+            ),
+            ev(
+                Some("AwsConsoleAction"),
+                "s3.amazonaws.com",
+                "ConsoleAction",
+            ),
+            ev(
+                Some("AwsServiceEvent"),
+                "kms.amazonaws.com",
+                "DeleteExpiredKeyMaterial",
+            ),
+            r#"{"eventType": "AwsCloudTrailInsight", "insightDetails": {}}"#.to_string(),
+            ev(None, "sqs.amazonaws.com", "SendMessage"),
+            ev(Some("iamrefCsmCall"), "dynamodb.amazonaws.com", "GetItem"),
+        ]
+        .join("\n");
+        let mut stats = ReadStats::default();
+        let mut calls = Vec::new();
+        read(
+            text.as_bytes(),
+            "t.jsonl",
+            &Filter::default(),
+            &mut stats,
+            |c| calls.push(c.operation),
+        )
+        .unwrap();
+        assert_eq!(calls, ["GetObject", "SendMessage", "GetItem"]);
+        assert_eq!(stats.records, 8);
+        assert_eq!(stats.skipped, 0, "{:?}", stats.skipped_at);
+        let classes: Vec<(&str, u64)> = stats
+            .other_events
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                ("AwsCloudTrailInsight", 1),
+                ("AwsConsoleAction", 1),
+                ("AwsConsoleSignIn", 1),
+                ("AwsServiceEvent", 2)
+            ]
+        );
     }
 
     #[test]

@@ -51,22 +51,8 @@ fn stdout_json(out: &std::process::Output) -> Value {
 // The yardstick
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct Expect {
-    about: String,
-    must: Vec<String>,
-    #[serde(default)]
-    must_not: Vec<String>,
-    #[serde(default)]
-    only: bool,
-    #[serde(default)]
-    actions: BTreeMap<String, Vec<String>>,
-}
-
-fn expectations() -> BTreeMap<String, Expect> {
-    let text = std::fs::read_to_string(fixtures().join("expectations.toml")).unwrap();
-    toml::from_str(&text).unwrap()
+fn expectations() -> BTreeMap<String, iamref_testkit::expectations::Expect> {
+    iamref_testkit::expectations::load(&fixtures())
 }
 
 #[test]
@@ -184,42 +170,7 @@ fn fixtures_meet_their_expectations() {
     let empty = BTreeMap::new();
     for (name, e) in &exp {
         let codes = got.get(name).unwrap_or(&empty);
-        let have: BTreeSet<&str> = codes.keys().map(|s| s.as_str()).collect();
-        for m in &e.must {
-            if !have.contains(m.as_str()) {
-                failures.push(format!("{name}: expected {m}; got {have:?}"));
-            }
-        }
-        for m in &e.must_not {
-            if have.contains(m.as_str()) {
-                failures.push(format!(
-                    "{name}: must not report {m} (actions {:?}); got {have:?}",
-                    codes[m]
-                ));
-            }
-        }
-        if e.only {
-            let extra: Vec<&&str> = have
-                .iter()
-                .filter(|c| !e.must.iter().any(|m| m == **c))
-                .collect();
-            if !extra.is_empty() {
-                failures.push(format!(
-                    "{name}: expected only {:?}; also got {extra:?}",
-                    e.must
-                ));
-            }
-        }
-        for (code, want) in &e.actions {
-            let want: BTreeSet<String> = want.iter().cloned().collect();
-            if let Some(acts) = codes.get(code) {
-                if *acts != want {
-                    failures.push(format!(
-                        "{name}: {code} should list actions {want:?}; got {acts:?}"
-                    ));
-                }
-            }
-        }
+        failures.extend(iamref_testkit::expectations::compare(name, e, codes));
     }
     assert!(
         failures.is_empty(),

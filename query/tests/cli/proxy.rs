@@ -407,6 +407,24 @@ fn hostile_input_is_answered_and_counted_and_the_recorder_keeps_going() {
     }
     let r = response_of(&mut up);
     assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
+    // CONNECT to a host that is not AWS's: tunneled untouched (here a
+    // plain HTTP request through the tunnel to the sink).
+    let mut t = TcpStream::connect(&proxy).unwrap();
+    write!(
+        t,
+        "CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )
+    .unwrap();
+    let r = response_of(&mut t);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
+    write!(
+        t,
+        "GET /through HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let r = response_of(&mut t);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
+    drop(t);
     let grown = vm_hwm_kib(pid).saturating_sub(base);
     assert!(
         grown < 64 * 1024,
@@ -428,6 +446,7 @@ fn hostile_input_is_answered_and_counted_and_the_recorder_keeps_going() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(malformed >= 1001, "{err}");
     assert!(err.contains("1 not AWS API calls iamref knows"), "{err}");
+    assert!(err.contains("1 tunneled"), "{err}");
 }
 
 #[test]

@@ -424,3 +424,35 @@ fn parses_blocks() {
         .unwrap_err()
         .contains("before any"));
 }
+
+/// The README's first lines give a newcomer the two commands: the main job
+/// on the embedded default, and all tests, which must be exactly what
+/// `.ci/run` runs.
+#[test]
+fn readme_opens_with_the_commands_ci_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let block: Vec<&str> = readme
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("README.md opens with a ```sh block")
+        .lines()
+        .map(|l| l.split(" #").next().unwrap().trim())
+        .collect();
+    assert_eq!(block.len(), 2, "{block:?}");
+    assert!(
+        readme.find("```sh").unwrap() < readme.find("## ").unwrap(),
+        "the commands come before the first section"
+    );
+    assert!(block[0].starts_with("cargo run -- "), "{block:?}");
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(
+        ci.lines().any(|l| l.trim() == block[1]),
+        ".ci/run does not run the README's test command {:?}",
+        block[1]
+    );
+    assert!(
+        ci.contains("export IAMREF_TEST_STRICT=1"),
+        ".ci/run sets strict mode"
+    );
+}
