@@ -207,22 +207,49 @@ pub const MAX_RESOURCES: usize = 20;
 /// A policy granting the needs: actions that share the same resources
 /// share a statement, each group written by `policy write`'s writer (so
 /// every resource is checked against the action's resource types).
-pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<String>)> {
+/// A note on a recorded policy, and whether it says the policy is broader
+/// than the calls asked for (such notes are printed whatever `-q` says).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RecordNote {
+    pub widens: bool,
+    pub text: String,
+}
+
+impl std::fmt::Display for RecordNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Prints the notes on stderr: all of them, or under `-q` only those that
+/// widen.
+pub fn print_record_notes(notes: &[RecordNote], quiet: bool) {
+    for n in notes.iter().filter(|n| n.widens || !quiet) {
+        eprintln!("note: {}", crate::output::safe(&n.text));
+    }
+}
+
+pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<RecordNote>)> {
     // Actions with the same resources (and context) share a statement.
     type Group = (Vec<String>, Vec<(String, Vec<String>)>);
     let mut groups: BTreeMap<Group, Vec<iamref_policy::write::Need>> = BTreeMap::new();
     let mut notes = Vec::new();
     for n in needs {
         let mut n = (*n).clone();
-        notes.extend(iamref_policy::record::collapse_resources(
-            &mut n,
-            MAX_RESOURCES,
-        ));
+        // Collapsing ARNs to a path wildcard widens.
+        notes.extend(
+            iamref_policy::record::collapse_resources(&mut n, MAX_RESOURCES)
+                .into_iter()
+                .map(|text| RecordNote { widens: true, text }),
+        );
         if !n.known {
-            notes.push(format!(
-                "{}: not an action of the dataset; left out of the policy",
-                n.action
-            ));
+            notes.push(RecordNote {
+                widens: false,
+                text: format!(
+                    "{}: not an action of the dataset; left out of the policy",
+                    n.action
+                ),
+            });
             continue;
         }
         let context = n.context.clone().unwrap_or_default();
@@ -280,7 +307,10 @@ pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, V
     });
     written.sort();
     written.dedup();
-    notes.extend(written.iter().map(|n| n.to_string()));
+    notes.extend(written.iter().map(|n| RecordNote {
+        widens: n.widens,
+        text: n.to_string(),
+    }));
     Ok((
         json!({"Version": "2012-10-17", "Statement": statements}),
         notes,

@@ -342,6 +342,7 @@ pub fn write_from_cloudtrail(
     include_conditional: bool,
     split: &crate::split::SplitArgs,
     out: &mut Out,
+    quiet: bool,
 ) -> Result<Exit> {
     let idx = crate::catalog::index(conn)?;
     let r = read_calls(
@@ -353,7 +354,7 @@ pub fn write_from_cloudtrail(
             include_errors: trail.include_errors,
         },
     )?;
-    report(&r, false);
+    report(&r, quiet);
     let granted = r.recording.granted();
     if granted.is_empty() {
         eprintln!(
@@ -363,9 +364,7 @@ pub fn write_from_cloudtrail(
         return Ok(Exit::NotFound);
     }
     let (policy, notes) = crate::catalog::policy_from_needs(conn, &granted)?;
-    for n in notes {
-        eprintln!("note: {n}");
-    }
+    crate::catalog::print_record_notes(&notes, quiet);
     let maybe: Vec<&str> = r
         .recording
         .needs()
@@ -373,7 +372,7 @@ pub fn write_from_cloudtrail(
         .filter(|n| n.conditional && !include_conditional)
         .map(|n| n.action.as_str())
         .collect();
-    if !maybe.is_empty() {
+    if !maybe.is_empty() && !quiet {
         eprintln!(
             "note: may also need (parameter-dependent, granted with --include-conditional): {}",
             maybe.join(", ")
@@ -1050,8 +1049,12 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             }
         }
     }
+    // What widens the policy is said whatever -q says.
+    for n in notes.iter().filter(|n| n.widens || !quiet) {
+        eprintln!("note: {}", crate::output::safe(&n.text));
+    }
     if !quiet {
-        for n in notes.iter().chain(rec.notes().iter()) {
+        for n in rec.notes().iter() {
             eprintln!("note: {}", crate::output::safe(n));
         }
         let maybe: Vec<String> = rec

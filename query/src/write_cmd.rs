@@ -273,6 +273,7 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
             a.include_conditional,
             &a.split,
             out,
+            quiet,
         );
     }
     crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;

@@ -516,3 +516,35 @@ fn cloudtrail_resources_with_slashes_are_resolved_exactly() {
         String::from_utf8_lossy(&check.stdout)
     );
 }
+
+/// `-q` quiets `policy write --from-cloudtrail` as every command: the
+/// summary and the informational notes go, the policy and what could not
+/// be read stay (and what widens the policy would stay too).
+#[test]
+fn quiet_cloudtrail_replay_keeps_only_what_a_script_must_see() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let run = |quiet: bool| {
+        let mut c = iamref(dir.path());
+        c.args(["policy", "write", "--from-cloudtrail"])
+            .arg(fixtures().join("cloudtrail/trail.json"));
+        if quiet {
+            c.arg("-q");
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (loud_out, loud_err) = run(false);
+    let (quiet_out, quiet_err) = run(true);
+    assert_eq!(loud_out, quiet_out, "the same policy");
+    assert!(loud_err.contains("record(s) in 1 file(s)"), "{loud_err}");
+    assert!(loud_err.contains("note: "), "{loud_err}");
+    assert!(!quiet_err.contains("record(s) in"), "{quiet_err}");
+    for line in quiet_err.lines() {
+        assert!(loud_err.contains(line), "-q added {line:?}");
+    }
+    assert!(quiet_err.lines().count() < loud_err.lines().count());
+}
