@@ -89,8 +89,8 @@ pub fn split(doc: &Value, limit: usize) -> Result<Vec<Value>, SplitError> {
                 limit,
             });
         }
-        let add = own + usize::from(!current.is_empty());
-        if size + add > limit {
+        // A statement after the first costs its comma too.
+        if size + own + usize::from(!current.is_empty()) > limit {
             parts.push(std::mem::take(&mut current));
             size = empty;
         }

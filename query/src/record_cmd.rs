@@ -1050,9 +1050,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         }
     }
     // What widens the policy is said whatever -q says.
-    for n in notes.iter().filter(|n| n.widens || !quiet) {
-        eprintln!("note: {}", crate::output::safe(&n.text));
-    }
+    crate::catalog::print_record_notes(&notes, quiet);
     if !quiet {
         for n in rec.notes().iter() {
             eprintln!("note: {}", crate::output::safe(n));

@@ -20,83 +20,26 @@
 //! unavailable a test skips with a message (`iamref_testkit::skip`), and
 //! fails under IAMREF_TEST_STRICT=1.
 
+use crate::support::live::{free_tcp_port, venv, Killed};
 use crate::support::record::{Recorder, TOKEN};
-use iamref_testkit::python::{self, pins, run_bounded};
+use iamref_testkit::python::{pins, run_bounded};
 use iamref_testkit::skip;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SECRET_KEY: &str = "constructedSecretKeyNotReal0000000000000";
 
-/// The venv with the pinned boto3 and moto's server (the one
-/// `record_live` uses), or why not.
-fn venv() -> Result<PathBuf, String> {
-    static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    VENV.get_or_init(|| {
-        python::venv(
-            Path::new(env!("CARGO_TARGET_TMPDIR")),
-            "record-live",
-            pins::LIVE_AWS,
-        )
-    })
-    .clone()
-}
-
 /// The npm folder with the SDK packages, or why not.
 fn npm_dir() -> Result<PathBuf, String> {
-    static DIR: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("proxy-live-npm");
-        let ready = dir.join(".iamref-ready");
-        let want = pins::NPM_AWS_SDK_JS.join(" ");
-        if std::fs::read_to_string(&ready).is_ok_and(|s| s == want) {
-            return Ok(dir);
-        }
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        std::fs::write(
-            dir.join("package.json"),
-            r#"{"name":"iamref-proxy-live","private":true}"#,
-        )
-        .map_err(|e| e.to_string())?;
-        let out = run_bounded(
-            Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--silent"])
-                .args(pins::NPM_AWS_SDK_JS)
-                .current_dir(&dir),
-            Duration::from_secs(900),
-        )
-        .ok_or("npm install failed, timed out or npm is unavailable")?;
-        if !out.status.success() {
-            return Err(format!(
-                "npm install: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        std::fs::write(&ready, want).map_err(|e| e.to_string())?;
-        Ok(dir)
-    })
-    .clone()
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    iamref_testkit::npm::install_all(
+        Path::new(env!("CARGO_TARGET_TMPDIR")),
+        "proxy-live",
+        pins::NPM_AWS_SDK_JS,
+    )
 }
 
 /// The proxy's address from the ready file (`proxy ADDR`).

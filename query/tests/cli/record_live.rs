@@ -10,44 +10,13 @@
 //! venv or pip (or PyPI) is unavailable, and fails instead under
 //! `IAMREF_TEST_STRICT=1`. Every step is bounded in time.
 
+use crate::support::live::{free_tcp_port, venv, Killed};
 use crate::support::record::{check_recorded, Recorder};
-use iamref_testkit::python::{self, pins, run_bounded};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use iamref_testkit::python::run_bounded;
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The venv with the pinned boto3 and moto's server
-/// ([`pins::LIVE_AWS`]), or why not; set up once for all the tests of this
-/// module (they run in parallel; the others wait for the first).
-fn venv() -> Result<PathBuf, String> {
-    static VENV: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
-    VENV.get_or_init(|| {
-        python::venv(
-            Path::new(env!("CARGO_TARGET_TMPDIR")),
-            "record-live",
-            pins::LIVE_AWS,
-        )
-    })
-    .clone()
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// What one recorded workload left: the recording folder, the recorder's
 /// exit code and output, and the constructed credentials it must not leak.
