@@ -653,7 +653,6 @@ mod tests {
                 a.pages.clear();
                 a.supported_by.clear();
                 a.variants.clear();
-                a.per_page.clear();
             }
             for r in &mut s.resource_types {
                 r.pages.clear();
@@ -732,7 +731,6 @@ mod tests {
                         a.pages.clear();
                         a.supported_by.clear();
                         a.variants.clear();
-                        a.per_page.clear();
                     }
                     if !sel.texts {
                         a.description = None;

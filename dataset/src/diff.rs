@@ -537,6 +537,35 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
         &a.permission_only,
         &b.permission_only,
     );
+    // What each page says, on every page both sides have facts for: a
+    // change on one page of a multi-page prefix names the page, even where
+    // the merged value stays.
+    for old in &a.per_page {
+        if let Some(new) = b.per_page.iter().find(|f| f.page == old.page) {
+            let field = |what: &str| format!("per_page[{}].{what}", old.page);
+            cx.field(
+                k,
+                name,
+                &field("access_level"),
+                &old.access_level,
+                &new.access_level,
+            );
+            cx.field(
+                k,
+                name,
+                &field("description"),
+                &old.description,
+                &new.description,
+            );
+            cx.field(
+                k,
+                name,
+                &field("permission_only"),
+                &old.permission_only,
+                &new.permission_only,
+            );
+        }
+    }
     // Compared in place first: most actions do not change, and building
     // the values to report only when they differ keeps a full diff fast.
     let same_rows = a.resource_types.len() == b.resource_types.len()
@@ -826,6 +855,57 @@ mod tests {
         let back = diff(&b, &a);
         let c = one(&back);
         assert_eq!((c.old.as_ref(), c.new.as_ref()), (Some(&new), Some(&old)));
+    }
+
+    #[test]
+    fn a_change_on_one_page_names_the_page() {
+        // Constructed: GetThing on two pages; the second page changes.
+        let facts = |page: &str, level: &str| PageFacts {
+            page: page.into(),
+            access_level: Some(level.into()),
+            description: Some(format!("Grants permission ({page})")),
+            permission_only: false,
+        };
+        let mut a = vec![svc("x")];
+        a[0].actions[0].per_page =
+            vec![facts("list_x.html", "Read"), facts("list_x2.html", "Read")];
+        let mut b = a.clone();
+        b[0].actions[0].per_page[1].access_level = Some("Write".into());
+        b[0].actions[0].per_page[1].permission_only = true;
+        let ch = diff(&a, &b);
+        let got: Vec<_> = ch
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.field.as_deref(),
+                    c.old.clone(),
+                    c.new.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "GetThing",
+                    Some("per_page[list_x2.html].access_level"),
+                    Some(json!("Read")),
+                    Some(json!("Write"))
+                ),
+                (
+                    "GetThing",
+                    Some("per_page[list_x2.html].permission_only"),
+                    Some(json!(false)),
+                    Some(json!(true))
+                ),
+            ]
+        );
+        // A side without per-page facts (a database written before they
+        // were kept) is no change.
+        let mut old_db = a.clone();
+        old_db[0].actions[0].per_page.clear();
+        assert!(diff(&old_db, &a).is_empty());
     }
 
     #[test]

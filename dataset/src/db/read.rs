@@ -22,9 +22,10 @@ pub struct Selection {
     /// which is the canonical (prefix) order of the writer.
     pub prefixes: Option<Vec<String>>,
     /// Actions (with their resource-type rows, keys, dependent actions,
-    /// scenarios), resource types (formats, keys) and condition keys.
-    /// Without, a service has only its prefix, name, sources and JSON
-    /// version (and what the other parts add).
+    /// scenarios, what each page of a shared prefix says: `per_page`),
+    /// resource types (formats, keys) and condition keys. Without, a
+    /// service has only its prefix, name, sources and JSON version (and
+    /// what the other parts add).
     pub facts: bool,
     /// The descriptions and documentation links of actions and condition
     /// keys (resource types' links are always read).
@@ -423,6 +424,25 @@ fn read_facts(
         )?;
         each_in(
             conn,
+            "SELECT action_id, source, description FROM action_variants
+             WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, source",
+            &act_ranges,
+            |r| {
+                if let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(0)?) {
+                    services[si].actions[ai].variants.push(Variant {
+                        source: r.get(1)?,
+                        description: r.get(2)?,
+                        r#type: None,
+                    });
+                }
+                Ok(())
+            },
+        )?;
+    }
+    // What each page says: facts (the diff compares them), not provenance.
+    if sel.facts {
+        each_in(
+            conn,
             &format!(
                 "SELECT f.action_id, p.file, f.access_level, {}, f.permission_only
                  FROM action_page_facts f JOIN pages p ON p.id = f.page_id
@@ -437,22 +457,6 @@ fn read_facts(
                         access_level: r.get(2)?,
                         description: r.get(3)?,
                         permission_only: r.get(4)?,
-                    });
-                }
-                Ok(())
-            },
-        )?;
-        each_in(
-            conn,
-            "SELECT action_id, source, description FROM action_variants
-             WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, source",
-            &act_ranges,
-            |r| {
-                if let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(0)?) {
-                    services[si].actions[ai].variants.push(Variant {
-                        source: r.get(1)?,
-                        description: r.get(2)?,
-                        r#type: None,
                     });
                 }
                 Ok(())

@@ -25,6 +25,9 @@ mod harden;
 /// Lookups (`action`, `check`, `expand`, `actions`, `arn`, `service`),
 /// `sql`, `build`, completions, the shipped snapshot.
 mod lookup;
+/// Per-page facts of multi-page prefixes in `iamref diff` (constructed
+/// snapshots).
+mod pages;
 /// `iamref policy check` on the constructed fixture policies.
 mod policy_check;
 /// `iamref record --proxy`: boto3 and the JavaScript SDK v3 through the
