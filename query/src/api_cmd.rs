@@ -316,9 +316,9 @@ pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
             let rows = db.operation_rows(&prefix, oid, &name)?;
             print_api_rows(&rows, out)?;
             if rows.is_empty() {
-                eprintln!(
-                    "iamref: {prefix}:{name}: the reference names no IAM action for this operation"
-                );
+                crate::diag::info(format_args!(
+                    "{prefix}:{name}: the reference names no IAM action for this operation"
+                ));
                 Ok(Exit::NotFound)
             } else {
                 Ok(Exit::Found)
@@ -463,11 +463,11 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
     let s = r.recording.stats;
     let not_matched = s.unmapped;
     if not_matched > 0 {
-        eprintln!(
-            "iamref: {not_matched} of {} call(s) not matched, {} matched",
+        crate::diag::info(format_args!(
+            "{not_matched} of {} call(s) not matched, {} matched",
             s.calls,
             s.mapped + s.no_permission
-        );
+        ));
     }
     Ok(crate::record_cmd::unless_skipped(
         &r,

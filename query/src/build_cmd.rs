@@ -205,7 +205,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
     print_warnings(&assembled.warnings, quiet);
     if !quiet {
         let c = assembled.manifest.counts;
-        eprintln!(
+        crate::diag::info(format_args!(
             "built: {} pages, {} JSON documents, {} prefixes, {} actions, {} resource types, {} condition keys, {} operations, {} warnings",
             c.pages,
             assembled.manifest.json_documents.len(),
@@ -215,7 +215,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
             c.condition_keys,
             c.operations,
             assembled.warnings.len()
-        );
+        ));
     }
     Ok(Exit::Found)
 }
@@ -257,11 +257,11 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
                 .with_context(|| format!("exporting to {}", a.out.display()))?;
             if !quiet {
                 let rows: usize = counts.iter().map(|c| c.1).sum();
-                eprintln!(
+                crate::diag::info(format_args!(
                     "exported: {} files, {rows} rows into {}",
                     counts.len(),
                     a.out.display()
-                );
+                ));
             }
         }
         ExportFormat::PolicySentry => {
@@ -277,17 +277,17 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
             // The layout holds one ARN per resource type and no scenarios:
             // say what was left out, where a script sees it.
             if !losses.extra_arns.is_empty() {
-                eprintln!(
-                    "iamref: note: policy_sentry's layout holds one ARN format per resource type; {} resource type(s) have more and only the first is written: {}",
+                crate::diag::note(format_args!(
+                    "policy_sentry's layout holds one ARN format per resource type; {} resource type(s) have more and only the first is written: {}",
                     losses.extra_arns.len(),
                     losses.extra_arns.join(", ")
-                );
+                ));
             }
             if !losses.scenarios.is_empty() {
-                eprintln!(
-                    "iamref: note: policy_sentry's layout has no place for SCENARIO rows; left out for {}",
+                crate::diag::note(format_args!(
+                    "policy_sentry's layout has no place for SCENARIO rows; left out for {}",
                     losses.scenarios.join(", ")
-                );
+                ));
             }
         }
         ExportFormat::Sqlite => {
@@ -318,27 +318,8 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
     Ok(Exit::Found)
 }
 
-/// Write a file through a temporary file beside it and a rename.
+/// Write an output file atomically, mode 0644 ([`iamref_dataset::atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".iamref-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // A temporary file is private (0600); the export is an ordinary file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    iamref_dataset::atomic::write(path, bytes, iamref_dataset::atomic::Mode::Public)?;
     Ok(())
 }

@@ -89,7 +89,7 @@ fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
         None => Ok(found(any)),
         Some(first) => {
             for e in errors {
-                eprintln!("iamref: {e:#}");
+                crate::diag::error(format_args!("{e:#}"));
             }
             Err(first)
         }
@@ -854,11 +854,11 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
         ))
     })?;
     for p in validate(&pattern) {
-        eprintln!(
-            "iamref: warning: {}{}",
+        crate::diag::warning(format_args!(
+            "{}{}",
             p.message,
             p.fix.map(|f| format!("; write {f}")).unwrap_or_default()
-        );
+        ));
     }
     // The catalog's one answer (the same as check, write and the
     // recorders): best first.

@@ -117,6 +117,7 @@ fn main() -> ExitCode {
     if let Cmd::Policy(policy::PolicyCmd::Check(a)) = &mut cli.cmd {
         a.quiet = cli.quiet;
     }
+    iamref_query::diag::set_quiet(cli.quiet);
     let mut out = Out::new(cli.cmd.format());
     out.quiet = cli.quiet;
     // A panic is a bug in iamref: its own exit status, not "bad input".
@@ -124,7 +125,7 @@ fn main() -> ExitCode {
     {
         Ok(r) => r,
         Err(_) => {
-            eprintln!("iamref: error: internal error (a bug in iamref; please report it)");
+            iamref_query::diag::error("internal error (a bug in iamref; please report it)");
             return ExitStatus::Internal.into();
         }
     };
@@ -141,7 +142,7 @@ fn main() -> ExitCode {
                 Some(f) => f.status(),
                 None => ExitStatus::BadInput,
             };
-            eprintln!("iamref: {e:#}");
+            iamref_query::diag::error(format_args!("{e:#}"));
             status
         }
     };

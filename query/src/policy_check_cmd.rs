@@ -335,7 +335,10 @@ pub fn expand_inputs(
                 let before = sources.len();
                 walk(a, config, skipped, &mut sources, &mut errors);
                 if sources.len() == before {
-                    eprintln!("note: {} holds no *.json file to check", a.display());
+                    crate::diag::note(format_args!(
+                        "{} holds no *.json file to check",
+                        a.display()
+                    ));
                 }
             }
             Ok(_) => {
@@ -600,7 +603,11 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     let report = run_check(conn, &a.files, &config, min, a.kind)?;
     // Input errors first on stderr, as compilers print them.
     for e in &report.errors {
-        eprintln!("{}: error: {}", location_prefix(e), e.message);
+        // Located, as the findings are: FILE:LINE:COL: error: MESSAGE.
+        eprintln!(
+            "{}",
+            crate::output::safe(&format!("{}: error: {}", location_prefix(e), e.message))
+        );
     }
     if a.format == CheckFormat::Sarif {
         let root = a
@@ -626,7 +633,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     // The findings first, then the summary, as a terminal shows them.
     out.w().flush()?;
     if !a.quiet {
-        eprintln!("{}", summary(&report, n, a.min_severity));
+        crate::diag::info(format_args!("{}", summary(&report, n, a.min_severity)));
     }
     if !report.errors.is_empty() {
         let k = report.errors.len();

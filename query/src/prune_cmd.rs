@@ -87,10 +87,10 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
         .map(|n| n.action.as_str())
         .collect();
     if !maybe.is_empty() && !quiet {
-        eprintln!(
-            "note: not counted as used (the calls need them only in some configurations): {}",
+        crate::diag::note(format_args!(
+            "not counted as used (the calls need them only in some configurations): {}",
             maybe.join(", ")
-        );
+        ));
     }
     let mut calls = Vec::new();
     for n in r.recording.granted() {

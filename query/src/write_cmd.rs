@@ -242,16 +242,17 @@ fn stdin_needs(text: &str) -> Result<Vec<Need>> {
     Ok(out)
 }
 
-fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
-    // One write for all of them (stderr is unbuffered: a write per piece).
-    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
-    for n in notes {
-        if quiet && !n.widens {
-            continue;
-        }
-        let _ = writeln!(err, "note: {n}");
-    }
-    let _ = err.flush();
+/// The writer's notes: those that widen the policy are warnings (shown
+/// whatever `-q` says), the others notes.
+fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>) {
+    crate::diag::emit_mixed(notes.map(|n| {
+        let level = if n.widens {
+            crate::diag::Level::Warning
+        } else {
+            crate::diag::Level::Note
+        };
+        (level, n)
+    }));
 }
 
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
@@ -358,7 +359,7 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
     let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
-    print_notes(written.notes.iter(), quiet);
+    print_notes(written.notes.iter());
     let policy = written.policy();
     if let Some(paths) = crate::split::write_parts(&policy, &a.split)? {
         crate::split::print_paths(out.w(), &paths)?;
