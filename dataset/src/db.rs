@@ -208,6 +208,10 @@ fn insert_all(
     )?;
     let mut ins_action_page =
         tx.prepare("INSERT OR IGNORE INTO action_pages(action_id, page_id) VALUES (?1, ?2)")?;
+    let mut ins_page_facts = tx.prepare(
+        "INSERT OR IGNORE INTO action_page_facts(action_id, page_id, access_level, description, permission_only)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     let mut ins_supported = tx.prepare(
         "INSERT INTO action_supported_by(action_id, feature, supported) VALUES (?1, ?2, ?3)",
     )?;
@@ -345,6 +349,17 @@ fn insert_all(
             }
             for v in &a.variants {
                 ins_action_variant.execute(params![aid, v.source, v.description])?;
+            }
+            for f in &a.per_page {
+                if let Some(pid) = page_ids.get(f.page.as_str()) {
+                    ins_page_facts.execute(params![
+                        aid,
+                        pid,
+                        f.access_level,
+                        f.description,
+                        f.permission_only
+                    ])?;
+                }
             }
             let mut ord = 0i64;
             let mut insert_row = |r: &ActionResource, scenario: Option<i64>| -> Result<(), Error> {
@@ -584,7 +599,24 @@ mod tests {
             }],
             warnings: vec![],
         };
-        merge_pages(vec![page])
+        // A second page of the prefix that says otherwise about ListThings
+        // (constructed): the per-page facts keep both.
+        let mut list2 = Action::new("ListThings");
+        list2.access_level = Some("Read".into());
+        list2.description = Some("Grants permission to list things".into());
+        let page2 = Page {
+            file: "list_x2.html".into(),
+            url: None,
+            sha256: "cd".into(),
+            actions: vec![list2],
+            resource_types: vec![],
+            condition_keys: vec![],
+            operations: vec![],
+            ..page.clone()
+        };
+        let out = merge_pages(vec![page, page2]);
+        assert_eq!(out[0].actions[1].per_page.len(), 2);
+        out
     }
 
     #[test]
@@ -621,6 +653,7 @@ mod tests {
                 a.pages.clear();
                 a.supported_by.clear();
                 a.variants.clear();
+                a.per_page.clear();
             }
             for r in &mut s.resource_types {
                 r.pages.clear();
@@ -699,10 +732,14 @@ mod tests {
                         a.pages.clear();
                         a.supported_by.clear();
                         a.variants.clear();
+                        a.per_page.clear();
                     }
                     if !sel.texts {
                         a.description = None;
                         a.doc_url = None;
+                        for f in &mut a.per_page {
+                            f.description = None;
+                        }
                     }
                 }
                 for r in &mut s.resource_types {
@@ -817,6 +854,7 @@ mod tests {
                     ("action_pages", "action_id"),
                     ("action_supported_by", "action_id"),
                     ("action_variants", "action_id"),
+                    ("action_page_facts", "action_id"),
                 ],
             ),
             (

@@ -163,6 +163,18 @@ pub const TABLES: &[Table] = &[
         query: None,
     },
     Table {
+        name: "v_action_page_facts",
+        columns: &[
+            ("prefix", Text),
+            ("action", Text),
+            ("page", Text),
+            ("access_level", Text),
+            ("permission_only", Bool),
+            ("description", Text),
+        ],
+        query: None,
+    },
+    Table {
         name: "operation_action_map",
         columns: &[
             ("prefix", Text),

@@ -4,6 +4,20 @@
 //! eleven). The prefix's data is the union of its pages, as AWS's JSON does
 //! it: an action named on two pages keeps the resource types of both, and
 //! every action, resource type and condition key remembers its pages.
+//!
+//! # The merged value of an action listed on several pages
+//!
+//! Pages are merged in file-name order, so the rule is deterministic:
+//!
+//! - **access level** and **description**: the first page, by file name,
+//!   that gives one (the JSON reference fills in what no page gives);
+//! - **permission-only**: true if any page lists the action in its
+//!   permission-only table;
+//! - resource types, keys and dependent actions: the union.
+//!
+//! What each page says is kept beside the merged value, in
+//! [`Action::per_page`], for every action listed on two or more pages
+//! (and, for descriptions only, as [`Action::variants`] where they differ).
 
 use crate::model::*;
 use std::collections::BTreeMap;
@@ -24,6 +38,12 @@ pub fn merge_pages(mut pages: Vec<Page>) -> Vec<Service> {
     }
     let mut out: Vec<Service> = by_prefix.into_values().collect();
     for s in &mut out {
+        for a in &mut s.actions {
+            // Per-page facts are kept only where two pages speak.
+            if a.per_page.len() < 2 {
+                a.per_page.clear();
+            }
+        }
         sort_service(s);
     }
     out
@@ -40,13 +60,31 @@ fn merge_page(svc: &mut Service, page: Page) {
     });
     for mut a in page.actions {
         push_unique(&mut a.pages, &file);
-        match svc
+        let facts = PageFacts {
+            page: file.clone(),
+            access_level: a.access_level.clone(),
+            description: a.description.clone(),
+            permission_only: a.permission_only,
+        };
+        a.per_page.clear();
+        let at = match svc
             .actions
-            .iter_mut()
-            .find(|x| x.name.eq_ignore_ascii_case(&a.name))
+            .iter()
+            .position(|x| x.name.eq_ignore_ascii_case(&a.name))
         {
-            None => svc.actions.push(a),
-            Some(existing) => merge_action(existing, a),
+            None => {
+                svc.actions.push(a);
+                svc.actions.len() - 1
+            }
+            Some(i) => {
+                merge_action(&mut svc.actions[i], a);
+                i
+            }
+        };
+        // A page naming an action twice: its first row speaks for it.
+        let per_page = &mut svc.actions[at].per_page;
+        if !per_page.iter().any(|f| f.page == facts.page) {
+            per_page.push(facts);
         }
     }
     for mut r in page.resource_types {
@@ -252,6 +290,7 @@ pub fn sort_service(s: &mut Service) {
     }
     for a in &mut s.actions {
         a.variants.sort();
+        a.per_page.sort();
     }
 }
 
@@ -313,6 +352,63 @@ mod tests {
         let rts: Vec<_> = get.resource_types.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(rts, ["Api", "RestApi"]);
         assert_eq!(get.pages, ["list_a.html", "list_b.html"]);
+    }
+
+    #[test]
+    fn each_page_keeps_its_facts_and_the_merged_value_follows_the_rule() {
+        // Constructed: one action on two pages of a prefix, the pages
+        // disagreeing on all three facts; a second action on one page.
+        let mut on_b = action("ListViews", &[]);
+        on_b.access_level = Some("Read".into());
+        on_b.description = Some("Grants permission to list views (b)".into());
+        on_b.permission_only = true;
+        let mut on_a = action("listviews", &[]);
+        on_a.access_level = Some("List".into());
+        on_a.description = Some("Grants permission to list views (a)".into());
+        let mut on_a_only = action("GetView", &[]);
+        on_a_only.access_level = Some("Read".into());
+        for order in [[0, 1], [1, 0]] {
+            let pages = [
+                page("list_b.html", "billing", vec![on_b.clone()]),
+                page(
+                    "list_a.html",
+                    "billing",
+                    vec![on_a.clone(), on_a_only.clone()],
+                ),
+            ];
+            let out = merge_pages(order.iter().map(|&i| pages[i].clone()).collect());
+            let s = &out[0];
+            let get = &s.actions[0];
+            assert_eq!(get.name, "GetView");
+            assert!(get.per_page.is_empty(), "one page: nothing per page");
+            let list = &s.actions[1];
+            // The first page by file name that gives a value gives it;
+            // permission-only is true if any page says so.
+            assert_eq!(list.name, "listviews");
+            assert_eq!(list.access_level.as_deref(), Some("List"));
+            assert_eq!(
+                list.description.as_deref(),
+                Some("Grants permission to list views (a)")
+            );
+            assert!(list.permission_only);
+            assert_eq!(
+                list.per_page,
+                [
+                    PageFacts {
+                        page: "list_a.html".into(),
+                        access_level: Some("List".into()),
+                        description: Some("Grants permission to list views (a)".into()),
+                        permission_only: false,
+                    },
+                    PageFacts {
+                        page: "list_b.html".into(),
+                        access_level: Some("Read".into()),
+                        description: Some("Grants permission to list views (b)".into()),
+                        permission_only: true,
+                    },
+                ]
+            );
+        }
     }
 
     #[test]

@@ -296,6 +296,26 @@ pub struct Action {
     /// description above (which is the first page's, by file name).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub variants: Vec<Variant>,
+    /// What each page says, for an action listed on two or more pages of a
+    /// shared prefix (sorted by page file; empty otherwise). The merged
+    /// values above follow the rule in [`crate::merge`].
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub per_page: Vec<PageFacts>,
+}
+
+/// The access level, description and permission-only flag one page gives
+/// an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct PageFacts {
+    /// The page file (`list_amazonses.html`).
+    pub page: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub access_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// Listed in that page's permission-only table.
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub permission_only: bool,
 }
 
 /// What one source says about an action or condition key where it differs
@@ -333,6 +353,7 @@ impl Action {
             annotations: None,
             supported_by: BTreeMap::new(),
             variants: Vec::new(),
+            per_page: Vec::new(),
         }
     }
 

@@ -300,6 +300,29 @@ JOIN operation_actions oa ON oa.id = c.operation_action_id
 JOIN operations o ON o.id = oa.operation_id
 JOIN services s ON s.id = o.service_id;
 "#,
+    // 3: what each page of a shared prefix says about an action listed on
+    // two or more of its pages. The merged value in `actions` is the first
+    // page's (by file name) that gives one for the access level and the
+    // description, and permission-only is true if any page says so (see
+    // `merge`). Databases written before this have no rows here.
+    r#"
+CREATE TABLE action_page_facts (
+    action_id       INTEGER NOT NULL REFERENCES actions(id),
+    page_id         INTEGER NOT NULL REFERENCES pages(id),
+    access_level    TEXT,
+    description     TEXT,
+    permission_only INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (action_id, page_id)
+) WITHOUT ROWID;
+
+CREATE VIEW v_action_page_facts AS
+SELECT s.prefix, a.name AS action, p.file AS page, f.access_level,
+       f.permission_only, f.description
+FROM action_page_facts f
+JOIN actions a ON a.id = f.action_id
+JOIN pages p ON p.id = f.page_id
+JOIN services s ON s.id = a.service_id;
+"#,
 ];
 
 /// The schema version this build writes and reads.

@@ -127,6 +127,17 @@ CREATE EXTERNAL TABLE iamref_v_condition_key_types (
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
 LOCATION 's3://BUCKET/iamref/v_condition_key_types/';
 
+CREATE EXTERNAL TABLE iamref_v_action_page_facts (
+    prefix          STRING,
+    action          STRING,
+    page            STRING,
+    access_level    STRING,
+    permission_only BOOLEAN,
+    description     STRING
+)
+ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+LOCATION 's3://BUCKET/iamref/v_action_page_facts/';
+
 CREATE EXTERNAL TABLE iamref_operation_action_map (
     prefix       STRING,
     operation    STRING,

@@ -67,6 +67,10 @@ CREATE OR REPLACE TEMPORARY VIEW iamref_v_condition_key_types
 USING ${iamref_format}
 OPTIONS (path '${iamref_export}/v_condition_key_types.${iamref_ext}', header 'true');
 
+CREATE OR REPLACE TEMPORARY VIEW iamref_v_action_page_facts
+USING ${iamref_format}
+OPTIONS (path '${iamref_export}/v_action_page_facts.${iamref_ext}', header 'true');
+
 CREATE OR REPLACE TEMPORARY VIEW iamref_operation_action_map
 USING ${iamref_format}
 OPTIONS (path '${iamref_export}/operation_action_map.${iamref_ext}', header 'true');

@@ -423,6 +423,27 @@ fn read_facts(
         )?;
         each_in(
             conn,
+            &format!(
+                "SELECT f.action_id, p.file, f.access_level, {}, f.permission_only
+                 FROM action_page_facts f JOIN pages p ON p.id = f.page_id
+                 WHERE f.action_id BETWEEN ?1 AND ?2 ORDER BY f.action_id, p.file",
+                text("f.description"),
+            ),
+            &act_ranges,
+            |r| {
+                if let Some(&(si, ai)) = act_at.get(&r.get::<_, i64>(0)?) {
+                    services[si].actions[ai].per_page.push(PageFacts {
+                        page: r.get(1)?,
+                        access_level: r.get(2)?,
+                        description: r.get(3)?,
+                        permission_only: r.get(4)?,
+                    });
+                }
+                Ok(())
+            },
+        )?;
+        each_in(
+            conn,
             "SELECT action_id, source, description FROM action_variants
              WHERE action_id BETWEEN ?1 AND ?2 ORDER BY action_id, source",
             &act_ranges,
