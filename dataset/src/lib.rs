@@ -3,6 +3,7 @@
 //!
 //! No network code lives here.
 
+pub mod atomic;
 pub mod cloudtrail;
 pub mod db;
 pub mod diff;

@@ -10,7 +10,6 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -47,27 +46,13 @@ fn ca_params() -> CertificateParams {
     p
 }
 
-/// Write `bytes` to `path` through a temporary file beside it (mode
-/// 0600 on Unix for keys), renamed at the end.
+/// Write `bytes` to `path` atomically: mode 0600 for the key, 0644 for
+/// the certificate ([`iamref_dataset::atomic`]).
 fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".iamref-ca-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = if private { 0o600 } else { 0o644 };
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = private;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    use iamref_dataset::atomic::Mode;
+    let mode = if private { Mode::Private } else { Mode::Public };
+    iamref_dataset::atomic::write(path, bytes, mode)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 impl Ca {

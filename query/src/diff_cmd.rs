@@ -42,41 +42,33 @@ pub struct DiffArgs {
     /// kinds are left out.
     #[arg(long, value_name = "FILE")]
     pub since_policy: Option<PathBuf>,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = DiffFormat::Table, value_name = "FORMAT")]
+    pub format: DiffFormat,
 }
 
-/// Output formats of `diff` (the global `--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiffFormat {
-    /// A readable changelog, grouped by prefix.
+    /// A readable changelog, grouped by prefix
     Table,
+    /// One JSON document: the changes and their counts
     Json,
+    /// One change per line
     Jsonl,
+    /// Tab-separated changes with a header row
     Tsv,
+    /// A release note in Markdown
+    #[value(alias = "md")]
     Markdown,
-}
-
-impl DiffFormat {
-    pub fn parse(s: Option<&str>) -> Result<DiffFormat, String> {
-        Ok(match s.map(|s| s.to_ascii_lowercase()).as_deref() {
-            None | Some("table") => DiffFormat::Table,
-            Some("json") => DiffFormat::Json,
-            Some("jsonl") => DiffFormat::Jsonl,
-            Some("tsv") => DiffFormat::Tsv,
-            Some("markdown") | Some("md") => DiffFormat::Markdown,
-            Some(other) => {
-                return Err(format!(
-                    "unknown diff format {other:?}; expected table, json, jsonl, tsv or markdown"
-                ))
-            }
-        })
-    }
 }
 
 const LEVELS: [&str; 5] = ["List", "Read", "Write", "Permissions management", "Tagging"];
 
 /// `iamref diff OLD NEW`. Exit 0: no change (after the filters); 1:
 /// changes listed; 2: bad input.
-pub fn diff(a: DiffArgs, format: DiffFormat, out: &mut Out) -> Result<Exit> {
+pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
+    let format = a.format;
     // Check the filters before reading anything.
     let kinds: Vec<Kind> = a
         .kind
@@ -788,11 +780,10 @@ mod tests {
 
     #[test]
     fn formats_parse() {
-        assert_eq!(DiffFormat::parse(None), Ok(DiffFormat::Table));
-        assert_eq!(DiffFormat::parse(Some("MD")), Ok(DiffFormat::Markdown));
-        assert!(DiffFormat::parse(Some("yaml"))
-            .unwrap_err()
-            .contains("markdown"));
+        use clap::ValueEnum;
+        assert_eq!(DiffFormat::from_str("MD", true), Ok(DiffFormat::Markdown));
+        assert_eq!(DiffFormat::from_str("table", true), Ok(DiffFormat::Table));
+        assert!(DiffFormat::from_str("yaml", true).is_err());
     }
 
     #[test]

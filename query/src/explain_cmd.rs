@@ -28,6 +28,8 @@ pub struct ExplainArgs {
     /// nothing to read it from stdin
     #[arg(value_name = "MESSAGE")]
     pub message: Vec<String>,
+    #[command(flatten)]
+    pub fmt: crate::output::DocFormatArg,
 }
 
 #[derive(Serialize)]

@@ -132,11 +132,11 @@ pub fn baselines(
         if let Some(old) = iamref_dataset::snapshot::recover_interrupted(dir)
             .with_context(|| format!("restoring the previous snapshot {}", dir.display()))?
         {
-            eprintln!(
-                "note: {} was missing, left aside by an interrupted run as {}; restored",
+            crate::diag::note(format_args!(
+                "{} was missing, left aside by an interrupted run as {}; restored",
                 dir.display(),
                 old.display()
-            );
+            ));
         }
     }
     if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
@@ -174,7 +174,9 @@ pub fn baselines_unless_accepted(
     match baselines(out, snapshot_dir, shipped) {
         Err(e) if accept => {
             if !quiet {
-                eprintln!("warning: {e:#}; replacing it unchecked (--accept-shrink)");
+                crate::diag::warning(format_args!(
+                    "{e:#}; replacing it unchecked (--accept-shrink)"
+                ));
             }
             Ok(Vec::new())
         }
@@ -218,10 +220,10 @@ pub fn publish(
         for b in baselines.iter_mut().filter(|b| b.shipped) {
             b.html_side();
             if !quiet {
-                eprintln!(
-                    "note: no JSON service reference in this result: compared with the HTML side of {} only",
+                crate::diag::note(format_args!(
+                    "no JSON service reference in this result: compared with the HTML side of {} only",
                     b.what
-                );
+                ));
             }
         }
     }

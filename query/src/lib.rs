@@ -7,6 +7,7 @@ pub mod build_cmd;
 pub mod catalog;
 pub mod commands;
 pub mod crawl_cmd;
+pub mod diag;
 pub mod diff_cmd;
 pub mod exit;
 pub mod explain_cmd;

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context, Result};
 use iamref_dataset::snapshot::Bundle;
 use iamref_dataset::Manifest;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 static EMBEDDED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/snapshot.json.gz"));
@@ -116,18 +116,12 @@ fn materialize(path: &Path) -> Result<()> {
         .with_context(|| format!("writing the snapshot database to {}", path.display()))?;
     let meta = std::fs::metadata(path)?;
     let seal = seal_path(path);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    writeln!(tmp, "{}", seal_text(&meta))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(&seal)
-        .with_context(|| format!("writing {}", seal.display()))?;
+    iamref_dataset::atomic::write(
+        &seal,
+        format!("{}\n", seal_text(&meta)).as_bytes(),
+        iamref_dataset::atomic::Mode::Public,
+    )
+    .with_context(|| format!("writing {}", seal.display()))?;
     Ok(())
 }
 
@@ -178,9 +172,9 @@ pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<iamref_dataset::db::C
         Ok(p) => Ok(iamref_dataset::db::open_read_only(&p)?),
         Err(e) if !explicit && !EMBEDDED.is_empty() => {
             if !quiet {
-                eprintln!(
-                    "iamref: warning: {e:#}; answering from a copy of the snapshot in memory"
-                );
+                crate::diag::warning(format_args!(
+                    "{e:#}; answering from a copy of the snapshot in memory"
+                ));
             }
             let bundle = embedded_bundle()?;
             Ok(iamref_dataset::db::write_in_memory(

@@ -37,11 +37,6 @@ struct Cli {
     /// Database to read (default: the snapshot shipped with iamref)
     #[arg(long, global = true, env = "IAMREF_DB", value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Output format: table (default), json, jsonl or tsv; for `export`:
-    /// json (default), sqlite, snapshot, csv, jsonl or policy-sentry; for
-    /// `policy check` also sarif; for `diff` also markdown
-    #[arg(long, short = 'f', global = true, value_name = "FORMAT")]
-    format: Option<String>,
     /// Less output on stderr (no progress, no warnings list)
     #[arg(long, short, global = true)]
     quiet: bool,
@@ -71,7 +66,7 @@ enum Cmd {
     /// List the actions an IAM wildcard pattern matches (`s3:Get*`, `ec2:Describe?pc*`)
     Expand(commands::ExpandArgs),
     /// List service prefixes
-    Services,
+    Services(commands::ServicesArgs),
     /// Show one service: name, pages, counts, resource types, condition keys
     Service(commands::ServiceArgs),
     /// Show a resource type: ARN formats, condition keys, the actions that take it
@@ -119,70 +114,18 @@ fn main() -> ExitCode {
         }
     };
     let mut cli = cli;
-    let is_export = matches!(cli.cmd, Cmd::Export(_));
-    let is_diff = matches!(cli.cmd, Cmd::Diff(_));
-    let diff_format = match diff_cmd::DiffFormat::parse(cli.format.as_deref().filter(|_| is_diff)) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("iamref: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // `policy check` also writes SARIF, which no other command does.
-    let quiet = cli.quiet;
-    let check_args = match &mut cli.cmd {
-        Cmd::Policy(policy::PolicyCmd::Check(a)) => Some(a),
-        _ => None,
-    };
-    let is_check = check_args.is_some();
-    if let Some(a) = check_args {
-        a.quiet = quiet;
-        a.sarif = cli
-            .format
-            .as_deref()
-            .is_some_and(|f| f.eq_ignore_ascii_case("sarif"));
+    if let Cmd::Policy(policy::PolicyCmd::Check(a)) = &mut cli.cmd {
+        a.quiet = cli.quiet;
     }
-    // `policy write` / `policy tighten` also render YAML and Terraform.
-    let renders_policy = matches!(&cli.cmd, Cmd::Policy(p) if p.renders_policy());
-    let extra_format = cli
-        .format
-        .clone()
-        .filter(|f| renders_policy && matches!(f.as_str(), "yaml" | "terraform"));
-    let format = match cli.format.as_deref() {
-        None => None,
-        Some(_) if is_diff => None,
-        Some(f) if is_check && f.eq_ignore_ascii_case("sarif") => None,
-        Some(_) if extra_format.is_some() => None,
-        Some(f) if is_export => {
-            if build_cmd::ExportFormat::parse(f).is_none() {
-                eprintln!(
-                    "iamref: unknown export format {f:?}; expected one of {}",
-                    build_cmd::ExportFormat::NAMES.join(", ")
-                );
-                return ExitCode::from(2);
-            }
-            None
-        }
-        Some(f) => match <Format as clap::ValueEnum>::from_str(f, true) {
-            Ok(f) => Some(f),
-            Err(_) => {
-                let more = if is_check { " (or sarif)" } else { "" };
-                eprintln!("iamref: unknown format {f:?}; expected table, json, jsonl or tsv{more}");
-                return ExitCode::from(2);
-            }
-        },
-    };
-    let export_format = if is_export { cli.format.clone() } else { None };
-    let mut out = Out::new(format);
-    out.extra_format = extra_format;
+    iamref_query::diag::set_quiet(cli.quiet);
+    let mut out = Out::new(cli.cmd.format());
     out.quiet = cli.quiet;
     // A panic is a bug in iamref: its own exit status, not "bad input".
-    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(cli, export_format, diff_format, &mut out)
-    })) {
+    let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli, &mut out)))
+    {
         Ok(r) => r,
         Err(_) => {
-            eprintln!("iamref: error: internal error (a bug in iamref; please report it)");
+            iamref_query::diag::error("internal error (a bug in iamref; please report it)");
             return ExitStatus::Internal.into();
         }
     };
@@ -199,28 +142,54 @@ fn main() -> ExitCode {
                 Some(f) => f.status(),
                 None => ExitStatus::BadInput,
             };
-            eprintln!("iamref: {e:#}");
+            iamref_query::diag::error(format_args!("{e:#}"));
             status
         }
     };
     status.into()
 }
 
-fn run(
-    cli: Cli,
-    export_format: Option<String>,
-    diff_format: diff_cmd::DiffFormat,
-    out: &mut Out,
-) -> Result<Exit> {
+impl Cmd {
+    /// The base output format of the command's own `--format` (each command
+    /// takes only the formats it prints; those beyond the base, such as
+    /// SARIF or YAML, the command reads from its arguments).
+    fn format(&self) -> Format {
+        match self {
+            Cmd::Action(a) => a.fmt.format,
+            Cmd::Check(a) => a.fmt.format,
+            Cmd::Actions(a) => a.fmt.format,
+            Cmd::Expand(a) => a.fmt.format,
+            Cmd::Services(a) => a.fmt.format,
+            Cmd::Service(a) => a.fmt.format,
+            Cmd::ResourceType(a) => a.fmt.format,
+            Cmd::ConditionKey(a) => a.fmt.format,
+            Cmd::Arn(a) => a.fmt.format,
+            Cmd::Sql(a) => a.fmt.format,
+            Cmd::Api(a) => a.fmt.format,
+            Cmd::Sdk(a) => a.fmt.format,
+            Cmd::Calls(a) => a.fmt.format,
+            Cmd::Crosscheck(a) => a.fmt.format,
+            Cmd::Record(a) => a.fmt.format.into(),
+            Cmd::Explain(a) => a.fmt.format.into(),
+            Cmd::Policy(p) => p.format(),
+            Cmd::Build(_)
+            | Cmd::Crawl(_)
+            | Cmd::Export(_)
+            | Cmd::Diff(_)
+            | Cmd::Completions(_)
+            | Cmd::Man => Format::Table,
+        }
+    }
+}
+
+fn run(cli: Cli, out: &mut Out) -> Result<Exit> {
     let db = cli.db;
     let quiet = cli.quiet;
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
         Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
-        Cmd::Export(a) => {
-            build_cmd::export(a, export_format.as_deref().unwrap_or("json"), db, quiet)
-        }
-        Cmd::Diff(a) => diff_cmd::diff(a, diff_format, out),
+        Cmd::Export(a) => build_cmd::export(a, db, quiet),
+        Cmd::Diff(a) => diff_cmd::diff(a, out),
         Cmd::Completions(a) => {
             clap_complete::generate(
                 a.shell,
@@ -242,7 +211,7 @@ fn run(
                 Cmd::Check(a) => commands::check(&conn, a, out),
                 Cmd::Actions(a) => commands::actions(&conn, a, out),
                 Cmd::Expand(a) => commands::expand(&conn, a, out),
-                Cmd::Services => commands::services(&conn, out),
+                Cmd::Services(_) => commands::services(&conn, out),
                 Cmd::Service(a) => commands::service(&conn, a, out),
                 Cmd::ResourceType(a) => commands::resource_type(&conn, a, out),
                 Cmd::ConditionKey(a) => commands::condition_key(&conn, a, out),

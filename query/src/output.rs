@@ -5,6 +5,8 @@
 use serde::Serialize;
 use std::io::{self, BufWriter, IsTerminal, Stdout, Write};
 
+/// The formats of the lookup commands (`action`, `arn`, `calls`, …): the
+/// base every other command's format maps into for [`Out`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned, human-readable text
@@ -17,29 +19,123 @@ pub enum Format {
     Tsv,
 }
 
+/// `--format` of a lookup command: table, json, jsonl or tsv.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct FormatArg {
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = Format::Table, value_name = "FORMAT")]
+    pub format: Format,
+}
+
+/// The formats of commands that print one document or a stream of them
+/// (`explain`, `record`, `policy simulate`, `policy prune`): no TSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocFormat {
+    /// Readable text (a policy: pretty JSON)
+    Table,
+    /// One pretty-printed JSON document
+    Json,
+    /// One compact JSON object per line
+    Jsonl,
+}
+
+/// `--format` of `explain`, `record`, `policy simulate` and `policy prune`.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct DocFormatArg {
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = DocFormat::Table, value_name = "FORMAT")]
+    pub format: DocFormat,
+}
+
+impl From<DocFormat> for Format {
+    fn from(f: DocFormat) -> Format {
+        match f {
+            DocFormat::Table => Format::Table,
+            DocFormat::Json => Format::Json,
+            DocFormat::Jsonl => Format::Jsonl,
+        }
+    }
+}
+
+/// The formats of commands that print a policy (`policy write`, `policy
+/// tighten`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFormat {
+    /// The policy as pretty JSON
+    Table,
+    /// `{"policy": …, "notes": […]}`, pretty
+    Json,
+    /// The policy as one compact JSON line
+    Jsonl,
+    /// The policy as YAML (CloudFormation's `PolicyDocument`)
+    Yaml,
+    /// A Terraform `aws_iam_policy_document` data source
+    Terraform,
+}
+
+/// `--format` of `policy write` and `policy tighten`.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct PolicyFormatArg {
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = PolicyFormat::Table, value_name = "FORMAT")]
+    pub format: PolicyFormat,
+}
+
+impl From<PolicyFormat> for Format {
+    fn from(f: PolicyFormat) -> Format {
+        match f {
+            PolicyFormat::Json => Format::Json,
+            PolicyFormat::Jsonl => Format::Jsonl,
+            PolicyFormat::Table | PolicyFormat::Yaml | PolicyFormat::Terraform => Format::Table,
+        }
+    }
+}
+
+/// The formats of `policy check`: the lookup formats and SARIF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// Findings as `file:line:col: severity: code: message`
+    Table,
+    /// One JSON document: files, findings, summary
+    Json,
+    /// One finding per line
+    Jsonl,
+    /// Tab-separated findings with a header row
+    Tsv,
+    /// SARIF 2.1.0 (GitHub code scanning)
+    Sarif,
+}
+
+impl From<CheckFormat> for Format {
+    fn from(f: CheckFormat) -> Format {
+        match f {
+            CheckFormat::Table | CheckFormat::Sarif => Format::Table,
+            CheckFormat::Json => Format::Json,
+            CheckFormat::Jsonl => Format::Jsonl,
+            CheckFormat::Tsv => Format::Tsv,
+        }
+    }
+}
+
 pub struct Out {
     pub format: Format,
     /// Colour allowed (a terminal, no NO_COLOR).
     pub color: bool,
     /// Stdout is a terminal.
     pub tty: bool,
-    /// `--format` values only some commands take (`policy write`:
-    /// `yaml`, `terraform`), passed through as given.
-    pub extra_format: Option<String>,
     /// `--quiet`: less on stderr.
     pub quiet: bool,
     w: BufWriter<Stdout>,
 }
 
 impl Out {
-    pub fn new(format: Option<Format>) -> Out {
+    pub fn new(format: Format) -> Out {
         let tty = io::stdout().is_terminal();
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Out {
-            format: format.unwrap_or(Format::Table),
+            format,
             color,
             tty,
-            extra_format: None,
             quiet: false,
             w: BufWriter::new(io::stdout()),
         }

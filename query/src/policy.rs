@@ -30,9 +30,15 @@ pub enum PolicyCmd {
 }
 
 impl PolicyCmd {
-    /// Does the command print a policy (and so take `--format yaml|terraform`)?
-    pub fn renders_policy(&self) -> bool {
-        matches!(self, PolicyCmd::Write(_) | PolicyCmd::Tighten(_))
+    /// The base output format of the subcommand's `--format`.
+    pub fn format(&self) -> crate::output::Format {
+        match self {
+            PolicyCmd::Check(a) => a.format.into(),
+            PolicyCmd::Write(a) => a.fmt.format.into(),
+            PolicyCmd::Tighten(a) => a.fmt.format.into(),
+            PolicyCmd::Simulate(a) => a.fmt.format.into(),
+            PolicyCmd::Prune(a) => a.fmt.format.into(),
+        }
     }
 }
 

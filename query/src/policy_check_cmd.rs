@@ -9,7 +9,7 @@
 //! parsed (the other inputs are still checked and reported).
 
 use crate::exit::{input, Exit};
-use crate::output::{tsv_cell, Format, Out};
+use crate::output::{tsv_cell, CheckFormat, Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::finding::{Finding, Location, Severity, CODES};
@@ -50,9 +50,9 @@ pub struct CheckArgs {
     /// files outside it keep absolute `file://` URIs
     #[arg(long, value_name = "DIR")]
     pub sarif_root: Option<PathBuf>,
-    /// `--format sarif` (set by the binary: the global `--format` does not know it).
-    #[arg(skip)]
-    pub sarif: bool,
+    /// Output format
+    #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = CheckFormat::Table, value_name = "FORMAT")]
+    pub format: CheckFormat,
     /// `--quiet` (set by the binary): no summary on stderr.
     #[arg(skip)]
     pub quiet: bool,
@@ -335,7 +335,10 @@ pub fn expand_inputs(
                 let before = sources.len();
                 walk(a, config, skipped, &mut sources, &mut errors);
                 if sources.len() == before {
-                    eprintln!("note: {} holds no *.json file to check", a.display());
+                    crate::diag::note(format_args!(
+                        "{} holds no *.json file to check",
+                        a.display()
+                    ));
                 }
             }
             Ok(_) => {
@@ -600,9 +603,13 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     let report = run_check(conn, &a.files, &config, min, a.kind)?;
     // Input errors first on stderr, as compilers print them.
     for e in &report.errors {
-        eprintln!("{}: error: {}", location_prefix(e), e.message);
+        // Located, as the findings are: FILE:LINE:COL: error: MESSAGE.
+        eprintln!(
+            "{}",
+            crate::output::safe(&format!("{}: error: {}", location_prefix(e), e.message))
+        );
     }
-    if a.sarif {
+    if a.format == CheckFormat::Sarif {
         let root = a
             .sarif_root
             .clone()
@@ -626,7 +633,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     // The findings first, then the summary, as a terminal shows them.
     out.w().flush()?;
     if !a.quiet {
-        eprintln!("{}", summary(&report, n, a.min_severity));
+        crate::diag::info(format_args!("{}", summary(&report, n, a.min_severity)));
     }
     if !report.errors.is_empty() {
         let k = report.errors.len();

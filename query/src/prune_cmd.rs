@@ -34,14 +34,11 @@ pub struct PruneArgs {
     pub log: Option<PathBuf>,
     #[command(flatten)]
     pub trail: TrailArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::DocFormatArg,
 }
 
 pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
-    if out.format == Format::Tsv {
-        return Err(input(
-            "policy prune prints a policy: json or jsonl, not tsv",
-        ));
-    }
     let (name, text) = crate::input::read_text(Some(&a.file))?;
     let policy: Value = serde_json::from_str(&text).map_err(|e| {
         input(format!(
@@ -90,10 +87,10 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
         .map(|n| n.action.as_str())
         .collect();
     if !maybe.is_empty() && !quiet {
-        eprintln!(
-            "note: not counted as used (the calls need them only in some configurations): {}",
+        crate::diag::note(format_args!(
+            "not counted as used (the calls need them only in some configurations): {}",
             maybe.join(", ")
-        );
+        ));
     }
     let mut calls = Vec::new();
     for n in r.recording.granted() {

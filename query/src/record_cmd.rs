@@ -11,7 +11,8 @@
 
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
-use anyhow::{Context, Result};
+use anyhow::Result;
+use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
 use iamref_policy::record::ops::OperationIndex;
@@ -249,23 +250,23 @@ pub fn report(r: &Input, quiet: bool) {
     // What could not be read is said whatever -q says: the output lacks it.
     if let Some(t) = &r.trail {
         for s in &t.skipped_at {
-            eprintln!("iamref: warning: skipped: {}", crate::output::safe(s));
+            crate::diag::warning(format_args!("skipped: {}", crate::output::safe(s)));
         }
         if t.skipped > 0 {
-            eprintln!(
-                "iamref: warning: {} record(s) could not be read and were skipped{}; the output covers the others (exit 2)",
+            crate::diag::warning(format_args!(
+                "{} record(s) could not be read and were skipped{}; the output covers the others (exit 2)",
                 t.skipped,
                 if t.skipped as usize > t.skipped_at.len() {
                     format!(" ({} named above)", t.skipped_at.len())
                 } else {
                     String::new()
                 }
-            );
+            ));
         }
     }
     for u in rec.unmapped() {
-        eprintln!(
-            "iamref: {}: {}{}",
+        crate::diag::info(format_args!(
+            "{}: {}{}",
             crate::output::safe(&u.first_at),
             crate::output::safe(&u.reason),
             if u.count > 1 {
@@ -273,7 +274,7 @@ pub fn report(r: &Input, quiet: bool) {
             } else {
                 String::new()
             }
-        );
+        ));
     }
     if quiet {
         return;
@@ -284,22 +285,22 @@ pub fn report(r: &Input, quiet: bool) {
             .iter()
             .map(|(k, n)| format!("{} {n}", crate::output::safe(k)))
             .collect();
-        eprintln!(
-            "note: events that are not API calls, neither granted nor unmapped: {}",
+        crate::diag::note(format_args!(
+            "events that are not API calls, neither granted nor unmapped: {}",
             classes.join(", ")
-        );
+        ));
     }
     for n in rec
         .notes()
         .into_iter()
         .filter(|n| !n.starts_with("unmapped: "))
     {
-        eprintln!("note: {n}");
+        crate::diag::note(format_args!("{n}"));
     }
     if let Some(t) = &r.trail {
         let s = &rec.stats;
-        eprintln!(
-            "iamref: {} record(s) in {} file(s), {} filtered out; {} call(s) mapped, {} unmapped, {} failed ({} denied){}",
+        crate::diag::info(format_args!(
+            "{} record(s) in {} file(s), {} filtered out; {} call(s) mapped, {} unmapped, {} failed ({} denied){}",
             t.records,
             r.files,
             t.filtered,
@@ -312,14 +313,14 @@ pub fn report(r: &Input, quiet: bool) {
             } else {
                 String::new()
             }
-        );
+        ));
         if s.resource_calls > 0 {
-            eprintln!(
-                "iamref: resources resolved for {} of {} call(s) whose actions take resources ({:.1}%); the others are scoped to their region and account",
+            crate::diag::info(format_args!(
+                "resources resolved for {} of {} call(s) whose actions take resources ({:.1}%); the others are scoped to their region and account",
                 s.resolved,
                 s.resource_calls,
                 100.0 * s.resolved as f64 / s.resource_calls as f64
-            );
+            ));
         }
     }
 }
@@ -357,14 +358,14 @@ pub fn write_from_cloudtrail(
     report(&r, quiet);
     let granted = r.recording.granted();
     if granted.is_empty() {
-        eprintln!(
-            "iamref: no call in {} maps to an action to grant",
+        crate::diag::info(format_args!(
+            "no call in {} maps to an action to grant",
             path.display()
-        );
+        ));
         return Ok(Exit::NotFound);
     }
     let (policy, notes) = crate::catalog::policy_from_needs(conn, &granted)?;
-    crate::catalog::print_record_notes(&notes, quiet);
+    crate::catalog::print_record_notes(&notes);
     let maybe: Vec<&str> = r
         .recording
         .needs()
@@ -373,10 +374,10 @@ pub fn write_from_cloudtrail(
         .map(|n| n.action.as_str())
         .collect();
     if !maybe.is_empty() && !quiet {
-        eprintln!(
-            "note: may also need (parameter-dependent, granted with --include-conditional): {}",
+        crate::diag::note(format_args!(
+            "may also need (parameter-dependent, granted with --include-conditional): {}",
             maybe.join(", ")
-        );
+        ));
     }
     if let Some(paths) = crate::split::write_parts(&policy, split)? {
         crate::split::print_paths(out.w(), &paths)?;
@@ -446,6 +447,8 @@ pub struct RecordArgs {
     /// one a line): for scripts that start the workload next
     #[arg(long, value_name = "FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub fmt: crate::output::DocFormatArg,
 }
 
 /// The proxy's address: `PORT` (on `--listen`) or `IP:PORT`; an IP that
@@ -580,45 +583,10 @@ fn proxy_log_line(c: &Call, prefix: Option<&str>) -> Value {
     v
 }
 
-/// A file written through a temporary file beside it, renamed at the end.
-struct AtomicFile {
-    tmp: std::io::BufWriter<tempfile::NamedTempFile>,
-    path: PathBuf,
-}
-
-impl AtomicFile {
-    fn create(path: &Path) -> Result<AtomicFile> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile::Builder::new()
-            .prefix(".iamref-")
-            .tempfile_in(dir)
-            .map_err(|e| {
-                input(format!(
-                    "{}: cannot create a file in {}: {e}",
-                    path.display(),
-                    dir.display()
-                ))
-            })?;
-        Ok(AtomicFile {
-            tmp: std::io::BufWriter::with_capacity(1 << 16, tmp),
-            path: path.to_path_buf(),
-        })
-    }
-
-    fn finish(self) -> Result<()> {
-        let tmp = self
-            .tmp
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(|| format!("writing {}", self.path.display()))?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&self.path)
-            .with_context(|| format!("writing {}", self.path.display()))?;
-        Ok(())
-    }
+/// A file written atomically ([`iamref_dataset::atomic`]); errors
+/// creating it are bad input (a folder that is not writable).
+fn create_output(path: &Path, mode: Mode) -> Result<AtomicFile> {
+    AtomicFile::create(path, mode).map_err(|e| input(e.to_string()))
 }
 
 /// Counters of a recording session.
@@ -710,10 +678,10 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     };
     let idx = crate::catalog::index(conn)?;
     if !a.listen.is_loopback() {
-        eprintln!(
-            "iamref: warning: listening on {}, not loopback: SDK datagrams carry access keys and session tokens in clear text, and anyone who can reach the proxy can use it and see the calls",
+        crate::diag::warning(format_args!(
+            "listening on {}, not loopback: SDK datagrams carry access keys and session tokens in clear text, and anyone who can reach the proxy can use it and see the calls",
             a.listen
-        );
+        ));
     }
     let sock = csm_port
         .map(|port| {
@@ -726,9 +694,13 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         })
         .transpose()?;
     // Open the outputs first: a bad path fails before recording.
-    let mut log = a.log.as_deref().map(AtomicFile::create).transpose()?;
+    let mut log = a
+        .log
+        .as_deref()
+        .map(|p| create_output(p, Mode::Private))
+        .transpose()?;
     if let Some(o) = &a.out {
-        AtomicFile::create(o)?; // dropped: only checks the folder is writable
+        create_output(o, Mode::Public)?; // dropped: only checks the folder is writable
     }
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::sync_channel::<Msg>(1 << 16);
@@ -763,23 +735,23 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     let mut ready = String::new();
     if let Some(sock) = &sock {
         let local = sock.local_addr()?;
-        eprintln!(
-            "iamref: listening on {local}; run the workload with AWS_CSM_ENABLED=true AWS_CSM_PORT={}{}; {until}",
+        crate::diag::status(format_args!(
+            "listening on {local}; run the workload with AWS_CSM_ENABLED=true AWS_CSM_PORT={}{}; {until}",
             local.port(),
             if local.ip().is_loopback() && local.ip() == IpAddr::from([127, 0, 0, 1]) {
                 String::new()
             } else {
                 format!(" AWS_CSM_HOST={}", local.ip())
             },
-        );
+        ));
         ready.push_str(&format!("{local}\n"));
     }
     if let Some(p) = &proxy {
         let ca = p.ca_pem.display();
-        eprintln!(
-            "iamref: proxy on {}, CA certificate {ca}; run the workload with:\n  HTTPS_PROXY=http://{0} HTTP_PROXY=http://{0}\n  AWS_CA_BUNDLE={ca}\n  NODE_EXTRA_CA_CERTS={ca}\n  SSL_CERT_FILE={ca}   (OpenSSL clients; it replaces their system roots)\n{until}",
+        crate::diag::status(format_args!(
+            "proxy on {}, CA certificate {ca}; run the workload with:\n  HTTPS_PROXY=http://{0} HTTP_PROXY=http://{0}\n  AWS_CA_BUNDLE={ca}\n  NODE_EXTRA_CA_CERTS={ca}\n  SSL_CERT_FILE={ca}   (OpenSSL clients; it replaces their system roots)\n{until}",
             p.local
-        );
+        ));
         ready.push_str(&format!("proxy {}\n", p.local));
     }
     if let Some(r) = &a.ready_file {
@@ -897,14 +869,17 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
                     c.proxied += 1;
                     c.proxy_unknown += 1;
                     if c.proxy_unknown <= SHOW_PROBLEMS && problems.insert(why.clone()) {
-                        eprintln!("iamref: proxy: not recorded: {}", crate::output::safe(&why));
+                        crate::diag::info(format_args!(
+                            "proxy: not recorded: {}",
+                            crate::output::safe(&why)
+                        ));
                     }
                     continue;
                 }
                 iamref_proxy::Event::Malformed(why) => {
                     c.proxy_malformed += 1;
                     if c.proxy_malformed <= SHOW_PROBLEMS && problems.insert(why.clone()) {
-                        eprintln!("iamref: proxy: {}", crate::output::safe(&why));
+                        crate::diag::info(format_args!("proxy: {}", crate::output::safe(&why)));
                     }
                     continue;
                 }
@@ -938,7 +913,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
                     c.attempts += 1;
                     if let Some(acct) = &d.account {
                         if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
-                            eprintln!("iamref: note: calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", "));
+                            crate::diag::note(format_args!("calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", ")));
                         }
                         account = Some(acct.clone());
                     }
@@ -962,10 +937,10 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         if line.is_none() {
             if let Some(acct) = &call.account {
                 if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
-                    eprintln!(
-                        "iamref: note: calls from more than one account ({})",
+                    crate::diag::note(format_args!(
+                        "calls from more than one account ({})",
                         accounts_seen.iter().cloned().collect::<Vec<_>>().join(", ")
-                    );
+                    ));
                 }
                 account.get_or_insert_with(|| acct.clone());
             }
@@ -988,9 +963,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
                     Some(d) => log_line(d, account.as_deref(), prefix.as_deref()),
                     None => proxy_log_line(&call, prefix.as_deref()),
                 };
-                if let Err(e) = serde_json::to_writer(&mut l.tmp, &entry)
+                if let Err(e) = serde_json::to_writer(&mut *l, &entry)
                     .map_err(anyhow::Error::from)
-                    .and_then(|_| l.tmp.write_all(b"\n").map_err(anyhow::Error::from))
+                    .and_then(|_| l.write_all(b"\n").map_err(anyhow::Error::from))
                 {
                     log_err = Some(e);
                     stop.store(true, Ordering::SeqCst);
@@ -1034,8 +1009,8 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     match (&a.out, &parts) {
         (_, Some(paths)) => crate::split::print_paths(out.w(), paths)?,
         (Some(p), None) => {
-            let mut f = AtomicFile::create(p)?;
-            f.tmp.write_all(&pretty(&policy)?)?;
+            let mut f = create_output(p, Mode::Public)?;
+            f.write_all(&pretty(&policy)?)?;
             f.finish()?;
         }
         (None, None) => {
@@ -1050,10 +1025,10 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         }
     }
     // What widens the policy is said whatever -q says.
-    crate::catalog::print_record_notes(&notes, quiet);
+    crate::catalog::print_record_notes(&notes);
     if !quiet {
         for n in rec.notes().iter() {
-            eprintln!("note: {}", crate::output::safe(n));
+            crate::diag::note(format_args!("{}", crate::output::safe(n)));
         }
         let maybe: Vec<String> = rec
             .needs()
@@ -1062,13 +1037,13 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             .map(|n| n.action.clone())
             .collect();
         if !maybe.is_empty() {
-            eprintln!(
-                "note: may also need (parameter-dependent, granted with --include-conditional): {}",
+            crate::diag::note(format_args!(
+                "may also need (parameter-dependent, granted with --include-conditional): {}",
                 maybe.join(", ")
-            );
+            ));
         }
         if account.is_none() && c.calls > 0 {
-            eprintln!("note: no access key encoded an account id (old-format keys, or no attempts seen): resources are scoped to account *");
+            crate::diag::note(format_args!("no access key encoded an account id (old-format keys, or no attempts seen): resources are scoped to account *"));
         }
     }
     let proxied = if proxy_at.is_some() {
@@ -1079,8 +1054,8 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     } else {
         String::new()
     };
-    eprintln!(
-        "iamref: {} datagram(s): {} call(s), {} attempt(s), {} malformed, {} oversized{proxied}; {} action(s) granted{}{}",
+    crate::diag::info(format_args!(
+        "{} datagram(s): {} call(s), {} attempt(s), {} malformed, {} oversized{proxied}; {} action(s) granted{}{}",
         c.datagrams,
         c.calls,
         c.attempts,
@@ -1095,7 +1070,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
             .as_ref()
             .map(|p| format!(", calls in {}", p.display()))
             .unwrap_or_default(),
-    );
+    ));
     if let Some(e) = split_failed {
         return Err(e.context("the policy was written to standard output whole"));
     }
@@ -1216,11 +1191,11 @@ fn show(
             .iter()
             .any(|u| &u.call == call && u.count == 1)
         {
-            eprintln!(
-                "iamref: unmapped call {}: {}",
+            crate::diag::info(format_args!(
+                "unmapped call {}: {}",
                 crate::output::safe(call),
                 crate::output::safe(reason)
-            );
+            ));
         }
     }
     Ok(())

@@ -79,6 +79,8 @@ pub struct SimulateArgs {
     /// need, on the resources they name); `-` for stdin (request lines)
     #[arg(long, value_name = "FILE")]
     pub requests: Option<PathBuf>,
+    #[command(flatten)]
+    pub fmt: crate::output::DocFormatArg,
 }
 
 /// One request's answer, as printed.
@@ -116,11 +118,6 @@ pub(crate) struct Fix {
 }
 
 pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exit> {
-    if out.format == Format::Tsv {
-        return Err(input(
-            "policy simulate prints table, json or jsonl, not tsv",
-        ));
-    }
     let policies = read_policies(&a)?;
     let requests: Vec<(Option<usize>, Request)> =
         match (&a.requests, &a.action) {

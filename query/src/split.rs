@@ -23,7 +23,7 @@ pub struct SplitArgs {
 /// The quota note, when `policy` is over it (always printed).
 pub fn report(policy: &Value) {
     if let Some(o) = quota::over(policy, MANAGED) {
-        eprintln!("warning: {o}");
+        crate::diag::warning(format_args!("{o}"));
     }
 }
 
@@ -52,11 +52,11 @@ pub fn write_parts(policy: &Value, a: &SplitArgs) -> Result<Option<Vec<PathBuf>>
     // A part of an earlier, longer split is not ours to delete: said.
     let stale = name(parts.len() + 1);
     if Path::new(&stale).exists() {
-        eprintln!(
-            "note: {} is left from an earlier split (this one wrote {} part(s))",
+        crate::diag::note(format_args!(
+            "{} is left from an earlier split (this one wrote {} part(s))",
             crate::output::safe(&stale.to_string_lossy()),
             parts.len()
-        );
+        ));
     }
     Ok(Some(paths))
 }

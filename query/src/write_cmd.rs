@@ -2,7 +2,7 @@
 //! loading the catalog, output. The work is `iamref_policy::write`.
 
 use crate::exit::{input, Exit};
-use crate::output::{Format, Out};
+use crate::output::{Out, PolicyFormat};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
@@ -105,6 +105,8 @@ pub struct WriteArgs {
     pub name: Option<String>,
     #[command(flatten)]
     pub split: crate::split::SplitArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::PolicyFormatArg,
 }
 
 #[derive(clap::Args)]
@@ -116,32 +118,20 @@ pub struct TightenArgs {
     pub expand_wildcards: bool,
     #[command(flatten)]
     pub split: crate::split::SplitArgs,
+    #[command(flatten)]
+    pub fmt: crate::output::PolicyFormatArg,
 }
 
-/// The output formats of `policy write` / `tighten`: the global
-/// `--format` (table = default JSON), or `yaml` / `terraform` that main
-/// passes through [`Out::extra_format`].
-fn render_format(out: &Out) -> Result<(Render, bool)> {
-    match out.extra_format.as_deref() {
-        Some("yaml") => return Ok((Render::Yaml, false)),
-        Some("terraform") => return Ok((Render::Terraform, false)),
-        Some(other) => {
-            return Err(input(format!(
-                "unknown format {other:?} for a policy; expected json, jsonl, yaml or terraform"
-            )))
-        }
-        None => {}
+/// How `policy write` / `tighten` render their policy, and whether JSON
+/// wraps it with its notes (`--format json`).
+fn render_format(f: PolicyFormat) -> (Render, bool) {
+    match f {
+        PolicyFormat::Yaml => (Render::Yaml, false),
+        PolicyFormat::Terraform => (Render::Terraform, false),
+        PolicyFormat::Json => (Render::Json, true),
+        PolicyFormat::Jsonl => (Render::JsonCompact, false),
+        PolicyFormat::Table => (Render::Json, false),
     }
-    Ok(match out.format {
-        Format::Json => (Render::Json, true),
-        Format::Jsonl => (Render::JsonCompact, false),
-        Format::Tsv => {
-            return Err(input(
-                "a policy cannot be written as tsv; use --format json, yaml or terraform",
-            ))
-        }
-        Format::Table => (Render::Json, false),
-    })
 }
 
 /// Actions from standard input: one action per line, optionally followed
@@ -252,16 +242,17 @@ fn stdin_needs(text: &str) -> Result<Vec<Need>> {
     Ok(out)
 }
 
-fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>, quiet: bool) {
-    // One write for all of them (stderr is unbuffered: a write per piece).
-    let mut err = std::io::BufWriter::new(std::io::stderr().lock());
-    for n in notes {
-        if quiet && !n.widens {
-            continue;
-        }
-        let _ = writeln!(err, "note: {n}");
-    }
-    let _ = err.flush();
+/// The writer's notes: those that widen the policy are warnings (shown
+/// whatever `-q` says), the others notes.
+fn print_notes<'a>(notes: impl Iterator<Item = &'a iamref_policy::write::Note>) {
+    crate::diag::emit_mixed(notes.map(|n| {
+        let level = if n.widens {
+            crate::diag::Level::Warning
+        } else {
+            crate::diag::Level::Note
+        };
+        (level, n)
+    }));
 }
 
 pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
@@ -277,8 +268,8 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         );
     }
     crate::record_cmd::no_trail_flags(&a.trail, a.include_conditional)?;
-    let (fmt, wrap) = render_format(out)?;
-    split_format(out, &a.split)?;
+    let (fmt, wrap) = render_format(a.fmt.format);
+    split_format(a.fmt.format, &a.split)?;
     let mut req = Request::default();
     let mut name = a.name.clone();
     let mut stdin_used = false;
@@ -368,7 +359,7 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
     let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
-    print_notes(written.notes.iter(), quiet);
+    print_notes(written.notes.iter());
     let policy = written.policy();
     if let Some(paths) = crate::split::write_parts(&policy, &a.split)? {
         crate::split::print_paths(out.w(), &paths)?;
@@ -385,18 +376,21 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
 }
 
 /// `--split` writes JSON policy files: not with `--format yaml|terraform`.
-fn split_format(out: &Out, split: &crate::split::SplitArgs) -> Result<()> {
-    match (&split.split, out.extra_format.as_deref()) {
-        (Some(_), Some(f)) => Err(input(format!(
-            "--split writes JSON policy files; it does not take --format {f}"
+fn split_format(f: PolicyFormat, split: &crate::split::SplitArgs) -> Result<()> {
+    match (&split.split, f) {
+        (Some(_), PolicyFormat::Yaml | PolicyFormat::Terraform) => Err(input(format!(
+            "--split writes JSON policy files; it does not take --format {}",
+            clap::ValueEnum::to_possible_value(&f)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
         ))),
         _ => Ok(()),
     }
 }
 
 pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool) -> Result<Exit> {
-    let (fmt, wrap) = render_format(out)?;
-    split_format(out, &a.split)?;
+    let (fmt, wrap) = render_format(a.fmt.format);
+    split_format(a.fmt.format, &a.split)?;
     let (name, text) = crate::input::read_text(Some(&a.file))?;
     // A UTF-8 byte order mark (editors on Windows write one) is not JSON:
     // skipped, as `policy check` does.

@@ -305,7 +305,10 @@ fn bad_input_exits_2_saying_what_to_fix() {
         &["empty", "empty", "--access-level", "Admin"],
         "unknown access level",
     );
-    bad(&["empty", "empty", "-f", "yaml"], "unknown diff format");
+    bad(
+        &["empty", "empty", "-f", "yaml"],
+        "[possible values: table, json, jsonl, tsv, markdown]",
+    );
     std::fs::write(d.join("p.json"), "{\"Statement\": [}").unwrap();
     bad(
         &["empty", "empty", "--since-policy", "p.json"],

@@ -20,6 +20,11 @@ mod crawl;
 mod diff;
 /// `iamref export` (CSV, JSON lines, policy_sentry; DuckDB, Athena SQL).
 mod export;
+/// Each command's own `--format` values.
+mod formats;
+/// The publication guard (issue 21, round 2): damaged multi-page
+/// prefixes, swapped cells, out-of-domain values, dropped JSON sections.
+mod guard;
 /// Adversarial input on `build`, `crawl` and `sql`.
 mod harden;
 /// Lookups (`action`, `check`, `expand`, `actions`, `arn`, `service`),

@@ -197,7 +197,7 @@ fn clean_policy_exits_0_with_an_empty_list() {
     // The summary is on stderr; --quiet drops it.
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "no findings in 1 file checked\n"
+        "iamref: no findings in 1 file checked\n"
     );
     check(&["--quiet"])
         .arg(fixtures().join("fp-shape-arrays.json"))

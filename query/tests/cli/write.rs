@@ -70,8 +70,8 @@ fn bucket_and_its_objects_as_the_aws_docs_teach() {
     );
     assert_eq!(
         err,
-        "note: derived: s3:GetObject: arn:aws:s3:::awsexamplebucket1/* (object) derived from arn:aws:s3:::awsexamplebucket1\n\
-         note: derived: s3:PutObject: arn:aws:s3:::awsexamplebucket1/* (object) derived from arn:aws:s3:::awsexamplebucket1\n"
+        "iamref: warning: derived: s3:GetObject: arn:aws:s3:::awsexamplebucket1/* (object) derived from arn:aws:s3:::awsexamplebucket1\n\
+         iamref: warning: derived: s3:PutObject: arn:aws:s3:::awsexamplebucket1/* (object) derived from arn:aws:s3:::awsexamplebucket1\n"
     );
     // --format json carries the notes too; -q keeps only widening ones
     // (derivation is reported as widening: objects were not named).
@@ -150,7 +150,7 @@ fn run_instances_stops_and_widens_only_when_told() {
     let inst = "arn:aws:ec2:us-east-1:123456789012:instance/*";
     let (o, e) = run(&["policy", "write", "ec2:RunInstances", "-r", inst], 2);
     assert_eq!(o, "");
-    assert!(e.starts_with("iamref: 1 action cannot be scoped to the ARNs given without widening:\n  ec2:RunInstances: needs image (arn:${Partition}:ec2:${Region}::image/${ImageId}), network-interface"), "{e}");
+    assert!(e.starts_with("iamref: error: 1 action cannot be scoped to the ARNs given without widening:\n  ec2:RunInstances: needs image (arn:${Partition}:ec2:${Region}::image/${ImageId}), network-interface"), "{e}");
     assert!(
         e.contains(&format!("given {inst}; --widen would grant")),
         "{e}"
@@ -173,7 +173,7 @@ fn run_instances_stops_and_widens_only_when_told() {
     );
     let widened: Vec<&str> = e
         .lines()
-        .filter(|l| l.starts_with("note: widened: ec2:RunInstances: "))
+        .filter(|l| l.starts_with("iamref: warning: widened: ec2:RunInstances: "))
         .collect();
     assert_eq!(widened.len(), 1, "{e}");
     // -q keeps what widens and drops the rest (dependent-action notes).
@@ -189,9 +189,12 @@ fn run_instances_stops_and_widens_only_when_told() {
         ],
         0,
     );
-    assert!(quiet.contains("note: widened:"), "{quiet}");
+    assert!(quiet.contains("iamref: warning: widened:"), "{quiet}");
     assert!(!quiet.contains("dependent-action"), "{quiet}");
-    assert!(e.contains("note: dependent-action: iam:PassRole: "), "{e}");
+    assert!(
+        e.contains("iamref: note: dependent-action: iam:PassRole: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -199,10 +202,13 @@ fn dependent_actions_never_land_on_star_silently() {
     let (p, e) = policy(&["policy", "write", "ec2:RunInstances", "--include-dependent"]);
     assert_eq!(resource_of(&p, "iam:PassRole"), "arn:aws:iam::*:role/*");
     assert!(
-        e.contains("note: dependent-included: iam:PassRole: "),
+        e.contains("iamref: note: dependent-included: iam:PassRole: "),
         "{e}"
     );
-    assert!(e.contains("note: generic: iam:PassRole: "), "{e}");
+    assert!(
+        e.contains("iamref: warning: generic: iam:PassRole: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -219,7 +225,7 @@ fn wildcard_only_actions_get_their_own_statement() {
     assert_eq!(p["Statement"][1]["Action"], json!(["s3:ListAllMyBuckets"]));
     assert_eq!(p["Statement"][1]["Resource"], "*");
     assert!(
-        e.contains("note: wildcard-only: s3:ListAllMyBuckets: "),
+        e.contains("iamref: warning: wildcard-only: s3:ListAllMyBuckets: "),
         "{e}"
     );
 }
@@ -345,7 +351,7 @@ fn policy_sentry_actions_and_wildcard_templates() {
     );
     // policy_sentry adds dependent actions on "*"; iamref lists them.
     assert!(
-        e.contains("note: dependent-action: iam:CreateServiceLinkedRole: "),
+        e.contains("iamref: note: dependent-action: iam:CreateServiceLinkedRole: "),
         "{e}"
     );
 
@@ -368,7 +374,7 @@ fn policy_sentry_actions_and_wildcard_templates() {
     assert!(o.contains("    resources = [\"*\"]\n"), "{o}");
     assert_eq!(
         e,
-        "note: not-wildcard-only: s3:GetObject: left out of wildcard-only: it supports resource-level permissions; name it with -r ARNs instead\n"
+        "iamref: note: not-wildcard-only: s3:GetObject: left out of wildcard-only: it supports resource-level permissions; name it with -r ARNs instead\n"
     );
 }
 
@@ -445,7 +451,7 @@ fn stdin_from_iamref_calls() {
     );
     let e = String::from_utf8(out.stderr).unwrap();
     assert!(
-        e.contains("note: widened: s3-object-lambda:GetObject: "),
+        e.contains("iamref: warning: widened: s3-object-lambda:GetObject: "),
         "{e}"
     );
     // Per-line ARNs scope that line's action.
@@ -663,7 +669,7 @@ fn stdin_from_iamref_api_keeps_the_operations_context() {
             "{fmt:?}"
         );
         assert!(
-            e.contains("note: context: iam:PassRole: granted only where iam:PassedToService is lambda.amazonaws.com"),
+            e.contains("iamref: note: context: iam:PassRole: granted only where iam:PassedToService is lambda.amazonaws.com"),
             "{e}"
         );
         // What it wrote checks with no error (the PassRole + CreateFunction

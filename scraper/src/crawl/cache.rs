@@ -117,13 +117,8 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(|e| io_err(dir, e))?;
-    tmp.write_all(bytes).map_err(|e| io_err(path, e))?;
-    tmp.persist(path).map_err(|e| io_err(path, e.error))?;
-    Ok(())
+    iamref_dataset::atomic::write(path, bytes, iamref_dataset::atomic::Mode::Public)
+        .map_err(|e| e.to_string())
 }
 
 impl Cache {

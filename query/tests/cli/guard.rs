@@ -7,40 +7,18 @@
 //!
 //! Input: real pages and documents of `../shared/corpus` (2026-06-14),
 //! copied into a temporary folder and damaged there; never into the
-//! repository. Without the corpus a test says so and passes, except under
-//! `IAMREF_TEST_STRICT=1`, where it fails. The few constructed inputs are
+//! repository. Without the corpus a test prints `SKIP`, and fails under
+//! `IAMREF_TEST_STRICT=1`. The few constructed inputs are
 //! labelled as such.
 
-use assert_cmd::Command;
+use crate::support::iamref;
 use iamref_testkit::server;
 use std::path::{Path, PathBuf};
 
 const DATE: &str = "2026-06-14";
 
 fn corpus() -> Option<PathBuf> {
-    let c = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
-    if c.join("sar-html").join(DATE).is_dir() {
-        return Some(c);
-    }
-    if std::env::var_os("IAMREF_TEST_STRICT").is_some_and(|v| v == "1") {
-        panic!(
-            "IAMREF_TEST_STRICT=1 and the corpus is absent at {}",
-            c.display()
-        );
-    }
-    eprintln!(
-        "note: corpus not found at {}; skipping this test (it needs real pages)",
-        c.display()
-    );
-    None
-}
-
-fn iamref(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("iamref").unwrap();
-    c.env("IAMREF_CACHE_DIR", cache)
-        .env_remove("IAMREF_DB")
-        .env("NO_COLOR", "1");
-    c
+    iamref_testkit::corpus(&[&format!("sar-html/{DATE}")])
 }
 
 /// A temporary workspace with copies of some corpus pages and documents.
@@ -95,7 +73,7 @@ impl Case {
         }
         d
     }
-    fn build(&self, html: Option<&Path>, json: Option<&Path>, out: &Path) -> Command {
+    fn build(&self, html: Option<&Path>, json: Option<&Path>, out: &Path) -> assert_cmd::Command {
         let mut c = iamref(&self.path("cache"));
         c.arg("build");
         if let Some(h) = html {
