@@ -162,6 +162,7 @@ pub fn summarize(changes: &[Change]) -> Summary {
         ..Summary::default()
     };
     let mut changed_items: std::collections::HashSet<(&str, Kind, &str)> = Default::default();
+    let mut level_changed: std::collections::HashSet<(&str, &str)> = Default::default();
     for c in changes {
         use ChangeType::*;
         match (c.kind, c.change) {
@@ -179,8 +180,14 @@ pub fn summarize(changes: &[Change]) -> Summary {
             (Kind::Operation, Removed) => s.operations_removed += 1,
             (kind, Changed) => {
                 let field = c.field.as_deref().unwrap_or("");
+                // An access level that changed on one page of a prefix is
+                // an access-level change too: counted once per action.
+                let per_page_level =
+                    field.starts_with("per_page[") && field.ends_with("].access_level");
+                if kind == Kind::Action && (field == "access_level" || per_page_level) {
+                    level_changed.insert((c.prefix.as_str(), c.name.as_str()));
+                }
                 match (kind, field) {
-                    (Kind::Action, "access_level") => s.access_levels_changed += 1,
                     (Kind::Action, "resource_types") => s.action_resource_types_changed += 1,
                     (Kind::ConditionKey, "type") => s.condition_key_types_changed += 1,
                     _ => {}
@@ -197,6 +204,7 @@ pub fn summarize(changes: &[Change]) -> Summary {
         }
     }
     s.items_changed = changed_items.len();
+    s.access_levels_changed = level_changed.len();
     s
 }
 
@@ -873,6 +881,9 @@ mod tests {
         b[0].actions[0].per_page[1].access_level = Some("Write".into());
         b[0].actions[0].per_page[1].permission_only = true;
         let ch = diff(&a, &b);
+        // The summary counts the page's access level as a change of one.
+        assert_eq!(summarize(&ch).access_levels_changed, 1);
+        assert_eq!(summarize(&ch).actions_changed, 1);
         let got: Vec<_> = ch
             .iter()
             .map(|c| {

@@ -98,7 +98,7 @@ fn a_change_on_one_page_is_named_in_every_format() {
   ~ action        demo:ListViews  per_page[list_demo_b.html].permission_only: false -> true
   ~ action        demo:ListViews  permission_only: false -> true
 
-4 changes: 1 items with changed fields
+4 changes: 1 access levels changed, 1 items with changed fields
 "
     );
 
