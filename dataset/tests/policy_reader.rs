@@ -36,6 +36,10 @@ fn selections_read_exactly_their_services_on_the_shipped_snapshot() {
             a.variants.clear();
             a.description = None;
             a.doc_url = None;
+            // Per-page facts are facts (read), their descriptions texts.
+            for f in &mut a.per_page {
+                f.description = None;
+            }
         }
         for r in &mut s.resource_types {
             r.pages.clear();
