@@ -3,6 +3,7 @@
 use crate::exit::{input, Exit, Failure};
 use crate::output::Out;
 use anyhow::{Context, Result};
+use iamref_dataset::atomic::{self, Mode};
 use iamref_dataset::export::{self, TableFormat};
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Warning;
@@ -272,7 +273,7 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
             if a.out.as_os_str() == "-" {
                 std::io::stdout().lock().write_all(&bytes)?;
             } else {
-                write_atomic(&a.out, &bytes)?;
+                atomic::write(&a.out, &bytes, Mode::Public)?;
             }
             // The layout holds one ARN per resource type and no scenarios:
             // say what was left out, where a script sees it.
@@ -310,16 +311,10 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
                 if a.out.as_os_str() == "-" {
                     std::io::stdout().lock().write_all(&bytes)?;
                 } else {
-                    write_atomic(&a.out, &bytes)?;
+                    atomic::write(&a.out, &bytes, Mode::Public)?;
                 }
             }
         }
     }
     Ok(Exit::Found)
-}
-
-/// Write an output file atomically, mode 0644 ([`iamref_dataset::atomic`]).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    iamref_dataset::atomic::write(path, bytes, iamref_dataset::atomic::Mode::Public)?;
-    Ok(())
 }

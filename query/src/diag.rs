@@ -80,24 +80,13 @@ pub fn render(level: Level, msg: &str) -> String {
 }
 
 /// Prints the messages at `level` in one write (stderr is unbuffered), or
-/// nothing when `-q` hides the level. A closed stderr loses nothing else:
-/// the error is ignored, the outputs were written first.
+/// nothing when `-q` hides the level.
 pub fn emit<I, D>(level: Level, msgs: I)
 where
     I: IntoIterator<Item = D>,
     D: Display,
 {
-    if quiet() && !level.survives_quiet() {
-        return;
-    }
-    let mut buf = String::new();
-    for m in msgs {
-        buf.push_str(&render(level, &m.to_string()));
-        buf.push('\n');
-    }
-    if !buf.is_empty() {
-        let _ = std::io::stderr().lock().write_all(buf.as_bytes());
-    }
+    emit_mixed(msgs.into_iter().map(|m| (level, m)));
 }
 
 /// Messages of mixed levels, in order, in one write; those `-q` hides
@@ -115,6 +104,12 @@ where
         buf.push_str(&render(level, &m.to_string()));
         buf.push('\n');
     }
+    write_stderr(&buf);
+}
+
+/// One write to stderr. A closed stderr loses nothing else: the error is
+/// ignored, the outputs were written first.
+fn write_stderr(buf: &str) {
     if !buf.is_empty() {
         let _ = std::io::stderr().lock().write_all(buf.as_bytes());
     }
@@ -139,9 +134,7 @@ pub fn error(msg: impl Display) {
 /// A line the run needs whatever `-q` says (where `record` listens and
 /// how to point a workload at it), with the `info` prefix.
 pub fn status(msg: impl Display) {
-    let _ = std::io::stderr()
-        .lock()
-        .write_all(format!("{}\n", render(Level::Info, &msg.to_string())).as_bytes());
+    write_stderr(&format!("{}\n", render(Level::Info, &msg.to_string())));
 }
 
 /// A note that says the answer is broader than what was asked (a widened

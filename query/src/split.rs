@@ -46,7 +46,7 @@ pub fn write_parts(policy: &Value, a: &SplitArgs) -> Result<Option<Vec<PathBuf>>
         let path = name(i + 1);
         let mut text = serde_json::to_vec_pretty(part)?;
         text.push(b'\n');
-        crate::build_cmd::write_atomic(&path, &text)?;
+        iamref_dataset::atomic::write(&path, &text, iamref_dataset::atomic::Mode::Public)?;
         paths.push(path);
     }
     // A part of an earlier, longer split is not ours to delete: said.
