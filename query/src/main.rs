@@ -113,10 +113,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let mut cli = cli;
-    if let Cmd::Policy(policy::PolicyCmd::Check(a)) = &mut cli.cmd {
-        a.quiet = cli.quiet;
-    }
     iamref_query::diag::set_quiet(cli.quiet);
     let mut out = Out::new(cli.cmd.format());
     out.quiet = cli.quiet;

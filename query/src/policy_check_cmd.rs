@@ -53,9 +53,6 @@ pub struct CheckArgs {
     /// Output format
     #[arg(long, short = 'f', value_enum, ignore_case = true, default_value_t = CheckFormat::Table, value_name = "FORMAT")]
     pub format: CheckFormat,
-    /// `--quiet` (set by the binary): no summary on stderr.
-    #[arg(skip)]
-    pub quiet: bool,
 }
 
 fn parse_kind(s: &str) -> std::result::Result<PolicyKind, String> {
@@ -632,9 +629,8 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     let n: usize = report.files.iter().map(|f| f.findings.len()).sum();
     // The findings first, then the summary, as a terminal shows them.
     out.w().flush()?;
-    if !a.quiet {
-        crate::diag::info(format_args!("{}", summary(&report, n, a.min_severity)));
-    }
+    // A summary: `-q` drops it (the printer's rule).
+    crate::diag::info(summary(&report, n, a.min_severity));
     if !report.errors.is_empty() {
         let k = report.errors.len();
         return Err(input(format!(
