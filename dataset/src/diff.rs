@@ -548,6 +548,38 @@ fn diff_action(cx: &mut Ctx, a: &Action, b: &Action) {
     // What each page says, on every page both sides have facts for: a
     // change on one page of a multi-page prefix names the page, even where
     // the merged value stays.
+    // A page that lists the action on one side only, where both sides
+    // keep per-page facts: that page's facts against nothing (the action
+    // came to or left the page; its merged fields may not change).
+    if !a.per_page.is_empty() && !b.per_page.is_empty() {
+        let none: Option<&PageFacts> = None;
+        for old in a
+            .per_page
+            .iter()
+            .filter(|f| !b.per_page.iter().any(|g| g.page == f.page))
+        {
+            cx.field(
+                k,
+                name,
+                &format!("per_page[{}]", old.page),
+                &Some(old),
+                &none,
+            );
+        }
+        for new in b
+            .per_page
+            .iter()
+            .filter(|f| !a.per_page.iter().any(|g| g.page == f.page))
+        {
+            cx.field(
+                k,
+                name,
+                &format!("per_page[{}]", new.page),
+                &none,
+                &Some(new),
+            );
+        }
+    }
     for old in &a.per_page {
         if let Some(new) = b.per_page.iter().find(|f| f.page == old.page) {
             let field = |what: &str| format!("per_page[{}].{what}", old.page);
@@ -917,6 +949,52 @@ mod tests {
         let mut old_db = a.clone();
         old_db[0].actions[0].per_page.clear();
         assert!(diff(&old_db, &a).is_empty());
+    }
+
+    #[test]
+    fn an_action_leaving_or_joining_a_page_names_the_page() {
+        // Constructed: GetThing listed on two pages, then on one of them.
+        let facts = |page: &str| PageFacts {
+            page: page.into(),
+            access_level: Some("Read".into()),
+            description: Some("Grants permission".into()),
+            permission_only: false,
+        };
+        let mut a = vec![svc("x")];
+        a[0].actions[0].per_page = vec![facts("list_x.html"), facts("list_x2.html")];
+        let mut b = a.clone();
+        b[0].actions[0].per_page.pop();
+        let page = json!({"page": "list_x2.html", "access_level": "Read",
+            "description": "Grants permission"});
+        let ch = diff(&a, &b);
+        let got: Vec<_> = ch
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    c.field.as_deref(),
+                    c.old.clone(),
+                    c.new.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [(
+                "GetThing",
+                Some("per_page[list_x2.html]"),
+                Some(page.clone()),
+                Some(Value::Null)
+            )]
+        );
+        assert_eq!(summarize(&ch).actions_changed, 1);
+        // And back: the page gained the action.
+        let back = diff(&b, &a);
+        assert_eq!(back.len(), 1);
+        assert_eq!(
+            (back[0].old.clone(), back[0].new.clone()),
+            (Some(Value::Null), Some(page))
+        );
     }
 
     #[test]
