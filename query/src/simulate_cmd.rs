@@ -178,15 +178,25 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     let mut by_resource: HashMap<(String, String), Knowledge> = HashMap::new();
     let mut formats_of: HashMap<String, ActionFormats> = HashMap::new();
     let mut templates: HashMap<(String, String), Option<Value>> = HashMap::new();
+    let mut quick_of: HashMap<(String, String), Option<String>> = HashMap::new();
     for (line, r) in &requests {
         let o = evaluate_with(&policies, r, opts);
         let key = (r.action.clone(), r.resource.clone());
         // A concrete ARN of a type the action takes: read from its text
         // (a batch meets many); anything else through the catalog.
-        let formats = formats_of
-            .entry(r.action.clone())
-            .or_insert_with(|| ActionFormats::new(&cat, &mut m, &r.action));
-        let mut k = match quick_type(formats, &r.resource) {
+        // A batch repeats its (action, resource) pairs: each is read once.
+        let quick = match quick_of.get(&key) {
+            Some(t) => t.clone(),
+            None => {
+                let formats = formats_of
+                    .entry(r.action.clone())
+                    .or_insert_with(|| ActionFormats::new(&cat, &mut m, &r.action));
+                let t = quick_type(formats, &r.resource);
+                quick_of.insert(key.clone(), t.clone());
+                t
+            }
+        };
+        let mut k = match quick {
             Some(t) => Knowledge {
                 resource_type: Some(t),
                 notes: Vec::new(),
