@@ -9,7 +9,7 @@ use crate::simulate_cmd::safe;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::simulate::explain::parse;
-use iamref_policy::simulate::explained::{explained, with_article, Explained};
+use iamref_policy::simulate::explained::{catalog_prefixes, explained, with_article, Explained};
 use std::io::Write;
 
 /// The longest message read from stdin.
@@ -39,22 +39,7 @@ pub fn explain(conn: &Connection, a: ExplainArgs, out: &mut Out) -> Result<Exit>
         a.message.join(" ")
     };
     let d = parse(&text).map_err(|e| input(format!("cannot read the message: {e}")))?;
-    let mut prefixes: Vec<String> = d
-        .action
-        .split_once(':')
-        .map(|p| p.0.to_ascii_lowercase())
-        .into_iter()
-        .chain(
-            d.resource
-                .as_deref()
-                .filter(|r| r.starts_with("arn:"))
-                .and_then(|r| r.split(':').nth(2))
-                .map(str::to_ascii_lowercase),
-        )
-        .filter(|p| !p.is_empty() && !p.contains(['*', '?', '$']))
-        .collect();
-    prefixes.sort();
-    prefixes.dedup();
+    let prefixes = catalog_prefixes(&d);
     let cat = crate::catalog::for_prefixes(conn, Some(prefixes))?;
     let e = explained(&cat, d);
     match out.format {

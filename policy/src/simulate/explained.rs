@@ -44,6 +44,29 @@ pub struct Fix {
     pub identity_policy_can_fix: bool,
 }
 
+/// The services a denial's explanation reads: its action's and its ARN's
+/// (the type an ARN resolves to is its namespace owner's), lowercase,
+/// sorted, without wildcards.
+pub fn catalog_prefixes(d: &Denial) -> Vec<String> {
+    let mut prefixes: Vec<String> = d
+        .action
+        .split_once(':')
+        .map(|p| p.0.to_ascii_lowercase())
+        .into_iter()
+        .chain(
+            d.resource
+                .as_deref()
+                .filter(|r| r.starts_with("arn:"))
+                .and_then(|r| r.split(':').nth(2))
+                .map(str::to_ascii_lowercase),
+        )
+        .filter(|p| !p.is_empty() && !p.contains(['*', '?', '$']))
+        .collect();
+    prefixes.sort();
+    prefixes.dedup();
+    prefixes
+}
+
 /// Explain a denial over the catalog of its action's and ARN's services.
 pub fn explained(cat: &Catalog, d: Denial) -> Explained {
     let mut notes = Vec::new();
@@ -300,6 +323,20 @@ mod tests {
             "{}",
             e.fix.message
         );
+    }
+
+    #[test]
+    fn the_catalog_holds_the_actions_and_the_arns_services() {
+        let d = denial(
+            "S3:GetObject",
+            "arn:aws:kms:us-east-1:111122223333:key/k",
+            "",
+        );
+        assert_eq!(catalog_prefixes(&d), ["kms", "s3"]);
+        let d = denial("s3:GetObject", "arn:aws:s3:::b/k", "");
+        assert_eq!(catalog_prefixes(&d), ["s3"]);
+        let d = denial("s3:GetObject", "arn:aws:s*:::b", "");
+        assert_eq!(catalog_prefixes(&d), ["s3"]);
     }
 
     #[test]
