@@ -6,7 +6,7 @@ use crate::output::{Out, PolicyFormat};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
-use iamref_policy::write::tighten::{tighten, TightenOptions};
+use iamref_policy::write::tighten::{catalog_request, tighten, TightenOptions};
 use iamref_policy::write::{template, write_policy, AccessLevel, Need, Request, WriteError};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -318,11 +318,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
             e.column()
         ))
     })?;
-    let req = Request {
-        needs: policy_actions(&policy).into_iter().map(Need::new).collect(),
-        ..Request::default()
-    };
-    let cat = crate::catalog::for_request(conn, &req)?;
+    let cat = crate::catalog::for_request(conn, &catalog_request(&policy))?;
     let t = tighten(
         &cat,
         &policy,
@@ -368,29 +364,4 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
     } else {
         Exit::Found
     })
-}
-
-/// Every Action / NotAction string of a policy (for the catalog to load).
-fn policy_actions(policy: &Value) -> Vec<String> {
-    let stmts: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v) => vec![v],
-        None => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for s in stmts {
-        for k in ["Action", "NotAction"] {
-            match s.get(k) {
-                Some(Value::String(a)) => out.push(a.clone()),
-                Some(Value::Array(a)) => {
-                    out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
-                }
-                _ => {}
-            }
-        }
-    }
-    // `*` alone names every service.
-    out.into_iter()
-        .map(|a| if a == "*" { "*:*".into() } else { a })
-        .collect()
 }
