@@ -4,6 +4,8 @@
 //! condition keys). Pure: it is built from [`Service`] values, so tests
 //! construct it without a database.
 
+pub mod plan;
+
 use crate::arn::{Format, Matcher, Pattern};
 use crate::names::wildcard_match;
 use iamref_dataset::model::{Action, Operation, ResourceType, Service};

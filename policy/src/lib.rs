@@ -11,6 +11,9 @@
 //!   ([`catalog::Catalog::resolve`]), shared by every command.
 //! - [`resources`]: which required resource types of an action go
 //!   together (groups from botocore's API models and reviewed overrides).
+//! - [`lint`], [`lint_config`]: `policy check`'s run over parsed
+//!   documents (catalog prefixes, kinds, muting, the severity floor) and
+//!   its configuration file.
 //! - [`write`]: the least-privilege writer (`policy write`, templates,
 //!   `policy tighten`), pure over the catalog.
 
@@ -22,6 +25,8 @@ pub mod document;
 pub mod finding;
 pub mod json;
 pub mod kinds;
+pub mod lint;
+pub mod lint_config;
 pub mod names;
 pub mod quota;
 pub mod record;

@@ -13,11 +13,13 @@
 //! actions that take only `"*"` get their own statement; dependent actions
 //! are notes unless `Options::include_dependent`.
 //!
+//! - [`needs`]: the needs table of standard input → [`Need`]s.
 //! - [`template`]: policy_sentry's YAML templates → [`Request`].
 //! - [`render`]: JSON, YAML and Terraform output.
 //! - [`tighten`]: rewrite an existing policy so each action keeps only the
 //!   Resources it can use.
 
+pub mod needs;
 pub mod render;
 pub mod template;
 pub mod tighten;

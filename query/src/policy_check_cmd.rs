@@ -14,7 +14,9 @@ use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::finding::{Finding, Location, Severity, CODES};
 use iamref_policy::kinds::PolicyKind;
-use serde::{Deserialize, Serialize};
+use iamref_policy::lint;
+use iamref_policy::lint_config::{Config, ConfigError, ConfigFormat};
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -56,10 +58,7 @@ pub struct CheckArgs {
 }
 
 fn parse_kind(s: &str) -> std::result::Result<PolicyKind, String> {
-    PolicyKind::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = PolicyKind::ALL.iter().map(|k| k.as_str()).collect();
-        format!("{s:?} is not a policy kind; one of {}", all.join(", "))
-    })
+    iamref_policy::lint_config::parse_kind(s).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,201 +79,57 @@ impl MinSeverity {
 }
 
 // ---------------------------------------------------------------------------
-// Configuration
+// Configuration (parsed by `iamref_policy::lint_config`; read here)
 // ---------------------------------------------------------------------------
 
-/// The configuration file as written (TOML or YAML, same keys).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ConfigFile {
-    /// Codes muted in every file.
-    #[serde(default)]
-    mute: Vec<String>,
-    /// Globs of files not checked at all.
-    #[serde(default)]
-    exclude: Vec<String>,
-    /// Codes muted in some files only.
-    #[serde(default)]
-    mute_in: Vec<MuteIn>,
-    /// The policy kind of some files (instead of detecting it).
-    #[serde(default)]
-    kind_in: Vec<KindIn>,
+/// Read a configuration file; its format is chosen by its extension.
+pub fn load_config(path: &Path) -> Result<Config> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| input(format!("--config {name}: {e}")))?;
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let Some(format) = ConfigFormat::from_extension(ext) else {
+        return Err(input(format!(
+            "--config {name}: unknown configuration format; name the file *.toml, *.yaml or *.yml"
+        )));
+    };
+    let base = std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    Config::parse(&text, format, base).map_err(|e| input(config_error(&name, &e)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KindIn {
-    paths: Vec<String>,
-    kind: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MuteIn {
-    paths: Vec<String>,
-    /// Absent: every code.
-    #[serde(default)]
-    codes: Option<Vec<String>>,
-}
-
-/// What to mute and skip, compiled.
-#[derive(Default)]
-pub struct Config {
-    /// The folder globs are relative to (the config file's).
-    base: Option<PathBuf>,
-    mute: BTreeSet<String>,
-    exclude: Option<globset::GlobSet>,
-    mute_in: Vec<(globset::GlobSet, Option<BTreeSet<String>>)>,
-    kind_in: Vec<(globset::GlobSet, PolicyKind)>,
-}
-
-fn glob_set(globs: &[String], what: &str, file: &str) -> Result<globset::GlobSet> {
-    let mut b = globset::GlobSetBuilder::new();
-    for g in globs {
-        let glob = globset::GlobBuilder::new(g)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| input(format!("{file}: {what}: bad glob {g:?}: {e}")))?;
-        b.add(glob);
-    }
-    b.build().map_err(|e| input(format!("{file}: {what}: {e}")))
-}
-
-fn check_codes(codes: &[String], what: &str, file: &str) -> Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
-    for c in codes {
-        if !CODES.iter().any(|k| k.0 == c) {
-            let names: Vec<&str> = CODES.iter().map(|k| k.0).collect();
-            let hint = match iamref_policy::names::suggest(c, names.iter().copied()) {
+/// A configuration error as the binary words it: the file's name, and
+/// where the codes are listed.
+fn config_error(name: &str, e: &ConfigError) -> String {
+    match e {
+        ConfigError::Syntax { .. } | ConfigError::NoPaths { .. } | ConfigError::BadKind { .. } => {
+            format!("--config {name}: {e}")
+        }
+        ConfigError::BadGlob { .. } | ConfigError::Globs { .. } => format!("{name}: {e}"),
+        ConfigError::UnknownCode {
+            what,
+            code,
+            suggestion,
+        } => {
+            let hint = match suggestion {
                 Some(s) => format!("did you mean {s:?}? "),
                 None => String::new(),
             };
-            return Err(input(format!(
-                "{file}: {what}: unknown finding code {c:?}; {hint}the codes are listed in the README (\"Findings\") and as the rules of `--format sarif`"
-            )));
+            format!(
+                "{name}: {what}: unknown finding code {code:?}; {hint}the codes are listed in the README (\"Findings\") and as the rules of `--format sarif`"
+            )
         }
-        out.insert(c.clone());
-    }
-    Ok(out)
-}
-
-impl Config {
-    /// Read a configuration file; its format is chosen by its extension.
-    pub fn load(path: &Path) -> Result<Config> {
-        let name = path.display().to_string();
-        let text =
-            std::fs::read_to_string(path).map_err(|e| input(format!("--config {name}: {e}")))?;
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let raw: ConfigFile = match ext.as_str() {
-            "toml" => toml::from_str(&text)
-                .map_err(|e| input(format!("--config {name}: not a valid configuration: {e}")))?,
-            "yaml" | "yml" => {
-                if text.trim().is_empty() {
-                    ConfigFile::default()
-                } else {
-                    serde_norway::from_str(&text).map_err(|e| {
-                        let at = e
-                            .location()
-                            .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
-                            .unwrap_or_default();
-                        input(format!(
-                            "--config {name}: not a valid configuration{at}: {e}"
-                        ))
-                    })?
-                }
-            }
-            _ => {
-                return Err(input(format!(
-                    "--config {name}: unknown configuration format; name the file *.toml, *.yaml or *.yml"
-                )))
-            }
-        };
-        let base = std::fs::canonicalize(path)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf));
-        let mut c = Config {
-            base,
-            mute: check_codes(&raw.mute, "mute", &name)?,
-            exclude: None,
-            mute_in: Vec::new(),
-            kind_in: Vec::new(),
-        };
-        if !raw.exclude.is_empty() {
-            c.exclude = Some(glob_set(&raw.exclude, "exclude", &name)?);
-        }
-        for (i, m) in raw.mute_in.iter().enumerate() {
-            let what = format!("mute-in[{i}]");
-            if m.paths.is_empty() {
-                return Err(input(format!(
-                    "--config {name}: {what}: paths is empty; list the globs of the files to mute in (or use `mute` for every file)"
-                )));
-            }
-            let codes = match &m.codes {
-                Some(cs) => Some(check_codes(cs, &what, &name)?),
-                None => None,
-            };
-            c.mute_in.push((glob_set(&m.paths, &what, &name)?, codes));
-        }
-        for (i, k) in raw.kind_in.iter().enumerate() {
-            let what = format!("kind-in[{i}]");
-            let kind =
-                parse_kind(&k.kind).map_err(|e| input(format!("--config {name}: {what}: {e}")))?;
-            c.kind_in.push((glob_set(&k.paths, &what, &name)?, kind));
-        }
-        Ok(c)
-    }
-
-    /// The forms of `file` globs are matched against: relative to the
-    /// configuration file's folder when the file is under it, as given,
-    /// and absolute.
-    fn candidates(&self, file: &Path) -> Vec<PathBuf> {
-        let mut out = vec![strip_dot(file)];
-        if let Ok(abs) = std::fs::canonicalize(file) {
-            if let Some(rel) = self.base.as_ref().and_then(|b| abs.strip_prefix(b).ok()) {
-                out.push(rel.to_path_buf());
-            }
-            out.push(abs);
-        }
-        out
-    }
-
-    fn excluded(&self, file: &Path) -> bool {
-        match &self.exclude {
-            Some(g) => self.candidates(file).iter().any(|c| g.is_match(c)),
-            None => false,
-        }
-    }
-
-    /// Is `code` muted in `file` (`None`: standard input)?
-    /// The kind the configuration gives a file, if any.
-    fn kind(&self, file: Option<&[PathBuf]>) -> Option<PolicyKind> {
-        let cands = file?;
-        self.kind_in
-            .iter()
-            .find(|(g, _)| cands.iter().any(|c| g.is_match(c)))
-            .map(|(_, k)| *k)
-    }
-
-    fn muted(&self, code: &str, file: Option<&[PathBuf]>) -> bool {
-        if self.mute.contains(code) {
-            return true;
-        }
-        let Some(cands) = file else { return false };
-        self.mute_in.iter().any(|(g, codes)| {
-            codes.as_ref().is_none_or(|cs| cs.contains(code)) && cands.iter().any(|c| g.is_match(c))
-        })
     }
 }
 
-/// `./a/b.json` → `a/b.json` (globs are written without the `./`).
-fn strip_dot(p: &Path) -> PathBuf {
-    p.components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect()
+/// The forms of `file` globs are matched against (its absolute path
+/// found here).
+fn candidates(config: &Config, file: &Path) -> Vec<PathBuf> {
+    config.candidates(file, std::fs::canonicalize(file).ok())
+}
+
+fn excluded(config: &Config, file: &Path) -> bool {
+    config.excludes_any() && config.excluded(&candidates(config, file))
 }
 
 // ---------------------------------------------------------------------------
@@ -339,7 +194,7 @@ pub fn expand_inputs(
                 }
             }
             Ok(_) => {
-                if config.excluded(a) {
+                if excluded(config, a) {
                     *skipped += 1;
                 } else {
                     sources.push(Source::File(a.clone()));
@@ -356,7 +211,7 @@ pub fn expand_inputs(
     // The same file named twice (or found twice) is checked once.
     let mut seen = BTreeSet::new();
     sources.retain(|s| match s {
-        Source::File(p) => seen.insert(strip_dot(p)),
+        Source::File(p) => seen.insert(iamref_policy::lint_config::strip_dot(p)),
         Source::Stdin => true,
     });
     (sources, errors)
@@ -391,7 +246,7 @@ fn walk(
         let path = e.path();
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
-            if config.excluded(&path) {
+            if excluded(config, &path) {
                 *skipped += 1;
                 continue;
             }
@@ -399,7 +254,7 @@ fn walk(
         } else if name.to_ascii_lowercase().ends_with(".json")
             && (ft.is_file() || (ft.is_symlink() && path.is_file()))
         {
-            if config.excluded(&path) {
+            if excluded(config, &path) {
                 *skipped += 1;
             } else {
                 sources.push(Source::File(path));
@@ -478,23 +333,6 @@ pub struct Report {
     pub skipped: usize,
 }
 
-/// The services whose condition keys a policy names (`iam` for
-/// `iam:ResourceTag/team`; not `aws`, whose global keys the engine knows):
-/// they are loaded too, so a key of another service than the actions' is
-/// judged the same whether or not another file of the run loaded it.
-fn condition_prefixes(p: &iamref_policy::document::Policy) -> impl Iterator<Item = String> + '_ {
-    p.statements
-        .iter()
-        .flat_map(|s| &s.conditions)
-        .filter_map(|c| {
-            c.key
-                .value
-                .split_once(':')
-                .map(|x| x.0.to_ascii_lowercase())
-        })
-        .filter(|pre| pre != "aws" && !pre.is_empty() && !pre.contains(['*', '?', '$']))
-}
-
 /// `(message, line, column)` of a parse error.
 fn parse_error_parts(e: &iamref_policy::document::ParseError) -> (String, u32, u32) {
     (e.message.clone(), e.at.line, e.at.column)
@@ -513,7 +351,6 @@ pub fn run_check(
     // Read and parse everything first: the catalog is loaded once, for the
     // union of what the policies name.
     let mut parsed = Vec::new();
-    let mut prefixes: Option<BTreeSet<String>> = Some(BTreeSet::new());
     for src in &sources {
         let text = match read_source(src) {
             Ok(t) => t,
@@ -523,17 +360,7 @@ pub fn run_check(
             }
         };
         match iamref_policy::document::parse(&text) {
-            Ok(p) => {
-                match (p.prefixes(), prefixes.as_mut()) {
-                    (Some(ps), Some(all)) => {
-                        all.extend(ps);
-                        all.extend(condition_prefixes(&p));
-                    }
-                    (None, _) => prefixes = None,
-                    (Some(_), None) => {}
-                }
-                parsed.push((src, p));
-            }
+            Ok(p) => parsed.push((src, p)),
             Err(e) => {
                 let (message, line, column) = parse_error_parts(&e);
                 errors.push(InputError {
@@ -556,35 +383,24 @@ pub fn run_check(
     if parsed.is_empty() {
         return Ok(report);
     }
+    let prefixes = lint::catalog_prefixes(parsed.iter().map(|(_, p)| p));
     let catalog = crate::catalog::for_prefixes(conn, prefixes.map(|s| s.into_iter().collect()))?;
     for (src, policy) in parsed {
-        let cands = match src {
-            Source::File(p) => Some(config.candidates(p)),
-            Source::Stdin => None,
+        let (cands, name) = match src {
+            Source::File(p) => (
+                Some(candidates(config, p)),
+                Some(p.to_string_lossy().into_owned()),
+            ),
+            Source::Stdin => (None, None),
         };
         // --kind, else the configuration's, else the shape and file name.
-        let kind = kind
-            .or_else(|| config.kind(cands.as_deref()))
-            .unwrap_or_else(|| {
-                let name = match src {
-                    Source::File(p) => Some(p.to_string_lossy().into_owned()),
-                    Source::Stdin => None,
-                };
-                PolicyKind::detect(&policy, name.as_deref())
-            });
-        let mut findings = Vec::new();
-        for f in iamref_policy::check::check_as(&catalog, &policy, kind) {
-            if config.muted(f.code, cands.as_deref()) {
-                report.muted += 1;
-            } else if f.severity < min {
-                report.below += 1;
-            } else {
-                findings.push(f);
-            }
-        }
+        let kind = lint::kind_of(kind, config, cands.as_deref(), &policy, name.as_deref());
+        let checked = lint::check_policy(&catalog, &policy, kind, config, cands.as_deref(), min);
+        report.muted += checked.muted;
+        report.below += checked.below;
         report.files.push(FileReport {
             file: src.name(),
-            findings,
+            findings: checked.findings,
         });
     }
     Ok(report)
@@ -593,7 +409,7 @@ pub fn run_check(
 /// The `policy check` command.
 pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     let config = match &a.config {
-        Some(p) => Config::load(p)?,
+        Some(p) => load_config(p)?,
         None => Config::default(),
     };
     let min = a.min_severity.severity();
@@ -850,7 +666,13 @@ pub fn path_uri(file: &str, root: Option<&Path>) -> String {
         (Some(r), _) => ("", r.display().to_string().replace('\\', "/")),
         (None, Some(a)) => ("file://", a.display().to_string().replace('\\', "/")),
         (None, None) if p.is_absolute() => ("file://", file.replace('\\', "/")),
-        (None, None) => ("", strip_dot(p).display().to_string().replace('\\', "/")),
+        (None, None) => (
+            "",
+            iamref_policy::lint_config::strip_dot(p)
+                .display()
+                .to_string()
+                .replace('\\', "/"),
+        ),
     };
     let mut s = String::from(prefix);
     for b in text.bytes() {
@@ -1106,7 +928,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join(format!("c.{ext}"));
         std::fs::write(&p, text).unwrap();
-        Config::load(&p)
+        load_config(&p)
     }
 
     #[test]
@@ -1116,9 +938,14 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("unknown finding code \"resource-starr\""), "{e}");
-        assert!(e.contains("did you mean \"resource-star\""), "{e}");
+        assert!(
+            e.contains("did you mean \"resource-star\"? the codes are listed in the README"),
+            "{e}"
+        );
+        assert!(e.ends_with("as the rules of `--format sarif`"), "{e}");
         let e = cfg("mutes = []\n", "toml").err().unwrap().to_string();
         assert!(e.contains("mutes"), "{e}");
+        assert!(e.starts_with("--config "), "{e}");
         let e = cfg("mute: [nope]\n", "yaml").err().unwrap().to_string();
         assert!(e.contains("unknown finding code \"nope\""), "{e}");
         let e = cfg("mute = []", "ini").err().unwrap().to_string();
@@ -1128,27 +955,6 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("bad glob"), "{e}");
-    }
-
-    #[test]
-    fn config_mutes_codes_everywhere_and_in_paths() {
-        let c = cfg(
-            "mute: [missing-version]\nmute-in:\n  - paths: [\"legacy/**\"]\n    codes: [resource-star]\n  - paths: [\"vendor/*.json\"]\n",
-            "yml",
-        )
-        .unwrap();
-        let legacy = [PathBuf::from("legacy/x/p.json")];
-        let other = [PathBuf::from("src/p.json")];
-        let vendor = [PathBuf::from("vendor/p.json")];
-        assert!(c.muted("missing-version", Some(&other)));
-        assert!(c.muted("missing-version", None));
-        assert!(c.muted("resource-star", Some(&legacy)));
-        assert!(!c.muted("resource-star", Some(&other)));
-        assert!(!c.muted("resource-star", None));
-        assert!(c.muted("unknown-action", Some(&vendor)));
-        assert!(!c.muted("unknown-action", Some(&legacy)));
-        // `*` does not cross `/`.
-        assert!(!c.muted("unknown-action", Some(&[PathBuf::from("vendor/a/p.json")])));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::simulate_cmd::safe;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::record::Options;
-use iamref_policy::simulate::prune::{prune, Call};
+use iamref_policy::simulate::prune::{calls_from_needs, prune};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -92,22 +92,7 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
             maybe.join(", ")
         ));
     }
-    let mut calls = Vec::new();
-    for n in r.recording.granted() {
-        if n.resources.is_empty() {
-            // The log named no resource: any the statement lists.
-            calls.push(Call {
-                action: n.action.clone(),
-                resource: "arn:*:*:*:*:*".into(),
-            });
-        }
-        for res in &n.resources {
-            calls.push(Call {
-                action: n.action.clone(),
-                resource: res.clone(),
-            });
-        }
-    }
+    let calls = calls_from_needs(r.recording.granted());
     if calls.is_empty() {
         return Err(input(format!(
             "{}: no call maps to an action; nothing to prune against",

@@ -7,17 +7,19 @@ use crate::output::{Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::arn::Matcher;
-use iamref_policy::catalog::Catalog;
 use iamref_policy::document::{self, Policy};
 use iamref_policy::finding::Severity;
 use iamref_policy::simulate::context::Context;
+use iamref_policy::simulate::fix::{fix, writer_statement, Fix};
 use iamref_policy::simulate::knowledge::{
     about_action, about_resource, quick_type, ActionFormats, Knowledge,
+};
+use iamref_policy::simulate::requests::{
+    context_from_json, from_needs, parse_line, ContextError, Defaults, LineError,
 };
 use iamref_policy::simulate::{
     evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
 };
-use iamref_policy::write::{write_policy, Need, Request as WriteRequest};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -108,15 +110,6 @@ struct Row {
     fix: Option<Fix>,
 }
 
-/// How to allow a denied request.
-#[derive(Serialize, Clone)]
-pub(crate) struct Fix {
-    message: String,
-    /// The statement `policy write` gives for this action and resource.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    statement: Option<Value>,
-}
-
 pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exit> {
     let policies = read_policies(&a)?;
     let requests: Vec<(Option<usize>, Request)> =
@@ -124,12 +117,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
             (Some(path), _) if is_cloudtrail(path) => from_trail(conn, path, &a, out.quiet)?,
             (Some(path), _) => read_requests(path, &a)?,
             (None, Some(action)) => {
-                let context = match &a.context_json {
-                    Some(j) => {
-                        context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?
-                    }
-                    None => Context::new(),
-                };
+                let context = flag_context(&a)?;
                 vec![(
                     None,
                     Request {
@@ -231,7 +219,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
                             st["Resource"] = Value::String(r.resource.clone());
                             return Some(st);
                         }
-                        let st = writer_statement(r, &cat);
+                        let st = writer_statement(&cat, &r.action, Some(&r.resource));
                         let exact = st
                             .as_ref()
                             .is_some_and(|s| s["Resource"] == r.resource.as_str());
@@ -240,7 +228,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
                         }
                         st
                     }
-                    None => writer_statement(r, &cat),
+                    None => writer_statement(&cat, &r.action, Some(&r.resource)),
                 }
             })
         });
@@ -330,65 +318,6 @@ fn row(
     }
 }
 
-/// The fix for a denied request: the writer's statement when an identity
-/// policy is what is missing; else where to look.
-pub(crate) fn fix(
-    blocked: &[PolicyType],
-    d: Decision,
-    statement: impl FnOnce() -> Option<Value>,
-) -> Fix {
-    let names: Vec<&str> = blocked.iter().map(|b| b.describe()).collect();
-    if d == Decision::ExplicitDeny {
-        return Fix {
-            message: format!(
-                "an explicit deny in the {}: no Allow can fix it; change or remove the Deny statement that applied",
-                names.join(", and in the ")
-            ),
-            statement: None,
-        };
-    }
-    if blocked != [PolicyType::Identity] {
-        return Fix {
-            message: format!(
-                "not allowed by the {}{}",
-                names.join(", nor the "),
-                if blocked.contains(&PolicyType::Identity) {
-                    " (an identity policy alone cannot fix this)"
-                } else {
-                    ": an identity policy cannot fix this"
-                }
-            ),
-            statement: statement(),
-        };
-    }
-    let statement = statement();
-    Fix {
-        message: if statement.is_some() {
-            "no identity policy allows it: add this statement to one".into()
-        } else {
-            "no identity policy allows it".into()
-        },
-        statement,
-    }
-}
-
-/// What `policy write` grants for the one action on the one resource,
-/// never widened.
-fn writer_statement(r: &Request, cat: &Catalog) -> Option<Value> {
-    let mut need = Need::new(r.action.clone());
-    if r.resource != "*" {
-        need.resources.push(r.resource.clone());
-    }
-    let req = WriteRequest {
-        needs: vec![need],
-        ..WriteRequest::default()
-    };
-    let w = write_policy(cat, &req).ok()?;
-    let p = w.policy();
-    let st = p["Statement"].as_array()?.first()?.clone();
-    Some(st)
-}
-
 fn read_policies(a: &SimulateArgs) -> Result<Policies> {
     let one = |p: &Path| read_docs(p);
     let opt =
@@ -443,39 +372,25 @@ fn refuse_invalid(name: &str, p: &Policy) -> Result<()> {
     Ok(())
 }
 
-/// A context object: keys to a string (number, boolean) or a list of them.
-fn context_from_json(text: &str) -> std::result::Result<Context, String> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| format!("line {}, column {}: {e}", e.line(), e.column()))?;
-    context_from_value(&v)
+/// `--context-json`, parsed (`iamref_policy::simulate::requests`); its
+/// keys escaped in errors.
+fn flag_context(a: &SimulateArgs) -> Result<Context> {
+    match &a.context_json {
+        Some(j) => context_from_json(j)
+            .map_err(|e| input(format!("--context-json: {}", context_error(&e)))),
+        None => Ok(Context::new()),
+    }
 }
 
-fn context_from_value(v: &Value) -> std::result::Result<Context, String> {
-    let Value::Object(m) = v else {
-        return Err("the context is a JSON object of condition keys to values".into());
-    };
-    let mut c = Context::new();
-    for (k, v) in m {
-        let scalar = |x: &Value| match x {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
-        };
-        let values = match v {
-            Value::Array(a) => a
-                .iter()
-                .map(scalar)
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| format!("{}: values are strings, numbers or booleans", safe(k)))?,
-            x => {
-                vec![scalar(x)
-                    .ok_or_else(|| format!("{}: a string or a list of strings", safe(k)))?]
-            }
-        };
-        c.set(k, values);
+/// A context error as printed: keys from input escaped.
+fn context_error(e: &ContextError) -> String {
+    match e {
+        ContextError::Values { key } => {
+            format!("{}: values are strings, numbers or booleans", safe(key))
+        }
+        ContextError::Value { key } => format!("{}: a string or a list of strings", safe(key)),
+        ContextError::Json { .. } | ContextError::NotObject => e.to_string(),
     }
-    Ok(c)
 }
 
 /// Requests from JSON lines: this command's own shape, or `iamref calls
@@ -495,9 +410,10 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
             std::fs::File::open(path).map_err(|e| input(format!("{name}: {e}")))?,
         ))
     };
-    let base_context = match &a.context_json {
-        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
-        None => Context::new(),
+    let defaults = Defaults {
+        principal: a.principal.clone(),
+        resource_account: a.resource_account.clone(),
+        context: flag_context(a)?,
     };
     let mut out = Vec::new();
     let mut buf = Vec::new();
@@ -522,78 +438,24 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
         if line.is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line)
-            .map_err(|e| input(format!("{name}:{n}:{}: {e}", e.column())))?;
         let at = |msg: String| input(format!("{name}:{n}:1: {msg}"));
-        if v.get("eventSource").is_some() || v.get("Records").is_some() {
-            return Err(at(
+        let requests = parse_line(line, &defaults).map_err(|e| match e {
+            LineError::Json { column, message } => input(format!("{name}:{n}:{column}: {message}")),
+            LineError::CloudTrail => at(
                 "a CloudTrail record among request lines: give a CloudTrail file or folder on its own (not on stdin)".into(),
-            ));
-        }
-        // `iamref calls` rows needed only in some configurations are not
-        // calls the workload made.
-        if v.get("needed").and_then(Value::as_str) == Some("conditional") {
-            continue;
-        }
-        let Some(action) = v.get("action").and_then(Value::as_str) else {
-            return Err(at(
-                "expected an object with \"action\" (and \"resource\", \"principal\", \"resource_account\", \"context\")".into(),
-            ));
-        };
-        let text = |k: &str| -> Result<Option<String>> {
-            match v.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(at(format!("\"{k}\" must be a string"))),
+            ),
+            LineError::Context(c) => at(format!("context: {}", context_error(&c))),
+            e @ (LineError::NoAction | LineError::NotString(_) | LineError::ResourcesNotList) => {
+                at(e.to_string())
             }
-        };
-        let mut resources: Vec<String> = Vec::new();
-        if let Some(r) = text("resource")? {
-            resources.push(r);
-        }
-        match v.get("resources") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(list)) => {
-                for r in list {
-                    match r.as_str() {
-                        Some(s) => resources.push(s.to_string()),
-                        None => return Err(at("\"resources\" must be a list of strings".into())),
-                    }
-                }
-            }
-            Some(_) => return Err(at("\"resources\" must be a list of strings".into())),
-        }
-        if resources.is_empty() {
-            resources.push("*".into());
-        }
-        let mut context = base_context.clone();
-        match v.get("context") {
-            None | Some(Value::Null) => {}
-            Some(c) => {
-                let more = context_from_value(c).map_err(|e| at(format!("context: {e}")))?;
-                for (k, vals) in more.iter() {
-                    context.set(k, vals.to_vec());
-                }
-            }
-        }
-        let principal = text("principal")?.or_else(|| a.principal.clone());
-        let resource_account = text("resource_account")?.or_else(|| a.resource_account.clone());
-        for resource in resources {
+        })?;
+        for r in requests {
             if out.len() >= MAX_REQUESTS {
                 return Err(input(format!(
                     "{name}: more than {MAX_REQUESTS} requests; split the file"
                 )));
             }
-            out.push((
-                Some(n),
-                Request {
-                    action: action.to_string(),
-                    resource,
-                    principal: principal.clone(),
-                    resource_account: resource_account.clone(),
-                    context: context.clone(),
-                },
-            ));
+            out.push((Some(n), r));
         }
     }
     if out.is_empty() {
@@ -795,30 +657,15 @@ fn from_trail(
         iamref_policy::record::Options::default(),
     )?;
     crate::record_cmd::report(&r, quiet);
-    let context = match &a.context_json {
-        Some(j) => context_from_json(j).map_err(|e| input(format!("--context-json: {e}")))?,
-        None => Context::new(),
+    let defaults = Defaults {
+        principal: a.principal.clone(),
+        resource_account: a.resource_account.clone(),
+        context: flag_context(a)?,
     };
-    let mut out = Vec::new();
-    for n in r.recording.granted() {
-        let resources: Vec<String> = if n.resources.is_empty() {
-            vec!["*".to_string()]
-        } else {
-            n.resources.iter().cloned().collect()
-        };
-        for resource in resources {
-            out.push((
-                None,
-                Request {
-                    action: n.action.clone(),
-                    resource,
-                    principal: a.principal.clone(),
-                    resource_account: a.resource_account.clone(),
-                    context: context.clone(),
-                },
-            ));
-        }
-    }
+    let out: Vec<(Option<usize>, Request)> = from_needs(r.recording.granted(), &defaults)
+        .into_iter()
+        .map(|r| (None, r))
+        .collect();
     if out.is_empty() {
         return Err(input(format!(
             "{}: no call maps to an action to simulate",

@@ -6,7 +6,7 @@ use crate::output::{Out, PolicyFormat};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
-use iamref_policy::write::tighten::{tighten, TightenOptions};
+use iamref_policy::write::tighten::{catalog_request, tighten, TightenOptions};
 use iamref_policy::write::{template, write_policy, AccessLevel, Need, Request, WriteError};
 use serde_json::{json, Value};
 use std::io::Write;
@@ -134,112 +134,28 @@ fn render_format(f: PolicyFormat) -> (Render, bool) {
     }
 }
 
-/// Actions from standard input: one action per line, optionally followed
-/// by ARNs (`#` comments); or the output of `iamref calls` (action first)
-/// or `iamref api` (operation, then action), tab-separated, with or
-/// without their header row. ARNs anywhere on a line scope that action;
-/// an `api` context column (`iam:PassedToService=lambda.amazonaws.com`)
-/// becomes the action's context.
+/// Actions from standard input (`iamref_policy::write::needs`): a list,
+/// or `iamref calls` / `iamref api` rows; errors say where, and which
+/// output was expected.
 fn stdin_needs(text: &str) -> Result<Vec<Need>> {
-    /// Column numbers from a header row.
-    struct Cols {
-        action: usize,
-        context: Option<usize>,
-    }
-    let mut cols: Option<Cols> = None;
-    let mut seen_data = false;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let at = || format!("stdin, line {}", i + 1);
-        let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        let tabbed = line.contains('\t');
-        let fields: Vec<&str> = if tabbed {
-            line.split('\t').map(str::trim).collect()
-        } else {
-            trimmed.split_whitespace().collect()
-        };
-        let first = fields[0];
-        if !seen_data
-            && cols.is_none()
-            && (first.eq_ignore_ascii_case("action") || first.eq_ignore_ascii_case("operation"))
-        {
-            let find = |n: &str| fields.iter().position(|f| f.eq_ignore_ascii_case(n));
-            let Some(action) = find("action") else {
-                return Err(input(format!(
-                    "{}: a header row without an `action` column (expected `iamref calls` or `iamref api` output)",
-                    at()
-                )));
-            };
-            cols = Some(Cols {
-                action,
-                context: find("context"),
-            });
-            continue;
-        }
-        seen_data = true;
-        let looks_like_action =
-            |f: &str| f.contains(':') && !f.starts_with("arn:") && !f.contains([' ', '=', ',']);
-        // Without a header: `iamref api` rows have the operation, then
-        // the action; `iamref calls` rows and plain lists the action.
-        // Their context is the last column, when it holds KEY=VALUE.
-        let last_context = || {
-            let last = fields.len() - 1;
-            (tabbed && last > 0 && fields[last].contains('=')).then_some(last)
-        };
-        let (action_col, context_col) = match &cols {
-            Some(c) => (c.action, c.context),
-            None if tabbed && fields.len() >= 3 && looks_like_action(fields[1]) => {
-                (1, last_context())
+    use iamref_policy::write::needs::{parse_needs, NeedsErrorKind};
+    parse_needs(text).map_err(|e| {
+        let at = format!("stdin, line {}", e.line);
+        input(match &e.kind {
+            NeedsErrorKind::HeaderWithoutAction => format!(
+                "{at}: a header row without an `action` column (expected `iamref calls` or `iamref api` output)"
+            ),
+            NeedsErrorKind::NotAnAction(action) => format!(
+                "{at}: {action:?} is not SERVICE:ACTION (expected one action per line, or `iamref calls` / `iamref api` output)"
+            ),
+            NeedsErrorKind::ContextNotKeyValue(part) => format!(
+                "{at}: context {part:?} is not KEY=VALUE (as `iamref api` prints: iam:PassedToService=lambda.amazonaws.com)"
+            ),
+            NeedsErrorKind::ContextNotConditionKey(part) => {
+                format!("{at}: context {part:?} is not CONDITION_KEY=VALUE[|VALUE...]")
             }
-            None => (0, last_context()),
-        };
-        let action = fields.get(action_col).copied().unwrap_or_default();
-        if !looks_like_action(action) {
-            return Err(input(format!(
-                "{}: {action:?} is not SERVICE:ACTION (expected one action per line, or `iamref calls` / `iamref api` output)",
-                at()
-            )));
-        }
-        let resources: Vec<String> = fields
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| *j != action_col)
-            .flat_map(|(_, f)| f.split([',', ' ']))
-            .map(str::trim)
-            .filter(|t| t.starts_with("arn:"))
-            .map(str::to_string)
-            .collect();
-        let mut context = iamref_policy::write::ContextValues::new();
-        if let Some(text) = context_col.and_then(|c| fields.get(c)) {
-            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let Some((k, vals)) = part.split_once('=') else {
-                    return Err(input(format!(
-                        "{}: context {part:?} is not KEY=VALUE (as `iamref api` prints: iam:PassedToService=lambda.amazonaws.com)",
-                        at()
-                    )));
-                };
-                if !k.contains(':') || vals.is_empty() {
-                    return Err(input(format!(
-                        "{}: context {part:?} is not CONDITION_KEY=VALUE[|VALUE...]",
-                        at()
-                    )));
-                }
-                context
-                    .entry(k.to_string())
-                    .or_default()
-                    .extend(vals.split('|').map(str::to_string));
-            }
-        }
-        out.push(Need {
-            action: action.to_string(),
-            resources,
-            context,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// The writer's notes: those that widen the policy are warnings (shown
@@ -402,11 +318,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
             e.column()
         ))
     })?;
-    let req = Request {
-        needs: policy_actions(&policy).into_iter().map(Need::new).collect(),
-        ..Request::default()
-    };
-    let cat = crate::catalog::for_request(conn, &req)?;
+    let cat = crate::catalog::for_request(conn, &catalog_request(&policy))?;
     let t = tighten(
         &cat,
         &policy,
@@ -452,29 +364,4 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
     } else {
         Exit::Found
     })
-}
-
-/// Every Action / NotAction string of a policy (for the catalog to load).
-fn policy_actions(policy: &Value) -> Vec<String> {
-    let stmts: Vec<&Value> = match policy.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v) => vec![v],
-        None => Vec::new(),
-    };
-    let mut out = Vec::new();
-    for s in stmts {
-        for k in ["Action", "NotAction"] {
-            match s.get(k) {
-                Some(Value::String(a)) => out.push(a.clone()),
-                Some(Value::Array(a)) => {
-                    out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
-                }
-                _ => {}
-            }
-        }
-    }
-    // `*` alone names every service.
-    out.into_iter()
-        .map(|a| if a == "*" { "*:*".into() } else { a })
-        .collect()
 }

@@ -17,6 +17,7 @@ pub mod csm;
 pub mod ops;
 pub mod proxy;
 pub mod service_ids;
+pub mod to_policy;
 
 use ops::{Class, OpEntry, OperationIndex};
 use serde::Serialize;

@@ -33,9 +33,12 @@
 pub mod condition;
 pub mod context;
 pub mod explain;
+pub mod explained;
+pub mod fix;
 pub mod knowledge;
 pub mod principal;
 pub mod prune;
+pub mod requests;
 
 use crate::document::{Element, Policy, Statement};
 use context::{arn_match, expand, Context};

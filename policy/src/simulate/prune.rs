@@ -281,6 +281,29 @@ pub fn prune(policy: &Value, calls: &[Call], principal: Option<&str>) -> Result<
     })
 }
 
+/// The calls a recording used, from its needs (those always needed: a
+/// recording's `granted`): one per action and resource, and for an action
+/// seen on no resource, one on any (`arn:*:*:*:*:*`: any resource the
+/// statement lists).
+pub fn calls_from_needs<'a>(needs: impl IntoIterator<Item = &'a crate::record::Need>) -> Vec<Call> {
+    let mut calls = Vec::new();
+    for n in needs {
+        if n.resources.is_empty() {
+            calls.push(Call {
+                action: n.action.clone(),
+                resource: "arn:*:*:*:*:*".into(),
+            });
+        }
+        for res in &n.resources {
+            calls.push(Call {
+                action: n.action.clone(),
+                resource: res.clone(),
+            });
+        }
+    }
+    calls
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +314,33 @@ mod tests {
             action: a.into(),
             resource: r.into(),
         }
+    }
+
+    #[test]
+    fn calls_from_needs_one_per_resource_or_any() {
+        // Constructed needs (not a real recording).
+        let need = |action: &str, resources: &[&str]| crate::record::Need {
+            action: action.into(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            conditional: false,
+            notes: Default::default(),
+            calls: Default::default(),
+            access_level: None,
+            known: true,
+            context: None,
+        };
+        let needs = [
+            need("s3:GetObject", &["arn:aws:s3:::b/k", "arn:aws:s3:::a/k"]),
+            need("sqs:ListQueues", &[]),
+        ];
+        assert_eq!(
+            calls_from_needs(&needs),
+            [
+                call("s3:GetObject", "arn:aws:s3:::a/k"),
+                call("s3:GetObject", "arn:aws:s3:::b/k"),
+                call("sqs:ListQueues", "arn:*:*:*:*:*"),
+            ]
+        );
     }
 
     #[test]

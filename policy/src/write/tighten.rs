@@ -98,6 +98,35 @@ fn usable(d: &Data, acts: &[Act], resources: &[(String, Option<data::Given>)]) -
         .collect()
 }
 
+/// The request whose catalog `tighten` needs for `policy`: every Action /
+/// NotAction string of its statements (`*` alone names every service).
+pub fn catalog_request(policy: &Value) -> super::Request {
+    let stmts: Vec<&Value> = match policy.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v) => vec![v],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in stmts {
+        for k in ["Action", "NotAction"] {
+            match s.get(k) {
+                Some(Value::String(a)) => out.push(a.clone()),
+                Some(Value::Array(a)) => {
+                    out.extend(a.iter().filter_map(Value::as_str).map(str::to_string))
+                }
+                _ => {}
+            }
+        }
+    }
+    super::Request {
+        needs: out
+            .into_iter()
+            .map(|a| super::Need::new(if a == "*" { "*:*".to_string() } else { a }))
+            .collect(),
+        ..super::Request::default()
+    }
+}
+
 /// Tightens every Allow statement of `policy`.
 pub fn tighten(
     cat: &Catalog,
@@ -286,4 +315,37 @@ pub fn tighten(
         expanded,
         changed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn actions(policy: &Value) -> Vec<String> {
+        catalog_request(policy)
+            .needs
+            .into_iter()
+            .map(|n| n.action)
+            .collect()
+    }
+
+    #[test]
+    fn the_catalog_request_names_every_action_and_not_action() {
+        // Constructed policies.
+        let p = serde_json::json!({"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", 1], "Resource": "*"},
+            {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+        ]});
+        assert_eq!(actions(&p), ["s3:GetObject", "iam:*", "*:*"]);
+        // One statement as an object; none at all.
+        let one = serde_json::json!({"Statement": {"Action": "sqs:SendMessage"}});
+        assert_eq!(actions(&one), ["sqs:SendMessage"]);
+        assert!(actions(&serde_json::json!({})).is_empty());
+        assert!(
+            actions(&serde_json::json!({"Statement": [{"Action": "kms:Decrypt"}]}))
+                .iter()
+                .all(|a| a == "kms:Decrypt")
+        );
+    }
 }

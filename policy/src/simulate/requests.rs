@@ -1,0 +1,338 @@
+//! The requests `policy simulate` decides, from their text: a context
+//! object (condition keys to a string, number or boolean, or a list of
+//! them), one request line of JSON (this command's own shape, or a row of
+//! the `calls` command's JSON lines: one request per resource), or the
+//! needs of a recording. Pure; the binary reads the lines (bounded) and
+//! words the errors, escaping the names they carry.
+
+use super::context::Context;
+use super::Request;
+use serde_json::Value;
+
+/// Why a context object is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContextError {
+    /// Not JSON (1-based line and column).
+    #[error("line {line}, column {column}: {message}")]
+    Json {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("the context is a JSON object of condition keys to values")]
+    NotObject,
+    /// A list of values holding something else than scalars.
+    #[error("{key}: values are strings, numbers or booleans")]
+    Values { key: String },
+    /// A value that is neither a scalar nor a list.
+    #[error("{key}: a string or a list of strings")]
+    Value { key: String },
+}
+
+/// A context from the text of a JSON object.
+pub fn context_from_json(text: &str) -> Result<Context, ContextError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ContextError::Json {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    context_from_value(&v)
+}
+
+/// A context from a JSON object: keys to a string (number, boolean) or a
+/// list of them.
+pub fn context_from_value(v: &Value) -> Result<Context, ContextError> {
+    let Value::Object(m) = v else {
+        return Err(ContextError::NotObject);
+    };
+    let mut c = Context::new();
+    for (k, v) in m {
+        let scalar = |x: &Value| match x {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let values = match v {
+            Value::Array(a) => a
+                .iter()
+                .map(scalar)
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ContextError::Values { key: k.clone() })?,
+            x => vec![scalar(x).ok_or_else(|| ContextError::Value { key: k.clone() })?],
+        };
+        c.set(k, values);
+    }
+    Ok(c)
+}
+
+/// What a request line does not say: the principal, the resource's
+/// account and the context (a line's own context keys replace these).
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    pub principal: Option<String>,
+    pub resource_account: Option<String>,
+    pub context: Context,
+}
+
+/// Why a request line is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    /// Not JSON (1-based column).
+    #[error("column {column}: {message}")]
+    Json { column: usize, message: String },
+    /// A CloudTrail record (`eventSource` or `Records`).
+    #[error("a CloudTrail record among request lines")]
+    CloudTrail,
+    #[error("expected an object with \"action\" (and \"resource\", \"principal\", \"resource_account\", \"context\")")]
+    NoAction,
+    /// A member that must be a string.
+    #[error("\"{0}\" must be a string")]
+    NotString(&'static str),
+    #[error("\"resources\" must be a list of strings")]
+    ResourcesNotList,
+    #[error("context: {0}")]
+    Context(ContextError),
+}
+
+/// The requests of one line (trimmed, not empty): one per resource
+/// (`resource` and `resources`; `*` when neither), none for a `calls` row
+/// needed only in some configurations (not a call the workload made).
+pub fn parse_line(line: &str, d: &Defaults) -> Result<Vec<Request>, LineError> {
+    let v: Value = serde_json::from_str(line).map_err(|e| LineError::Json {
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if v.get("eventSource").is_some() || v.get("Records").is_some() {
+        return Err(LineError::CloudTrail);
+    }
+    if v.get("needed").and_then(Value::as_str) == Some("conditional") {
+        return Ok(Vec::new());
+    }
+    let Some(action) = v.get("action").and_then(Value::as_str) else {
+        return Err(LineError::NoAction);
+    };
+    let text = |k: &'static str| -> Result<Option<String>, LineError> {
+        match v.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(LineError::NotString(k)),
+        }
+    };
+    let mut resources: Vec<String> = Vec::new();
+    if let Some(r) = text("resource")? {
+        resources.push(r);
+    }
+    match v.get("resources") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for r in list {
+                match r.as_str() {
+                    Some(s) => resources.push(s.to_string()),
+                    None => return Err(LineError::ResourcesNotList),
+                }
+            }
+        }
+        Some(_) => return Err(LineError::ResourcesNotList),
+    }
+    if resources.is_empty() {
+        resources.push("*".into());
+    }
+    let mut context = d.context.clone();
+    match v.get("context") {
+        None | Some(Value::Null) => {}
+        Some(c) => {
+            let more = context_from_value(c).map_err(LineError::Context)?;
+            for (k, vals) in more.iter() {
+                context.set(k, vals.to_vec());
+            }
+        }
+    }
+    let principal = text("principal")?.or_else(|| d.principal.clone());
+    let resource_account = text("resource_account")?.or_else(|| d.resource_account.clone());
+    Ok(resources
+        .into_iter()
+        .map(|resource| Request {
+            action: action.to_string(),
+            resource,
+            principal: principal.clone(),
+            resource_account: resource_account.clone(),
+            context: context.clone(),
+        })
+        .collect())
+}
+
+/// The requests of a recording's needs: each action on each resource it
+/// was seen on (`*` when none), with the defaults (a trail's principals
+/// and source IPs are not carried per call).
+pub fn from_needs<'a>(
+    needs: impl IntoIterator<Item = &'a crate::record::Need>,
+    d: &Defaults,
+) -> Vec<Request> {
+    let mut out = Vec::new();
+    for n in needs {
+        let resources: Vec<String> = if n.resources.is_empty() {
+            vec!["*".to_string()]
+        } else {
+            n.resources.iter().cloned().collect()
+        };
+        for resource in resources {
+            out.push(Request {
+                action: n.action.clone(),
+                resource,
+                principal: d.principal.clone(),
+                resource_account: d.resource_account.clone(),
+                context: d.context.clone(),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn values<'a>(c: &'a Context, k: &str) -> Vec<&'a str> {
+        c.get(k)
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .collect()
+    }
+
+    #[test]
+    fn contexts_take_scalars_and_lists() {
+        let c = context_from_json(
+            r#"{"aws:SourceIp": "203.0.113.7", "aws:MultiFactorAuthAge": 30, "aws:SecureTransport": true, "aws:TagKeys": ["a", "b"]}"#,
+        )
+        .unwrap();
+        assert_eq!(values(&c, "aws:sourceip"), ["203.0.113.7"]);
+        assert_eq!(values(&c, "aws:MultiFactorAuthAge"), ["30"]);
+        assert_eq!(values(&c, "aws:SecureTransport"), ["true"]);
+        assert_eq!(values(&c, "aws:TagKeys"), ["a", "b"]);
+    }
+
+    #[test]
+    fn contexts_refuse_other_shapes() {
+        assert_eq!(
+            context_from_json("[1]").unwrap_err(),
+            ContextError::NotObject
+        );
+        assert_eq!(
+            context_from_json(r#"{"k": [{}]}"#).unwrap_err(),
+            ContextError::Values { key: "k".into() }
+        );
+        assert_eq!(
+            context_from_json(r#"{"k": null}"#).unwrap_err(),
+            ContextError::Value { key: "k".into() }
+        );
+        let e = context_from_json("{\n  \"k\": ").unwrap_err();
+        assert!(matches!(e, ContextError::Json { line: 2, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_line_is_one_request_per_resource_with_the_defaults() {
+        let mut d = Defaults {
+            principal: Some("arn:aws:iam::111122223333:user/u".into()),
+            resource_account: None,
+            context: Context::new(),
+        };
+        d.context.set("aws:SourceIp", vec!["192.0.2.1".into()]);
+        d.context
+            .set("aws:RequestedRegion", vec!["us-east-1".into()]);
+        let got = parse_line(
+            r#"{"action":"s3:GetObject","resource":"arn:aws:s3:::b/k","resources":["arn:aws:s3:::b/j"],"resource_account":"444455556666","context":{"aws:SourceIp":"198.51.100.1"}}"#,
+            &d,
+        )
+        .unwrap();
+        let resources: Vec<&str> = got.iter().map(|r| r.resource.as_str()).collect();
+        assert_eq!(resources, ["arn:aws:s3:::b/k", "arn:aws:s3:::b/j"]);
+        for r in &got {
+            assert_eq!(r.action, "s3:GetObject");
+            assert_eq!(r.principal, d.principal);
+            assert_eq!(r.resource_account.as_deref(), Some("444455556666"));
+            // The line's key replaces the default; the others stay.
+            assert_eq!(values(&r.context, "aws:SourceIp"), ["198.51.100.1"]);
+            assert_eq!(values(&r.context, "aws:RequestedRegion"), ["us-east-1"]);
+        }
+        let star = parse_line(r#"{"action":"sts:GetCallerIdentity"}"#, &d).unwrap();
+        assert_eq!(star.len(), 1);
+        assert_eq!(star[0].resource, "*");
+        // A `calls` row needed only in some configurations: no request.
+        let skip = parse_line(r#"{"action":"kms:Decrypt","needed":"conditional"}"#, &d);
+        assert!(skip.unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_request() {
+        let d = Defaults::default();
+        let e = |l: &str| parse_line(l, &d).unwrap_err();
+        assert!(matches!(e("{nope"), LineError::Json { column: 2, .. }));
+        assert_eq!(
+            e(r#"{"eventSource":"s3.amazonaws.com"}"#),
+            LineError::CloudTrail
+        );
+        assert_eq!(e(r#"{"Records":[]}"#), LineError::CloudTrail);
+        assert_eq!(e(r#"{"resource":"*"}"#), LineError::NoAction);
+        assert_eq!(
+            e(r#"{"action":"s3:GetObject","resource":1}"#),
+            LineError::NotString("resource")
+        );
+        assert_eq!(
+            e(r#"{"action":"s3:GetObject","principal":[]}"#),
+            LineError::NotString("principal")
+        );
+        assert_eq!(
+            e(r#"{"action":"s3:GetObject","resources":"x"}"#),
+            LineError::ResourcesNotList
+        );
+        assert_eq!(
+            e(r#"{"action":"s3:GetObject","resources":[1]}"#),
+            LineError::ResourcesNotList
+        );
+        assert_eq!(
+            e(r#"{"action":"s3:GetObject","context":[]}"#),
+            LineError::Context(ContextError::NotObject)
+        );
+    }
+
+    #[test]
+    fn needs_become_requests_per_resource() {
+        // Constructed needs (not a real recording).
+        let need = |action: &str, resources: &[&str]| crate::record::Need {
+            action: action.into(),
+            resources: resources.iter().map(|r| r.to_string()).collect(),
+            conditional: false,
+            notes: BTreeSet::new(),
+            calls: BTreeSet::new(),
+            access_level: None,
+            known: true,
+            context: None,
+        };
+        let needs = [
+            need("s3:GetObject", &["arn:aws:s3:::b/k", "arn:aws:s3:::b/j"]),
+            need("sts:GetCallerIdentity", &[]),
+        ];
+        let d = Defaults {
+            principal: Some("123456789012".into()),
+            ..Defaults::default()
+        };
+        let got: Vec<(String, String)> = from_needs(&needs, &d)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.principal.as_deref(), Some("123456789012"));
+                (r.action, r.resource)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("s3:GetObject".to_string(), "arn:aws:s3:::b/j".to_string()),
+                ("s3:GetObject".to_string(), "arn:aws:s3:::b/k".to_string()),
+                ("sts:GetCallerIdentity".to_string(), "*".to_string()),
+            ]
+        );
+    }
+}
