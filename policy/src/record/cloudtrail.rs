@@ -701,6 +701,8 @@ struct Event {
     user_identity: Option<UserIdentity>,
     #[serde(rename = "requestParameters")]
     request_parameters: Option<serde_json::Value>,
+    #[serde(rename = "responseElements")]
+    response_elements: Option<serde_json::Value>,
     /// A list of `{"ARN": …}`; anything else (a record may hold a string
     /// here) is read as no resources, never a lost record.
     resources: Option<serde_json::Value>,
@@ -910,6 +912,7 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
                 .map(str::to_string)
                 .collect(),
             params,
+            response: ev.response_elements.filter(|r| r.is_object()),
             time: ev.event_time,
         },
         principal,

@@ -88,6 +88,9 @@ pub struct Call {
     pub resources: Vec<String>,
     /// CloudTrail `requestParameters`.
     pub params: Option<serde_json::Value>,
+    /// CloudTrail `responseElements` (what the call created: EC2's
+    /// `groupId`, `instancesSet`).
+    pub response: Option<serde_json::Value>,
     /// ISO 8601 time.
     pub time: Option<String>,
 }
@@ -395,7 +398,7 @@ impl Recording {
         let mut new = Vec::new();
         let mut takes_resources = false;
         let mut resolved = false;
-        let copy = request::copy_source(entry, call);
+        let facts = request::facts(entry, call);
         for a in &entry.actions {
             let info = idx.action(&a.action);
             let (resources, concrete) = match info {
@@ -404,10 +407,14 @@ impl Recording {
                     let judge = self
                         .judge
                         .get_or_insert_with(|| arns::Judge::new(idx.formats()));
-                    let params = request::params_for(a, call, copy.as_ref());
-                    let listed = request::listed_for(a, call, copy.as_ref());
-                    let (r, c) =
-                        resources_for(i, call, &listed, params.as_deref(), &a.members, judge);
+                    let created = request::created_arns(a, &facts, i, call);
+                    let (r, c) = if created.is_empty() {
+                        let params = request::params_for(a, call, &facts);
+                        let listed = request::listed_for(a, call, &facts);
+                        resources_for(i, call, &listed, params.as_deref(), &a.members, judge)
+                    } else {
+                        (created.into_iter().collect(), true)
+                    };
                     resolved |= c;
                     (r, c)
                 }
@@ -418,7 +425,7 @@ impl Recording {
             // member it sends, the version its copy source names) is
             // needed by this call.
             let conditional =
-                matches!(a.class, Class::Conditional(_)) && !request::sends(a, call, copy.as_ref());
+                matches!(a.class, Class::Conditional(_)) && !request::sends(a, call, &facts);
             let granted = !conditional || self.options.include_conditional;
             let key = a.action.to_ascii_lowercase();
             let existed_granted = self
@@ -986,6 +993,68 @@ mod tests {
                 "arn:aws:s3:::dst/big.bin",
                 "arn:aws:s3:::dst/out/report.csv"
             ]
+        );
+    }
+
+    #[test]
+    fn ec2_create_calls_tag_what_they_created() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        // Constructed as CloudTrail writes EC2 records.
+        let mut c = trail_call(
+            "ec2.amazonaws.com",
+            "CreateSecurityGroup",
+            serde_json::json!({"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
+                "tagSpecificationSet": {"items": [{"resourceType": "security-group",
+                    "tags": [{"key": "team", "value": "web"}]}]}}),
+        );
+        c.response = Some(
+            serde_json::json!({"requestId": "r", "_return": true, "groupId": "sg-0123456789abcdef0"}),
+        );
+        r.add(idx, &c);
+        let n = r.need("ec2:CreateTags").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
+        );
+        // RunInstances: the instances of the response; the volumes its tag
+        // specifications name are not in it: scoped.
+        let mut c = trail_call(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            serde_json::json!({"instanceType": "t3.micro",
+                "tagSpecificationSet": {"items": [
+                    {"resourceType": "instance", "tags": [{"key": "Name", "value": "web"}]},
+                    {"resourceType": "volume", "tags": [{"key": "Name", "value": "web"}]}]}}),
+        );
+        c.response = Some(serde_json::json!({"instancesSet": {"items": [
+            {"instanceId": "i-0aaa"}, {"instanceId": "i-0bbb"}]}}));
+        r.add(idx, &c);
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            [
+                "arn:aws:ec2:us-east-1:123456789012:instance/i-0aaa",
+                "arn:aws:ec2:us-east-1:123456789012:instance/i-0bbb",
+                "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0",
+                "arn:aws:ec2:us-east-1:123456789012:volume/*"
+            ]
+        );
+        // Untagged, without a response: CreateTags stays conditional, on
+        // what the call creates, never on the VPC it names.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                serde_json::json!({"groupName": "db", "groupDescription": "db", "vpcId": "vpc-0a1b2c3d"}),
+            ),
+        );
+        assert!(r.need("ec2:CreateTags").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            ["arn:aws:ec2:us-east-1:123456789012:security-group/*"]
         );
     }
 

@@ -576,6 +576,7 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         denied_action,
         resources: Vec::new(),
         params: (!params.is_empty()).then_some(serde_json::Value::Object(params)),
+        response: None,
         time: None,
     })
 }

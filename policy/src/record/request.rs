@@ -1,12 +1,266 @@
 //! What one call's request says beyond its operation, for the recorder:
 //! the members it sends (a role passed in an optional member makes
-//! `iam:PassRole` needed), the ARNs its role members hold, and S3's copy
+//! `iam:PassRole` needed), the ARNs its role members hold, S3's copy
 //! source (CopyObject and UploadPartCopy read one object and write
-//! another: each action gets the object of its side).
+//! another: each action gets the object of its side), and what an EC2
+//! call created (CloudTrail's `responseElements`: the tags a create call
+//! carries go on what it created, not on the VPC it names).
 
 use super::ops::{OpAction, OpEntry};
 use super::{arns, cloudtrail, Call};
 use std::borrow::Cow;
+
+/// What one call says beyond its operation, read once per call.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub copy: Option<Copy>,
+    pub created: Option<Created>,
+}
+
+/// The facts of one call.
+pub fn facts(entry: &OpEntry, call: &Call) -> Facts {
+    Facts {
+        copy: copy_source(entry, call),
+        created: created(entry, call),
+    }
+}
+
+/// An operation that creates resources and may tag them as it does, and
+/// where CloudTrail's `responseElements` name what it created.
+pub struct Creates {
+    pub prefix: &'static str,
+    pub operation: &'static str,
+    /// The tagging action of the operation's map.
+    pub tags: &'static str,
+    /// The request members that carry the tags (the model's name and
+    /// CloudTrail's).
+    pub tag_members: &'static [&'static str],
+    /// (path in `responseElements`, `[]` over a list; the ARN variable).
+    pub ids: &'static [(&'static str, &'static str)],
+    pub why: &'static str,
+}
+
+const EC2_TAGS: &[&str] = &["TagSpecifications", "tagSpecificationSet"];
+
+/// Reviewed against the EC2 API reference and user guide ("Grant
+/// permission to tag resources during creation": ec2:CreateTags on the
+/// resource being created, when the request has TagSpecifications);
+/// `request::tests` checks each entry.
+pub const CREATES: &[Creates] = &[
+    Creates {
+        prefix: "ec2",
+        operation: "CreateSecurityGroup",
+        tags: "ec2:CreateTags",
+        tag_members: EC2_TAGS,
+        ids: &[("groupId", "SecurityGroupId")],
+        why: "CreateSecurityGroup returns groupId; TagSpecifications tag the new group",
+    },
+    Creates {
+        prefix: "ec2",
+        operation: "RunInstances",
+        tags: "ec2:CreateTags",
+        tag_members: EC2_TAGS,
+        ids: &[("instancesSet.items[].instanceId", "InstanceId")],
+        why: "RunInstances returns the reservation's instancesSet; TagSpecifications of type instance tag them (the volumes and network interfaces it creates are not in the response: those stay scoped patterns)",
+    },
+    Creates {
+        prefix: "ec2",
+        operation: "CreateVpc",
+        tags: "ec2:CreateTags",
+        tag_members: EC2_TAGS,
+        ids: &[("vpc.vpcId", "VpcId")],
+        why: "CreateVpc returns vpc.vpcId",
+    },
+    Creates {
+        prefix: "ec2",
+        operation: "CreateSubnet",
+        tags: "ec2:CreateTags",
+        tag_members: EC2_TAGS,
+        ids: &[("subnet.subnetId", "SubnetId")],
+        why: "CreateSubnet returns subnet.subnetId",
+    },
+    Creates {
+        prefix: "ec2",
+        operation: "CreateVolume",
+        tags: "ec2:CreateTags",
+        tag_members: EC2_TAGS,
+        ids: &[("volumeId", "VolumeId")],
+        why: "CreateVolume returns volumeId",
+    },
+];
+
+/// What one call of a [`CREATES`] operation created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Created {
+    pub tags: &'static str,
+    /// The request carries tags.
+    pub tagged: bool,
+    /// The resource types its tag specifications name (`instance`,
+    /// `volume`), as EC2 names them (its resource types' names).
+    pub tagged_types: Vec<String>,
+    /// (ARN variable, id) of each resource the response names.
+    pub ids: Vec<(&'static str, String)>,
+    /// The ARN variables of what the operation creates.
+    pub vars: Vec<&'static str>,
+}
+
+/// The strings at a path of a JSON value (`instancesSet.items[].instanceId`).
+fn at_path<'a>(v: &'a serde_json::Value, path: &str, out: &mut Vec<&'a str>) {
+    let Some((head, rest)) = path.split_once('.').map_or(Some((path, "")), Some) else {
+        return;
+    };
+    let (key, list) = match head.strip_suffix("[]") {
+        Some(k) => (k, true),
+        None => (head, false),
+    };
+    let Some(next) = v.get(key) else {
+        return;
+    };
+    let items: Vec<&serde_json::Value> = if list {
+        next.as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    } else {
+        vec![next]
+    };
+    for it in items {
+        if rest.is_empty() {
+            if let Some(s) = it.as_str().filter(|s| !s.is_empty()) {
+                out.push(s);
+            }
+        } else {
+            at_path(it, rest, out);
+        }
+    }
+}
+
+/// What a call created, when its operation is one of [`CREATES`].
+pub fn created(entry: &OpEntry, call: &Call) -> Option<Created> {
+    let c = CREATES.iter().find(|c| {
+        c.prefix.eq_ignore_ascii_case(&entry.prefix)
+            && c.operation.eq_ignore_ascii_case(&entry.name)
+    })?;
+    let mut ids = Vec::new();
+    if let Some(r) = &call.response {
+        for (path, var) in c.ids {
+            let mut found = Vec::new();
+            at_path(r, path, &mut found);
+            ids.extend(found.into_iter().map(|id| (*var, id.to_string())));
+        }
+    }
+    let specs = call.params.as_ref().and_then(|p| {
+        c.tag_members
+            .iter()
+            .find_map(|m| cloudtrail::param_path(p, m))
+    });
+    // CloudTrail: `{"items": [{"resourceType": …}]}`; the model: a list.
+    let items = specs
+        .and_then(|s| s.get("items").unwrap_or(s).as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let tagged_types = items
+        .iter()
+        .filter_map(|i| cloudtrail::param_path(i, "resourceType")?.as_str())
+        .map(str::to_string)
+        .collect();
+    Some(Created {
+        tags: c.tags,
+        tagged: specs.is_some(),
+        tagged_types,
+        ids,
+        vars: c.ids.iter().map(|(_, v)| *v).collect(),
+    })
+}
+
+/// The ARNs of what the call created that its tagging action is granted
+/// on: each id in the formats of the action that take exactly it (beside
+/// partition, region and account); a type the tag specifications name
+/// whose ids the response does not give (RunInstances' volumes) as its
+/// pattern scoped to the call's region and account.
+pub fn created_arns(
+    a: &OpAction,
+    facts: &Facts,
+    info: &super::ops::ActionInfo,
+    call: &Call,
+) -> Vec<String> {
+    let Some(c) = facts
+        .created
+        .as_ref()
+        .filter(|c| c.tags.eq_ignore_ascii_case(&a.action))
+    else {
+        return Vec::new();
+    };
+    let formats: Vec<&str> = info
+        .resource_types
+        .iter()
+        .flat_map(|t| t.arns.iter().map(String::as_str))
+        .collect();
+    let mut out = Vec::new();
+    if c.ids.is_empty() {
+        // The response is not in the record: what the operation creates,
+        // scoped, never what the request names (CreateSecurityGroup's VPC).
+        for f in &formats {
+            let vars = arns::variables(f);
+            if c.vars.iter().any(|v| vars.contains(v))
+                && vars
+                    .iter()
+                    .all(|v| matches!(*v, "Partition" | "Region" | "Account") || c.vars.contains(v))
+            {
+                out.push(arns::scoped_pattern(
+                    f,
+                    call.region.as_deref(),
+                    call.account.as_deref(),
+                ));
+            }
+        }
+        return out;
+    }
+    for t in &c.tagged_types {
+        let Some(ty) = info
+            .resource_types
+            .iter()
+            .find(|x| x.name.eq_ignore_ascii_case(t))
+        else {
+            continue;
+        };
+        let given = ty
+            .arns
+            .iter()
+            .any(|f| c.ids.iter().any(|(v, _)| arns::variables(f).contains(v)));
+        if !given {
+            for f in &ty.arns {
+                out.push(arns::scoped_pattern(
+                    f,
+                    call.region.as_deref(),
+                    call.account.as_deref(),
+                ));
+            }
+        }
+    }
+    for (var, id) in &c.ids {
+        if id.contains(['*', '?', '$', '/', ':']) {
+            continue;
+        }
+        for f in &formats {
+            let vars = arns::variables(f);
+            let own = vars
+                .iter()
+                .all(|v| matches!(*v, "Partition" | "Region" | "Account") || v == var);
+            if !own || !vars.contains(var) {
+                continue;
+            }
+            if let Some(arn) = arns::fill(f, |v| match v {
+                "Partition" => Some(arns::partition_of(call.region.as_deref()).to_string()),
+                "Region" => call.region.clone(),
+                "Account" => call.account.clone(),
+                _ => Some(id.clone()),
+            }) {
+                out.push(arn);
+            }
+        }
+    }
+    out
+}
 
 /// An operation that reads the object `x-amz-copy-source` names, and the
 /// actions of its map that are the read (every other one writes the
@@ -85,9 +339,9 @@ pub fn copy_source(entry: &OpEntry, call: &Call) -> Option<Copy> {
 pub fn params_for<'a>(
     a: &OpAction,
     call: &'a Call,
-    copy: Option<&'a Copy>,
+    facts: &'a Facts,
 ) -> Option<Cow<'a, serde_json::Value>> {
-    match copy {
+    match facts.copy.as_ref() {
         Some(c) if c.reads(&a.action) => c.source.as_ref().map(Cow::Borrowed),
         Some(_) => call
             .params
@@ -100,8 +354,8 @@ pub fn params_for<'a>(
 /// The ARNs a record lists (CloudTrail `resources`) that may be an
 /// action's: for a copy, the source object is the reading actions' only
 /// (named by the copy source itself), never the destination's.
-pub fn listed_for<'a>(a: &OpAction, call: &'a Call, copy: Option<&Copy>) -> Vec<&'a str> {
-    match copy {
+pub fn listed_for<'a>(a: &OpAction, call: &'a Call, facts: &Facts) -> Vec<&'a str> {
+    match facts.copy.as_ref() {
         Some(c) if c.reads(&a.action) => Vec::new(),
         Some(c) => call
             .resources
@@ -114,11 +368,17 @@ pub fn listed_for<'a>(a: &OpAction, call: &'a Call, copy: Option<&Copy>) -> Vec<
 }
 
 /// Does the call's request ask for this (conditional) action: does it
-/// send one of the action's members (an optional role member), or name a
-/// version of its copy source (`s3:GetObjectVersion`)?
-pub fn sends(a: &OpAction, call: &Call, copy: Option<&Copy>) -> bool {
-    if let Some(c) = copy {
+/// send one of the action's members (an optional role member), name a
+/// version of its copy source (`s3:GetObjectVersion`), or tag what it
+/// creates (EC2's `TagSpecifications`: `ec2:CreateTags`)?
+pub fn sends(a: &OpAction, call: &Call, facts: &Facts) -> bool {
+    if let Some(c) = &facts.copy {
         if c.version && a.action.eq_ignore_ascii_case("s3:GetObjectVersion") {
+            return true;
+        }
+    }
+    if let Some(c) = &facts.created {
+        if c.tagged && c.tags.eq_ignore_ascii_case(&a.action) {
             return true;
         }
     }
@@ -219,6 +479,36 @@ mod tests {
     }
 
     #[test]
+    fn every_create_names_its_tagging_action_and_ids_the_resource_types_know() {
+        let idx = snapshot_index();
+        for c in CREATES {
+            let e = idx
+                .operation(c.prefix, c.operation)
+                .unwrap_or_else(|| panic!("{}:{} not in the dataset", c.prefix, c.operation));
+            assert!(
+                e.actions
+                    .iter()
+                    .any(|a| a.action.eq_ignore_ascii_case(c.tags)),
+                "{}: {} not in its map",
+                c.operation,
+                c.tags
+            );
+            let info = idx.action(c.tags).unwrap();
+            for (_, var) in c.ids {
+                assert!(
+                    info.resource_types
+                        .iter()
+                        .flat_map(|t| &t.arns)
+                        .any(|f| arns::variables(f).contains(var)),
+                    "{}: no format of {} takes {var}",
+                    c.operation,
+                    c.tags
+                );
+            }
+        }
+    }
+
+    #[test]
     fn copy_object_reads_the_source_and_writes_the_destination() {
         let idx = snapshot_index();
         let e = idx.operation("s3", "CopyObject").unwrap();
@@ -228,7 +518,8 @@ mod tests {
             "bucketName": "dst", "key": "out/copy.txt",
             "x-amz-copy-source": "src/in%20dir/a%2Bb.txt?versionId=3HL4kqtJlcpXroDTDmJ"
         }));
-        let copy = copy_source(e, &c).unwrap();
+        let f1 = facts(e, &c);
+        let copy = f1.copy.clone().unwrap();
         assert!(copy.version);
         assert_eq!(copy.arn.as_deref(), Some("arn:aws:s3:::src/in dir/a+b.txt"));
         let get = e
@@ -247,19 +538,20 @@ mod tests {
             .find(|a| a.action == "s3:GetObjectVersion")
             .unwrap();
         assert_eq!(
-            params_for(get, &c, Some(&copy)).unwrap().as_ref(),
+            params_for(get, &c, &f1).unwrap().as_ref(),
             &serde_json::json!({"bucketName": "src", "key": "in dir/a+b.txt"})
         );
         assert_eq!(
-            params_for(put, &c, Some(&copy)).unwrap().as_ref(),
+            params_for(put, &c, &f1).unwrap().as_ref(),
             &serde_json::json!({"bucketName": "dst", "key": "out/copy.txt"})
         );
-        assert!(sends(ver, &c, Some(&copy)));
-        assert!(!sends(get, &c, Some(&copy)));
+        assert!(sends(ver, &c, &f1));
+        assert!(!sends(get, &c, &f1));
         // A leading '/', no version; an access point ARN.
         let c = call(serde_json::json!({"x-amz-copy-source": "/src/k"}));
-        let copy = copy_source(e, &c).unwrap();
-        assert!(!copy.version && !sends(ver, &c, Some(&copy)));
+        let f = facts(e, &c);
+        let copy = f.copy.clone().unwrap();
+        assert!(!copy.version && !sends(ver, &c, &f));
         assert_eq!(
             copy.source,
             Some(serde_json::json!({"bucketName": "src", "key": "k"}))
@@ -274,7 +566,6 @@ mod tests {
         );
         // No copy source: the reads have no parameters of their own.
         let c = call(serde_json::json!({"bucketName": "dst", "key": "k"}));
-        let copy = copy_source(e, &c).unwrap();
-        assert!(params_for(get, &c, Some(&copy)).is_none());
+        assert!(params_for(get, &c, &facts(e, &c)).is_none());
     }
 }

@@ -555,7 +555,8 @@ fn quiet_cloudtrail_replay_keeps_only_what_a_script_must_see() {
 /// (iam:PassRole always, on those roles, in the operations' contexts);
 /// CopyObject reads the (URL-encoded, versioned) `x-amz-copy-source` and
 /// writes only the destination; an IAM role name with its path, an RDS
-/// identifier and a URL-encoded Connect instance ARN become their ARNs.
+/// identifier and a URL-encoded Connect instance ARN become their ARNs;
+/// EC2's CreateSecurityGroup tags the group its response names.
 #[test]
 fn recorded_calls_name_the_resources_and_roles_they_pass() {
     let dir = tempfile::tempdir().unwrap();
@@ -689,4 +690,32 @@ fn recorded_calls_name_the_resources_and_roles_they_pass() {
     assert!(out.status.success());
     let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(policy_actions(&p), ["rds:CreateDBInstance"]);
+    // EC2: the tags of CreateSecurityGroup go on the group it created
+    // (its responseElements), not on the VPC the request names.
+    let sg = dir.path().join("sg.json");
+    std::fs::write(
+        &sg,
+        format!(
+            "{{\"Records\": [{}]}}",
+            rec(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                r#"{"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
+                   "tagSpecificationSet": {"items": [{"resourceType": "security-group", "tags": [{"key": "team", "value": "web"}]}]}}"#,
+                r#", "responseElements": {"requestId": "r-1", "_return": true, "groupId": "sg-0123456789abcdef0"}"#
+            )
+        ),
+    )
+    .unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&sg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "ec2:CreateTags"),
+        ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
+    );
 }
