@@ -106,6 +106,99 @@ fn param_str<'a>(params: &'a serde_json::Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The value at a member path of the request parameters (`Role`,
+/// `pipeline.roleArn`: names compared in any case, as CloudTrail writes
+/// `role` for the model's `Role`); `None` when absent, null or empty.
+pub fn param_path<'a>(params: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    let mut v = params;
+    for part in path.split('.') {
+        let m = v.as_object()?;
+        v = m.get(part).or_else(|| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                .map(|(_, v)| v)
+        })?;
+    }
+    match v {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) if s.is_empty() => None,
+        serde_json::Value::Object(m) if m.is_empty() => None,
+        serde_json::Value::Array(a) if a.is_empty() => None,
+        _ => Some(v),
+    }
+}
+
+/// The request-parameter names of S3's copy source: CloudTrail writes the
+/// header (`x-amz-copy-source`), the proxy the model's member.
+const COPY_SOURCE: &[&str] = &["x-amz-copy-source", "CopySource"];
+
+/// The object CopyObject and UploadPartCopy read, from `x-amz-copy-source`
+/// (`bucket/key`, `/bucket/key`, or an access point's
+/// `arn:…:accesspoint/NAME/object/KEY`; URL-encoded as the S3 API
+/// requires, decoded once here, after `?versionId=` is cut off) as
+/// request parameters of its own (`bucketName` and `key`, or the ARN), and
+/// whether it names a version.
+pub fn copy_source(params: &serde_json::Value) -> Option<(serde_json::Value, bool)> {
+    let raw = COPY_SOURCE.iter().find_map(|k| param_str(params, k))?;
+    let (path, version) = match raw.split_once('?') {
+        Some((p, q)) => (
+            p,
+            q.split('&')
+                .any(|kv| kv.strip_prefix("versionId=").is_some_and(|v| !v.is_empty())),
+        ),
+        None => (raw, false),
+    };
+    let path = super::proxy::percent_decode(path);
+    let path = path.strip_prefix('/').unwrap_or(&path);
+    if path.starts_with("arn:") {
+        return Some((serde_json::json!({ "copySourceArn": path }), version));
+    }
+    let (bucket, key) = path.split_once('/')?;
+    if bucket.is_empty() || key.is_empty() {
+        return None;
+    }
+    Some((
+        serde_json::json!({ "bucketName": bucket, "key": key }),
+        version,
+    ))
+}
+
+/// The request parameters without the copy source: what names the
+/// destination of CopyObject and UploadPartCopy.
+pub fn without_copy_source(params: &serde_json::Value) -> serde_json::Value {
+    let mut p = params.clone();
+    if let Some(m) = p.as_object_mut() {
+        m.retain(|k, _| !COPY_SOURCE.iter().any(|c| c.eq_ignore_ascii_case(k)));
+    }
+    p
+}
+
+/// A CloudTrail record's request parameters with each top-level string
+/// decoded once where it is percent-encoded (`arn%3Aaws%3Aconnect…`, as
+/// CloudTrail logs some URI labels). The copy source keeps its encoding:
+/// [`copy_source`] cuts its `?versionId=` off first.
+fn decode_params(params: &mut serde_json::Value) {
+    let Some(m) = params.as_object_mut() else {
+        return;
+    };
+    for (k, v) in m.iter_mut() {
+        if COPY_SOURCE.iter().any(|c| c.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        if let serde_json::Value::String(s) = v {
+            if has_percent_escape(s) {
+                *s = super::proxy::percent_decode(s);
+            }
+        }
+    }
+}
+
+fn has_percent_escape(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
 /// `QueueName` and `Account` from an SQS queue URL
 /// (`https://sqs.us-east-1.amazonaws.com/123456789012/q`).
 fn queue_url(url: &str) -> Option<(&str, &str)> {
@@ -153,6 +246,51 @@ pub fn bedrock_model_arn(
     Some(format!(
         "arn:{partition}:bedrock:{region}::foundation-model/{id}"
     ))
+}
+
+/// `RoleName` -> `roleName`: CloudTrail's spelling of a member.
+fn camel(var: &str) -> String {
+    let mut c = var.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// ARN variables named otherwise in the requests (variable, request
+/// member in CloudTrail's spelling): RDS names its resources by
+/// identifiers (`dBInstanceIdentifier` for `db:${DbInstanceName}`).
+const IDENTIFIERS: &[(&str, &str)] = &[
+    ("DbInstanceName", "dBInstanceIdentifier"),
+    ("DbClusterInstanceName", "dBClusterIdentifier"),
+    ("SnapshotName", "dBSnapshotIdentifier"),
+    ("ClusterSnapshotName", "dBClusterSnapshotIdentifier"),
+];
+
+/// The id an ARN given for `${var}` carries, when the ARN is of the kind
+/// the format names there: the same service, and the literal before the
+/// variable (`instance/`) starting its resource part, the id the rest up
+/// to the next `/` or `:` (`arn:aws:connect:r:a:instance/ID/queue/Q`
+/// gives `ID` for `instance/${InstanceId}/queue/${QueueId}`).
+fn id_of_arn(format: &str, var: &str, arn: &str) -> Option<String> {
+    let at = format.find(&format!("${{{var}}}"))?;
+    let before = &format[..at];
+    let lead = &before[before.rfind([':', '}']).map(|i| i + 1).unwrap_or(0)..];
+    if lead.is_empty() {
+        return None;
+    }
+    let mut parts = arn.splitn(6, ':');
+    let (_, _, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let resource = parts.nth(2)?;
+    if !format
+        .split(':')
+        .nth(2)
+        .is_some_and(|f| f.eq_ignore_ascii_case(service))
+    {
+        return None;
+    }
+    let id = resource.strip_prefix(lead)?;
+    let id = &id[..id.find(['/', ':']).unwrap_or(id.len())];
+    (!id.is_empty()).then(|| id.to_string())
 }
 
 pub fn arn_from_params(
@@ -203,16 +341,37 @@ pub fn arn_from_params(
                 slash |= n.contains('/');
                 return Some(format!("{}-??????", crate::arn::escape(n)));
             }
+            // IAM: `roleName`, `userName`, `groupName`,
+            // `instanceProfileName`, `policyName` (and server
+            // certificates'), with the `path` member when the call sends
+            // one (`/app/` -> `role/app/NAME`); no path: `role/NAME`.
+            w if w.ends_with("NameWithPath") => {
+                let n = param_str(params, &camel(w.trim_end_matches("WithPath")))?;
+                if n.starts_with("arn:") || n.contains(['/', ':', '*']) {
+                    return None;
+                }
+                let path = param_str(params, "path")
+                    .filter(|p| p.starts_with('/') && p.ends_with('/') && !p.contains(['*', ':']))
+                    .unwrap_or("/");
+                slash = true;
+                return Some(crate::arn::escape(&format!("{}{n}", &path[1..])).into_owned());
+            }
             _ => {
-                let camel = {
-                    let mut c = var.chars();
-                    c.next()
-                        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
-                        .unwrap_or_default()
-                };
-                param_str(params, &camel)
-                    .or_else(|| param_str(params, var))?
-                    .to_string()
+                let v = param_str(params, &camel(var))
+                    .or_else(|| param_str(params, var))
+                    .or_else(|| {
+                        IDENTIFIERS
+                            .iter()
+                            .filter(|(x, _)| *x == var)
+                            .find_map(|(_, p)| param_str(params, p))
+                    })?;
+                // An ARN in an id's place (Connect's `InstanceId` may be the
+                // instance's ARN): the id it ends with, when the ARN is the
+                // format's own kind (`instance/ID` for `instance/${InstanceId}`).
+                match v.starts_with("arn:").then(|| id_of_arn(format, var, v)) {
+                    Some(Some(id)) => id,
+                    _ => v.to_string(),
+                }
             }
         };
         // A name parameter may hold an ARN or a wildcard the variable
@@ -542,6 +701,8 @@ struct Event {
     user_identity: Option<UserIdentity>,
     #[serde(rename = "requestParameters")]
     request_parameters: Option<serde_json::Value>,
+    #[serde(rename = "responseElements")]
+    response_elements: Option<serde_json::Value>,
     /// A list of `{"ARN": …}`; anything else (a record may hold a string
     /// here) is read as no resources, never a lost record.
     resources: Option<serde_json::Value>,
@@ -706,7 +867,16 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
             ))
         }
     };
-    let params = ev.request_parameters.filter(|p| p.is_object());
+    let mut params = ev.request_parameters.filter(|p| p.is_object());
+    // iamref's own call log holds the values as the request had them,
+    // decoded already; CloudTrail's may be percent-encoded.
+    let own_log = ev
+        .event_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("iamref"));
+    if let (Some(p), false) = (params.as_mut(), own_log) {
+        decode_params(p);
+    }
     let operation = operation_of(&operation, params.as_ref());
     let ident = ev.user_identity;
     let principal = ident.as_ref().and_then(|u| u.arn.clone());
@@ -742,6 +912,7 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
                 .map(str::to_string)
                 .collect(),
             params,
+            response: ev.response_elements.filter(|r| r.is_object()),
             time: ev.event_time,
         },
         principal,

@@ -16,6 +16,7 @@ pub mod cloudtrail;
 pub mod csm;
 pub mod ops;
 pub mod proxy;
+pub mod request;
 pub mod service_ids;
 pub mod to_policy;
 
@@ -88,6 +89,9 @@ pub struct Call {
     pub resources: Vec<String>,
     /// CloudTrail `requestParameters`.
     pub params: Option<serde_json::Value>,
+    /// CloudTrail `responseElements` (what the call created: EC2's
+    /// `groupId`, `instancesSet`).
+    pub response: Option<serde_json::Value>,
     /// ISO 8601 time.
     pub time: Option<String>,
 }
@@ -180,6 +184,9 @@ pub struct Recording {
     /// Resolved calls, by service and operation as written: a log repeats
     /// the same few calls.
     resolved: std::collections::HashMap<(String, String), Result<(String, String), String>>,
+    /// Per conditional need (lowercase action), the resources only calls
+    /// that may need it named: dropped when a call needs it.
+    may_resources: std::collections::HashMap<String, BTreeSet<String>>,
     /// Which resources are whose (made from the index on first use).
     judge: Option<arns::Judge>,
     pub stats: Stats,
@@ -392,6 +399,7 @@ impl Recording {
         let mut new = Vec::new();
         let mut takes_resources = false;
         let mut resolved = false;
+        let facts = request::facts(entry, call);
         for a in &entry.actions {
             let info = idx.action(&a.action);
             let (resources, concrete) = match info {
@@ -400,14 +408,25 @@ impl Recording {
                     let judge = self
                         .judge
                         .get_or_insert_with(|| arns::Judge::new(idx.formats()));
-                    let (r, c) = resources_for(i, call, judge);
+                    let created = request::created_arns(a, &facts, i, call);
+                    let (r, c) = if created.is_empty() {
+                        let params = request::params_for(a, call, &facts);
+                        let listed = request::listed_for(a, call, &facts);
+                        resources_for(i, call, &listed, params.as_deref(), &a.members, judge)
+                    } else {
+                        (created.into_iter().collect(), true)
+                    };
                     resolved |= c;
                     (r, c)
                 }
                 _ => (BTreeSet::from(["*".to_string()]), false),
             };
             let _ = concrete;
-            let conditional = matches!(a.class, Class::Conditional(_));
+            // A conditional action the call's request asks for (the role
+            // member it sends, the version its copy source names) is
+            // needed by this call.
+            let conditional =
+                matches!(a.class, Class::Conditional(_)) && !request::sends(a, call, &facts);
             let granted = !conditional || self.options.include_conditional;
             let key = a.action.to_ascii_lowercase();
             let existed_granted = self
@@ -431,12 +450,37 @@ impl Recording {
             } else {
                 crate::write::meet_contexts([n.context.as_ref(), ctx].into_iter())
             };
-            n.resources.extend(resources);
-            n.calls.insert(name.clone());
-            if let Class::Conditional(why) = a.class {
-                n.notes.insert(format!("{name}: may also need it {why}"));
+            // Resources of calls that only may need it are granted only
+            // with conditional actions, or until a call needs it: then
+            // the needing calls' resources alone (an optional role member
+            // not sent gives `role/*`, never granted beside the role a
+            // later call passes).
+            if conditional && !self.options.include_conditional {
+                if n.conditional {
+                    let may = self
+                        .may_resources
+                        .entry(a.action.to_ascii_lowercase())
+                        .or_default();
+                    for r in resources {
+                        if n.resources.insert(r.clone()) {
+                            may.insert(r);
+                        }
+                    }
+                }
             } else {
-                n.conditional = false;
+                if n.conditional {
+                    if let Some(may) = self.may_resources.remove(&a.action.to_ascii_lowercase()) {
+                        n.resources.retain(|r| !may.contains(r));
+                    }
+                }
+                n.resources.extend(resources);
+            }
+            n.calls.insert(name.clone());
+            match a.class {
+                Class::Conditional(why) if conditional => {
+                    n.notes.insert(format!("{name}: may also need it {why}"));
+                }
+                _ => n.conditional = false,
             }
             if let Some(d) = &denied_note {
                 if !conditional {
@@ -572,6 +616,9 @@ pub fn collapse_resources(need: &mut Need, limit: usize) -> Vec<String> {
 fn resources_for(
     info: &ops::ActionInfo,
     call: &Call,
+    listed: &[&str],
+    params: Option<&serde_json::Value>,
+    members: &[String],
     judge: &mut arns::Judge,
 ) -> (BTreeSet<String>, bool) {
     let types = info.scoping_types();
@@ -582,13 +629,23 @@ fn resources_for(
         .collect();
     let mut out = BTreeSet::new();
     // ARNs from the log name resources: a `*` or `?` in them is text.
-    for r in &call.resources {
+    for r in listed {
         let r = crate::arn::escape(r);
         if formats.iter().any(|f| judge.is_instance(f, &r)) {
             out.insert(r.into_owned());
         }
     }
-    if let Some(p) = &call.params {
+    // The members that hold what the action is for (the roles a call
+    // passes) name its resources, every one of them.
+    if let Some(p) = params.filter(|_| !members.is_empty()) {
+        for arn in request::member_arns(p, members, &formats, call, judge) {
+            out.insert(arn);
+        }
+        if !out.is_empty() {
+            return (out, true);
+        }
+    }
+    if let Some(p) = params {
         // A fixed format (`marketplace/model-endpoint/all-access`) fills
         // from the region and account alone, whatever the call named: it
         // is the call's resource only when the action takes nothing else
@@ -725,6 +782,395 @@ mod tests {
             .granted()
             .iter()
             .any(|n| n.action == "dynamodb:TagResource"));
+    }
+
+    /// A constructed CloudTrail record read as the readers read it.
+    fn trail_call(source: &str, name: &str, params: serde_json::Value) -> Call {
+        let rec = serde_json::json!({
+            "eventVersion": "1.08", "eventType": "AwsApiCall",
+            "eventSource": source, "eventName": name,
+            "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+            "requestParameters": params,
+        });
+        let raw = cloudtrail::Raw {
+            index: 1,
+            line: 1,
+            bytes: rec.to_string().into_bytes(),
+        };
+        match cloudtrail::call_of(&raw, "constructed.json").unwrap() {
+            cloudtrail::Record::Call(c, _, _) => c,
+            cloudtrail::Record::Other(t) => panic!("{t}"),
+        }
+    }
+
+    fn resources(r: &Recording, action: &str) -> Vec<String> {
+        r.need(action)
+            .unwrap_or_else(|| panic!("{action} not needed"))
+            .resources
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn a_required_role_member_makes_pass_role_always_needed_on_that_role() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "lambda.amazonaws.com",
+                "CreateFunction20150331",
+                serde_json::json!({"functionName": "resize", "role": "arn:aws:iam::123456789012:role/resize-exec"}),
+            ),
+        );
+        let n = r.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert!(r.granted().iter().any(|n| n.action == "iam:PassRole"));
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/resize-exec"]
+        );
+        assert_eq!(
+            n.context,
+            Some(BTreeMap::from([(
+                "iam:PassedToService".to_string(),
+                BTreeSet::from(["lambda.amazonaws.com".to_string()])
+            )]))
+        );
+        // CSM tells no parameters: still needed, on the account's roles.
+        let mut r = Recording::new(Options::default());
+        r.add(idx, &csm_call("Lambda", "CreateFunction"));
+        assert!(!r.need("iam:PassRole").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/*"]
+        );
+        // CodeBuild's serviceRole; Glue's Role given by name.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "codebuild.amazonaws.com",
+                "CreateProject",
+                serde_json::json!({"name": "build", "serviceRole": "arn:aws:iam::123456789012:role/service-role/cb"}),
+            ),
+        );
+        r.add(
+            idx,
+            &trail_call(
+                "glue.amazonaws.com",
+                "CreateJob",
+                serde_json::json!({"name": "etl", "role": "GlueJobRole"}),
+            ),
+        );
+        assert!(!r.need("iam:PassRole").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            [
+                "arn:aws:iam::123456789012:role/GlueJobRole",
+                "arn:aws:iam::123456789012:role/service-role/cb"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_optional_role_member_makes_pass_role_needed_when_the_call_sends_it() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let bare = serde_json::json!({"dBInstanceIdentifier": "orders-db", "engine": "postgres"});
+        r.add(
+            idx,
+            &trail_call("rds.amazonaws.com", "CreateDBInstance", bare.clone()),
+        );
+        assert!(r.need("iam:PassRole").unwrap().conditional);
+        assert!(!r.granted().iter().any(|n| n.action == "iam:PassRole"));
+        assert_eq!(
+            resources(&r, "rds:CreateDBInstance"),
+            ["arn:aws:rds:us-east-1:123456789012:db:orders-db"]
+        );
+        let mut sent = bare;
+        sent["monitoringRoleArn"] = "arn:aws:iam::123456789012:role/rds-monitoring".into();
+        r.add(
+            idx,
+            &trail_call("rds.amazonaws.com", "CreateDBInstance", sent),
+        );
+        let n = r.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/rds-monitoring"]
+        );
+        // Two optional roles sent: both.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "ecs.amazonaws.com",
+                "RegisterTaskDefinition",
+                serde_json::json!({
+                    "family": "web",
+                    "taskRoleArn": "arn:aws:iam::123456789012:role/web-task",
+                    "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole"
+                }),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            [
+                "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+                "arn:aws:iam::123456789012:role/web-task"
+            ]
+        );
+        // An instance profile (the override's member) passes a role the
+        // request does not name: the account's roles.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "ec2.amazonaws.com",
+                "RunInstances",
+                serde_json::json!({"instanceType": "t3.micro",
+                    "iamInstanceProfile": {"arn": "arn:aws:iam::123456789012:instance-profile/web"}}),
+            ),
+        );
+        assert!(!r.need("iam:PassRole").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/*"]
+        );
+    }
+
+    #[test]
+    fn copy_object_reads_the_source_and_writes_only_the_destination() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let mut c = trail_call(
+            "s3.amazonaws.com",
+            "CopyObject",
+            serde_json::json!({"bucketName": "dst", "key": "out/report.csv",
+                "x-amz-copy-source": "src/in%20box/report.csv"}),
+        );
+        // CloudTrail lists both objects among the record's resources.
+        c.resources = vec![
+            "arn:aws:s3:::src/in box/report.csv".into(),
+            "arn:aws:s3:::dst/out/report.csv".into(),
+        ];
+        r.add(idx, &c);
+        assert_eq!(
+            resources(&r, "s3:GetObject"),
+            ["arn:aws:s3:::src/in box/report.csv"]
+        );
+        assert_eq!(
+            resources(&r, "s3:PutObject"),
+            ["arn:aws:s3:::dst/out/report.csv"]
+        );
+        assert!(r.need("s3:GetObjectVersion").unwrap().conditional);
+        // A version of the source: s3:GetObjectVersion on it.
+        let c = trail_call(
+            "s3.amazonaws.com",
+            "UploadPartCopy",
+            serde_json::json!({"bucketName": "dst", "key": "big.bin", "uploadId": "u1", "partNumber": "2",
+                "x-amz-copy-source": "/src/big.bin?versionId=v7"}),
+        );
+        r.add(idx, &c);
+        let v = r.need("s3:GetObjectVersion").unwrap();
+        assert!(!v.conditional, "{v:?}");
+        // Only the version read: the first call only may have needed it.
+        assert_eq!(
+            resources(&r, "s3:GetObjectVersion"),
+            ["arn:aws:s3:::src/big.bin"]
+        );
+        assert_eq!(
+            resources(&r, "s3:GetObject"),
+            [
+                "arn:aws:s3:::src/big.bin",
+                "arn:aws:s3:::src/in box/report.csv"
+            ]
+        );
+        assert_eq!(
+            resources(&r, "s3:PutObject"),
+            [
+                "arn:aws:s3:::dst/big.bin",
+                "arn:aws:s3:::dst/out/report.csv"
+            ]
+        );
+    }
+
+    #[test]
+    fn ec2_create_calls_tag_what_they_created() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        // Constructed as CloudTrail writes EC2 records.
+        let mut c = trail_call(
+            "ec2.amazonaws.com",
+            "CreateSecurityGroup",
+            serde_json::json!({"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
+                "tagSpecificationSet": {"items": [{"resourceType": "security-group",
+                    "tags": [{"key": "team", "value": "web"}]}]}}),
+        );
+        c.response = Some(
+            serde_json::json!({"requestId": "r", "_return": true, "groupId": "sg-0123456789abcdef0"}),
+        );
+        r.add(idx, &c);
+        let n = r.need("ec2:CreateTags").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
+        );
+        // RunInstances: the instances of the response; the volumes its tag
+        // specifications name are not in it: scoped.
+        let mut c = trail_call(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            serde_json::json!({"instanceType": "t3.micro",
+                "tagSpecificationSet": {"items": [
+                    {"resourceType": "instance", "tags": [{"key": "Name", "value": "web"}]},
+                    {"resourceType": "volume", "tags": [{"key": "Name", "value": "web"}]}]}}),
+        );
+        c.response = Some(serde_json::json!({"instancesSet": {"items": [
+            {"instanceId": "i-0aaa"}, {"instanceId": "i-0bbb"}]}}));
+        r.add(idx, &c);
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            [
+                "arn:aws:ec2:us-east-1:123456789012:instance/i-0aaa",
+                "arn:aws:ec2:us-east-1:123456789012:instance/i-0bbb",
+                "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0",
+                "arn:aws:ec2:us-east-1:123456789012:volume/*"
+            ]
+        );
+        // Untagged, without a response: CreateTags stays conditional, on
+        // what the call creates, never on the VPC it names.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                serde_json::json!({"groupName": "db", "groupDescription": "db", "vpcId": "vpc-0a1b2c3d"}),
+            ),
+        );
+        assert!(r.need("ec2:CreateTags").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "ec2:CreateTags"),
+            ["arn:aws:ec2:us-east-1:123456789012:security-group/*"]
+        );
+    }
+
+    #[test]
+    fn iam_names_and_rds_identifiers_become_their_arns() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let iam = |name: &str, p: serde_json::Value| trail_call("iam.amazonaws.com", name, p);
+        r.add(idx, &iam("CreateRole", serde_json::json!({"roleName": "app", "path": "/svc/", "assumeRolePolicyDocument": "{}"})));
+        r.add(
+            idx,
+            &iam("CreateUser", serde_json::json!({"userName": "ci"})),
+        );
+        r.add(
+            idx,
+            &iam("GetGroup", serde_json::json!({"groupName": "admins"})),
+        );
+        r.add(
+            idx,
+            &iam(
+                "CreateInstanceProfile",
+                serde_json::json!({"instanceProfileName": "web", "path": "/"}),
+            ),
+        );
+        r.add(
+            idx,
+            &iam(
+                "GetPolicy",
+                serde_json::json!({"policyArn": "arn:aws:iam::123456789012:policy/team/read"}),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "iam:CreateRole"),
+            ["arn:aws:iam::123456789012:role/svc/app"]
+        );
+        assert_eq!(
+            resources(&r, "iam:CreateUser"),
+            ["arn:aws:iam::123456789012:user/ci"]
+        );
+        assert_eq!(
+            resources(&r, "iam:GetGroup"),
+            ["arn:aws:iam::123456789012:group/admins"]
+        );
+        assert_eq!(
+            resources(&r, "iam:CreateInstanceProfile"),
+            ["arn:aws:iam::123456789012:instance-profile/web"]
+        );
+        assert_eq!(
+            resources(&r, "iam:GetPolicy"),
+            ["arn:aws:iam::123456789012:policy/team/read"]
+        );
+        let rds = |name: &str, p: serde_json::Value| trail_call("rds.amazonaws.com", name, p);
+        r.add(
+            idx,
+            &rds(
+                "DescribeDBClusters",
+                serde_json::json!({"dBClusterIdentifier": "aurora-1"}),
+            ),
+        );
+        r.add(
+            idx,
+            &rds(
+                "DeleteDBSnapshot",
+                serde_json::json!({"dBSnapshotIdentifier": "nightly-1"}),
+            ),
+        );
+        r.add(
+            idx,
+            &rds(
+                "DeleteDBClusterSnapshot",
+                serde_json::json!({"dBClusterSnapshotIdentifier": "c-nightly"}),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "rds:DescribeDBClusters"),
+            ["arn:aws:rds:us-east-1:123456789012:cluster:aurora-1"]
+        );
+        assert_eq!(
+            resources(&r, "rds:DeleteDBSnapshot"),
+            ["arn:aws:rds:us-east-1:123456789012:snapshot:nightly-1"]
+        );
+        assert_eq!(
+            resources(&r, "rds:DeleteDBClusterSnapshot"),
+            ["arn:aws:rds:us-east-1:123456789012:cluster-snapshot:c-nightly"]
+        );
+    }
+
+    #[test]
+    fn percent_encoded_request_parameters_are_decoded_once() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        // Constructed as CloudTrail logs a Connect URI label: the
+        // instance's ARN, URL-encoded, in the InstanceId's place.
+        let arn =
+            "arn:aws:connect:us-east-1:123456789012:instance/4f1c9a2e-0000-4000-8000-0123456789ab";
+        let encoded = arn.replace(':', "%3A").replace('/', "%2F");
+        r.add(
+            idx,
+            &trail_call(
+                "connect.amazonaws.com",
+                "DescribeQueue",
+                serde_json::json!({"InstanceId": encoded, "QueueId": "q-1"}),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "connect:DescribeQueue"),
+            [format!("{arn}/queue/q-1")]
+        );
+        // Decoded once: `%2541` stays `%41`.
+        let c = trail_call(
+            "dynamodb.amazonaws.com",
+            "GetItem",
+            serde_json::json!({"tableName": "t%2541"}),
+        );
+        assert_eq!(c.params.unwrap()["tableName"], "t%41");
     }
 
     #[test]

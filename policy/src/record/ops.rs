@@ -16,6 +16,18 @@
 //!    are not tagging actions and not `iam:PassRole` are always needed;
 //!    tagging (access level `Tagging`), `iam:PassRole` and other
 //!    services' actions are conditional.
+//!
+//! `iam:PassRole` is then decided by the API model ([`pass_role`]): the
+//! members of the operation's input that hold the role it passes
+//! (botocore's `service-2.json`, compiled into `operations.tsv` as `p:`
+//! entries). Tied to a required member (Lambda CreateFunction's `Role`,
+//! CodeBuild CreateProject's `serviceRole`), it is always needed, on the
+//! role the member names, in the operation's context
+//! (`iam:PassedToService`); tied to optional members only, a call that
+//! sends one of them needs it ([`OpAction::members`]); with no role member
+//! in the model, the evidence does not decide and it stays conditional.
+//! [`ROLE_OVERRIDES`] (reviewed, each entry tested) names the members the
+//! model's names do not show (EC2's `IamInstanceProfile`).
 
 use iamref_dataset::Service;
 use std::collections::{BTreeMap, HashMap};
@@ -91,12 +103,6 @@ pub const OVERRIDES: &[Override] = &[
         why: "S3 API reference: s3:DeleteObject per key; DeleteObjectVersion with version ids, BypassGovernanceRetention with the bypass header",
     },
     Override {
-        prefix: "states",
-        operation: "CreateStateMachine",
-        always: &["states:CreateStateMachine", "iam:PassRole"],
-        why: "Step Functions API reference: roleArn is a required parameter, so the role is always passed",
-    },
-    Override {
         prefix: "s3",
         operation: "CreateMultipartUpload",
         always: &["s3:PutObject"],
@@ -122,12 +128,174 @@ pub const OVERRIDES: &[Override] = &[
     },
 ];
 
+/// Why an operation's `iam:PassRole` is classified as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PassRoleEvidence {
+    /// A required member of the API model holds the role: always needed.
+    Required,
+    /// Only optional members hold one: needed when the call sends one.
+    Optional,
+    /// A reviewed entry of [`ROLE_OVERRIDES`].
+    Override,
+    /// The API model has no member that holds a role (a role inside a
+    /// list or a document, or one the service reads from another
+    /// resource): the evidence does not decide, it stays conditional.
+    Undecided,
+    /// No API model of the operation in `operations.tsv`.
+    NoModel,
+}
+
+impl PassRoleEvidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PassRoleEvidence::Required => "required role member (always)",
+            PassRoleEvidence::Optional => "optional role members (when the call sends one)",
+            PassRoleEvidence::Override => "reviewed override",
+            PassRoleEvidence::Undecided => "no role member in the API model (conditional)",
+            PassRoleEvidence::NoModel => "no API model (conditional)",
+        }
+    }
+}
+
+/// A reviewed override of the role members of an operation that passes
+/// a role: the members (as `operations.tsv` writes them: `Member` or
+/// `Parent.Member`, `!` when required) the model's member names do not
+/// show, and the evidence.
+pub struct RoleOverride {
+    pub prefix: &'static str,
+    pub operation: &'static str,
+    pub members: &'static [&'static str],
+    pub why: &'static str,
+}
+
+/// Reviewed against the AWS API references and botocore's models;
+/// `ops::tests` checks each entry against the dataset.
+pub const ROLE_OVERRIDES: &[RoleOverride] = &[
+    RoleOverride {
+        prefix: "ec2",
+        operation: "RunInstances",
+        members: &["IamInstanceProfile"],
+        why: "EC2 user guide, IAM roles for EC2: launching an instance with an instance profile passes its role (iam:PassRole); IamInstanceProfile (a structure: Arn or Name of the instance profile) is optional in RunInstancesRequest",
+    },
+    RoleOverride {
+        prefix: "ec2",
+        operation: "AssociateIamInstanceProfile",
+        members: &["IamInstanceProfile!"],
+        why: "EC2 API reference: IamInstanceProfile is required in AssociateIamInstanceProfileRequest; associating the profile passes its role",
+    },
+    RoleOverride {
+        prefix: "ec2",
+        operation: "ReplaceIamInstanceProfileAssociation",
+        members: &["IamInstanceProfile!"],
+        why: "EC2 API reference: IamInstanceProfile is required in ReplaceIamInstanceProfileAssociationRequest; the new profile's role is passed",
+    },
+    RoleOverride {
+        prefix: "ec2",
+        operation: "RequestSpotInstances",
+        members: &["LaunchSpecification.IamInstanceProfile"],
+        why: "as RunInstances: the optional LaunchSpecification's IamInstanceProfile passes the profile's role",
+    },
+    RoleOverride {
+        prefix: "autoscaling",
+        operation: "CreateLaunchConfiguration",
+        members: &["IamInstanceProfile"],
+        why: "Auto Scaling API reference: IamInstanceProfile (name or ARN of an instance profile) is optional; instances launched with it get its role, which needs iam:PassRole",
+    },
+    RoleOverride {
+        prefix: "codebuild",
+        operation: "StartBuild",
+        members: &["serviceRoleOverride"],
+        why: "CodeBuild API reference: the optional serviceRoleOverride replaces the project's service role for the build, which passes it; without it the project's role is used",
+    },
+    RoleOverride {
+        prefix: "apigateway",
+        operation: "PutIntegration",
+        members: &["credentials"],
+        why: "API Gateway API reference: the optional credentials member is the ARN of the role API Gateway assumes for the integration",
+    },
+    RoleOverride {
+        prefix: "apigateway",
+        operation: "CreateAuthorizer",
+        members: &["authorizerCredentials"],
+        why: "API Gateway API reference: the optional authorizerCredentials is the ARN of the role API Gateway assumes to call the authorizer",
+    },
+    RoleOverride {
+        prefix: "cognito-identity",
+        operation: "SetIdentityPoolRoles",
+        members: &["Roles!"],
+        why: "Cognito Identity API reference: Roles (a map of authenticated / unauthenticated to role ARNs) is required; setting them passes the roles",
+    },
+];
+
+/// The role members of an operation, and the evidence that classifies
+/// its `iam:PassRole`: the reviewed override, else the API model of the
+/// SDK client the dataset names for it (the one named like the prefix
+/// first: `rds`, not `docdb`, for rds:CreateDBInstance).
+pub fn pass_role(
+    prefix: &str,
+    op: &iamref_dataset::Operation,
+) -> (Vec<(&'static str, bool)>, PassRoleEvidence) {
+    if let Some(o) = ROLE_OVERRIDES
+        .iter()
+        .find(|o| o.prefix.eq_ignore_ascii_case(prefix) && o.operation == op.name)
+    {
+        let members = o
+            .members
+            .iter()
+            .map(|m| match m.strip_suffix('!') {
+                Some(p) => (p, true),
+                None => (*m, false),
+            })
+            .collect();
+        return (members, PassRoleEvidence::Override);
+    }
+    let t = super::proxy::table();
+    let mut clients: Vec<&str> = op.sdk.iter().map(|m| m.client.as_str()).collect();
+    if clients.is_empty() {
+        clients.push(prefix);
+    }
+    // The client named like the prefix, then one signing as it (docdb
+    // and neptune sign as rds), then any.
+    let mut best: Option<(u8, &super::proxy::Operation)> = None;
+    for c in clients {
+        let Some(svc) = t.service(c).or_else(|| t.service(&c.to_ascii_lowercase())) else {
+            continue;
+        };
+        let Some(o) = svc.operations.iter().find(|o| o.name == op.name) else {
+            continue;
+        };
+        let rank = if svc.client.eq_ignore_ascii_case(prefix) {
+            0
+        } else if svc.signing_name.eq_ignore_ascii_case(prefix) {
+            1
+        } else {
+            2
+        };
+        if best.is_none_or(|(b, _)| rank < b) {
+            best = Some((rank, o));
+        }
+    }
+    match best {
+        None => (Vec::new(), PassRoleEvidence::NoModel),
+        Some((_, o)) if o.roles.is_empty() => (Vec::new(), PassRoleEvidence::Undecided),
+        Some((_, o)) if o.roles.iter().any(|r| r.1) => {
+            (o.roles.clone(), PassRoleEvidence::Required)
+        }
+        Some((_, o)) => (o.roles.clone(), PassRoleEvidence::Optional),
+    }
+}
+
 /// One action of an operation, classified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpAction {
     /// `prefix:Name` as the dataset writes it.
     pub action: String,
     pub class: Class,
+    /// The request members that hold what the action is needed for (the
+    /// role `iam:PassRole` passes: `Role`, `pipeline.roleArn`): its
+    /// resources come from them, and a conditional action is needed by
+    /// a call that sends one.
+    pub members: Vec<String>,
     /// Condition keys the operation names for it (`iam:PassedToService`).
     pub condition_keys: Vec<String>,
     /// The values the operation sets for some of them (the reference's
@@ -142,6 +310,8 @@ pub struct OpEntry {
     pub name: String,
     pub actions: Vec<OpAction>,
     pub rule: Rule,
+    /// How its `iam:PassRole` was classified, when it names one.
+    pub pass_role: Option<PassRoleEvidence>,
 }
 
 /// A resource type of an action.
@@ -203,6 +373,8 @@ pub struct ClassCounts {
     pub conditional_actions: usize,
     /// Operations per deciding rule.
     pub by_rule: BTreeMap<&'static str, usize>,
+    /// Operations naming `iam:PassRole`, per evidence.
+    pub pass_role: BTreeMap<&'static str, usize>,
 }
 
 /// The operations of a dataset, indexed for the recorder.
@@ -332,6 +504,23 @@ impl OperationIndex {
     }
 
     fn classify(&self, prefix: &str, op: &iamref_dataset::Operation) -> OpEntry {
+        let mut e = self.classify_rules(prefix, op);
+        let passes = |a: &OpAction| a.action.eq_ignore_ascii_case("iam:PassRole");
+        if e.actions.iter().any(passes) {
+            let (members, evidence) = pass_role(prefix, op);
+            let always = members.iter().any(|m| m.1);
+            for a in e.actions.iter_mut().filter(|a| passes(a)) {
+                a.members = members.iter().map(|m| m.0.to_string()).collect();
+                if always {
+                    a.class = Class::Always;
+                }
+            }
+            e.pass_role = Some(evidence);
+        }
+        e
+    }
+
+    fn classify_rules(&self, prefix: &str, op: &iamref_dataset::Operation) -> OpEntry {
         let full = |a: &iamref_dataset::OperationAction| {
             self.action(&format!("{}:{}", a.service, a.action))
                 .map(|i| i.action.clone())
@@ -340,6 +529,7 @@ impl OperationIndex {
         let mk = |a: &iamref_dataset::OperationAction, class| OpAction {
             action: full(a),
             class,
+            members: Vec::new(),
             condition_keys: a.condition_keys.clone(),
             context: a
                 .context
@@ -383,6 +573,7 @@ impl OperationIndex {
                 name: op.name.clone(),
                 actions,
                 rule: Rule::Override,
+                pass_role: None,
             };
         }
         // The home prefix: the operation's own, else the most frequent
@@ -449,6 +640,7 @@ impl OperationIndex {
             name: op.name.clone(),
             actions,
             rule,
+            pass_role: None,
         }
     }
 
@@ -464,6 +656,9 @@ impl OperationIndex {
                 continue;
             }
             *c.by_rule.entry(o.rule.as_str()).or_default() += 1;
+            if let Some(p) = o.pass_role {
+                *c.pass_role.entry(p.as_str()).or_default() += 1;
+            }
             let cond = o
                 .actions
                 .iter()
@@ -550,13 +745,206 @@ pub(crate) mod tests {
         assert!(conditional("s3", "DeleteObjects").contains(&"s3:BypassGovernanceRetention".into()));
     }
 
+    /// The `iam:PassRole` of an operation: its class, members, evidence.
+    fn pass(prefix: &str, op: &str) -> (Class, Vec<String>, PassRoleEvidence) {
+        let e = snapshot_index()
+            .operation(prefix, op)
+            .unwrap_or_else(|| panic!("{prefix}:{op} missing"));
+        let a = e
+            .actions
+            .iter()
+            .find(|a| a.action == "iam:PassRole")
+            .unwrap_or_else(|| panic!("{prefix}:{op} names no iam:PassRole"));
+        (a.class, a.members.clone(), e.pass_role.unwrap())
+    }
+
     #[test]
-    fn override_create_state_machine() {
+    fn pass_role_from_a_required_role_member_is_always_needed() {
+        // botocore: CreateFunctionRequest requires Role; CreateProjectInput
+        // serviceRole; dax CreateClusterRequest IamRoleArn;
+        // CreateStateMachineInput roleArn (once an override, now derived).
+        for (prefix, op, member) in [
+            ("lambda", "CreateFunction", "Role"),
+            ("dax", "CreateCluster", "IamRoleArn"),
+            ("states", "CreateStateMachine", "roleArn"),
+            ("glue", "CreateJob", "Role"),
+        ] {
+            assert_eq!(
+                pass(prefix, op),
+                (
+                    Class::Always,
+                    vec![member.to_string()],
+                    PassRoleEvidence::Required
+                ),
+                "{prefix}:{op}"
+            );
+        }
         assert_eq!(
             always("states", "CreateStateMachine"),
             ["states:CreateStateMachine", "iam:PassRole"]
         );
         assert!(conditional("states", "CreateStateMachine").contains(&"states:TagResource".into()));
+        // CodeBuild's serviceRole is required, the optional
+        // buildBatchConfig's serviceRole is listed beside it.
+        assert_eq!(
+            pass("codebuild", "CreateProject"),
+            (
+                Class::Always,
+                vec![
+                    "serviceRole".to_string(),
+                    "buildBatchConfig.serviceRole".to_string()
+                ],
+                PassRoleEvidence::Required
+            )
+        );
+        // One structure deep: CreatePipelineInput requires pipeline, and
+        // PipelineDeclaration its roleArn.
+        assert_eq!(
+            pass("codepipeline", "CreatePipeline"),
+            (
+                Class::Always,
+                vec!["pipeline.roleArn".to_string()],
+                PassRoleEvidence::Required
+            )
+        );
+        // The operation's context stays on it.
+        let e = snapshot_index()
+            .operation("lambda", "CreateFunction")
+            .unwrap();
+        let a = e
+            .actions
+            .iter()
+            .find(|a| a.action == "iam:PassRole")
+            .unwrap();
+        assert_eq!(
+            a.context
+                .get("iam:PassedToService")
+                .map(|v| v.iter().cloned().collect::<Vec<_>>()),
+            Some(vec!["lambda.amazonaws.com".to_string()])
+        );
+    }
+
+    #[test]
+    fn pass_role_from_optional_role_members_is_needed_when_sent() {
+        // rds: the rds model (not docdb's or neptune's, which the dataset
+        // also names for it): MonitoringRoleArn and DomainIAMRoleName are
+        // optional members of CreateDBInstanceMessage.
+        let (class, members, evidence) = pass("rds", "CreateDBInstance");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(evidence, PassRoleEvidence::Optional);
+        assert!(
+            members.contains(&"MonitoringRoleArn".to_string()),
+            "{members:?}"
+        );
+        let (class, mut members, _) = pass("ecs", "RegisterTaskDefinition");
+        assert!(matches!(class, Class::Conditional(_)));
+        members.sort();
+        assert_eq!(members, ["executionRoleArn", "taskRoleArn"]);
+        let (class, members, _) = pass("lambda", "UpdateFunctionConfiguration");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["Role"]);
+    }
+
+    #[test]
+    fn pass_role_without_a_role_member_stays_conditional() {
+        // events PutTargets: the roles are inside the Targets list.
+        let (class, members, evidence) = pass("events", "PutTargets");
+        assert_eq!(class, Class::Conditional("when the request passes a role"));
+        assert!(members.is_empty());
+        assert_eq!(evidence, PassRoleEvidence::Undecided);
+    }
+
+    #[test]
+    fn role_override_ec2_run_instances() {
+        let (class, members, evidence) = pass("ec2", "RunInstances");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(
+            (members, evidence),
+            (
+                vec!["IamInstanceProfile".to_string()],
+                PassRoleEvidence::Override
+            )
+        );
+    }
+
+    #[test]
+    fn role_override_ec2_associate_iam_instance_profile() {
+        assert_eq!(pass("ec2", "AssociateIamInstanceProfile").0, Class::Always);
+    }
+
+    #[test]
+    fn role_override_ec2_replace_iam_instance_profile_association() {
+        assert_eq!(
+            pass("ec2", "ReplaceIamInstanceProfileAssociation").0,
+            Class::Always
+        );
+    }
+
+    #[test]
+    fn role_override_ec2_request_spot_instances() {
+        let (class, members, _) = pass("ec2", "RequestSpotInstances");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["LaunchSpecification.IamInstanceProfile"]);
+    }
+
+    #[test]
+    fn role_override_autoscaling_create_launch_configuration() {
+        let (class, members, _) = pass("autoscaling", "CreateLaunchConfiguration");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["IamInstanceProfile"]);
+    }
+
+    #[test]
+    fn role_override_codebuild_start_build() {
+        let (class, members, _) = pass("codebuild", "StartBuild");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["serviceRoleOverride"]);
+    }
+
+    #[test]
+    fn role_override_apigateway_put_integration() {
+        let (class, members, _) = pass("apigateway", "PutIntegration");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["credentials"]);
+    }
+
+    #[test]
+    fn role_override_apigateway_create_authorizer() {
+        let (class, members, _) = pass("apigateway", "CreateAuthorizer");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(members, ["authorizerCredentials"]);
+    }
+
+    #[test]
+    fn role_override_cognito_identity_set_identity_pool_roles() {
+        let (class, members, _) = pass("cognito-identity", "SetIdentityPoolRoles");
+        assert_eq!((class, members), (Class::Always, vec!["Roles".to_string()]));
+    }
+
+    #[test]
+    fn every_role_override_is_an_operation_passing_a_role_the_model_does_not_show() {
+        for o in ROLE_OVERRIDES {
+            let e = snapshot_index()
+                .operation(o.prefix, o.operation)
+                .unwrap_or_else(|| panic!("{}:{} not in the dataset", o.prefix, o.operation));
+            assert_eq!(
+                e.pass_role,
+                Some(PassRoleEvidence::Override),
+                "{}",
+                o.operation
+            );
+            // Without the entry the model would not decide (no role member
+            // it recognizes): the override adds, never contradicts.
+            let t = super::super::proxy::table();
+            let model = t
+                .services
+                .iter()
+                .filter(|s| s.client.eq_ignore_ascii_case(o.prefix))
+                .flat_map(|s| &s.operations)
+                .find(|op| op.name == o.operation)
+                .unwrap_or_else(|| panic!("{}: no API model", o.operation));
+            assert!(model.roles.is_empty(), "{}: {:?}", o.operation, model.roles);
+        }
     }
 
     #[test]
@@ -662,6 +1050,18 @@ pub(crate) mod tests {
             c.by_rule.values().sum::<usize>() + c.no_actions,
             c.operations
         );
+        // Every operation naming iam:PassRole is classified by evidence;
+        // the model decides most of them.
+        let passing = snapshot_index()
+            .operations()
+            .iter()
+            .filter(|o| o.actions.iter().any(|a| a.action == "iam:PassRole"))
+            .count();
+        assert_eq!(c.pass_role.values().sum::<usize>(), passing);
+        let of = |k: PassRoleEvidence| c.pass_role.get(k.as_str()).copied().unwrap_or(0);
+        assert_eq!(of(PassRoleEvidence::Override), ROLE_OVERRIDES.len());
+        assert!(of(PassRoleEvidence::Required) > 250, "{c:?}");
+        assert!(of(PassRoleEvidence::Optional) > 250, "{c:?}");
     }
 
     #[test]

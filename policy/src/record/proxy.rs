@@ -66,6 +66,10 @@ pub struct Operation {
     pub required_query: Vec<&'static str>,
     /// Header members the operation requires (rest protocols).
     pub required_headers: Vec<&'static str>,
+    /// The members that pass an IAM role (`Role`, `pipeline.roleArn`: a
+    /// member name, or `Parent.Member` one structure deep), and whether
+    /// the model requires each.
+    pub roles: Vec<(&'static str, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +138,7 @@ pub fn parse(text: &'static str) -> Result<Table, String> {
                 let s = t.services.last_mut().ok_or_else(bad)?;
                 let mut members = Vec::new();
                 let (mut required_query, mut required_headers) = (Vec::new(), Vec::new());
+                let mut roles = Vec::new();
                 for m in f[4].split(',').filter(|m| !m.is_empty()) {
                     let (loc, rest) = m.split_once(':').ok_or_else(bad)?;
                     let loc = match loc {
@@ -149,6 +154,17 @@ pub fn parse(text: &'static str) -> Result<Table, String> {
                             required_headers.push(rest);
                             continue;
                         }
+                        "p" => {
+                            let (path, required) = match rest.strip_suffix('!') {
+                                Some(p) => (p, true),
+                                None => (rest, false),
+                            };
+                            if path.is_empty() {
+                                return Err(bad());
+                            }
+                            roles.push((path, required));
+                            continue;
+                        }
                         _ => return Err(bad()),
                     };
                     let (wire, name) = rest.split_once('=').unwrap_or((rest, rest));
@@ -161,6 +177,7 @@ pub fn parse(text: &'static str) -> Result<Table, String> {
                     members,
                     required_query,
                     required_headers,
+                    roles,
                 });
             }
             _ => return Err(bad()),
@@ -559,6 +576,7 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         denied_action,
         resources: Vec::new(),
         params: (!params.is_empty()).then_some(serde_json::Value::Object(params)),
+        response: None,
         time: None,
     })
 }
@@ -1115,6 +1133,65 @@ mod tests {
             ["arn:aws:sqs:us-east-1:123456789012:jobs"]
         );
         assert_eq!(rec.stats.denied, 1);
+    }
+
+    #[test]
+    fn proxy_copies_and_role_passing_calls_get_the_resources_they_name() {
+        let idx = ops::tests::snapshot_index();
+        let mut rec = Recording::new(Options::default());
+        // CopyObject of a version: the header as the SDKs send it, URL-encoded.
+        let h = signed(
+            "s3",
+            "us-east-1",
+            &[("x-amz-copy-source", "src/in%20box/a.csv?versionId=v1")],
+        );
+        let c = call(
+            "PUT",
+            "dst.s3.us-east-1.amazonaws.com",
+            "/out/a.csv",
+            "",
+            &h,
+            "",
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CopyObject");
+        assert_eq!(
+            param(&c, "CopySource"),
+            Some("src/in%20box/a.csv?versionId=v1")
+        );
+        rec.add(idx, &c);
+        // Lambda CreateFunction: the required Role from the JSON body.
+        let h = signed(
+            "lambda",
+            "us-east-1",
+            &[("Content-Type", "application/json")],
+        );
+        let c = call(
+            "POST",
+            "lambda.us-east-1.amazonaws.com",
+            "/2015-03-31/functions",
+            "",
+            &h,
+            r#"{"FunctionName":"resize","Role":"arn:aws:iam::123456789012:role/resize-exec","Runtime":"python3.12"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateFunction");
+        rec.add(idx, &c);
+        let res = |a: &str| {
+            let n = rec.need(a).unwrap_or_else(|| panic!("{a}"));
+            assert!(!n.conditional, "{a}: {n:?}");
+            n.resources.iter().cloned().collect::<Vec<_>>()
+        };
+        assert_eq!(res("s3:GetObject"), ["arn:aws:s3:::src/in box/a.csv"]);
+        assert_eq!(
+            res("s3:GetObjectVersion"),
+            ["arn:aws:s3:::src/in box/a.csv"]
+        );
+        assert_eq!(res("s3:PutObject"), ["arn:aws:s3:::dst/out/a.csv"]);
+        assert_eq!(
+            res("iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/resize-exec"]
+        );
     }
 
     #[test]

@@ -548,3 +548,174 @@ fn quiet_cloudtrail_replay_keeps_only_what_a_script_must_see() {
     }
     assert!(quiet_err.lines().count() < loud_err.lines().count());
 }
+
+/// Issue 19's recording cases on the real binary over one constructed
+/// trail: the required `Role` of lambda:CreateFunction and the optional
+/// `monitoringRoleArn` that rds:CreateDBInstance sent pass their roles
+/// (iam:PassRole always, on those roles, in the operations' contexts);
+/// CopyObject reads the (URL-encoded, versioned) `x-amz-copy-source` and
+/// writes only the destination; an IAM role name with its path, an RDS
+/// identifier and a URL-encoded Connect instance ARN become their ARNs;
+/// EC2's CreateSecurityGroup tags the group its response names.
+#[test]
+fn recorded_calls_name_the_resources_and_roles_they_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let trail = dir.path().join("trail.json");
+    let rec = |source: &str, name: &str, params: &str, extra: &str| {
+        format!(
+            r#"{{"eventVersion": "1.08", "eventType": "AwsApiCall", "eventTime": "2026-06-01T10:00:00Z",
+  "eventSource": "{source}", "eventName": "{name}", "awsRegion": "us-east-1", "recipientAccountId": "123456789012",
+  "userIdentity": {{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/deployer/s", "accountId": "123456789012"}},
+  "requestParameters": {params}{extra}}}"#
+        )
+    };
+    let records = [
+        rec(
+            "lambda.amazonaws.com",
+            "CreateFunction20150331",
+            r#"{"functionName": "resize", "role": "arn:aws:iam::123456789012:role/lambda/resize-exec", "runtime": "python3.12"}"#,
+            "",
+        ),
+        rec(
+            "s3.amazonaws.com",
+            "CopyObject",
+            r#"{"bucketName": "reports-archive", "key": "2026/06/summary.csv", "x-amz-copy-source": "reports/2026%2F06/summary%20final.csv?versionId=3sL4kqtJlcpXroDTDmJ"}"#,
+            r#", "resources": [{"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::reports-archive/2026/06/summary.csv"}, {"type": "AWS::S3::Object", "ARN": "arn:aws:s3:::reports/2026/06/summary final.csv"}]"#,
+        ),
+        rec(
+            "iam.amazonaws.com",
+            "CreateRole",
+            r#"{"roleName": "resize-exec", "path": "/lambda/", "assumeRolePolicyDocument": "{}"}"#,
+            "",
+        ),
+        rec(
+            "rds.amazonaws.com",
+            "CreateDBInstance",
+            r#"{"dBInstanceIdentifier": "orders-db", "engine": "postgres", "monitoringRoleArn": "arn:aws:iam::123456789012:role/rds-monitoring"}"#,
+            "",
+        ),
+        rec(
+            "connect.amazonaws.com",
+            "DescribeQueue",
+            r#"{"InstanceId": "arn%3Aaws%3Aconnect%3Aus-east-1%3A123456789012%3Ainstance%2F4f1c9a2e-0000-4000-8000-0123456789ab", "QueueId": "q-1"}"#,
+            "",
+        ),
+    ];
+    std::fs::write(
+        &trail,
+        format!("{{\"Records\": [{}]}}", records.join(",\n")),
+    )
+    .unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("resources resolved for 5 of 5 call(s)"),
+        "{err}"
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let connect = "arn:aws:connect:us-east-1:123456789012:instance/4f1c9a2e-0000-4000-8000-0123456789ab/queue/q-1";
+    assert_eq!(
+        p,
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ConnectQueue", "Effect": "Allow", "Action": ["connect:DescribeQueue"],
+                 "Resource": connect},
+                {"Sid": "IamRole", "Effect": "Allow", "Action": ["iam:CreateRole"],
+                 "Resource": "arn:aws:iam::123456789012:role/lambda/resize-exec"},
+                {"Sid": "IamRole2", "Effect": "Allow", "Action": ["iam:PassRole"],
+                 "Resource": [
+                     "arn:aws:iam::123456789012:role/lambda/resize-exec",
+                     "arn:aws:iam::123456789012:role/rds-monitoring"
+                 ],
+                 "Condition": {"StringEquals": {"iam:PassedToService": [
+                     "lambda.amazonaws.com", "rds-preview.amazonaws.com", "rds.amazonaws.com"
+                 ]}}},
+                {"Sid": "LambdaFunction", "Effect": "Allow", "Action": ["lambda:CreateFunction"],
+                 "Resource": "arn:aws:lambda:us-east-1:123456789012:function:resize"},
+                {"Sid": "RdsDb", "Effect": "Allow", "Action": ["rds:CreateDBInstance"],
+                 "Resource": "arn:aws:rds:us-east-1:123456789012:db:orders-db"},
+                {"Sid": "S3Object", "Effect": "Allow", "Action": ["s3:PutObject"],
+                 "Resource": "arn:aws:s3:::reports-archive/2026/06/summary.csv"},
+                {"Sid": "S3Object2", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+                 "Resource": "arn:aws:s3:::reports/2026/06/summary final.csv"}
+            ]
+        }),
+        "{p:#}"
+    );
+    // `calls` says the same: PassRole always, needed by both calls.
+    let out = iamref(dir.path())
+        .args(["calls", "-f", "json"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pass = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "iam:PassRole")
+        .unwrap();
+    assert_eq!(pass["needed"], "always", "{pass:#}");
+    assert_eq!(
+        pass["needed_by"],
+        serde_json::json!(["lambda:CreateFunction", "rds:CreateDBInstance"])
+    );
+    // Without the optional member, rds:CreateDBInstance passes no role.
+    let bare = dir.path().join("bare.json");
+    std::fs::write(
+        &bare,
+        format!(
+            "{{\"Records\": [{}]}}",
+            rec(
+                "rds.amazonaws.com",
+                "CreateDBInstance",
+                r#"{"dBInstanceIdentifier": "orders-db", "engine": "postgres"}"#,
+                ""
+            )
+        ),
+    )
+    .unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&bare)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(policy_actions(&p), ["rds:CreateDBInstance"]);
+    // EC2: the tags of CreateSecurityGroup go on the group it created
+    // (its responseElements), not on the VPC the request names.
+    let sg = dir.path().join("sg.json");
+    std::fs::write(
+        &sg,
+        format!(
+            "{{\"Records\": [{}]}}",
+            rec(
+                "ec2.amazonaws.com",
+                "CreateSecurityGroup",
+                r#"{"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
+                   "tagSpecificationSet": {"items": [{"resourceType": "security-group", "tags": [{"key": "team", "value": "web"}]}]}}"#,
+                r#", "responseElements": {"requestId": "r-1", "_return": true, "groupId": "sg-0123456789abcdef0"}"#
+            )
+        ),
+    )
+    .unwrap();
+    let out = iamref(dir.path())
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&sg)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        resources_of(&p, "ec2:CreateTags"),
+        ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
+    );
+}

@@ -118,10 +118,11 @@ fn boto3_on_moto_records_a_working_policy() {
 
 #[test]
 fn a_recorded_lambda_deployment_passes_its_role_to_lambda_only() {
-    // boto3 creates a role and a Lambda function on moto; with
-    // --include-conditional the recorded iam:PassRole (which CreateFunction
-    // needs when it passes a role) carries the reference's context.
-    let Some(l) = record_workload("workload_lambda.py", &["--include-conditional"]) else {
+    // boto3 creates a role and a Lambda function on moto; the recorded
+    // iam:PassRole is granted without --include-conditional (CreateFunction's
+    // Role is a required member of its API model: it always passes a role)
+    // and carries the reference's context.
+    let Some(l) = record_workload("workload_lambda.py", &[]) else {
         return;
     };
     assert_eq!(l.code, Some(0), "{}", l.stderr);
