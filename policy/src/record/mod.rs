@@ -192,6 +192,21 @@ pub struct Recording {
     pub stats: Stats,
 }
 
+/// The key of a need: the action (lowercase) and the context it is needed
+/// in, so needs sort by action, then context.
+fn need_key(action: &str, ctx: Option<&crate::write::ContextValues>) -> String {
+    let mut k = action.to_ascii_lowercase();
+    for (key, values) in ctx.into_iter().flatten() {
+        k.push('\u{1f}');
+        k.push_str(&key.to_ascii_lowercase());
+        for v in values {
+            k.push('\u{1e}');
+            k.push_str(v);
+        }
+    }
+    k
+}
+
 /// Resolve a call to its operation, or say why not.
 pub fn resolve<'i>(idx: &'i OperationIndex, call: &Call) -> Result<&'i OpEntry, String> {
     let op = service_ids::strip_api_version(call.operation.trim());
@@ -428,13 +443,17 @@ impl Recording {
             let conditional =
                 matches!(a.class, Class::Conditional(_)) && !request::sends(a, call, &facts);
             let granted = !conditional || self.options.include_conditional;
-            let key = a.action.to_ascii_lowercase();
+            // One need per action and context: a role passed to Lambda and
+            // another passed to RDS stay two needs (one statement granting
+            // both roles to both services would widen).
+            let ctx = (!a.context.is_empty()).then_some(&a.context);
+            let key = need_key(&a.action, ctx);
             let existed_granted = self
                 .needs
                 .get(&key)
                 .is_some_and(|n| !n.conditional || self.options.include_conditional);
             let fresh = !self.needs.contains_key(&key);
-            let n = self.needs.entry(key).or_insert_with(|| Need {
+            let n = self.needs.entry(key.clone()).or_insert_with(|| Need {
                 action: a.action.clone(),
                 resources: BTreeSet::new(),
                 conditional: true,
@@ -444,12 +463,9 @@ impl Recording {
                 known: info.is_some(),
                 context: None,
             });
-            let ctx = (!a.context.is_empty()).then_some(&a.context);
-            n.context = if fresh {
-                ctx.cloned()
-            } else {
-                crate::write::meet_contexts([n.context.as_ref(), ctx].into_iter())
-            };
+            if fresh {
+                n.context = ctx.cloned();
+            }
             // Resources of calls that only may need it are granted only
             // with conditional actions, or until a call needs it: then
             // the needing calls' resources alone (an optional role member
@@ -457,10 +473,7 @@ impl Recording {
             // later call passes).
             if conditional && !self.options.include_conditional {
                 if n.conditional {
-                    let may = self
-                        .may_resources
-                        .entry(a.action.to_ascii_lowercase())
-                        .or_default();
+                    let may = self.may_resources.entry(key.clone()).or_default();
                     for r in resources {
                         if n.resources.insert(r.clone()) {
                             may.insert(r);
@@ -469,7 +482,7 @@ impl Recording {
                 }
             } else {
                 if n.conditional {
-                    if let Some(may) = self.may_resources.remove(&a.action.to_ascii_lowercase()) {
+                    if let Some(may) = self.may_resources.remove(&key) {
                         n.resources.retain(|r| !may.contains(r));
                     }
                 }
@@ -510,9 +523,12 @@ impl Recording {
         self.needs.values().collect()
     }
 
-    /// The need of an action, if any.
+    /// The need of an action, if any (the first by context when calls
+    /// need it in several).
     pub fn need(&self, action: &str) -> Option<&Need> {
-        self.needs.get(&action.to_ascii_lowercase())
+        self.needs
+            .values()
+            .find(|n| n.action.eq_ignore_ascii_case(action))
     }
 
     /// The needs a policy grants under the options.
@@ -864,12 +880,32 @@ mod tests {
                 serde_json::json!({"name": "etl", "role": "GlueJobRole"}),
             ),
         );
-        assert!(!r.need("iam:PassRole").unwrap().conditional);
+        // One need per service the role is passed to: each role only to
+        // the service whose call passed it.
+        let passed: Vec<(Vec<&str>, Vec<&str>)> = r
+            .needs()
+            .into_iter()
+            .filter(|n| n.action == "iam:PassRole")
+            .map(|n| {
+                assert!(!n.conditional);
+                let to = n.context.as_ref().unwrap()["iam:PassedToService"]
+                    .iter()
+                    .map(String::as_str)
+                    .collect();
+                (n.resources.iter().map(String::as_str).collect(), to)
+            })
+            .collect();
         assert_eq!(
-            resources(&r, "iam:PassRole"),
+            passed,
             [
-                "arn:aws:iam::123456789012:role/GlueJobRole",
-                "arn:aws:iam::123456789012:role/service-role/cb"
+                (
+                    vec!["arn:aws:iam::123456789012:role/service-role/cb"],
+                    vec!["codebuild.amazonaws.com"]
+                ),
+                (
+                    vec!["arn:aws:iam::123456789012:role/GlueJobRole"],
+                    vec!["glue.amazonaws.com"]
+                ),
             ]
         );
     }

@@ -628,13 +628,14 @@ fn recorded_calls_name_the_resources_and_roles_they_pass() {
                  "Resource": connect},
                 {"Sid": "IamRole", "Effect": "Allow", "Action": ["iam:CreateRole"],
                  "Resource": "arn:aws:iam::123456789012:role/lambda/resize-exec"},
+                // Each role only to the service whose call passed it.
                 {"Sid": "IamRole2", "Effect": "Allow", "Action": ["iam:PassRole"],
-                 "Resource": [
-                     "arn:aws:iam::123456789012:role/lambda/resize-exec",
-                     "arn:aws:iam::123456789012:role/rds-monitoring"
-                 ],
+                 "Resource": "arn:aws:iam::123456789012:role/lambda/resize-exec",
+                 "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}},
+                {"Sid": "IamRole3", "Effect": "Allow", "Action": ["iam:PassRole"],
+                 "Resource": "arn:aws:iam::123456789012:role/rds-monitoring",
                  "Condition": {"StringEquals": {"iam:PassedToService": [
-                     "lambda.amazonaws.com", "rds-preview.amazonaws.com", "rds.amazonaws.com"
+                     "rds-preview.amazonaws.com", "rds.amazonaws.com"
                  ]}}},
                 {"Sid": "LambdaFunction", "Effect": "Allow", "Action": ["lambda:CreateFunction"],
                  "Resource": "arn:aws:lambda:us-east-1:123456789012:function:resize"},
