@@ -14,6 +14,7 @@ pub mod json_doc;
 pub mod lookup;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod reconcile;
 pub mod schema;
 pub mod shrink;

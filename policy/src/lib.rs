@@ -15,6 +15,7 @@
 //!   `policy tighten`), pure over the catalog.
 
 pub mod arn;
+pub mod arn_types;
 pub mod catalog;
 pub mod check;
 pub mod conditions;
