@@ -21,6 +21,7 @@ pub mod check;
 pub mod conditions;
 pub mod document;
 pub mod finding;
+pub mod grants;
 pub mod json;
 pub mod kinds;
 pub mod names;
