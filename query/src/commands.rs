@@ -10,11 +10,6 @@ use iamref_dataset::lookup::{self as data, ActionFilter, ActionInfo, ResourceTyp
 use iamref_dataset::sql::{Cell, Row as SqlRow};
 use serde::Serialize;
 use std::io::Write;
-use std::path::PathBuf;
-
-pub fn open(path: PathBuf) -> Result<Connection> {
-    Ok(iamref_dataset::db::open_read_only(&path)?)
-}
 
 fn found(any: bool) -> Exit {
     if any {

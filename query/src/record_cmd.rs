@@ -517,7 +517,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         .as_deref()
         .map(iamref_proxy::Upstream::parse)
         .transpose()
-        .map_err(|e| input(format!("{e:#}")))?;
+        .map_err(|e| input(format!("--upstream-endpoint {e}")))?;
     // CSM listens unless only the proxy was asked for.
     let csm_port = match (a.port, proxy_at) {
         (Some(p), _) => Some(p),
