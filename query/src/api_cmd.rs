@@ -15,7 +15,9 @@ use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_dataset::lookup::{self, ApiRow};
 use iamref_dataset::names::sorted_unique;
-use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
+use iamref_dataset::reconcile::{
+    count_by_kind, crosscheck as run_crosscheck, DiffKind, Difference,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -297,30 +299,17 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
 // `crosscheck`
 // ---------------------------------------------------------------------------
 
-const KINDS: &[&str] = &[
-    "service",
-    "action",
-    "resource_type",
-    "arn_format",
-    "condition_key",
-    "resource_type_condition_key",
-    "action_resource_type",
-    "action_condition_key",
-    "condition_key_placement",
-    "access_level",
-    "condition_key_type",
-];
-
 /// `iamref crosscheck [PREFIX...] [--kind KIND]`.
 pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result<Exit> {
-    if let Some(k) = &a.kind {
-        if !KINDS.contains(&k.as_str()) {
-            return Err(input(format!(
+    let kind = match &a.kind {
+        None => None,
+        Some(k) => Some(DiffKind::parse(k).ok_or_else(|| {
+            input(format!(
                 "unknown kind {k:?}; expected one of {}",
-                KINDS.join(", ")
-            )));
-        }
-    }
+                DiffKind::ALL.map(DiffKind::as_str).join(", ")
+            ))
+        })?),
+    };
     for p in &a.prefixes {
         lookup::api_service(conn, p).map_err(refuse)?;
     }
@@ -336,32 +325,17 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
         services.retain(|s| a.prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)));
     }
     let mut diffs: Vec<Difference> = run_crosscheck(&services);
-    if let Some(k) = &a.kind {
-        diffs.retain(|d| d.kind.as_str() == k);
+    if let Some(k) = kind {
+        diffs.retain(|d| d.kind == k);
     }
     if out.format == Format::Table {
-        // Counted by position in KINDS, so that kinds come in that order.
-        let rank = |d: &Difference| {
-            KINDS
-                .iter()
-                .position(|k| *k == d.kind.as_str())
-                .unwrap_or(0)
-        };
-        let mut totals: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut per: BTreeMap<(String, usize), usize> = BTreeMap::new();
-        for d in &diffs {
-            *totals.entry(rank(d)).or_default() += 1;
-            *per.entry((d.prefix.clone(), rank(d))).or_default() += 1;
-        }
-        let row = |prefix: &str, k: usize, count: usize| CrosscheckSummary {
-            prefix: prefix.to_string(),
-            kind: KINDS[k].to_string(),
-            count,
-        };
-        let summary: Vec<CrosscheckSummary> = totals
-            .iter()
-            .map(|(&k, &count)| row("(all)", k, count))
-            .chain(per.iter().map(|((p, k), &count)| row(p, *k, count)))
+        let summary: Vec<CrosscheckSummary> = count_by_kind(&diffs)
+            .into_iter()
+            .map(|(prefix, kind, count)| CrosscheckSummary {
+                prefix: prefix.unwrap_or_else(|| "(all)".to_string()),
+                kind: kind.as_str().to_string(),
+                count,
+            })
             .collect();
         let cells: Vec<Vec<String>> = summary
             .iter()
