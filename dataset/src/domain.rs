@@ -112,6 +112,39 @@ fn chars_ok(v: &str, extra: &[char]) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// A capture date: `YYYY-MM-DD`, a real day of the Gregorian calendar.
+pub fn capture_date(s: &str) -> Result<String, String> {
+    let bad = || format!("{s:?}: expected a date as YYYY-MM-DD, e.g. 2026-06-14");
+    let b = s.as_bytes();
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !b
+            .iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let y: u32 = s[..4].parse().map_err(|_| bad())?;
+    let m: u32 = s[5..7].parse().map_err(|_| bad())?;
+    let d: u32 = s[8..].parse().map_err(|_| bad())?;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(format!("{s:?}: there is no month {m}; expected YYYY-MM-DD")),
+    };
+    if d == 0 || d > days {
+        return Err(format!(
+            "{s:?}: there is no day {d} in month {m} of {y}; expected YYYY-MM-DD"
+        ));
+    }
+    Ok(s.to_string())
+}
+
 /// `Access level`: one of [`ACCESS_LEVELS`], as written.
 pub fn access_level(v: &str) -> Check {
     if ACCESS_LEVELS.contains(&v) {
@@ -470,6 +503,23 @@ fn check_service(s: &Service, out: &mut Vec<Located>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capture_dates() {
+        assert_eq!(capture_date("2026-06-14").unwrap(), "2026-06-14");
+        assert!(capture_date("2024-02-29").is_ok());
+        assert!(capture_date("2026-02-29")
+            .unwrap_err()
+            .contains("no day 29"));
+        assert!(capture_date("2026-13-45")
+            .unwrap_err()
+            .contains("no month 13"));
+        assert!(capture_date("2026-04-31").is_err());
+        assert!(capture_date("2026-00-10").is_err());
+        assert!(capture_date("26-06-14").is_err());
+        assert!(capture_date("2026/06/14").is_err());
+        assert!(capture_date("２０２６-06-14").is_err());
+    }
 
     #[test]
     fn closed_sets() {

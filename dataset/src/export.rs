@@ -398,11 +398,7 @@ pub fn write_tables(
         .collect();
     if dir.exists() {
         if !dir.is_dir() {
-            return Err(Error::Destination(format!(
-                "{} exists and is not a folder; give a new folder name (--format {} writes one file per view into a folder)",
-                dir.display(),
-                format.extension()
-            )));
+            return Err(Error::NotAFolder(dir.to_path_buf()));
         }
         let mut foreign: Vec<String> = Vec::new();
         for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {

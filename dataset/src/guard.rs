@@ -144,6 +144,41 @@ pub fn losses(old: &Profile, new: &Profile, max_shrink: f64) -> Vec<String> {
     out
 }
 
+/// Data a result would replace, and how to name it in messages.
+pub struct Baseline {
+    pub what: String,
+    pub profile: Profile,
+    /// Its facts page by page and JSON document by document.
+    pub inventory: Inventory,
+    /// The snapshot shipped in iamref (not a file the user named).
+    pub shipped: bool,
+}
+
+impl Baseline {
+    /// The baseline of services as read whole (a snapshot folder or a
+    /// bundle), named `what` in the report.
+    pub fn of(what: String, manifest: &Manifest, services: &[Service], shipped: bool) -> Baseline {
+        Baseline {
+            what,
+            profile: Profile::of(manifest, services),
+            inventory: Inventory::of(manifest, services),
+            shipped,
+        }
+    }
+
+    /// Only the HTML side: what a result built without the JSON service
+    /// reference is compared with when the only baseline is the shipped
+    /// snapshot (`crawl --no-service-reference` with no previous database).
+    pub fn html_side(&mut self) {
+        let p = &mut self.profile;
+        p.json_documents = 0;
+        p.json_actions = 0;
+        p.operations = 0;
+        p.prefixes.values_mut().for_each(|c| c.1 = 0);
+        self.inventory.documents.clear();
+    }
+}
+
 /// The report of what `new` lost against each of `baselines` (named by
 /// its `what`): the totals and prefixes ([`losses`]), then every page and
 /// JSON document that is missing, empty or lost facts

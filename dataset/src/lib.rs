@@ -14,6 +14,7 @@ pub mod json_doc;
 pub mod lookup;
 pub mod merge;
 pub mod model;
+pub mod names;
 pub mod reconcile;
 pub mod schema;
 pub mod shrink;
@@ -39,7 +40,8 @@ pub enum Error {
     Io(PathBuf, std::io::Error),
     #[error("{0}: invalid JSON: {1}")]
     Json(PathBuf, serde_json::Error),
-    #[error("no database at {0}; build one with `iamref build --from-dir DIR --out FILE` or drop --db to use the shipped snapshot")]
+    /// Nothing at the path (the binary says how to build one).
+    #[error("no database at {0}")]
     NoDatabase(PathBuf),
     #[error("{0} is not an iamref database ({1})")]
     NotADatabase(PathBuf, String),
@@ -57,6 +59,9 @@ pub enum Error {
     /// that are not ours).
     #[error("{0}")]
     Destination(String),
+    /// A folder to write is a file (an export's folder).
+    #[error("{} exists and is not a folder; give a new folder name", .0.display())]
+    NotAFolder(PathBuf),
 }
 
 impl Error {

@@ -7,6 +7,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod api;
+mod resolve;
+mod show;
+pub use api::{api_service, find_operation, operation_rows, sdk_method, ApiRow};
+pub use resolve::{
+    access_level, check_name, filter_actions, parse_action_ref, resolve_actions, resource_type_id,
+    service_id, ActionFilter, ActionRef, LookupError,
+};
+pub use show::{
+    condition_key_info, service_info, ConditionKeyInfo, KeyInfo, KeyUse, NameArns, OtherType,
+    ServiceInfo,
+};
+
 /// Every prefix of the dataset, as stored, by prefix (any case: read
 /// from the prefix index, no sort).
 pub fn prefixes(conn: &Connection) -> Result<Vec<String>, Error> {

@@ -321,6 +321,26 @@ pub enum DiffKind {
 }
 
 impl DiffKind {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [DiffKind; 11] = [
+        DiffKind::Service,
+        DiffKind::Action,
+        DiffKind::ResourceType,
+        DiffKind::ArnFormat,
+        DiffKind::ConditionKey,
+        DiffKind::ResourceTypeConditionKey,
+        DiffKind::ActionResourceType,
+        DiffKind::ActionConditionKey,
+        DiffKind::ConditionKeyPlacement,
+        DiffKind::AccessLevel,
+        DiffKind::ConditionKeyType,
+    ];
+
+    /// A kind by its name (`arn_format`).
+    pub fn parse(s: &str) -> Option<DiffKind> {
+        DiffKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             DiffKind::Service => "service",
@@ -358,6 +378,22 @@ pub struct Difference {
     pub html: Option<String>,
     /// What the JSON says, for value differences.
     pub json: Option<String>,
+}
+
+/// Differences counted by kind: the totals (no prefix) first, then per
+/// prefix, each in [`DiffKind::ALL`]'s order.
+pub fn count_by_kind(diffs: &[Difference]) -> Vec<(Option<String>, DiffKind, usize)> {
+    let mut totals: BTreeMap<DiffKind, usize> = BTreeMap::new();
+    let mut per: BTreeMap<(String, DiffKind), usize> = BTreeMap::new();
+    for d in diffs {
+        *totals.entry(d.kind).or_default() += 1;
+        *per.entry((d.prefix.clone(), d.kind)).or_default() += 1;
+    }
+    totals
+        .into_iter()
+        .map(|(k, n)| (None, k, n))
+        .chain(per.into_iter().map(|((p, k), n)| (Some(p), k, n)))
+        .collect()
 }
 
 fn only(kind: DiffKind, prefix: &str, item: &str, src: Sources) -> Difference {
@@ -594,6 +630,42 @@ pub fn flags(a: &Annotations) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_counted_by_kind_totals_first() {
+        let d = |kind: DiffKind, prefix: &str| Difference {
+            kind,
+            prefix: prefix.into(),
+            action: None,
+            resource_type: None,
+            item: "x".into(),
+            only_in: None,
+            html: None,
+            json: None,
+        };
+        let diffs = [
+            d(DiffKind::AccessLevel, "s3"),
+            d(DiffKind::Action, "sqs"),
+            d(DiffKind::Action, "s3"),
+            d(DiffKind::Action, "s3"),
+        ];
+        let all = |k, n| (None, k, n);
+        let one = |p: &str, k, n| (Some(p.to_string()), k, n);
+        assert_eq!(
+            count_by_kind(&diffs),
+            [
+                all(DiffKind::Action, 3),
+                all(DiffKind::AccessLevel, 1),
+                one("s3", DiffKind::Action, 2),
+                one("s3", DiffKind::AccessLevel, 1),
+                one("sqs", DiffKind::Action, 1),
+            ]
+        );
+        for k in DiffKind::ALL {
+            assert_eq!(DiffKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(DiffKind::parse("actions"), None);
+    }
     use crate::merge::merge_pages;
 
     // Constructed fixtures: one HTML page for prefix `demo` and JSON

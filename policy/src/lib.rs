@@ -18,11 +18,13 @@
 //!   `policy tighten`), pure over the catalog.
 
 pub mod arn;
+pub mod arn_types;
 pub mod catalog;
 pub mod check;
 pub mod conditions;
 pub mod document;
 pub mod finding;
+pub mod grants;
 pub mod json;
 pub mod kinds;
 pub mod lint;

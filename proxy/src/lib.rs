@@ -71,23 +71,49 @@ pub struct Upstream {
     pub port: u16,
 }
 
+/// Why an upstream endpoint was refused; each names the URL as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpstreamError {
+    /// Not `http://` or `https://`.
+    NotHttp(String),
+    /// A path, query, fragment or user part, or no host.
+    HasPath(String),
+    /// The part after the last `:` is not a port number.
+    BadPort { url: String, port: String },
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::NotHttp(url) => {
+                write!(f, "{url:?}: expected http://HOST:PORT or https://HOST:PORT")
+            }
+            UpstreamError::HasPath(url) => write!(
+                f,
+                "{url:?}: expected http://HOST:PORT or https://HOST:PORT, without a path"
+            ),
+            UpstreamError::BadPort { url, port } => {
+                write!(f, "{url:?}: {port:?} is not a port number")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UpstreamError {}
+
 impl Upstream {
     /// `http://127.0.0.1:5000`, `https://localhost:4566` (a path is refused).
-    pub fn parse(url: &str) -> Result<Upstream> {
+    pub fn parse(url: &str) -> std::result::Result<Upstream, UpstreamError> {
         let (https, rest) = if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else {
-            return Err(anyhow!(
-                "--upstream-endpoint {url:?}: expected http://HOST:PORT or https://HOST:PORT"
-            ));
+            return Err(UpstreamError::NotHttp(url.into()));
         };
         let rest = rest.trim_end_matches('/');
         if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
-            return Err(anyhow!(
-                "--upstream-endpoint {url:?}: expected http://HOST:PORT or https://HOST:PORT, without a path"
-            ));
+            return Err(UpstreamError::HasPath(url.into()));
         }
         let default = if https { 443 } else { 80 };
         let (host, port) = match rest.rsplit_once(':') {
@@ -95,9 +121,10 @@ impl Upstream {
                 Ok(p) => (h, p),
                 Err(_) if h.starts_with('[') => (rest, default),
                 Err(_) => {
-                    return Err(anyhow!(
-                        "--upstream-endpoint {url:?}: {p:?} is not a port number"
-                    ))
+                    return Err(UpstreamError::BadPort {
+                        url: url.into(),
+                        port: p.into(),
+                    })
                 }
             },
             _ => (rest, default),
@@ -719,15 +746,28 @@ mod tests {
         );
         assert_eq!(Upstream::parse("https://localhost/").unwrap().port, 443);
         assert_eq!(Upstream::parse("http://[::1]:4566").unwrap().host, "::1");
-        for bad in [
-            "ftp://x",
-            "http://",
-            "http://h:99999",
-            "http://h:1/path",
-            "127.0.0.1:5000",
+        for (bad, want) in [
+            ("ftp://x", UpstreamError::NotHttp("ftp://x".into())),
+            ("http://", UpstreamError::HasPath("http://".into())),
+            (
+                "http://h:99999",
+                UpstreamError::BadPort {
+                    url: "http://h:99999".into(),
+                    port: "99999".into(),
+                },
+            ),
+            (
+                "http://h:1/path",
+                UpstreamError::HasPath("http://h:1/path".into()),
+            ),
+            (
+                "127.0.0.1:5000",
+                UpstreamError::NotHttp("127.0.0.1:5000".into()),
+            ),
         ] {
-            let e = Upstream::parse(bad).unwrap_err().to_string();
-            assert!(e.contains("--upstream-endpoint"), "{bad}: {e}");
+            let e = Upstream::parse(bad).unwrap_err();
+            assert_eq!(e, want, "{bad}");
+            assert!(e.to_string().starts_with(&format!("{bad:?}: ")), "{e}");
         }
     }
 }

@@ -9,11 +9,15 @@
 //!   the JSON reference.
 
 use crate::exit::{input, Exit};
+use crate::lookup::{context_text, refuse};
 use crate::output::{Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
-use iamref_dataset::lookup;
-use iamref_dataset::reconcile::{crosscheck as run_crosscheck, Difference};
+use iamref_dataset::lookup::{self, ApiRow};
+use iamref_dataset::names::sorted_unique;
+use iamref_dataset::reconcile::{
+    count_by_kind, crosscheck as run_crosscheck, DiffKind, Difference,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -67,30 +71,6 @@ pub struct CrosscheckArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-/// One IAM action an API operation needs (`api`, `sdk`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ApiRow {
-    /// `prefix:Operation`, e.g. `s3:CopyObject`.
-    pub operation: String,
-    /// `prefix:Action`, e.g. `s3-object-lambda:PutObject`.
-    pub action: String,
-    /// The operations table's access level, else the action's.
-    pub access_level: Option<String>,
-    /// Resource types the action takes (empty: `"*"` only).
-    pub resource_types: Vec<String>,
-    /// Condition keys of the action (action level and resource-type rows)
-    /// and those the operation names for it (e.g. `iam:PassedToService`).
-    pub condition_keys: Vec<String>,
-    /// Which source maps the operation to this action: html, json or both.
-    pub sources: String,
-    /// Whether the action is defined in the dataset.
-    pub known: bool,
-    /// Condition-key values the operation sets for this action (AWS's
-    /// `Context`), e.g. `{"iam:PassedToService": ["lambda.amazonaws.com"]}`.
-    #[serde(default)]
-    pub context: BTreeMap<String, Vec<String>>,
-}
-
 /// One action covering some calls (`calls`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CallsRow {
@@ -124,134 +104,6 @@ pub struct CrosscheckSummary {
     pub prefix: String,
     pub kind: String,
     pub count: usize,
-}
-
-// ---------------------------------------------------------------------------
-// Lookups.
-// ---------------------------------------------------------------------------
-
-use crate::matching::distance;
-
-/// Up to three close names, best first.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let limit = (name.chars().count() / 3).max(2);
-    let lower = name.to_lowercase();
-    let mut scored: Vec<(usize, String)> = candidates
-        .into_iter()
-        .filter_map(|c| {
-            let d = distance(name, c);
-            let cl = c.to_lowercase();
-            let close = d <= limit
-                || (lower.len() >= 4 && (cl.starts_with(&lower) || lower.starts_with(&cl)));
-            close.then(|| (d, c.to_string()))
-        })
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
-}
-
-fn did_you_mean(s: &[String]) -> String {
-    if s.is_empty() {
-        String::new()
-    } else {
-        format!("; did you mean {}?", s.join(", "))
-    }
-}
-
-struct Db<'c> {
-    conn: &'c Connection,
-}
-
-impl<'c> Db<'c> {
-    /// The service's id and prefix as stored.
-    fn service(&self, prefix: &str) -> Result<Option<(i64, String)>> {
-        Ok(lookup::service(self.conn, prefix)?)
-    }
-
-    /// The rows of one operation.
-    fn operation_rows(&self, prefix: &str, oid: i64, op_name: &str) -> Result<Vec<ApiRow>> {
-        let acts = lookup::operation_actions(self.conn, oid)?;
-        let mut rows = Vec::with_capacity(acts.len());
-        for a in acts {
-            let info = lookup::action_summary(self.conn, &a.service, &a.action)?;
-            let mut keys = a.condition_keys;
-            let (full, access_level, resource_types, known) = match info {
-                Some(i) => {
-                    keys.extend(i.condition_keys);
-                    (
-                        format!("{}:{}", i.prefix, i.name),
-                        a.access_level.or(i.access_level),
-                        i.resource_types,
-                        true,
-                    )
-                }
-                None => (
-                    format!("{}:{}", a.service, a.action),
-                    a.access_level,
-                    Vec::new(),
-                    false,
-                ),
-            };
-            rows.push(ApiRow {
-                operation: format!("{prefix}:{op_name}"),
-                action: full,
-                access_level,
-                resource_types,
-                condition_keys: sorted_unique(keys),
-                sources: a.sources.as_str().to_string(),
-                known,
-                context: a.context,
-            });
-        }
-        Ok(rows)
-    }
-}
-
-fn sorted_unique(mut v: Vec<String>) -> Vec<String> {
-    v.sort_by(|a, b| {
-        a.to_ascii_lowercase()
-            .cmp(&b.to_ascii_lowercase())
-            .then_with(|| a.cmp(b))
-    });
-    v.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    v
-}
-
-/// Why an operation could not be found (a message for the user).
-enum Lookup {
-    Found(String, i64, String),
-    Unknown(String),
-}
-
-/// "unknown service prefix …; did you mean …?"
-fn unknown_prefix(db: &Db, prefix: &str) -> Result<String> {
-    let prefixes = lookup::prefixes(db.conn)?;
-    let s = suggest(prefix, prefixes.iter().map(String::as_str));
-    Ok(format!(
-        "unknown service prefix {prefix:?}{}",
-        did_you_mean(&s)
-    ))
-}
-
-fn find_operation(db: &Db, prefix: &str, op: &str) -> Result<Lookup> {
-    let Some((sid, prefix)) = db.service(prefix)? else {
-        return Ok(Lookup::Unknown(unknown_prefix(db, prefix)?));
-    };
-    if let Some((oid, name)) = lookup::operation(db.conn, sid, op)? {
-        return Ok(Lookup::Found(prefix, oid, name));
-    }
-    let names = lookup::operation_names(db.conn, sid)?;
-    if names.is_empty() {
-        return Ok(Lookup::Unknown(format!(
-            "{prefix}:{op}: the dataset has no API operations for {prefix} (its JSON service reference lists none)"
-        )));
-    }
-    let s = suggest(op, names.iter().map(String::as_str));
-    Ok(Lookup::Unknown(format!(
-        "{prefix}:{op}: unknown API operation{}",
-        did_you_mean(&s)
-    )))
 }
 
 fn split_call(args: &[String]) -> Option<(String, String)> {
@@ -293,7 +145,7 @@ fn print_api_rows(rows: &[ApiRow], out: &mut Out) -> Result<()> {
                 r.condition_keys.join(", "),
                 r.sources.clone(),
                 if r.known { "yes" } else { "no" }.to_string(),
-                crate::lookup::context_text(&r.context),
+                context_text(&r.context),
             ]
         })
         .collect();
@@ -309,21 +161,16 @@ pub fn api(conn: &Connection, a: ApiArgs, out: &mut Out) -> Result<Exit> {
             a.operation.join(" ")
         )));
     };
-    let db = Db { conn };
-    match find_operation(&db, &prefix, &op)? {
-        Lookup::Unknown(msg) => Err(input(msg)),
-        Lookup::Found(prefix, oid, name) => {
-            let rows = db.operation_rows(&prefix, oid, &name)?;
-            print_api_rows(&rows, out)?;
-            if rows.is_empty() {
-                crate::diag::info(format_args!(
-                    "{prefix}:{name}: the reference names no IAM action for this operation"
-                ));
-                Ok(Exit::NotFound)
-            } else {
-                Ok(Exit::Found)
-            }
-        }
+    let (prefix, oid, name) = lookup::find_operation(conn, &prefix, &op).map_err(refuse)?;
+    let rows = lookup::operation_rows(conn, &prefix, oid, &name)?;
+    print_api_rows(&rows, out)?;
+    if rows.is_empty() {
+        crate::diag::info(format_args!(
+            "{prefix}:{name}: the reference names no IAM action for this operation"
+        ));
+        Ok(Exit::NotFound)
+    } else {
+        Ok(Exit::Found)
     }
 }
 
@@ -341,41 +188,10 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         [c, m] => (c.clone(), m.clone()),
         _ => return Err(input("expected CLIENT.METHOD or CLIENT METHOD")),
     };
-    let found = lookup::sdk_operations(conn, &a.package, &client, &method)?;
-    if found.is_empty() {
-        let packages = lookup::sdk_packages(conn)?;
-        if !packages.iter().any(|p| p.eq_ignore_ascii_case(&a.package)) {
-            return Err(input(format!(
-                "unknown SDK package {:?}; the dataset knows {}",
-                a.package,
-                if packages.is_empty() {
-                    "none (build with --service-reference-dir)".to_string()
-                } else {
-                    packages.join(", ")
-                }
-            )));
-        }
-        let clients = lookup::sdk_clients(conn, &a.package)?;
-        if !clients.iter().any(|c| c.eq_ignore_ascii_case(&client)) {
-            let s = suggest(&client, clients.iter().map(String::as_str));
-            return Err(input(format!(
-                "{}: unknown client {client:?}{}",
-                a.package,
-                did_you_mean(&s)
-            )));
-        }
-        let methods = lookup::sdk_methods(conn, &a.package, &client)?;
-        let s = suggest(&method, methods.iter().map(String::as_str));
-        return Err(input(format!(
-            "{} {client}: unknown method {method:?}{}",
-            a.package,
-            did_you_mean(&s)
-        )));
-    }
-    let db = Db { conn };
+    let found = lookup::sdk_method(conn, &a.package, &client, &method).map_err(refuse)?;
     let mut rows = Vec::new();
     for (prefix, oid, name) in found {
-        rows.extend(db.operation_rows(&prefix, oid, &name)?);
+        rows.extend(lookup::operation_rows(conn, &prefix, oid, &name)?);
     }
     print_api_rows(&rows, out)?;
     Ok(if rows.is_empty() {
@@ -443,7 +259,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
                 if r.known { "yes" } else { "no" }.to_string(),
                 r.needed.clone(),
                 r.resources.join(", "),
-                crate::lookup::context_text(&r.context),
+                context_text(&r.context),
             ]
         })
         .collect();
@@ -483,35 +299,19 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
 // `crosscheck`
 // ---------------------------------------------------------------------------
 
-const KINDS: &[&str] = &[
-    "service",
-    "action",
-    "resource_type",
-    "arn_format",
-    "condition_key",
-    "resource_type_condition_key",
-    "action_resource_type",
-    "action_condition_key",
-    "condition_key_placement",
-    "access_level",
-    "condition_key_type",
-];
-
 /// `iamref crosscheck [PREFIX...] [--kind KIND]`.
 pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result<Exit> {
-    if let Some(k) = &a.kind {
-        if !KINDS.contains(&k.as_str()) {
-            return Err(input(format!(
+    let kind = match &a.kind {
+        None => None,
+        Some(k) => Some(DiffKind::parse(k).ok_or_else(|| {
+            input(format!(
                 "unknown kind {k:?}; expected one of {}",
-                KINDS.join(", ")
-            )));
-        }
-    }
-    let db = Db { conn };
+                DiffKind::ALL.map(DiffKind::as_str).join(", ")
+            ))
+        })?),
+    };
     for p in &a.prefixes {
-        if db.service(p)?.is_none() {
-            return Err(input(unknown_prefix(&db, p)?));
-        }
+        lookup::api_service(conn, p).map_err(refuse)?;
     }
     let (has_html, has_json) = lookup::has_sources(conn)?;
     if !has_json || !has_html {
@@ -525,32 +325,17 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
         services.retain(|s| a.prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)));
     }
     let mut diffs: Vec<Difference> = run_crosscheck(&services);
-    if let Some(k) = &a.kind {
-        diffs.retain(|d| d.kind.as_str() == k);
+    if let Some(k) = kind {
+        diffs.retain(|d| d.kind == k);
     }
     if out.format == Format::Table {
-        // Counted by position in KINDS, so that kinds come in that order.
-        let rank = |d: &Difference| {
-            KINDS
-                .iter()
-                .position(|k| *k == d.kind.as_str())
-                .unwrap_or(0)
-        };
-        let mut totals: BTreeMap<usize, usize> = BTreeMap::new();
-        let mut per: BTreeMap<(String, usize), usize> = BTreeMap::new();
-        for d in &diffs {
-            *totals.entry(rank(d)).or_default() += 1;
-            *per.entry((d.prefix.clone(), rank(d))).or_default() += 1;
-        }
-        let row = |prefix: &str, k: usize, count: usize| CrosscheckSummary {
-            prefix: prefix.to_string(),
-            kind: KINDS[k].to_string(),
-            count,
-        };
-        let summary: Vec<CrosscheckSummary> = totals
-            .iter()
-            .map(|(&k, &count)| row("(all)", k, count))
-            .chain(per.iter().map(|((p, k), &count)| row(p, *k, count)))
+        let summary: Vec<CrosscheckSummary> = count_by_kind(&diffs)
+            .into_iter()
+            .map(|(prefix, kind, count)| CrosscheckSummary {
+                prefix: prefix.unwrap_or_else(|| "(all)".to_string()),
+                kind: kind.as_str().to_string(),
+                count,
+            })
             .collect();
         let cells: Vec<Vec<String>> = summary
             .iter()
@@ -595,17 +380,4 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
     } else {
         Exit::NotFound
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn suggestions_are_close_names() {
-        let names = ["CopyObject", "GetObject", "PutObject", "ListBuckets"];
-        assert_eq!(suggest("CopyObjet", names), ["CopyObject"]);
-        assert!(suggest("Zzzzzz", names).is_empty());
-        assert_eq!(distance("kitten", "sitting"), 3);
-    }
 }

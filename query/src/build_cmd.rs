@@ -7,7 +7,7 @@ use iamref_dataset::atomic::{self, Mode};
 use iamref_dataset::export::{self, TableFormat};
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Warning;
-use iamref_scraper::pipeline;
+use iamref_scraper::pipeline::{self, PipelineError};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -107,7 +107,12 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
                 from_dir.display()
             )));
         }
-        let pages = pipeline::read_pages_dir(from_dir).map_err(|e| input(e.to_string()))?;
+        let pages = pipeline::read_pages_dir(from_dir).map_err(|e| match e {
+            PipelineError::NoPages { .. } => input(format!(
+                "{e}; point --from-dir at a folder of saved reference pages"
+            )),
+            e => input(e.to_string()),
+        })?;
         let pb = progress(pages.len() as u64, quiet, "parsing");
         let results = pipeline::parse_all(&pages, &|| pb.inc(1));
         pb.finish_and_clear();
@@ -173,7 +178,12 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
                 )));
             }
             let docs =
-                pipeline::read_service_reference_dir(dir).map_err(|e| input(e.to_string()))?;
+                pipeline::read_service_reference_dir(dir).map_err(|e| match e {
+                    PipelineError::NoDocuments { .. } => input(format!(
+                        "{e}; point --service-reference-dir at a folder laid out like the service reference (index.json, v1/)"
+                    )),
+                    e => input(e.to_string()),
+                })?;
             pipeline::assemble_with_json(parsed, docs, &source, captured)
                 .map_err(|e| damage_or_input(e.to_string()))?
         }
@@ -240,7 +250,7 @@ fn source_name(dir: &Path) -> String {
 pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
     let format = a.format;
     let path = crate::locate::resolve(db)?;
-    let conn = iamref_dataset::db::open_read_only(&path)?;
+    let conn = crate::locate::open(&path, false)?;
     match format {
         ExportFormat::Csv | ExportFormat::Jsonl => {
             let tf = if format == ExportFormat::Csv {
@@ -255,6 +265,13 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
                 )));
             }
             let counts = export::write_tables(&conn, &a.out, tf)
+                .map_err(|e| match e {
+                    iamref_dataset::Error::NotAFolder(_) => anyhow::anyhow!(
+                        "{e} (--format {} writes one file per view into a folder)",
+                        tf.extension()
+                    ),
+                    e => e.into(),
+                })
                 .with_context(|| format!("exporting to {}", a.out.display()))?;
             if !quiet {
                 let rows: usize = counts.iter().map(|c| c.1).sum();

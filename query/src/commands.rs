@@ -1,19 +1,15 @@
 //! The query commands: arguments, lookups, rendering.
 
 use crate::exit::{input, Exit};
-use crate::lookup::{self, ActionFilter, ActionInfo, ResourceTypeUse};
-use crate::matching::{key_matches_template, policy_pattern};
+use crate::lookup::{self, refuse};
+use crate::matching::policy_pattern;
 use crate::output::{tsv_cell, Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
+use iamref_dataset::lookup::{self as data, ActionFilter, ActionInfo, ResourceTypeUse};
 use iamref_dataset::sql::{Cell, Row as SqlRow};
 use serde::Serialize;
 use std::io::Write;
-use std::path::PathBuf;
-
-pub fn open(path: PathBuf) -> Result<Connection> {
-    Ok(iamref_dataset::db::open_read_only(&path)?)
-}
 
 fn found(any: bool) -> Exit {
     if any {
@@ -62,18 +58,18 @@ fn collect_actions(
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for a in args {
-        let r = match lookup::parse_action_ref(a) {
+        let r = match data::parse_action_ref(a).map_err(refuse) {
             Ok(r) => r,
             Err(e) => {
                 errors.push(e);
                 continue;
             }
         };
-        match lookup::resolve_actions(conn, &r) {
+        match data::resolve_actions(conn, &r).map_err(refuse) {
             Ok(ids) => {
                 for (id, _, _) in ids {
                     if seen.insert(id) {
-                        infos.push(lookup::action_info(conn, id)?);
+                        infos.push(data::action_info(conn, id)?);
                     }
                 }
             }
@@ -260,7 +256,7 @@ fn render_action(out: &mut Out, i: &ActionInfo) -> Result<()> {
                         "{}:{} ({})",
                         o.prefix,
                         o.operation,
-                        crate::lookup::context_text(&o.context)
+                        lookup::context_text(&o.context)
                     )
                 }
             })
@@ -306,19 +302,19 @@ struct CheckResult {
 }
 
 pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
-    let r = lookup::parse_action_ref(&a.action)?;
+    let r = data::parse_action_ref(&a.action).map_err(refuse)?;
     if r.is_pattern() {
         return Err(input(format!(
             "check takes one action, not a pattern ({}); use `iamref expand` first",
             a.action
         )));
     }
-    let ids = lookup::resolve_actions(conn, &r)?;
+    let ids = data::resolve_actions(conn, &r).map_err(refuse)?;
     let (id, prefix, name) = ids
         .into_iter()
         .next()
         .expect("exact name resolves to one action");
-    let rts = iamref_dataset::lookup::action_resource_types(conn, id)?;
+    let rts = data::action_resource_types(conn, id)?;
     let res = CheckResult {
         action: format!("{prefix}:{name}"),
         resource_level: !rts.is_empty(),
@@ -379,7 +375,7 @@ pub struct ActionsArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-fn print_action_rows(out: &mut Out, rows: &[lookup::ActionRow]) -> Result<()> {
+fn print_action_rows(out: &mut Out, rows: &[data::ActionRow]) -> Result<()> {
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -406,7 +402,7 @@ pub fn actions(conn: &Connection, a: ActionsArgs, out: &mut Out) -> Result<Exit>
         condition_key: a.condition_key,
         permission_only: a.permission_only,
     };
-    let rows = lookup::list_actions(conn, &f)?;
+    let rows = data::filter_actions(conn, &f).map_err(refuse)?;
     print_action_rows(out, &rows)?;
     Ok(found(!rows.is_empty()))
 }
@@ -428,8 +424,8 @@ struct Expanded {
 pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
     let mut names: Vec<String> = Vec::new();
     for p in &a.patterns {
-        let r = lookup::parse_action_ref(p)?;
-        for (_, prefix, name) in lookup::resolve_actions(conn, &r)? {
+        let r = data::parse_action_ref(p).map_err(refuse)?;
+        for (_, prefix, name) in data::resolve_actions(conn, &r).map_err(refuse)? {
             names.push(format!("{prefix}:{name}"));
         }
     }
@@ -459,7 +455,7 @@ pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
 // ---------------------------------------------------------------------------
 
 pub fn services(conn: &Connection, out: &mut Out) -> Result<Exit> {
-    let rows = lookup::services(conn)?;
+    let rows = data::services(conn)?;
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -490,60 +486,10 @@ pub struct ServiceArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-#[derive(Serialize)]
-struct ServiceInfo {
-    prefix: String,
-    name: String,
-    pages: Vec<String>,
-    actions: i64,
-    access_levels: Vec<(String, i64)>,
-    resource_types: Vec<NameArns>,
-    condition_keys: Vec<KeyInfo>,
-}
-
-#[derive(Serialize)]
-struct NameArns {
-    name: String,
-    arns: Vec<String>,
-}
-
-#[derive(Serialize, Clone)]
-struct KeyInfo {
-    prefix: String,
-    condition_key: String,
-    r#type: Option<String>,
-    description: Option<String>,
-}
-
 pub fn service(conn: &Connection, a: ServiceArgs, out: &mut Out) -> Result<Exit> {
     lookup::check_name("service prefix", &a.prefix)?;
-    let (sid, prefix, name) = lookup::service_id(conn, &a.prefix)?;
-    let summary = iamref_dataset::lookup::service_summary(conn, sid)?;
-    let (pages, access_levels) = (summary.pages, summary.access_levels);
-    let resource_types: Vec<NameArns> = summary
-        .resource_types
-        .into_iter()
-        .map(|(name, arns)| NameArns { name, arns })
-        .collect();
-    let condition_keys: Vec<KeyInfo> = summary
-        .condition_keys
-        .into_iter()
-        .map(|(condition_key, r#type, description)| KeyInfo {
-            prefix: prefix.clone(),
-            condition_key,
-            r#type,
-            description,
-        })
-        .collect();
-    let info = ServiceInfo {
-        actions: access_levels.iter().map(|(_, n)| n).sum(),
-        prefix,
-        name,
-        pages,
-        access_levels,
-        resource_types,
-        condition_keys,
-    };
+    let (sid, prefix, name) = data::service_id(conn, &a.prefix).map_err(refuse)?;
+    let info = data::service_info(conn, sid, prefix, name)?;
     match out.format {
         Format::Json => out.json(&[&info])?,
         Format::Jsonl => out.jsonl(&[&info])?,
@@ -608,8 +554,8 @@ pub struct ResourceTypeArgs {
 }
 
 pub fn resource_type(conn: &Connection, a: ResourceTypeArgs, out: &mut Out) -> Result<Exit> {
-    let id = lookup::resource_type_id(conn, &a.resource_type)?;
-    let info = lookup::resource_type_info(conn, id)?;
+    let id = data::resource_type_id(conn, &a.resource_type).map_err(refuse)?;
+    let info = data::resource_type_info(conn, id)?;
     match out.format {
         Format::Json => out.json(&[&info])?,
         Format::Jsonl => out.jsonl(&[&info])?,
@@ -659,95 +605,8 @@ pub struct ConditionKeyArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-#[derive(Serialize)]
-struct KeyUse {
-    action: String,
-    /// Resource type whose row lists the key; null for action-level keys.
-    resource_type: Option<String>,
-}
-
-/// A type a page or the JSON gives a key where it differs from the one
-/// in `definitions`.
-#[derive(Serialize)]
-struct OtherType {
-    prefix: String,
-    /// The page file, or `json`.
-    source: String,
-    r#type: String,
-}
-
-#[derive(Serialize)]
-struct ConditionKeyInfo {
-    condition_key: String,
-    definitions: Vec<KeyInfo>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    other_types: Vec<OtherType>,
-    actions: Vec<KeyUse>,
-    resource_types: Vec<String>,
-}
-
 pub fn condition_key(conn: &Connection, a: ConditionKeyArgs, out: &mut Out) -> Result<Exit> {
-    lookup::check_name("condition key", &a.key)?;
-    let all = iamref_dataset::lookup::condition_keys(conn)?;
-    // Exact names first; else templates the key fits (aws:ResourceTag/${TagKey}).
-    let mut names: Vec<String> = all
-        .iter()
-        .filter(|k| k.1.eq_ignore_ascii_case(&a.key))
-        .map(|k| k.1.clone())
-        .collect();
-    if names.is_empty() {
-        names = all
-            .iter()
-            .filter(|k| key_matches_template(&k.1, &a.key))
-            .map(|k| k.1.clone())
-            .collect();
-    }
-    names.sort();
-    names.dedup();
-    if names.is_empty() {
-        let cands: Vec<&str> = all.iter().map(|k| k.1.as_str()).collect();
-        return Err(input(match crate::matching::suggest(&a.key, cands) {
-            Some(s) => format!("unknown condition key {}; did you mean {s}?", a.key),
-            None => format!("unknown condition key {}", a.key),
-        }));
-    }
-    let mut infos = Vec::new();
-    for name in &names {
-        let definitions: Vec<KeyInfo> = all
-            .iter()
-            .filter(|k| &k.1 == name)
-            .map(|k| KeyInfo {
-                prefix: k.0.clone(),
-                condition_key: k.1.clone(),
-                r#type: k.2.clone(),
-                description: k.3.clone(),
-            })
-            .collect();
-        let actions: Vec<KeyUse> = iamref_dataset::lookup::condition_key_actions(conn, name)?
-            .into_iter()
-            .map(|(action, resource_type)| KeyUse {
-                action,
-                resource_type,
-            })
-            .collect();
-        let resource_types = iamref_dataset::lookup::condition_key_resource_types(conn, name)?;
-        let other_types: Vec<OtherType> =
-            iamref_dataset::lookup::condition_key_other_types(conn, name)?
-                .into_iter()
-                .map(|(prefix, source, r#type)| OtherType {
-                    prefix,
-                    source,
-                    r#type,
-                })
-                .collect();
-        infos.push(ConditionKeyInfo {
-            condition_key: name.clone(),
-            definitions,
-            other_types,
-            actions,
-            resource_types,
-        });
-    }
+    let infos = data::condition_key_info(conn, &a.key).map_err(refuse)?;
     match out.format {
         Format::Json => out.json(&infos)?,
         Format::Jsonl => out.jsonl(&infos)?,
@@ -829,16 +688,9 @@ pub struct ArnArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-#[derive(Serialize)]
-struct ArnMatch {
-    prefix: String,
-    resource_type: String,
-    arn_format: String,
-    actions: Vec<String>,
-}
-
 pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
-    use iamref_policy::arn::{validate, Matcher, Pattern};
+    use iamref_policy::arn::{validate, Pattern};
+    use iamref_policy::arn_types::arn_matches;
     lookup::check_name("ARN", &a.arn)?;
     if a.arn == "*" {
         return Err(input(
@@ -867,37 +719,7 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
         .filter(|s| !s.contains(['*', '?', '$']))
         .map(str::to_ascii_lowercase);
     let cat = crate::catalog::catalog_for_namespace(conn, ns.as_deref())?;
-    let mut m = Matcher::new();
-    let mut matches = Vec::new();
-    for r in cat.resolve(&mut m, &pattern) {
-        let svc = cat.service_at(r.service);
-        let rt = &svc.resource_types[r.resource_type as usize];
-        let mut actions: Vec<String> = svc
-            .actions
-            .iter()
-            .filter(|act| {
-                act.resource_types
-                    .iter()
-                    .any(|x| x.name.eq_ignore_ascii_case(&rt.name))
-            })
-            .map(|act| format!("{}:{}", svc.prefix, act.name))
-            .collect();
-        actions.sort();
-        actions.dedup();
-        matches.push(ArnMatch {
-            prefix: svc.prefix.clone(),
-            resource_type: rt.name.clone(),
-            // As the reference writes it (a log group's `…:*` spelling is
-            // the catalog's, not a format of the reference).
-            arn_format: rt
-                .arns
-                .get(r.format as usize)
-                .or(rt.arns.first())
-                .map(|f| f.arn.clone())
-                .unwrap_or_default(),
-            actions,
-        });
-    }
+    let matches = arn_matches(&cat, &pattern);
     match out.format {
         Format::Table => {
             for m in &matches {

@@ -4,12 +4,13 @@
 //! snapshot folder at a git revision), filters and renders.
 
 use crate::exit::{input, Exit};
-use crate::matching::wildcard_match;
 use crate::output::{tsv_cell, Out};
 use anyhow::{Context, Result};
 use iamref_dataset::diff::{self, Change, ChangeType, Kind, Summary};
+use iamref_dataset::domain::ACCESS_LEVELS;
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Service;
+use iamref_policy::grants::{granted_patterns, GrantsError};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -63,8 +64,6 @@ pub enum DiffFormat {
     Markdown,
 }
 
-const LEVELS: [&str; 5] = ["List", "Read", "Write", "Permissions management", "Tagging"];
-
 /// `iamref diff OLD NEW`. Exit 0: no change (after the filters); 1:
 /// changes listed; 2: bad input.
 pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
@@ -86,14 +85,14 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
         .access_level
         .iter()
         .map(|l| {
-            LEVELS
+            ACCESS_LEVELS
                 .iter()
                 .find(|x| x.eq_ignore_ascii_case(l.trim()))
                 .copied()
                 .ok_or_else(|| {
                     input(format!(
                         "--access-level {l:?}: unknown access level; expected one of {}",
-                        LEVELS.join(", ")
+                        ACCESS_LEVELS.join(", ")
                     ))
                 })
         })
@@ -107,7 +106,12 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
                 ));
             }
             let (name, text) = crate::input::read_text(Some(p))?;
-            Some(granted_patterns(&name, &text).map_err(input)?)
+            Some(granted_patterns(&name, &text).map_err(|e| match e {
+                GrantsError::NoStatement(_) => {
+                    input(format!("{e}; --since-policy takes an IAM policy document"))
+                }
+                e => input(e.to_string()),
+            })?)
         }
     };
 
@@ -416,87 +420,6 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
 }
 
 // ---------------------------------------------------------------------------
-// --since-policy: which actions a policy grants (deliberately minimal; the
-// full policy model lives in iamref-policy).
-// ---------------------------------------------------------------------------
-
-/// The Action and NotAction patterns of a policy's Allow statements.
-#[derive(Debug, Default)]
-pub struct Grants {
-    /// Per statement: (patterns, is NotAction).
-    statements: Vec<(Vec<String>, bool)>,
-}
-
-impl Grants {
-    /// Does some Allow statement grant `action` (`prefix:Name`)?
-    pub fn grants(&self, action: &str) -> bool {
-        self.statements.iter().any(|(patterns, not)| {
-            let hit = patterns.iter().any(|p| wildcard_match(p, action));
-            hit != *not
-        })
-    }
-}
-
-/// Read the Allow statements' `Action` / `NotAction` strings of an IAM
-/// policy document. Anything else in the policy (resources, conditions,
-/// Deny statements) is ignored: this answers "which actions could it
-/// grant", not "what does it allow".
-pub fn granted_patterns(name: &str, text: &str) -> Result<Grants, String> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| {
-        format!(
-            "{name}: not a JSON policy (line {}, column {}: {e})",
-            e.line(),
-            e.column()
-        )
-    })?;
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect::<Vec<_>>(),
-        Some(s @ Value::Object(_)) => vec![s],
-        _ => {
-            return Err(format!(
-                "{name}: no \"Statement\" (an object or a list of objects); --since-policy takes an IAM policy document"
-            ))
-        }
-    };
-    let strings = |v: &Value, at: &str| -> Result<Vec<String>, String> {
-        match v {
-            Value::String(s) => Ok(vec![s.clone()]),
-            Value::Array(a) => a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| format!("{name}: {at}: expected strings, found {x}"))
-                })
-                .collect(),
-            other => Err(format!(
-                "{name}: {at}: expected a string or a list of strings, found {other}"
-            )),
-        }
-    };
-    let mut g = Grants::default();
-    for (i, st) in statements.iter().enumerate() {
-        let effect = st.get("Effect").and_then(Value::as_str).unwrap_or("");
-        if effect != "Allow" {
-            continue;
-        }
-        if let Some(v) = st.get("Action") {
-            g.statements
-                .push((strings(v, &format!("statement {i}, Action"))?, false));
-        } else if let Some(v) = st.get("NotAction") {
-            g.statements
-                .push((strings(v, &format!("statement {i}, NotAction"))?, true));
-        }
-    }
-    if g.statements.is_empty() {
-        return Err(format!(
-            "{name}: no Allow statement with Action or NotAction, so the policy grants no action"
-        ));
-    }
-    Ok(g)
-}
-
-// ---------------------------------------------------------------------------
 // Rendering.
 // ---------------------------------------------------------------------------
 
@@ -733,50 +656,6 @@ fn markdown(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn policy_grants_follow_action_and_not_action() {
-        let g = granted_patterns(
-            "p.json",
-            r#"{"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["s3:Get*", "ec2:DescribeInstances"], "Resource": "*"},
-                {"Effect": "Deny", "Action": "iam:*", "Resource": "*"}
-            ]}"#,
-        )
-        .unwrap();
-        assert!(g.grants("s3:GetObject"));
-        assert!(g.grants("S3:getobjectacl"));
-        assert!(!g.grants("s3:PutObject"));
-        assert!(g.grants("ec2:DescribeInstances"));
-        assert!(!g.grants("iam:PassRole"));
-        let g = granted_patterns(
-            "p.json",
-            r#"{"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}}"#,
-        )
-        .unwrap();
-        assert!(g.grants("s3:PutObject"));
-        assert!(!g.grants("iam:PassRole"));
-    }
-
-    #[test]
-    fn bad_policies_say_what_is_wrong() {
-        let e = granted_patterns("p.json", "{\n  \"Statement\": [\n oops").unwrap_err();
-        assert!(e.contains("p.json") && e.contains("line 3"), "{e}");
-        let e = granted_patterns("p.json", r#"{"Version": "2012-10-17"}"#).unwrap_err();
-        assert!(e.contains("no \"Statement\""), "{e}");
-        let e = granted_patterns(
-            "p.json",
-            r#"{"Statement": [{"Effect": "Allow", "Action": [1]}]}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("statement 0, Action"), "{e}");
-        let e = granted_patterns(
-            "p.json",
-            r#"{"Statement": [{"Effect": "Deny", "Action": "*"}]}"#,
-        )
-        .unwrap_err();
-        assert!(e.contains("grants no action"), "{e}");
-    }
 
     #[test]
     fn formats_parse() {

@@ -16,7 +16,8 @@
 
 use crate::exit::Failure;
 use anyhow::{Context, Result};
-use iamref_dataset::guard::{self, Profile};
+pub use iamref_dataset::domain::capture_date;
+use iamref_dataset::guard::{self, Baseline, Profile};
 use iamref_dataset::shrink::Inventory;
 use iamref_dataset::{Manifest, Service};
 use std::fmt::Write as _;
@@ -36,67 +37,10 @@ pub struct GuardArgs {
     pub accept_shrink: bool,
 }
 
-/// A capture date: `YYYY-MM-DD`, a real day of the Gregorian calendar.
-pub fn capture_date(s: &str) -> Result<String, String> {
-    let bad = || format!("{s:?}: expected a date as YYYY-MM-DD, e.g. 2026-06-14");
-    let b = s.as_bytes();
-    if b.len() != 10
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let y: u32 = s[..4].parse().map_err(|_| bad())?;
-    let m: u32 = s[5..7].parse().map_err(|_| bad())?;
-    let d: u32 = s[8..].parse().map_err(|_| bad())?;
-    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(format!("{s:?}: there is no month {m}; expected YYYY-MM-DD")),
-    };
-    if d == 0 || d > days {
-        return Err(format!(
-            "{s:?}: there is no day {d} in month {m} of {y}; expected YYYY-MM-DD"
-        ));
-    }
-    Ok(s.to_string())
-}
-
 fn percent(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
         _ => Err(format!("{s:?}: expected a percentage between 0 and 100")),
-    }
-}
-
-/// Data a result would replace, and how to name it in messages.
-pub struct Baseline {
-    pub what: String,
-    pub profile: Profile,
-    /// Its facts page by page and JSON document by document.
-    pub inventory: Inventory,
-    /// The snapshot shipped in iamref (not a file the user named).
-    pub shipped: bool,
-}
-
-impl Baseline {
-    /// Only the HTML side: what a result built without the JSON service
-    /// reference is compared with when the only baseline is the shipped
-    /// snapshot (`crawl --no-service-reference` with no previous database).
-    fn html_side(&mut self) {
-        let p = &mut self.profile;
-        p.json_documents = 0;
-        p.json_actions = 0;
-        p.operations = 0;
-        p.prefixes.values_mut().for_each(|c| c.1 = 0);
-        self.inventory.documents.clear();
     }
 }
 
@@ -142,21 +86,13 @@ pub fn baselines(
     if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
         let (manifest, services) = iamref_dataset::snapshot::read_snapshot(dir)
             .with_context(|| format!("reading the previous snapshot {} {how}", dir.display()))?;
-        v.push(Baseline {
-            what: dir.join("manifest.json").display().to_string(),
-            profile: Profile::of(&manifest, &services),
-            inventory: Inventory::of(&manifest, &services),
-            shipped: false,
-        });
+        let what = dir.join("manifest.json").display().to_string();
+        v.push(Baseline::of(what, &manifest, &services, false));
     }
     if v.is_empty() && shipped {
         if let Some(b) = crate::locate::embedded_bundle_opt()? {
-            v.push(Baseline {
-                what: "the snapshot shipped in iamref".to_string(),
-                profile: Profile::of(&b.manifest, &b.services),
-                inventory: Inventory::of(&b.manifest, &b.services),
-                shipped: true,
-            });
+            let what = "the snapshot shipped in iamref".to_string();
+            v.push(Baseline::of(what, &b.manifest, &b.services, true));
         }
     }
     Ok(v)
@@ -288,23 +224,6 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn capture_dates() {
-        assert_eq!(capture_date("2026-06-14").unwrap(), "2026-06-14");
-        assert!(capture_date("2024-02-29").is_ok());
-        assert!(capture_date("2026-02-29")
-            .unwrap_err()
-            .contains("no day 29"));
-        assert!(capture_date("2026-13-45")
-            .unwrap_err()
-            .contains("no month 13"));
-        assert!(capture_date("2026-04-31").is_err());
-        assert!(capture_date("2026-00-10").is_err());
-        assert!(capture_date("26-06-14").is_err());
-        assert!(capture_date("2026/06/14").is_err());
-        assert!(capture_date("２０２６-06-14").is_err());
-    }
 
     #[test]
     fn accept_records_in_manifest() {

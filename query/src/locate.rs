@@ -168,8 +168,7 @@ pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<iamref_dataset::db::C
         // The cached snapshot is iamref's own file, only ever replaced
         // by a rename: safe to map. A --db file may be rewritten in place
         // by anything: plain reads, so damage is an error, not SIGBUS.
-        Ok(p) if !explicit => Ok(iamref_dataset::db::open_read_only_mapped(&p)?),
-        Ok(p) => Ok(iamref_dataset::db::open_read_only(&p)?),
+        Ok(p) => open(&p, !explicit),
         Err(e) if !explicit && !EMBEDDED.is_empty() => {
             if !quiet {
                 crate::diag::warning(format_args!(
@@ -184,6 +183,22 @@ pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<iamref_dataset::db::C
         }
         Err(e) => Err(e),
     }
+}
+
+/// The database at `path`, read-only (`mapped`: memory-mapped reads);
+/// none there is bad input, with how to build one.
+pub fn open(path: &Path, mapped: bool) -> Result<iamref_dataset::db::Connection> {
+    let opened = if mapped {
+        iamref_dataset::db::open_read_only_mapped(path)
+    } else {
+        iamref_dataset::db::open_read_only(path)
+    };
+    opened.map_err(|e| match e {
+        iamref_dataset::Error::NoDatabase(_) => crate::exit::input(format!(
+            "{e}; build one with `iamref build --from-dir DIR --out FILE` or drop --db to use the shipped snapshot"
+        )),
+        e => e.into(),
+    })
 }
 
 /// Did this error come from a damaged SQLite file? (By its code, or by

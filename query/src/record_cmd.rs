@@ -16,7 +16,7 @@ use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
 use iamref_policy::record::ops::OperationIndex;
-use iamref_policy::record::{csm, service_ids, Call, Options, Outcome, Recording, ServiceRef};
+use iamref_policy::record::{csm, log, service_ids, Call, Options, Outcome, Recording, ServiceRef};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -108,23 +108,6 @@ fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
     })
 }
 
-/// Does the stream start with JSON (`{` or `[`)?
-fn starts_json(r: &mut dyn BufRead) -> Result<bool> {
-    loop {
-        let b = r.fill_buf()?;
-        if b.is_empty() {
-            return Ok(false);
-        }
-        match b.iter().position(|c| !c.is_ascii_whitespace()) {
-            Some(i) => return Ok(matches!(b[i], b'{' | b'[')),
-            None => {
-                let n = b.len();
-                r.consume(n);
-            }
-        }
-    }
-}
-
 /// What reading some input gave.
 pub struct Input {
     pub recording: Recording,
@@ -171,57 +154,20 @@ pub fn read_calls(
             files: files.len(),
         });
     }
-    let (name, mut r) = open_stream(path)?;
-    if starts_json(&mut *r)? {
-        let mut stats = ReadStats::default();
-        cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
-        return Ok(Input {
-            recording: rec,
-            trail: Some(stats),
-            files: 1,
-        });
-    }
-    if trail.any() {
-        return Err(input(format!(
-            "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
-        )));
-    }
-    let mut text = String::new();
-    r.read_to_string(&mut text)
-        .map_err(|e| input(format!("{name}: not UTF-8 text ({e})")))?;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let parts: Vec<&str> = if line.contains(':') {
-            line.splitn(2, ':').map(str::trim).collect()
-        } else {
-            line.split_whitespace().collect()
-        };
-        match parts.as_slice() {
-            [s, o] if !s.is_empty() && !o.is_empty() && !o.contains([':', ' ', '\t']) => {
-                add(
-                    &mut rec,
-                    Call {
-                        at: format!("{name}: line {}", i + 1),
-                        service: Some(ServiceRef::Prefix(s.to_string())),
-                        operation: o.to_string(),
-                        ..Default::default()
-                    },
-                );
-            }
-            _ => {
-                return Err(input(format!(
-                    "{name}: line {}: {line:?}: expected service:Operation or service Operation",
-                    i + 1
-                )))
-            }
-        }
-    }
+    let (name, r) = open_stream(path)?;
+    let mut stats = ReadStats::default();
+    let kind = log::read_stream(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(
+        |e| match e {
+            log::ReadError::FilterOnList(name) => input(format!(
+                "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
+            )),
+            log::ReadError::Io(e) => e.into(),
+            e => input(e.to_string()),
+        },
+    )?;
     Ok(Input {
         recording: rec,
-        trail: None,
+        trail: (kind == log::Kind::Trail).then_some(stats),
         files: 1,
     })
 }
@@ -478,109 +424,11 @@ fn default_ca_dir() -> Result<PathBuf> {
         .ok_or_else(|| input("no home folder to keep the proxy's CA in: say --ca-dir DIR"))
 }
 
-/// ISO 8601 (UTC) of milliseconds since the epoch.
-fn iso(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// One call log line (CloudTrail-shaped, so it replays through the
-/// CloudTrail reader). Never carries credentials: the datagram's access
-/// key was reduced to its account id when parsed.
-fn log_line(d: &csm::Datagram, account: Option<&str>, prefix: Option<&str>) -> Value {
-    let source = match prefix {
-        Some(p) => cloudtrail::event_source_for(p),
-        None => format!(
-            "{}.amazonaws.com",
-            d.service.to_ascii_lowercase().replace(' ', "-")
-        ),
-    };
-    let mut v = json!({
-        "eventTime": iso(d.timestamp.unwrap_or_else(now_ms)),
-        "eventSource": source,
-        "eventName": service_ids::strip_api_version(&d.api),
-        "sdkServiceId": d.service,
-        "sdkApi": d.api,
-        "awsRegion": d.region,
-        "recipientAccountId": account,
-        "httpStatus": d.final_http_status,
-        "eventType": "iamrefCsmCall",
-    });
-    if let Some(e) = d.failure() {
-        v["errorCode"] = json!(e);
-    }
-    if let Some(a) = &d.denied_action {
-        v["errorMessage"] = json!(format!("not authorized to perform: {a}"));
-    }
-    if let Some(ua) = &d.user_agent {
-        v["userAgent"] = json!(ua);
-    }
-    v
-}
-
-/// One call log line for a call the proxy saw: the same shape as
-/// [`log_line`], with the members naming resources as
-/// `requestParameters` (never a credential, header or body).
-fn proxy_log_line(c: &Call, prefix: Option<&str>) -> Value {
-    let sdk = match &c.service {
-        Some(ServiceRef::SdkId(id)) => Some(id.clone()),
-        _ => None,
-    };
-    let source = match (prefix, &c.service) {
-        (Some(p), _) => cloudtrail::event_source_for(p),
-        (None, Some(s)) => format!(
-            "{}.amazonaws.com",
-            s.as_str().to_ascii_lowercase().replace(' ', "-")
-        ),
-        (None, None) => String::new(),
-    };
-    let mut v = json!({
-        "eventTime": iso(now_ms()),
-        "eventSource": source,
-        "eventName": c.operation,
-        "awsRegion": c.region,
-        "recipientAccountId": c.account,
-        "httpStatus": c.status,
-        "eventType": "iamrefProxyCall",
-    });
-    if let Some(id) = sdk {
-        v["sdkServiceId"] = json!(id);
-    }
-    if let Some(p) = &c.params {
-        v["requestParameters"] = p.clone();
-    }
-    if let Some(e) = &c.error {
-        v["errorCode"] = json!(e);
-    }
-    if let Some(a) = &c.denied_action {
-        v["errorMessage"] = json!(format!("not authorized to perform: {a}"));
-    }
-    v
 }
 
 /// A file written atomically ([`iamref_dataset::atomic`]); errors
@@ -669,7 +517,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         .as_deref()
         .map(iamref_proxy::Upstream::parse)
         .transpose()
-        .map_err(|e| input(format!("{e:#}")))?;
+        .map_err(|e| input(format!("--upstream-endpoint {e}")))?;
     // CSM listens unless only the proxy was asked for.
     let csm_port = match (a.port, proxy_at) {
         (Some(p), _) => Some(p),
@@ -960,8 +808,8 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         if let Some(l) = log.as_mut() {
             if log_err.is_none() {
                 let entry = match &line {
-                    Some(d) => log_line(d, account.as_deref(), prefix.as_deref()),
-                    None => proxy_log_line(&call, prefix.as_deref()),
+                    Some(d) => log::csm_line(d, account.as_deref(), prefix.as_deref(), now_ms()),
+                    None => log::proxy_line(&call, prefix.as_deref(), now_ms()),
                 };
                 if let Err(e) = serde_json::to_writer(&mut *l, &entry)
                     .map_err(anyhow::Error::from)
@@ -1219,12 +1067,5 @@ mod tests {
         assert_eq!(proxy_addr("0.0.0.0:10080", any).unwrap().ip(), any);
         let e = proxy_addr("localhost:x", lo).unwrap_err().to_string();
         assert!(e.contains("expected a port"), "{e}");
-    }
-
-    #[test]
-    fn iso_times() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso(1_764_028_800_000), "2025-11-25T00:00:00Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
     }
 }

@@ -20,11 +20,11 @@ pub struct PageSource {
 pub enum PipelineError {
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
-    #[error("{dir}: no service pages (list_*.html) found; point --from-dir at a folder of saved reference pages")]
+    #[error("{dir}: no service pages (list_*.html) found")]
     NoPages { dir: String },
     #[error("{} page(s) could not be parsed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Parse(Vec<ParseError>),
-    #[error("{dir}: no service reference documents (v1/PREFIX/PREFIX.json) found; point --service-reference-dir at a folder laid out like the service reference (index.json, v1/)")]
+    #[error("{dir}: no service reference documents (v1/PREFIX/PREFIX.json) found")]
     NoDocuments { dir: String },
     #[error("{dir}: index.json lists {} service(s) with no document: {}", .missing.len(), .missing.join(", "))]
     MissingDocuments { dir: String, missing: Vec<String> },

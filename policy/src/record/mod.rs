@@ -14,6 +14,7 @@
 pub mod arns;
 pub mod cloudtrail;
 pub mod csm;
+pub mod log;
 pub mod ops;
 pub mod proxy;
 pub mod request;
