@@ -96,6 +96,9 @@ fn recorder_survives_fuzzed_datagrams() {
     let (code, out, err) = rec.stop();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains(&format!("{} datagram(s)", sent + 1)), "{err}");
+    // Every datagram taken in: the kernel's drop counter is read and says so.
+    assert!(err.contains("0 dropped by the kernel"), "{err}");
+    assert!(!err.contains("the kernel dropped"), "{err}");
     assert!(out.contains("sqs:SendMessage"), "{out}");
     for t in [
         &out,
@@ -107,4 +110,44 @@ fn recorder_survives_fuzzed_datagrams() {
             "{t}"
         );
     }
+}
+
+#[test]
+fn datagrams_the_kernel_drops_are_reported() {
+    // The recorder stopped (SIGSTOP) while 200,000 datagrams arrive: its
+    // receive buffer (at most net.core.rmem_max) overflows and the kernel
+    // drops the rest. The run says how many, as a warning even under -q.
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::start(dir.path(), &["-q"]);
+    let pid = rec.child.id().to_string();
+    let signal = |s: &str| {
+        let ok = std::process::Command::new("kill")
+            .args([s, &pid])
+            .status()
+            .is_ok_and(|st| st.success());
+        assert!(ok, "kill {s}");
+    };
+    signal("-STOP");
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let call = r#"{"Version":1,"Type":"ApiCall","Service":"SQS","Api":"SendMessage","Region":"us-east-1","FinalHttpStatusCode":200}"#;
+    let mut sent = 0u64;
+    for _ in 0..200_000 {
+        if sock.send_to(call.as_bytes(), &rec.addr).is_ok() {
+            sent += 1;
+        }
+    }
+    signal("-CONT");
+    std::thread::sleep(Duration::from_millis(500));
+    let (code, _out, err) = rec.stop();
+    assert_eq!(code, Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("the kernel dropped"))
+        .unwrap_or_else(|| panic!("no drop warning: {err}"));
+    assert!(line.starts_with("iamref: warning: "), "{line}");
+    let n: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap();
+    assert!(n > 0 && n < sent, "{n} of {sent}: {err}");
 }
