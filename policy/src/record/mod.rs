@@ -52,6 +52,24 @@ pub struct Need {
     pub context: Option<crate::write::ContextValues>,
 }
 
+#[cfg(test)]
+impl Need {
+    /// A constructed need (tests, not a recording): always needed, in no
+    /// particular context, by no named call.
+    pub(crate) fn constructed<S: AsRef<str>>(action: &str, resources: &[S], known: bool) -> Need {
+        Need {
+            action: action.into(),
+            resources: resources.iter().map(|r| r.as_ref().to_string()).collect(),
+            conditional: false,
+            notes: BTreeSet::new(),
+            calls: BTreeSet::new(),
+            access_level: None,
+            known,
+            context: None,
+        }
+    }
+}
+
 /// How a call names its service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceRef {
@@ -418,26 +436,25 @@ impl Recording {
         let facts = request::facts(entry, call);
         for a in &entry.actions {
             let info = idx.action(&a.action);
-            let (resources, concrete) = match info {
+            let resources = match info {
                 Some(i) if !i.resource_types.is_empty() => {
                     takes_resources = true;
                     let judge = self
                         .judge
                         .get_or_insert_with(|| arns::Judge::new(idx.formats()));
                     let created = request::created_arns(a, &facts, i, call);
-                    let (r, c) = if created.is_empty() {
+                    let (r, concrete) = if created.is_empty() {
                         let params = request::params_for(a, call, &facts);
                         let listed = request::listed_for(a, call, &facts);
                         resources_for(i, call, &listed, params.as_deref(), &a.members, judge)
                     } else {
                         (created.into_iter().collect(), true)
                     };
-                    resolved |= c;
-                    (r, c)
+                    resolved |= concrete;
+                    r
                 }
-                _ => (BTreeSet::from(["*".to_string()]), false),
+                _ => BTreeSet::from(["*".to_string()]),
             };
-            let _ = concrete;
             // A conditional action the call's request asks for (the role
             // member it sends, the version its copy source names) is
             // needed by this call.
@@ -1212,19 +1229,11 @@ mod tests {
 
     #[test]
     fn collapse_widens_under_one_path_and_says_so() {
-        let mut n = Need {
-            action: "s3:GetObject".into(),
-            resources: (0..30)
-                .map(|i| format!("arn:aws:s3:::b/logs/{i}.gz"))
-                .chain(["arn:aws:s3:::other/x".to_string()])
-                .collect(),
-            conditional: false,
-            notes: BTreeSet::new(),
-            calls: BTreeSet::new(),
-            access_level: None,
-            known: true,
-            context: None,
-        };
+        let resources: Vec<String> = (0..30)
+            .map(|i| format!("arn:aws:s3:::b/logs/{i}.gz"))
+            .chain(["arn:aws:s3:::other/x".to_string()])
+            .collect();
+        let mut n = Need::constructed("s3:GetObject", &resources, true);
         let notes = collapse_resources(&mut n, 10);
         assert_eq!(
             n.resources.iter().cloned().collect::<Vec<_>>(),

@@ -106,9 +106,7 @@ pub struct Created {
 
 /// The strings at a path of a JSON value (`instancesSet.items[].instanceId`).
 fn at_path<'a>(v: &'a serde_json::Value, path: &str, out: &mut Vec<&'a str>) {
-    let Some((head, rest)) = path.split_once('.').map_or(Some((path, "")), Some) else {
-        return;
-    };
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
     let (key, list) = match head.strip_suffix("[]") {
         Some(k) => (k, true),
         None => (head, false),
@@ -172,6 +170,11 @@ pub fn created(entry: &OpEntry, call: &Call) -> Option<Created> {
     })
 }
 
+/// A variable every format has beside its own (the call fills it).
+fn scope_var(v: &str) -> bool {
+    matches!(v, "Partition" | "Region" | "Account")
+}
+
 /// The ARNs of what the call created that its tagging action is granted
 /// on: each id in the formats of the action that take exactly it (beside
 /// partition, region and account); a type the tag specifications name
@@ -202,9 +205,7 @@ pub fn created_arns(
         for f in &formats {
             let vars = arns::variables(f);
             if c.vars.iter().any(|v| vars.contains(v))
-                && vars
-                    .iter()
-                    .all(|v| matches!(*v, "Partition" | "Region" | "Account") || c.vars.contains(v))
+                && vars.iter().all(|v| scope_var(v) || c.vars.contains(v))
             {
                 out.push(arns::scoped_pattern(
                     f,
@@ -243,9 +244,7 @@ pub fn created_arns(
         }
         for f in &formats {
             let vars = arns::variables(f);
-            let own = vars
-                .iter()
-                .all(|v| matches!(*v, "Partition" | "Region" | "Account") || v == var);
+            let own = vars.iter().all(|v| scope_var(v) || v == var);
             if !own || !vars.contains(var) {
                 continue;
             }

@@ -176,16 +176,7 @@ mod tests {
 
     /// A constructed need (not a recording of real calls).
     fn need(action: &str, resources: &[&str], known: bool) -> Need {
-        Need {
-            action: action.into(),
-            resources: resources.iter().map(|r| r.to_string()).collect(),
-            conditional: false,
-            notes: BTreeSet::new(),
-            calls: BTreeSet::new(),
-            access_level: None,
-            known,
-            context: None,
-        }
+        Need::constructed(action, resources, known)
     }
 
     fn statements(policy: &Value) -> Vec<(Vec<String>, Vec<String>)> {

@@ -319,15 +319,8 @@ mod tests {
     #[test]
     fn calls_from_needs_one_per_resource_or_any() {
         // Constructed needs (not a real recording).
-        let need = |action: &str, resources: &[&str]| crate::record::Need {
-            action: action.into(),
-            resources: resources.iter().map(|r| r.to_string()).collect(),
-            conditional: false,
-            notes: Default::default(),
-            calls: Default::default(),
-            access_level: None,
-            known: true,
-            context: None,
+        let need = |action: &str, resources: &[&str]| {
+            crate::record::Need::constructed(action, resources, true)
         };
         let needs = [
             need("s3:GetObject", &["arn:aws:s3:::b/k", "arn:aws:s3:::a/k"]),

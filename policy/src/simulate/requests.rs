@@ -192,7 +192,6 @@ pub fn from_needs<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
 
     fn values<'a>(c: &'a Context, k: &str) -> Vec<&'a str> {
         c.get(k)
@@ -301,15 +300,8 @@ mod tests {
     #[test]
     fn needs_become_requests_per_resource() {
         // Constructed needs (not a real recording).
-        let need = |action: &str, resources: &[&str]| crate::record::Need {
-            action: action.into(),
-            resources: resources.iter().map(|r| r.to_string()).collect(),
-            conditional: false,
-            notes: BTreeSet::new(),
-            calls: BTreeSet::new(),
-            access_level: None,
-            known: true,
-            context: None,
+        let need = |action: &str, resources: &[&str]| {
+            crate::record::Need::constructed(action, resources, true)
         };
         let needs = [
             need("s3:GetObject", &["arn:aws:s3:::b/k", "arn:aws:s3:::b/j"]),

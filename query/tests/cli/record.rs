@@ -114,6 +114,26 @@ fn trail() -> String {
     std::fs::read_to_string(fixtures().join("cloudtrail/trail.json")).unwrap()
 }
 
+/// Writes the records as the CloudTrail file `name` in `dir` and runs
+/// `policy write --from-cloudtrail` on it, which must succeed: the policy
+/// and the run's stderr.
+fn policy_from_records(dir: &Path, name: &str, records: &[String]) -> (Value, String) {
+    let trail = dir.join(name);
+    std::fs::write(
+        &trail,
+        format!("{{\"Records\": [{}]}}", records.join(",\n")),
+    )
+    .unwrap();
+    let out = iamref(dir)
+        .args(["policy", "write", "--from-cloudtrail"])
+        .arg(&trail)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{err}");
+    (serde_json::from_slice(&out.stdout).unwrap(), err)
+}
+
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(bytes).unwrap();
@@ -436,7 +456,6 @@ fn cloudtrail_resources_with_slashes_are_resolved_exactly() {
     // Constructed records: a log group and stream, a secret by ARN and by
     // name, an SSM parameter path: names with '/', as everyday IAM has.
     let dir = tempfile::tempdir().unwrap();
-    let trail = dir.path().join("trail.json");
     let rec = |source: &str, name: &str, params: &str| {
         format!(
             r#"{{"eventVersion": "1.08", "eventTime": "2026-06-01T10:00:00Z", "eventSource": "{source}",
@@ -467,23 +486,11 @@ fn cloudtrail_resources_with_slashes_are_resolved_exactly() {
             r#"{"name": "/app/prod/db-url", "withDecryption": true}"#,
         ),
     ];
-    std::fs::write(
-        &trail,
-        format!("{{\"Records\": [{}]}}", records.join(",\n")),
-    )
-    .unwrap();
-    let out = iamref(dir.path())
-        .args(["policy", "write", "--from-cloudtrail"])
-        .arg(&trail)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{err}");
+    let (p, err) = policy_from_records(dir.path(), "trail.json", &records);
     assert!(
         err.contains("resources resolved for 4 of 4 call(s)"),
         "{err}"
     );
-    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         resources_of(&p, "logs:CreateLogStream"),
         ["arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/fn:log-stream:2026/06/01/[$LATEST]abc"]
@@ -503,7 +510,7 @@ fn cloudtrail_resources_with_slashes_are_resolved_exactly() {
     );
     // What it wrote checks with no error.
     let policy = dir.path().join("policy.json");
-    std::fs::write(&policy, &out.stdout).unwrap();
+    std::fs::write(&policy, serde_json::to_vec_pretty(&p).unwrap()).unwrap();
     let check = iamref(dir.path())
         .args(["policy", "check", "--min-severity", "error"])
         .arg(&policy)
@@ -601,23 +608,11 @@ fn recorded_calls_name_the_resources_and_roles_they_pass() {
             "",
         ),
     ];
-    std::fs::write(
-        &trail,
-        format!("{{\"Records\": [{}]}}", records.join(",\n")),
-    )
-    .unwrap();
-    let out = iamref(dir.path())
-        .args(["policy", "write", "--from-cloudtrail"])
-        .arg(&trail)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "{err}");
+    let (p, err) = policy_from_records(dir.path(), "trail.json", &records);
     assert!(
         err.contains("resources resolved for 5 of 5 call(s)"),
         "{err}"
     );
-    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
     let connect = "arn:aws:connect:us-east-1:123456789012:instance/4f1c9a2e-0000-4000-8000-0123456789ab/queue/q-1";
     assert_eq!(
         p,
@@ -673,52 +668,30 @@ fn recorded_calls_name_the_resources_and_roles_they_pass() {
         assert_eq!(row["needed_by"], serde_json::json!([by]), "{row:#}");
     }
     // Without the optional member, rds:CreateDBInstance passes no role.
-    let bare = dir.path().join("bare.json");
-    std::fs::write(
-        &bare,
-        format!(
-            "{{\"Records\": [{}]}}",
-            rec(
-                "rds.amazonaws.com",
-                "CreateDBInstance",
-                r#"{"dBInstanceIdentifier": "orders-db", "engine": "postgres"}"#,
-                ""
-            )
-        ),
-    )
-    .unwrap();
-    let out = iamref(dir.path())
-        .args(["policy", "write", "--from-cloudtrail"])
-        .arg(&bare)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (p, _) = policy_from_records(
+        dir.path(),
+        "bare.json",
+        &[rec(
+            "rds.amazonaws.com",
+            "CreateDBInstance",
+            r#"{"dBInstanceIdentifier": "orders-db", "engine": "postgres"}"#,
+            "",
+        )],
+    );
     assert_eq!(policy_actions(&p), ["rds:CreateDBInstance"]);
     // EC2: the tags of CreateSecurityGroup go on the group it created
     // (its responseElements), not on the VPC the request names.
-    let sg = dir.path().join("sg.json");
-    std::fs::write(
-        &sg,
-        format!(
-            "{{\"Records\": [{}]}}",
-            rec(
-                "ec2.amazonaws.com",
-                "CreateSecurityGroup",
-                r#"{"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
+    let (p, _) = policy_from_records(
+        dir.path(),
+        "sg.json",
+        &[rec(
+            "ec2.amazonaws.com",
+            "CreateSecurityGroup",
+            r#"{"groupName": "web", "groupDescription": "web", "vpcId": "vpc-0a1b2c3d",
                    "tagSpecificationSet": {"items": [{"resourceType": "security-group", "tags": [{"key": "team", "value": "web"}]}]}}"#,
-                r#", "responseElements": {"requestId": "r-1", "_return": true, "groupId": "sg-0123456789abcdef0"}"#
-            )
-        ),
-    )
-    .unwrap();
-    let out = iamref(dir.path())
-        .args(["policy", "write", "--from-cloudtrail"])
-        .arg(&sg)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+            r#", "responseElements": {"requestId": "r-1", "_return": true, "groupId": "sg-0123456789abcdef0"}"#,
+        )],
+    );
     assert_eq!(
         resources_of(&p, "ec2:CreateTags"),
         ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
