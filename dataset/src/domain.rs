@@ -112,6 +112,31 @@ fn chars_ok(v: &str, extra: &[char]) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }
 
+/// ISO 8601 (UTC, seconds) of milliseconds since the epoch
+/// (`1970-01-01T00:00:00Z`); the first 10 characters are the date.
+pub fn iso_utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 /// A capture date: `YYYY-MM-DD`, a real day of the Gregorian calendar.
 pub fn capture_date(s: &str) -> Result<String, String> {
     let bad = || format!("{s:?}: expected a date as YYYY-MM-DD, e.g. 2026-06-14");
