@@ -300,6 +300,20 @@ pub fn arn_from_params(
     account: Option<&str>,
     judge: &mut arns::Judge,
 ) -> Option<String> {
+    // An ARN longer than IAM takes (a record's 100,000-character id) is
+    // no resource of this call's: the call stays unresolved (scoped to
+    // its region and account) instead of failing the whole policy.
+    arn_from_params_any(format, params, region, account, judge)
+        .filter(|a| a.len() <= crate::arn::MAX_PATTERN_LEN)
+}
+
+fn arn_from_params_any(
+    format: &str,
+    params: &serde_json::Value,
+    region: Option<&str>,
+    account: Option<&str>,
+    judge: &mut arns::Judge,
+) -> Option<String> {
     if let Some(m) = params.as_object() {
         for v in m.values() {
             if let Some(s) = v.as_str().filter(|s| s.starts_with("arn:")) {

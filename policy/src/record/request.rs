@@ -239,7 +239,7 @@ pub fn created_arns(
         }
     }
     for (var, id) in &c.ids {
-        if id.contains(['*', '?', '$', '/', ':']) {
+        if id.contains(['*', '?', '$', '/', ':']) || id.len() > crate::arn::MAX_PATTERN_LEN {
             continue;
         }
         for f in &formats {
@@ -415,7 +415,10 @@ pub fn member_arns(
         }
     }
     let mut out = Vec::new();
-    for v in values {
+    for v in values
+        .into_iter()
+        .filter(|v| v.len() <= crate::arn::MAX_PATTERN_LEN)
+    {
         if v.starts_with("arn:") {
             let arn = crate::arn::escape(v);
             if formats.iter().any(|f| judge.is_instance(f, &arn)) {

@@ -697,3 +697,50 @@ fn recorded_calls_name_the_resources_and_roles_they_pass() {
         ["arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"]
     );
 }
+
+#[test]
+fn an_overlong_id_in_one_record_never_loses_the_policy() {
+    // Constructed records: a Connect queue whose instance id is 100,000
+    // characters (longer than any ARN IAM takes) beside a good call.
+    let dir = tempfile::tempdir().unwrap();
+    let rec = |source: &str, name: &str, params: &str| {
+        format!(
+            r#"{{"eventVersion": "1.08", "eventType": "AwsApiCall", "eventSource": "{source}", "eventName": "{name}",
+  "awsRegion": "us-east-1", "recipientAccountId": "123456789012", "requestParameters": {params}}}"#
+        )
+    };
+    let long = "i".repeat(100_000);
+    let (p, err) = policy_from_records(
+        dir.path(),
+        "trail.json",
+        &[
+            rec(
+                "connect.amazonaws.com",
+                "DescribeQueue",
+                &format!(r#"{{"InstanceId": "{long}", "QueueId": "q-1"}}"#),
+            ),
+            rec(
+                "sqs.amazonaws.com",
+                "DeleteQueue",
+                r#"{"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs"}"#,
+            ),
+        ],
+    );
+    assert!(
+        err.contains("resources resolved for 1 of 2 call(s)"),
+        "{err}"
+    );
+    assert_eq!(
+        resources_of(&p, "sqs:DeleteQueue"),
+        ["arn:aws:sqs:us-east-1:123456789012:jobs"]
+    );
+    // The overlong call is granted on its scoped pattern, not on the id.
+    let connect = resources_of(&p, "connect:DescribeQueue");
+    assert!(!connect.is_empty(), "{p:#}");
+    for r in &connect {
+        assert!(
+            r.len() < 200 && r.starts_with("arn:aws:connect:us-east-1:123456789012:"),
+            "{r}"
+        );
+    }
+}
