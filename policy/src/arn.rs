@@ -411,17 +411,22 @@ impl Format {
     }
     /// The first five parts' tokens (through the fifth colon).
     fn head(&self) -> &[Tok] {
-        let mut colons = 0;
-        for (i, t) in self.toks.iter().enumerate() {
-            if *t == Tok::Lit(':') {
-                colons += 1;
-                if colons == 5 {
-                    return &self.toks[..=i];
-                }
+        head_of(&self.toks)
+    }
+}
+
+/// The first five parts' tokens (through the fifth colon), or all of them.
+fn head_of(toks: &[Tok]) -> &[Tok] {
+    let mut colons = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if *t == Tok::Lit(':') {
+            colons += 1;
+            if colons == 5 {
+                return &toks[..=i];
             }
         }
-        &self.toks
     }
+    toks
 }
 
 /// A resource name as a policy must write it to mean exactly that name:
@@ -666,6 +671,16 @@ impl<'a> Nfa<'a> {
     fn accepts(&self, s: &[u64]) -> bool {
         has_bit(s, 3 * self.toks.len())
     }
+    /// Adds the literals `s`'s states expect to `out` (once each).
+    fn expected_into(&self, s: &[u64], out: &mut Vec<char>) {
+        for st in members(s) {
+            if let (Some(Tok::Lit(c)), 0) = (self.toks.get(st / 3), st % 3) {
+                if !out.contains(c) {
+                    out.push(*c);
+                }
+            }
+        }
+    }
 }
 
 /// The string a pattern of literals only stands for.
@@ -728,8 +743,10 @@ fn accepts(toks: &[Tok], word: &[char]) -> bool {
 ///
 /// A breadth-first search over tuples of state sets (the product of the
 /// subset constructions), flattened into one bit vector per tuple. Only
-/// the characters every positive automaton can take are tried: along
-/// literal text that is one character, not the whole alphabet.
+/// the characters every positive automaton can take are tried (along
+/// literal text that is one character), and of the others only those
+/// some automaton tells apart: the literals its states expect, `:`, `/`
+/// and one fresh character for all the rest.
 fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
     exists_from(pos, neg, None)
 }
@@ -738,18 +755,6 @@ fn exists(pos: &[&[Tok]], neg: &[&[Tok]]) -> Option<bool> {
 /// order) instead of the start states.
 fn exists_from(pos: &[&[Tok]], neg: &[&[Tok]], from: Option<Vec<u64>>) -> Option<bool> {
     let nfas: Vec<Nfa> = pos.iter().chain(neg).map(|t| Nfa { toks: t }).collect();
-    // The alphabet: every literal that occurs, `:` and `/` (which variables
-    // treat apart), and one fresh character.
-    let mut alphabet: Vec<char> = vec![':', '/', '\u{1}'];
-    for n in &nfas {
-        for t in n.toks {
-            if let Tok::Lit(c) = t {
-                if !alphabet.contains(c) {
-                    alphabet.push(*c);
-                }
-            }
-        }
-    }
     let mut offs = Vec::with_capacity(nfas.len() + 1);
     offs.push(0);
     for n in &nfas {
@@ -792,8 +797,18 @@ fn exists_from(pos: &[&[Tok]], neg: &[&[Tok]], from: Option<Vec<u64>>) -> Option
                 }
             }
         }
-        let chars: &[char] = if restricted { &cand } else { &alphabet };
-        'chars: for &c in chars {
+        // Unrestricted, only the characters some automaton of the tuple
+        // tells apart: the literals its states expect, `:` and `/`, and
+        // the fresh character, which stands for every other one (each of
+        // them moves every automaton as it does).
+        if !restricted {
+            cand.clear();
+            cand.extend_from_slice(&[':', '/', '\u{1}']);
+            for (i, n) in nfas.iter().enumerate() {
+                n.expected_into(&sets[range(i)], &mut cand);
+            }
+        }
+        'chars: for &c in &cand {
             let mut next = vec![0u64; width];
             for (i, n) in nfas.iter().enumerate() {
                 let r = range(i);
@@ -821,6 +836,12 @@ pub struct Matcher {
     /// By pattern and format (the other formats given with a format are
     /// the same on every call: its namespace or service).
     reach: FxHashMap<String, bool>,
+    /// By format: the formats among the others given with it that are
+    /// narrower than it.
+    narrower: FxHashMap<String, Vec<String>>,
+    /// Do a pattern's and a format's first five parts admit a common
+    /// string? By the two heads' tokens.
+    heads: FxHashMap<(Vec<Tok>, Vec<Tok>), bool>,
     subset: FxHashMap<(String, String), bool>,
     /// "Can the formats go on to an ARN of this one?" by formats and states.
     residual: FxHashMap<(String, Vec<u64>), bool>,
@@ -852,18 +873,37 @@ impl Matcher {
         if !(ps.starts_with(&fs) || fs.starts_with(&ps)) {
             return false;
         }
-        if !heads_compatible(ptoks, format.head()) {
+        if !self.heads_compatible(ptoks, format.head()) {
             return false;
         }
         let key = format!("{}\u{0}{}", pattern.raw, format.raw);
         if let Some(&r) = self.reach.get(&key) {
             return r;
         }
-        let narrower: Vec<&Format> = others
-            .iter()
-            .copied()
-            .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
-            .collect();
+        // Which of the others are narrower than `format`: the same answer
+        // on every call for one format (its others are the same set), found
+        // once and kept by name (never by position in `others`).
+        let names = match self.narrower.get(&format.raw) {
+            Some(n) => n.clone(),
+            None => {
+                let n: Vec<String> = others
+                    .iter()
+                    .filter(|o| o.raw != format.raw && self.strictly_narrower(o, format))
+                    .map(|o| o.raw.clone())
+                    .collect();
+                self.narrower.insert(format.raw.clone(), n.clone());
+                n
+            }
+        };
+        let narrower: Vec<&Format> = if names.is_empty() {
+            Vec::new()
+        } else {
+            others
+                .iter()
+                .copied()
+                .filter(|o| names.contains(&o.raw))
+                .collect()
+        };
         self.decide(ptoks, format, &narrower, key)
     }
 
@@ -884,7 +924,7 @@ impl Matcher {
         if !(ps.starts_with(&fs) || fs.starts_with(&ps)) {
             return false;
         }
-        if !heads_compatible(ptoks, format.head()) {
+        if !self.heads_compatible(ptoks, format.head()) {
             return false;
         }
         let key = format!("{}\u{0}{}\u{0}unless", pattern.raw, format.raw);
@@ -892,6 +932,18 @@ impl Matcher {
             return r;
         }
         self.decide(ptoks, format, before, key)
+    }
+
+    /// [`heads_compatible`], remembered by the two heads: a policy's
+    /// Resources share a few (partition, service, region, account).
+    fn heads_compatible(&mut self, ptoks: &[Tok], fhead: &[Tok]) -> bool {
+        let key = (head_of(ptoks).to_vec(), fhead.to_vec());
+        if let Some(&r) = self.heads.get(&key) {
+            return r;
+        }
+        let r = heads_compatible(ptoks, fhead);
+        self.heads.insert(key, r);
+        r
     }
 
     fn decide(
@@ -1033,7 +1085,13 @@ fn heads_compatible(ptoks: &[Tok], fhead: &[Tok]) -> bool {
     };
     let (p, f) = (split(ptoks), split(fhead));
     (0..5).all(|i| match (p.get(i), f.get(i)) {
-        (Some(a), Some(b)) => exists(&[a, b], &[]) != Some(false),
+        // Literal text on either side is one string to run the other over.
+        (Some(a), Some(b)) => match (literal_word(a), literal_word(b)) {
+            (Some(x), Some(y)) => x == y,
+            (Some(x), None) => accepts(b, &x),
+            (None, Some(y)) => accepts(a, &y),
+            (None, None) => exists(&[a, b], &[]) != Some(false),
+        },
         _ => true,
     })
 }
