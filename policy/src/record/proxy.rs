@@ -1301,6 +1301,20 @@ mod tests {
             n.resources.iter().cloned().collect::<Vec<_>>(),
             ["arn:aws:iam::123456789012:role/forecast-import"]
         );
+        // Its call log line replays (read as CloudTrail) to the same need.
+        let line = crate::record::log::proxy_line(&c, Some("forecast"), 0);
+        let raw = crate::record::cloudtrail::Raw {
+            index: 1,
+            line: 1,
+            bytes: line.to_string().into_bytes(),
+        };
+        let replayed = match crate::record::cloudtrail::call_of(&raw, "calls.jsonl").unwrap() {
+            crate::record::cloudtrail::Record::Call(c, _, _) => c,
+            crate::record::cloudtrail::Record::Other(t) => panic!("{t}"),
+        };
+        let mut again = Recording::new(Options::default());
+        again.add(idx, &replayed);
+        assert_eq!(again.need("iam:PassRole"), rec.need("iam:PassRole"));
         // appflow (rest-json): the optional
         // metadataCatalogConfig.glueDataCatalog.roleArn, sent.
         let h = signed(
