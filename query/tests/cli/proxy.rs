@@ -12,7 +12,8 @@
 //!   streamed through with bounded memory; all answered and counted, the
 //!   recorder keeps serving and writes its outputs at Ctrl-C.
 //!
-//! - The AWS SDK for JavaScript v3 (npm, pinned) the same way, with
+//! - The AWS SDK for JavaScript v3 (npm, pinned) the same way (a
+//!   multipart upload and a CopyObject among its calls), with
 //!   `https-proxy-agent` + `@smithy/node-http-handler` and
 //!   `NODE_EXTRA_CA_CERTS`.
 //!
@@ -485,9 +486,17 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
             {"Sid": "S3Bucket", "Effect": "Allow",
              "Action": ["s3:CreateBucket", "s3:ListBucket"],
              "Resource": "arn:aws:s3:::iamref-js-bucket"},
+            // up/big.bin: written by the multipart upload, read only as
+            // CopyObject's source; copies/big.bin only written.
             {"Sid": "S3Object", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject"],
-             "Resource": "arn:aws:s3:::iamref-js-bucket/in/b.txt"},
+             "Action": ["s3:PutObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
+                          "arn:aws:s3:::iamref-js-bucket/in/b.txt",
+                          "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
+            {"Sid": "S3Object2", "Effect": "Allow",
+             "Action": ["s3:GetObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/in/b.txt",
+                          "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
             {"Sid": "SqsQueue", "Effect": "Allow",
              "Action": ["sqs:CreateQueue", "sqs:ReceiveMessage", "sqs:SendMessage"],
              "Resource": "arn:aws:sqs:us-east-1:123456789012:iamref-js-queue"}
@@ -501,10 +510,11 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
     );
     assert!(
         stderr.contains(
-            "proxy: 10 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
+            "proxy: 14 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
         ),
         "{stderr}"
     );
+    assert_eq!(check_replay(dir.path(), &[]), expected);
     let log = std::fs::read_to_string(dir.path().join("calls.jsonl")).unwrap();
     for (what, text) in [
         ("stdout", &stdout),
