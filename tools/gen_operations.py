@@ -19,10 +19,11 @@ the rest protocols, `rq:WIRE` / `rh:WIRE` for the query and header members
 the operation requires (they tell apart operations of one method and URI);
 and `p:PATH` for each member that holds an IAM role (a role ARN or name the
 call passes to the service: Lambda CreateFunction's `Role`, CodeBuild
-CreateProject's `serviceRole`), `PATH` its member name or, one structure
-deep, `Parent.Member` (CodePipeline CreatePipeline's `pipeline.roleArn`),
-followed by `!` when the model requires it (every member on the path in its
-structure's `required` list). The recorder (`policy/src/record/ops.rs`)
+CreateProject's `serviceRole`), `PATH` its member name or, through nested
+structures however deep, the member names on the way, dot-separated
+(CodePipeline CreatePipeline's `pipeline.roleArn`, `Outer.Inner.RoleArn`;
+roles inside lists and maps are not listed), followed by `!` when the model
+requires it (every member on the path in its structure's `required` list). The recorder (`policy/src/record/ops.rs`)
 reads them: an `iam:PassRole` tied to a required role member is always
 needed, one tied only to optional members when the call sends one.
 
@@ -63,6 +64,12 @@ RESOURCE = re.compile(r"(Name|Arn|ARN|Id|Url|URL|Bucket|Key|Identifier|Prefix|Co
 # `serviceRole`, `IamRoleArn`, `MonitoringRoleArn`, `executionRole`,
 # `roleARN`, `DomainIAMRoleName`): string members that are not enums.
 ROLE = re.compile(r"role(arn|name)?$", re.I)
+# Role members that are no IAM role (a Snowflake role, OpenSearch's SAML
+# backend role), found with ROLE in nested structures: never listed.
+NOT_IAM_ROLE = re.compile(r"(snowflake|backend|databaseaccesscontrol)role$", re.I)
+# Structures that describe what to list, not what is passed (`filter`):
+# not entered.
+NOT_PASSED = re.compile(r"^filters?$", re.I)
 # Members that carry secrets or keys, never resource names: never listed.
 SECRET = re.compile(r"(CustomerKey|Token|Password|Secret(String|Binary)|KeyMaterial|PrivateKey|AccessKey)", re.I)
 
@@ -108,26 +115,42 @@ def clean(s):
 
 def is_role(model, name, m):
     target = model["shapes"].get(m.get("shape"), {})
-    return bool(ROLE.search(name)) and target.get("type") == "string" and "enum" not in target
+    return (bool(ROLE.search(name)) and not NOT_IAM_ROLE.search(name)
+            and target.get("type") == "string" and "enum" not in target)
 
 
-def roles(model, shape):
+# How deep `roles` looks into nested structures (botocore's shapes may
+# refer to themselves; a shape already on the path is not entered again).
+MAX_DEPTH = 8
+
+
+def roles(model, shape, shape_name=None):
     """The `p:` entries of an input shape: its role members, and those of
-    its structure members one level down; `!` when required all the way."""
+    the structures it holds, however deep (`Outer.Inner.RoleArn`), through
+    structure members only (a role inside a list or a map is left out: the
+    path cannot say which element, so the model does not decide); `!` when
+    required all the way (every member on the path in its structure's
+    `required` list)."""
     out = []
-    required = set(shape.get("required", []))
-    for name, m in sorted(shape.get("members", {}).items()):
-        if is_role(model, name, m):
-            out.append(f"p:{name}" + ("!" if name in required else ""))
-    for name, m in sorted(shape.get("members", {}).items()):
-        inner = model["shapes"].get(m.get("shape"), {})
-        if inner.get("type") != "structure":
-            continue
-        inner_required = set(inner.get("required", []))
-        for child, cm in sorted(inner.get("members", {}).items()):
-            if is_role(model, child, cm):
-                req = name in required and child in inner_required
-                out.append(f"p:{name}.{child}" + ("!" if req else ""))
+
+    def walk(shape, prefix, required_above, seen, depth):
+        required = set(shape.get("required", []))
+        items = sorted(shape.get("members", {}).items())
+        for name, m in items:
+            if is_role(model, name, m):
+                req = required_above and name in required
+                out.append(f"p:{prefix}{name}" + ("!" if req else ""))
+        if depth >= MAX_DEPTH:
+            return
+        for name, m in items:
+            inner_name = m.get("shape")
+            inner = model["shapes"].get(inner_name, {})
+            if inner.get("type") != "structure" or inner_name in seen or NOT_PASSED.search(name):
+                continue
+            walk(inner, f"{prefix}{name}.", required_above and name in required,
+                 seen | {inner_name}, depth + 1)
+
+    walk(shape, "", True, {shape_name}, 0)
     return out
 
 
@@ -171,7 +194,7 @@ def members(model, op, protocol):
         if tag in ("q", "h") and not (RESOURCE.search(name) or is_role(model, name, m)):
             continue
         out.append(f"{tag}:{name}" if wire == name else f"{tag}:{wire}={name}")
-    return out + roles(model, shape)
+    return out + roles(model, shape, inp["shape"])
 
 
 def service_line(client, model):
@@ -228,7 +251,7 @@ def main():
         f"# Generated by tools/gen_operations.py from {names}; do not edit.",
         "# S\tclient\tsigning_name\tendpoint_prefix\tprotocol\ttarget_prefix",
         "# O\toperation\tmethod\trequest_uri\tmembers (LOC:[WIRE=]Member; l uri label, q query, h header, b body;"
-        " rq/rh required query/header; p:[Parent.]Member[!] a passed IAM role, ! required)",
+        " rq/rh required query/header; p:[Parent.]*Member[!] a passed IAM role, ! required)",
     ]
     for client in sorted(services):
         line, _, ops = services[client]

@@ -996,6 +996,81 @@ mod tests {
     }
 
     #[test]
+    fn a_role_member_nested_deeper_than_one_structure_is_read_from_the_request() {
+        let idx = ops::tests::snapshot_index();
+        // Constructed records. forecast CreateDatasetImportJob: botocore's
+        // model requires DataSource, its S3Config and that one's RoleArn
+        // (`p:DataSource.S3Config.RoleArn!`): always needed, on the role
+        // CloudTrail's camelCase parameters name.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "forecast.amazonaws.com",
+                "CreateDatasetImportJob",
+                serde_json::json!({
+                    "datasetImportJobName": "daily",
+                    "datasetArn": "arn:aws:forecast:us-east-1:123456789012:dataset/sales",
+                    "dataSource": {"s3Config": {
+                        "path": "s3://constructed-bucket/sales.csv",
+                        "roleArn": "arn:aws:iam::123456789012:role/forecast-import"}}
+                }),
+            ),
+        );
+        let n = r.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/forecast-import"]
+        );
+        // CSM names no parameters: still needed, on the account's roles.
+        let mut r = Recording::new(Options::default());
+        r.add(idx, &csm_call("forecast", "CreateDatasetImportJob"));
+        assert!(!r.need("iam:PassRole").unwrap().conditional);
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/*"]
+        );
+        // appflow CreateFlow: metadataCatalogConfig.glueDataCatalog.roleArn,
+        // optional at the first level: conditional without it, needed on
+        // the role when the call sends it.
+        let bare =
+            serde_json::json!({"flowName": "orders", "triggerConfig": {"triggerType": "OnDemand"}});
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call("appflow.amazonaws.com", "CreateFlow", bare.clone()),
+        );
+        assert!(r.need("iam:PassRole").unwrap().conditional);
+        assert!(!r.granted().iter().any(|n| n.action == "iam:PassRole"));
+        let mut sent = bare;
+        sent["metadataCatalogConfig"] = serde_json::json!({"glueDataCatalog": {
+            "roleArn": "arn:aws:iam::123456789012:role/appflow-glue",
+            "databaseName": "orders", "tablePrefix": "t"}});
+        r.add(
+            idx,
+            &trail_call("appflow.amazonaws.com", "CreateFlow", sent),
+        );
+        let n = r.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/appflow-glue"]
+        );
+        // A path through something that is not an object sends nothing.
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "appflow.amazonaws.com",
+                "CreateFlow",
+                serde_json::json!({"flowName": "orders", "metadataCatalogConfig": "glueDataCatalog"}),
+            ),
+        );
+        assert!(r.need("iam:PassRole").unwrap().conditional);
+    }
+
+    #[test]
     fn copy_object_reads_the_source_and_writes_only_the_destination() {
         let idx = ops::tests::snapshot_index();
         let mut r = Recording::new(Options::default());

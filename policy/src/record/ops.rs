@@ -846,6 +846,31 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn pass_role_from_role_members_nested_deeper_than_one_structure() {
+        // botocore: CreateDatasetImportJobRequest requires DataSource,
+        // DataSource S3Config, S3Config RoleArn; CreateFlowRequest's
+        // metadataCatalogConfig is optional (its glueDataCatalog requires
+        // roleArn).
+        assert_eq!(
+            pass("forecast", "CreateDatasetImportJob"),
+            (
+                Class::Always,
+                vec!["DataSource.S3Config.RoleArn".to_string()],
+                PassRoleEvidence::Required
+            )
+        );
+        let (class, members, evidence) = pass("appflow", "CreateFlow");
+        assert!(matches!(class, Class::Conditional(_)));
+        assert_eq!(
+            (members, evidence),
+            (
+                vec!["metadataCatalogConfig.glueDataCatalog.roleArn".to_string()],
+                PassRoleEvidence::Optional
+            )
+        );
+    }
+
+    #[test]
     fn pass_role_without_a_role_member_stays_conditional() {
         // events PutTargets: the roles are inside the Targets list.
         let (class, members, evidence) = pass("events", "PutTargets");
@@ -1062,6 +1087,9 @@ pub(crate) mod tests {
         assert_eq!(of(PassRoleEvidence::Override), ROLE_OVERRIDES.len());
         assert!(of(PassRoleEvidence::Required) > 250, "{c:?}");
         assert!(of(PassRoleEvidence::Optional) > 250, "{c:?}");
+        // Role members through nested structures, however deep: fewer
+        // undecided than with one structure deep (190 of 821).
+        assert!(of(PassRoleEvidence::Undecided) < 190, "{c:?}");
     }
 
     #[test]

@@ -67,8 +67,8 @@ pub struct Operation {
     /// Header members the operation requires (rest protocols).
     pub required_headers: Vec<&'static str>,
     /// The members that pass an IAM role (`Role`, `pipeline.roleArn`: a
-    /// member name, or `Parent.Member` one structure deep), and whether
-    /// the model requires each.
+    /// member name, or the path to it through nested structures,
+    /// `Outer.Inner.RoleArn`), and whether the model requires each.
     pub roles: Vec<(&'static str, bool)>,
 }
 
@@ -459,6 +459,72 @@ fn body_member(
     Some(xml_unescape(&body[i..i + j]))
 }
 
+/// The string a nested role member (`pipeline.roleArn`,
+/// `Outer.Inner.RoleArn`: structures only) holds in a request: in a JSON
+/// body, the objects on the path (member names as the JSON protocols write
+/// them, matched without regard to case as CloudTrail's are); in a query
+/// or EC2 form, the flattened `Outer.Inner.RoleArn` pair (EC2 capitalizes
+/// each name). XML bodies are not read for nested members.
+fn nested_role(
+    json: Option<&serde_json::Value>,
+    form: &[(String, String)],
+    query: &[(String, String)],
+    protocol: Protocol,
+    path: &str,
+) -> Option<String> {
+    if let Some(v) = json {
+        return super::cloudtrail::param_path(v, path)
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+    }
+    if !matches!(protocol, Protocol::Query | Protocol::Ec2) {
+        return None;
+    }
+    let wire: String = if protocol == Protocol::Ec2 {
+        path.split('.')
+            .map(|p| {
+                let mut c = p.chars();
+                c.next()
+                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(".")
+    } else {
+        path.to_string()
+    };
+    form.iter()
+        .chain(query)
+        .find(|(k, _)| k.eq_ignore_ascii_case(&wire))
+        .map(|(_, v)| v.clone())
+}
+
+/// Sets `a.b.c` of the call's parameters to a string, as nested objects
+/// (where the recorder's `param_path` finds it, as in CloudTrail's
+/// `requestParameters`); a path through a value that is not an object
+/// (never the case for a model's own paths) is left alone.
+fn put_path(params: &mut serde_json::Map<String, serde_json::Value>, path: &str, v: String) {
+    if v.is_empty() {
+        return;
+    }
+    let mut parts = path.split('.').peekable();
+    let mut at = params;
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            at.entry(part.to_string())
+                .or_insert(serde_json::Value::String(v));
+            return;
+        }
+        let next = at
+            .entry(part.to_string())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        match next.as_object_mut() {
+            Some(o) => at = o,
+            None => return,
+        }
+    }
+}
+
 fn xml_unescape(s: &str) -> String {
     s.replace("&lt;", "<")
         .replace("&gt;", ">")
@@ -547,6 +613,11 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
                     .or_insert_with(|| serde_json::Value::String(v.clone()));
             }
             params.insert(m.name.to_string(), serde_json::Value::String(v));
+        }
+    }
+    for (path, _) in op.roles.iter().filter(|(p, _)| p.contains('.')) {
+        if let Some(v) = nested_role(json.as_ref(), &form, &query, svc.protocol, path) {
+            put_path(&mut params, path, v);
         }
     }
     let (service, region, account) = match sc {
@@ -1191,6 +1262,130 @@ mod tests {
         assert_eq!(
             res("iam:PassRole"),
             ["arn:aws:iam::123456789012:role/resize-exec"]
+        );
+    }
+
+    #[test]
+    fn role_members_nested_deeper_than_one_structure_come_from_bodies_and_forms() {
+        let idx = ops::tests::snapshot_index();
+        let mut rec = Recording::new(Options::default());
+        // forecast (json protocol): the required DataSource.S3Config.RoleArn.
+        let h = signed(
+            "forecast",
+            "us-east-1",
+            &[
+                ("X-Amz-Target", "AmazonForecast.CreateDatasetImportJob"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+        );
+        let c = call(
+            "POST",
+            "forecast.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            r#"{"DatasetImportJobName":"daily","DatasetArn":"arn:aws:forecast:us-east-1:123456789012:dataset/sales","DataSource":{"S3Config":{"Path":"s3://constructed-bucket/sales.csv","RoleArn":"arn:aws:iam::123456789012:role/forecast-import"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateDatasetImportJob");
+        let p = c.params.as_ref().unwrap();
+        assert_eq!(
+            p["DataSource"],
+            serde_json::json!({"S3Config": {"RoleArn": "arn:aws:iam::123456789012:role/forecast-import"}}),
+            "only the role of the structure is kept: {p}"
+        );
+        rec.add(idx, &c);
+        let n = rec.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            n.resources.iter().cloned().collect::<Vec<_>>(),
+            ["arn:aws:iam::123456789012:role/forecast-import"]
+        );
+        // Its call log line replays (read as CloudTrail) to the same need.
+        let line = crate::record::log::proxy_line(&c, Some("forecast"), 0);
+        let raw = crate::record::cloudtrail::Raw {
+            index: 1,
+            line: 1,
+            bytes: line.to_string().into_bytes(),
+        };
+        let replayed = match crate::record::cloudtrail::call_of(&raw, "calls.jsonl").unwrap() {
+            crate::record::cloudtrail::Record::Call(c, _, _) => c,
+            crate::record::cloudtrail::Record::Other(t) => panic!("{t}"),
+        };
+        let mut again = Recording::new(Options::default());
+        again.add(idx, &replayed);
+        assert_eq!(again.need("iam:PassRole"), rec.need("iam:PassRole"));
+        // appflow (rest-json): the optional
+        // metadataCatalogConfig.glueDataCatalog.roleArn, sent.
+        let h = signed(
+            "appflow",
+            "us-east-1",
+            &[("Content-Type", "application/json")],
+        );
+        let c = call(
+            "POST",
+            "appflow.us-east-1.amazonaws.com",
+            "/create-flow",
+            "",
+            &h,
+            r#"{"flowName":"orders","metadataCatalogConfig":{"glueDataCatalog":{"roleArn":"arn:aws:iam::123456789012:role/appflow-glue","databaseName":"orders","tablePrefix":"t"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateFlow");
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        let n = rec.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            n.resources.iter().cloned().collect::<Vec<_>>(),
+            ["arn:aws:iam::123456789012:role/appflow-glue"]
+        );
+        // Not sent (or not a string): conditional.
+        let c = call(
+            "POST",
+            "appflow.us-east-1.amazonaws.com",
+            "/create-flow",
+            "",
+            &h,
+            r#"{"flowName":"orders","metadataCatalogConfig":{"glueDataCatalog":{"roleArn":7}}}"#,
+        )
+        .unwrap();
+        assert_eq!(param(&c, "flowName"), Some("orders"));
+        assert!(c
+            .params
+            .as_ref()
+            .unwrap()
+            .get("metadataCatalogConfig")
+            .is_none());
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        assert!(rec.need("iam:PassRole").unwrap().conditional);
+        // The query protocol: the flattened `Parent.Member` form pair.
+        let h = signed(
+            "elasticbeanstalk",
+            "us-east-1",
+            &[(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+        );
+        let c = call(
+            "POST",
+            "elasticbeanstalk.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            "Action=CreateApplication&Version=2010-12-01&ApplicationName=web&ResourceLifecycleConfig.ServiceRole=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Feb-lifecycle",
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateApplication");
+        assert_eq!(
+            crate::record::cloudtrail::param_path(
+                c.params.as_ref().unwrap(),
+                "ResourceLifecycleConfig.ServiceRole"
+            )
+            .and_then(|v| v.as_str()),
+            Some("arn:aws:iam::123456789012:role/eb-lifecycle")
         );
     }
 

@@ -3,14 +3,17 @@
 //! - boto3 (pinned) through the proxy (`HTTPS_PROXY`, `AWS_CA_BUNDLE`,
 //!   client-side monitoring off) against moto's server (pinned) on
 //!   127.0.0.1 behind `--upstream-endpoint`: the exact policy, resources
-//!   named; no credential or body anywhere; the call log replays to the
-//!   same policy. CSM listens in the same recording (`--port 0`).
+//!   named, a multipart upload and copies (GetObject on the copy source,
+//!   PutObject on the destinations, no ACL / object-lock grant); no
+//!   credential or body anywhere; the call log replays to the same policy.
+//!   CSM listens in the same recording (`--port 0`).
 //! - Hostile input on the proxy port (no Python needed): garbage, a
 //!   half-open connection, 1,000 connections at once, a 100 MB body
 //!   streamed through with bounded memory; all answered and counted, the
 //!   recorder keeps serving and writes its outputs at Ctrl-C.
 //!
-//! - The AWS SDK for JavaScript v3 (npm, pinned) the same way, with
+//! - The AWS SDK for JavaScript v3 (npm, pinned) the same way (a
+//!   multipart upload and a CopyObject among its calls), with
 //!   `https-proxy-agent` + `@smithy/node-http-handler` and
 //!   `NODE_EXTRA_CA_CERTS`.
 //!
@@ -21,7 +24,7 @@
 //! fails under IAMREF_TEST_STRICT=1.
 
 use crate::support::live::{free_tcp_port, venv, Killed};
-use crate::support::record::{Recorder, TOKEN};
+use crate::support::record::{check_replay, Recorder, TOKEN};
 use iamref_testkit::python::{pins, run_bounded};
 use iamref_testkit::skip;
 use serde_json::{json, Value};
@@ -144,17 +147,32 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
              "Action": ["logs:CreateLogStream"],
              "Resource": format!("arn:aws:logs:us-east-1:{acct}:log-group:/iamref/proxy:log-stream:stream-1")},
             {"Sid": "S3Bucket", "Effect": "Allow",
-             "Action": ["s3:CreateBucket", "s3:ListBucket"],
+             "Action": ["s3:ListBucket"],
              "Resource": "arn:aws:s3:::iamref-proxy-bucket"},
-            {"Sid": "S3Object", "Effect": "Allow",
-             "Action": ["s3:PutObject"],
-             "Resource": "arn:aws:s3:::iamref-proxy-bucket/reports/a.txt"},
+            {"Sid": "S3Bucket2", "Effect": "Allow",
+             "Action": ["s3:CreateBucket"],
+             "Resource": ["arn:aws:s3:::iamref-proxy-bucket",
+                          "arn:aws:s3:::iamref-proxy-copies"]},
             // The failed GetObject (NoSuchKey) is recorded as such and
-            // counts, as CSM calls do.
-            {"Sid": "S3Object2", "Effect": "Allow",
+            // counts, as CSM calls do. uploads/big.bin is read only as
+            // the copy source of UploadPartCopy and CopyObject: their
+            // s3:GetObject is on it, never on the destinations.
+            {"Sid": "S3Object", "Effect": "Allow",
              "Action": ["s3:GetObject"],
              "Resource": ["arn:aws:s3:::iamref-proxy-bucket/reports/a.txt",
-                          "arn:aws:s3:::iamref-proxy-bucket/reports/missing.txt"]},
+                          "arn:aws:s3:::iamref-proxy-bucket/reports/missing.txt",
+                          "arn:aws:s3:::iamref-proxy-bucket/uploads/big.bin"]},
+            // PutObject on what was written: the plain upload, the
+            // multipart upload's object (CreateMultipartUpload, UploadPart,
+            // CompleteMultipartUpload; no PutObjectAcl, PutObjectLegalHold,
+            // PutObjectRetention or PutObjectTagging without their
+            // headers), the copied part's upload and the copy.
+            {"Sid": "S3Object2", "Effect": "Allow",
+             "Action": ["s3:PutObject"],
+             "Resource": ["arn:aws:s3:::iamref-proxy-bucket/reports/a.txt",
+                          "arn:aws:s3:::iamref-proxy-bucket/uploads/big.bin",
+                          "arn:aws:s3:::iamref-proxy-copies/copies/big.bin",
+                          "arn:aws:s3:::iamref-proxy-copies/parts/copied.bin"]},
             {"Sid": "SecretsmanagerSecret", "Effect": "Allow",
              "Action": ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue"],
              "Resource": format!("arn:aws:secretsmanager:us-east-1:{acct}:secret:iamref/proxy-secret-??????")},
@@ -170,12 +188,21 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
         serde_json::to_string_pretty(&policy).unwrap()
     );
     assert!(!policy.to_string().contains("\"*\""), "{policy}");
+    for not in [
+        "s3:PutObjectAcl",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:GetObjectVersion",
+    ] {
+        assert!(!policy.to_string().contains(not), "{not}: {policy}");
+    }
     // The failure is kept with its status; the counters say what came.
     assert!(
         stderr.contains("s3:GetObject: failed with NoSuchKey (HTTP 404)"),
         "{stderr}"
     );
-    assert!(stderr.contains("proxy: 15 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed, 0 tunneled"), "{stderr}");
+    assert!(stderr.contains("proxy: 23 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed, 0 tunneled"), "{stderr}");
     assert!(
         stderr.contains(&format!("AWS_CA_BUNDLE={}", ca.join("ca.pem").display())),
         "{stderr}"
@@ -218,16 +245,10 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
             assert!(!text.contains(secret), "{secret} in {what}: {text}");
         }
     }
-    // The call log replays (CloudTrail-shaped) to the same policy.
-    let replay = iamref_testkit::iamref(dir.path())
-        .args(["policy", "write", "--include-errors", "--from-cloudtrail"])
-        .arg(dir.path().join("calls.jsonl"))
-        .output()
-        .unwrap();
-    let replayed: Value = serde_json::from_slice(&replay.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&replay.stderr)));
-    assert_eq!(replayed, expected);
-    assert_eq!(log.lines().count(), 15, "{log}");
+    // The call log replays (CloudTrail-shaped) to the same policy, the
+    // failed call's grant included.
+    assert_eq!(check_replay(dir.path(), &["--include-errors"]), expected);
+    assert_eq!(log.lines().count(), 23, "{log}");
 }
 
 /// A loopback HTTP server that reads each request's body (Content-Length)
@@ -465,9 +486,17 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
             {"Sid": "S3Bucket", "Effect": "Allow",
              "Action": ["s3:CreateBucket", "s3:ListBucket"],
              "Resource": "arn:aws:s3:::iamref-js-bucket"},
+            // up/big.bin: written by the multipart upload, read only as
+            // CopyObject's source; copies/big.bin only written.
             {"Sid": "S3Object", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject"],
-             "Resource": "arn:aws:s3:::iamref-js-bucket/in/b.txt"},
+             "Action": ["s3:PutObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
+                          "arn:aws:s3:::iamref-js-bucket/in/b.txt",
+                          "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
+            {"Sid": "S3Object2", "Effect": "Allow",
+             "Action": ["s3:GetObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/in/b.txt",
+                          "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
             {"Sid": "SqsQueue", "Effect": "Allow",
              "Action": ["sqs:CreateQueue", "sqs:ReceiveMessage", "sqs:SendMessage"],
              "Resource": "arn:aws:sqs:us-east-1:123456789012:iamref-js-queue"}
@@ -481,10 +510,11 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
     );
     assert!(
         stderr.contains(
-            "proxy: 10 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
+            "proxy: 14 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
         ),
         "{stderr}"
     );
+    assert_eq!(check_replay(dir.path(), &[]), expected);
     let log = std::fs::read_to_string(dir.path().join("calls.jsonl")).unwrap();
     for (what, text) in [
         ("stdout", &stdout),

@@ -208,17 +208,7 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
         }
     }
     // The call log replays to the same policy.
-    let replay = iamref(dir)
-        .args(["policy", "write", "--from-cloudtrail"])
-        .arg(dir.join("calls.jsonl"))
-        .output()
-        .unwrap();
-    assert!(
-        replay.status.success(),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let again: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let again = check_replay(dir, &[]);
     assert_eq!(policy_actions(&again), acts);
     assert_eq!(
         resources_of(&again, "sqs:SendMessage"),
@@ -243,4 +233,33 @@ pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secre
         .unwrap();
     assert_eq!(list["needed"], "always");
     assert_eq!(list["needed_by"], serde_json::json!(["s3:ListObjectsV2"]));
+}
+
+/// Replay equals recording: the recording's call log (`calls.jsonl`)
+/// through `policy write --from-cloudtrail ARGS` is the policy the
+/// recording wrote (`policy.json`), statement for statement; the replayed
+/// policy.
+pub fn check_replay(dir: &Path, args: &[&str]) -> Value {
+    let recorded: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("policy.json")).unwrap()).unwrap();
+    let replay = iamref(dir)
+        .args(["policy", "write"])
+        .args(args)
+        .arg("--from-cloudtrail")
+        .arg(dir.join("calls.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let again: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(
+        again,
+        recorded,
+        "the replayed call log is not the recorded policy: {}",
+        serde_json::to_string_pretty(&again).unwrap()
+    );
+    again
 }
