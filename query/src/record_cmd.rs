@@ -123,10 +123,22 @@ pub fn read_calls(
     trail: &TrailArgs,
     options: Options,
 ) -> Result<Input> {
+    read_calls_each(idx, path, trail, options, &mut |_| {})
+}
+
+/// [`read_calls`], handing each call to `each` as well.
+pub fn read_calls_each(
+    idx: &OperationIndex,
+    path: Option<&Path>,
+    trail: &TrailArgs,
+    options: Options,
+    each: &mut dyn FnMut(&Call),
+) -> Result<Input> {
     let filter = trail.filter()?;
     let mut rec = Recording::new(options);
-    let add = |rec: &mut Recording, call: Call| {
+    let mut add = |rec: &mut Recording, call: Call| {
         rec.add(idx, &call);
+        each(&call);
     };
     if let Some(dir) = path.filter(|p| p.is_dir()) {
         let files = cloudtrail::files(dir).map_err(input)?;

@@ -15,7 +15,7 @@ use iamref_policy::simulate::knowledge::{
     about_action, about_resource, quick_type, ActionFormats, Knowledge,
 };
 use iamref_policy::simulate::requests::{
-    context_from_json, from_needs, parse_line, ContextError, Defaults, LineError,
+    context_from_json, parse_line, CallRequests, ContextError, Defaults, LineError,
 };
 use iamref_policy::simulate::{
     evaluate_with, Decision, Doc, Layer, Options, Outcome, Policies, PolicyType, Request, Trace,
@@ -641,8 +641,10 @@ fn is_cloudtrail(path: &Path) -> bool {
 
 /// Requests from CloudTrail (or a call log): every action the calls always
 /// need, on each resource the records name (ARNs, else patterns scoped to
-/// their region and account). The trail's principals and source IPs are
-/// not carried per call: `--principal` and `--context-json` give them.
+/// their region and account), per caller: the principal that made the
+/// call, its source IP (`aws:SourceIp`) and region
+/// (`aws:RequestedRegion`). `--principal` and `--context-json` give what
+/// a record does not say.
 fn from_trail(
     conn: &Connection,
     path: &Path,
@@ -650,11 +652,14 @@ fn from_trail(
     quiet: bool,
 ) -> Result<Vec<(Option<usize>, Request)>> {
     let idx = crate::catalog::index(conn)?;
-    let r = crate::record_cmd::read_calls(
+    let options = iamref_policy::record::Options::default();
+    let mut calls = CallRequests::new(options);
+    let r = crate::record_cmd::read_calls_each(
         &idx,
         Some(path),
         &crate::record_cmd::TrailArgs::default(),
-        iamref_policy::record::Options::default(),
+        options,
+        &mut |c| calls.add(&idx, c),
     )?;
     crate::record_cmd::report(&r, quiet);
     let defaults = Defaults {
@@ -662,7 +667,8 @@ fn from_trail(
         resource_account: a.resource_account.clone(),
         context: flag_context(a)?,
     };
-    let out: Vec<(Option<usize>, Request)> = from_needs(r.recording.granted(), &defaults)
+    let out: Vec<(Option<usize>, Request)> = calls
+        .requests(&defaults)
         .into_iter()
         .map(|r| (None, r))
         .collect();

@@ -705,6 +705,10 @@ struct Event {
     event_time: Option<String>,
     #[serde(rename = "awsRegion")]
     region: Option<String>,
+    /// An IP address, or the service that called (`lambda.amazonaws.com`,
+    /// `AWS Internal`): read as a string whatever it holds.
+    #[serde(rename = "sourceIPAddress")]
+    source_ip: Option<serde_json::Value>,
     #[serde(rename = "recipientAccountId")]
     recipient_account: Option<String>,
     #[serde(rename = "errorCode")]
@@ -928,6 +932,13 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
             params,
             response: ev.response_elements.filter(|r| r.is_object()),
             time: ev.event_time,
+            principal: principal.clone(),
+            source_ip: ev
+                .source_ip
+                .as_ref()
+                .and_then(serde_json::Value::as_str)
+                .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
+                .map(|ip| ip.to_string()),
         },
         principal,
         issuer,

@@ -113,6 +113,12 @@ pub struct Call {
     pub response: Option<serde_json::Value>,
     /// ISO 8601 time.
     pub time: Option<String>,
+    /// Who called: CloudTrail's `userIdentity.arn` (a session's ARN for an
+    /// assumed role).
+    pub principal: Option<String>,
+    /// The caller's IP address (CloudTrail's `sourceIPAddress` when it is
+    /// one, not a service name or `AWS Internal`).
+    pub source_ip: Option<String>,
 }
 
 impl Call {

@@ -649,6 +649,9 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         params: (!params.is_empty()).then_some(serde_json::Value::Object(params)),
         response: None,
         time: None,
+        // A signed request names its key, not the principal behind it.
+        principal: None,
+        source_ip: None,
     })
 }
 

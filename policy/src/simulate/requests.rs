@@ -163,8 +163,8 @@ pub fn parse_line(line: &str, d: &Defaults) -> Result<Vec<Request>, LineError> {
 }
 
 /// The requests of a recording's needs: each action on each resource it
-/// was seen on (`*` when none), with the defaults (a trail's principals
-/// and source IPs are not carried per call).
+/// was seen on (`*` when none), with the defaults ([`CallRequests`] gives
+/// a trail's calls their own principals, source IPs and regions).
 pub fn from_needs<'a>(
     needs: impl IntoIterator<Item = &'a crate::record::Need>,
     d: &Defaults,
@@ -187,6 +187,63 @@ pub fn from_needs<'a>(
         }
     }
     out
+}
+
+/// Who made a call, from where and to which region: what a trail says of
+/// each call besides its action and resources.
+type Caller = (Option<String>, Option<String>, Option<String>);
+
+/// The requests of a trail's calls, each with its caller: the calls are
+/// recorded apart per (principal, source IP, region), so a request carries
+/// the principal that made the call, `aws:SourceIp` and
+/// `aws:RequestedRegion` (the defaults fill what a record does not say;
+/// a record's own values replace them, as a request line's do).
+pub struct CallRequests {
+    options: crate::record::Options,
+    by_caller: std::collections::BTreeMap<Caller, crate::record::Recording>,
+}
+
+impl CallRequests {
+    pub fn new(options: crate::record::Options) -> CallRequests {
+        CallRequests {
+            options,
+            by_caller: Default::default(),
+        }
+    }
+
+    /// Record one call under its caller.
+    pub fn add(&mut self, idx: &crate::record::ops::OperationIndex, call: &crate::record::Call) {
+        let key = (
+            call.principal.clone(),
+            call.source_ip.clone(),
+            call.region.clone(),
+        );
+        let options = self.options;
+        self.by_caller
+            .entry(key)
+            .or_insert_with(|| crate::record::Recording::new(options))
+            .add(idx, call);
+    }
+
+    /// Every action the calls always need, on each resource they name,
+    /// per caller (in caller order: principal, source IP, region).
+    pub fn requests(&self, d: &Defaults) -> Vec<Request> {
+        let mut out = Vec::new();
+        for ((principal, ip, region), rec) in &self.by_caller {
+            let mut own = d.clone();
+            if principal.is_some() {
+                own.principal.clone_from(principal);
+            }
+            if let Some(ip) = ip {
+                own.context.set("aws:SourceIp", vec![ip.clone()]);
+            }
+            if let Some(r) = region {
+                own.context.set("aws:RequestedRegion", vec![r.clone()]);
+            }
+            out.extend(from_needs(rec.granted(), &own));
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -852,6 +852,135 @@ fn cloudtrail_replays_as_requests() {
     assert!(!got.iter().any(|g| g.0 == "s3:GetObjectTagging"), "{got:?}");
 }
 
+/// A constructed trail (not real records): each call is simulated as the
+/// principal that made it, from its source IP, in its region.
+#[test]
+fn cloudtrail_calls_keep_their_principal_source_ip_and_region() {
+    let d = TempDir::new().unwrap();
+    let p = write(
+        &d,
+        "p.json",
+        r#"{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
+   "Condition": {"IpAddress": {"aws:SourceIp": "203.0.113.0/24"},
+                 "ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/app"}}},
+  {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*",
+   "Condition": {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}"#,
+    );
+    let record = |role: &str, ip: &str, region: &str, source: &str, name: &str, params: &str| {
+        format!(
+            r#"{{"eventVersion": "1.09", "userIdentity": {{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/{role}/s", "accountId": "123456789012", "sessionContext": {{"sessionIssuer": {{"type": "Role", "arn": "arn:aws:iam::123456789012:role/{role}"}}}}}}, "eventTime": "2026-06-14T10:00:00Z", "eventSource": "{source}", "eventName": "{name}", "awsRegion": "{region}", "sourceIPAddress": "{ip}", "requestParameters": {params}, "eventType": "AwsApiCall", "recipientAccountId": "123456789012"}}"#
+        )
+    };
+    let get = r#"{"bucketName": "b", "key": "k"}"#;
+    let send = |region: &str| {
+        format!(r#"{{"queueUrl": "https://sqs.{region}.amazonaws.com/123456789012/jobs"}}"#)
+    };
+    let records = [
+        record(
+            "app",
+            "203.0.113.10",
+            "us-east-1",
+            "s3.amazonaws.com",
+            "GetObject",
+            get,
+        ),
+        record(
+            "app",
+            "198.51.100.7",
+            "us-east-1",
+            "s3.amazonaws.com",
+            "GetObject",
+            get,
+        ),
+        record(
+            "other",
+            "203.0.113.10",
+            "us-east-1",
+            "s3.amazonaws.com",
+            "GetObject",
+            get,
+        ),
+        // A service calling on the role's behalf: no IP address, no aws:SourceIp.
+        record(
+            "app",
+            "AWS Internal",
+            "us-east-1",
+            "s3.amazonaws.com",
+            "GetObject",
+            get,
+        ),
+        record(
+            "app",
+            "203.0.113.10",
+            "eu-west-1",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            &send("eu-west-1"),
+        ),
+        record(
+            "app",
+            "203.0.113.10",
+            "us-east-1",
+            "sqs.amazonaws.com",
+            "SendMessage",
+            &send("us-east-1"),
+        ),
+    ];
+    let trail = write(
+        &d,
+        "trail.json",
+        &format!(r#"{{"Records": [{}]}}"#, records.join(",")),
+    );
+    let (code, out, err) = run(&[
+        "--identity",
+        p.to_str().unwrap(),
+        "--requests",
+        trail.to_str().unwrap(),
+        "-q",
+        "-f",
+        "jsonl",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    let mut got: Vec<(String, String, String, String)> = out
+        .lines()
+        .map(json)
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+            (s("action"), s("principal"), s("resource"), s("decision"))
+        })
+        .collect();
+    got.sort();
+    let app = "arn:aws:sts::123456789012:assumed-role/app/s";
+    let other = "arn:aws:sts::123456789012:assumed-role/other/s";
+    let want = |a: &str, p: &str, r: &str, d: &str| (a.into(), p.into(), r.into(), d.into());
+    let mut expected = vec![
+        // From inside 203.0.113.0/24, as role app: allowed.
+        want("s3:GetObject", app, "arn:aws:s3:::b/k", "allowed"),
+        // From another address; with no address at all.
+        want("s3:GetObject", app, "arn:aws:s3:::b/k", "implicit-deny"),
+        want("s3:GetObject", app, "arn:aws:s3:::b/k", "implicit-deny"),
+        // Another role, from the right address.
+        want("s3:GetObject", other, "arn:aws:s3:::b/k", "implicit-deny"),
+        want(
+            "sqs:SendMessage",
+            app,
+            "arn:aws:sqs:eu-west-1:123456789012:jobs",
+            "allowed",
+        ),
+        want(
+            "sqs:SendMessage",
+            app,
+            "arn:aws:sqs:us-east-1:123456789012:jobs",
+            "implicit-deny",
+        ),
+    ];
+    expected.sort();
+    assert_eq!(got, expected, "{out}");
+    // The failed conditions name what each request carried.
+    assert!(out.contains("198.51.100.7"), "{out}");
+}
+
 // ---------------------------------------------------------------------------
 // Against iam-simulate (npm), on constructed requests
 // ---------------------------------------------------------------------------
