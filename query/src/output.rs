@@ -256,6 +256,16 @@ pub fn tsv_cell(s: &str) -> String {
     }
 }
 
+/// Messages are one line each (a policy cannot inject line breaks into
+/// the report through a quoted value).
+pub fn one_line(s: &str) -> String {
+    if s.contains(['\n', '\r']) {
+        s.replace("\r\n", " ").replace(['\n', '\r'], " ")
+    } else {
+        s.to_string()
+    }
+}
+
 /// Text from input made safe for a terminal: control characters (escape
 /// sequences, carriage returns) escaped, so a name in a log cannot clear
 /// the screen or forge a line.
@@ -272,4 +282,14 @@ pub fn safe(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_removes_breaks() {
+        assert_eq!(one_line("a\nb\r\nc"), "a b c");
+    }
 }

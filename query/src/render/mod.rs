@@ -1,0 +1,11 @@
+//! The output formats that are more than records (those are
+//! [`crate::output::Out`]): one renderer per format, so no command file
+//! words a format of its own.
+//!
+//! - [`table`]: the one column aligner (`Out::table`, `iamref sql`'s
+//!   streamed table, `policy simulate`'s tables).
+//! - [`sarif`]: `policy check --format sarif`.
+//! - [`markdown`]: Markdown (the README's findings table).
+
+pub mod markdown;
+pub mod sarif;
