@@ -1,4 +1,5 @@
-//! Markdown: the README's findings table (`policy check`'s codes).
+//! Markdown: the README's findings table (`policy check`'s codes) and
+//! inline code spans (`diff --format markdown`'s release note).
 
 use iamref_policy::finding::CODES;
 
@@ -22,9 +23,31 @@ pub fn codes_markdown() -> String {
     s
 }
 
+/// Inline code in Markdown, safe for any text.
+pub fn code(s: &str) -> String {
+    if s.is_empty() {
+        return "(none)".to_string();
+    }
+    let ticks = if s.contains('`') { "``" } else { "`" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{}{pad}{ticks}", s.replace('\n', " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_code_spans_survive_backticks() {
+        assert_eq!(code("a"), "`a`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
+        assert_eq!(code(""), "(none)");
+    }
 
     #[test]
     fn codes_table_has_a_row_per_code() {

@@ -5,7 +5,11 @@
 //! - [`table`]: the one column aligner (`Out::table`, `iamref sql`'s
 //!   streamed table, `policy simulate`'s tables).
 //! - [`sarif`]: `policy check --format sarif`.
-//! - [`markdown`]: Markdown (the README's findings table).
+//! - [`diff`]: `iamref diff`'s changelog, Markdown release note, TSV and
+//!   JSON.
+//! - [`markdown`]: Markdown pieces (the README's findings table, code
+//!   spans).
 
+pub mod diff;
 pub mod markdown;
 pub mod sarif;
