@@ -13,3 +13,4 @@
 pub mod diff;
 pub mod markdown;
 pub mod sarif;
+pub mod table;
