@@ -80,26 +80,28 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
             })
         })
         .collect::<Result<_>>()?;
-    let levels: Vec<&str> = a
+    let levels: Vec<&'static str> = a
         .access_level
         .iter()
         .map(|l| {
-            ACCESS_LEVELS
-                .iter()
-                .find(|x| x.eq_ignore_ascii_case(l.trim()))
-                .copied()
-                .ok_or_else(|| {
-                    input(format!(
-                        "--access-level {l:?}: unknown access level; expected one of {}",
-                        ACCESS_LEVELS.join(", ")
-                    ))
-                })
+            diff::access_level(l).ok_or_else(|| {
+                input(format!(
+                    "--access-level {l:?}: unknown access level; expected one of {}",
+                    ACCESS_LEVELS.join(", ")
+                ))
+            })
         })
         .collect::<Result<_>>()?;
     let policy = match &a.since_policy {
         None => None,
         Some(p) => {
-            if !kinds.is_empty() && !kinds.contains(&Kind::Action) {
+            let probe = |_: &str| true;
+            let filter = diff::Filter {
+                kinds: &kinds,
+                actions: Some(&probe),
+                ..diff::Filter::default()
+            };
+            if let Err(diff::FilterError::ActionsExcluded) = filter.check() {
                 return Err(input(
                     "--since-policy selects action changes, but --kind leaves actions out; add --kind action or drop one of the two",
                 ));
@@ -136,17 +138,14 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
     }
 
     let mut changes = diff::diff(&old, &new);
-    changes.retain(|c| {
-        (a.service.is_empty() || a.service.iter().any(|p| p.eq_ignore_ascii_case(&c.prefix)))
-            && (kinds.is_empty() || kinds.contains(&c.kind))
-            && (levels.is_empty()
-                || (c.kind == Kind::Action
-                    && c.access_levels()
-                        .any(|l| levels.iter().any(|x| x.eq_ignore_ascii_case(l)))))
-            && policy.as_ref().is_none_or(|p| {
-                c.kind == Kind::Action && p.grants(&format!("{}:{}", c.prefix, c.name))
-            })
-    });
+    let grants = |action: &str| policy.as_ref().is_some_and(|p| p.grants(action));
+    diff::Filter {
+        prefixes: &a.service,
+        kinds: &kinds,
+        access_levels: &levels,
+        actions: policy.is_some().then_some(&grants as &dyn Fn(&str) -> bool),
+    }
+    .apply(&mut changes);
 
     let names: HashMap<String, &str> = old
         .iter()
