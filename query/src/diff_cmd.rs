@@ -8,7 +8,7 @@ use crate::output::Out;
 use anyhow::{Context, Result};
 use iamref_dataset::diff::{self, Kind};
 use iamref_dataset::domain::ACCESS_LEVELS;
-use iamref_dataset::snapshot::{self, Bundle};
+use iamref_dataset::snapshot::{self, Bundle, GitError, GitTree};
 use iamref_dataset::Service;
 use iamref_policy::grants::{granted_patterns, GrantsError};
 use std::collections::HashMap;
@@ -273,91 +273,19 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
         format!("{rev}:{folder}")
     };
     let listing = git(&["ls-tree", "-r", "-z", &tree], None, spec, which)?;
-    // "<mode> <type> <object>\t<path>\0"
-    let mut manifest: Option<String> = None;
-    let mut files: Vec<(String, String)> = Vec::new();
-    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let entry = String::from_utf8_lossy(entry);
-        let Some((meta, path)) = entry.split_once('\t') else {
-            continue;
-        };
-        let mut parts = meta.split(' ');
-        let (Some(_mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        if kind != "blob" {
-            continue;
-        }
-        if path == "manifest.json" {
-            manifest = Some(oid.to_string());
-        } else if let Some(name) = path.strip_prefix("services/") {
-            if name.ends_with(".json") && !name.contains('/') {
-                files.push((oid.to_string(), path.to_string()));
-            }
-        }
-    }
-    let Some(manifest_oid) = manifest else {
-        return Err(input(format!(
+    let listed = GitTree::parse(&listing);
+    let error = |e: GitError| {
+        match e {
+        GitError::NoManifest => input(format!(
             "{which} {spec}: {folder} at {rev} has no manifest.json, so it is not a snapshot folder; name the folder holding manifest.json and services/ (e.g. {rev}:data)"
-        )));
+        )),
+        GitError::Snapshot(e) => input(format!("{which}: {e}")),
+        e => input(format!("{which} {spec}: {e}")),
+    }
     };
-    let mut request = format!("{manifest_oid}\n");
-    for (oid, _) in &files {
-        request.push_str(oid);
-        request.push('\n');
-    }
-    let blobs = git(
-        &["cat-file", "--batch"],
-        Some(request.into_bytes()),
-        spec,
-        which,
-    )?;
-    // "<oid> blob <size>\n<content>\n" per object.
-    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(files.len() + 1);
-    let mut rest = &blobs[..];
-    while !rest.is_empty() {
-        let nl = rest.iter().position(|b| *b == b'\n').ok_or_else(|| {
-            input(format!(
-                "{which} {spec}: unexpected output from git cat-file"
-            ))
-        })?;
-        let header = String::from_utf8_lossy(&rest[..nl]).to_string();
-        let size: usize = header
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .filter(|_| header.contains(" blob "))
-            .ok_or_else(|| {
-                input(format!(
-                    "{which} {spec}: git cat-file could not read an object ({header})"
-                ))
-            })?;
-        let body = rest.get(nl + 1..nl + 1 + size).ok_or_else(|| {
-            input(format!(
-                "{which} {spec}: truncated output from git cat-file"
-            ))
-        })?;
-        contents.push(body.to_vec());
-        rest = rest.get(nl + 2 + size..).unwrap_or(&[]);
-    }
-    if contents.len() != files.len() + 1 {
-        return Err(input(format!(
-            "{which} {spec}: git returned {} objects for {} files",
-            contents.len(),
-            files.len() + 1
-        )));
-    }
-    let mut contents = contents.into_iter();
-    let manifest_bytes = contents.next().expect("counted");
-    let manifest_name = PathBuf::from(format!("{tree}/manifest.json"));
-    let named: Vec<(PathBuf, Vec<u8>)> = files
-        .iter()
-        .zip(contents)
-        .map(|((_, path), bytes)| (PathBuf::from(format!("{tree}/{path}")), bytes))
-        .collect();
-    let (_, services) = snapshot::parse_snapshot((&manifest_name, &manifest_bytes), named)
-        .map_err(|e| input(format!("{which}: {e}")))?;
+    let request = listed.batch_request().map_err(error)?;
+    let blobs = git(&["cat-file", "--batch"], Some(request), spec, which)?;
+    let (_, services) = listed.read_batch(&tree, &blobs).map_err(error)?;
     Ok(services)
 }
 
