@@ -163,17 +163,10 @@ pub fn parse_manifest(what: &Path, bytes: &[u8]) -> Result<Manifest, Error> {
     let manifest: Manifest =
         serde_json::from_slice(bytes).map_err(|e| Error::Json(what.to_path_buf(), e))?;
     if !READS.contains(&manifest.format) {
-        return Err(Error::Corrupt(format!(
-            "{}: snapshot format {} is not supported (this iamref reads formats {}); {}",
-            what.display(),
-            manifest.format,
-            READS.map(|f| f.to_string()).join(" and "),
-            if manifest.format > FORMAT {
-                "upgrade iamref"
-            } else {
-                "regenerate the snapshot with `iamref build ... --snapshot-dir DIR`"
-            }
-        )));
+        return Err(Error::SnapshotFormat {
+            path: what.to_path_buf(),
+            found: manifest.format,
+        });
     }
     Ok(manifest)
 }
@@ -400,6 +393,15 @@ mod tests {
         let e = read_snapshot(&snap).unwrap_err().to_string();
         assert!(
             e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"),
+            "{e}"
+        );
+        m.format = 0;
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        let e = read_snapshot(&snap).unwrap_err();
+        assert!(matches!(e, Error::SnapshotFormat { found: 0, .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.ends_with("(this iamref reads formats 1 and 2); regenerate the snapshot"),
             "{e}"
         );
     }

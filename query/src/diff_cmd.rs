@@ -179,8 +179,8 @@ pub fn load(spec: &str, which: &str) -> Result<Vec<Service>> {
                 "{which} {spec}: a folder without manifest.json is not a snapshot folder; give a snapshot folder (like data/), a database, or REV:FOLDER"
             )));
         }
-        let (_, services) =
-            snapshot::read_snapshot(path).map_err(|e| input(format!("{which}: {e}")))?;
+        let (_, services) = snapshot::read_snapshot(path)
+            .map_err(|e| input(format!("{which}: {}", crate::exit::dataset_text(&e))))?;
         return Ok(services);
     }
     if path.is_file() {
@@ -279,7 +279,7 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
         GitError::NoManifest => input(format!(
             "{which} {spec}: {folder} at {rev} has no manifest.json, so it is not a snapshot folder; name the folder holding manifest.json and services/ (e.g. {rev}:data)"
         )),
-        GitError::Snapshot(e) => input(format!("{which}: {e}")),
+        GitError::Snapshot(e) => input(format!("{which}: {}", crate::exit::dataset_text(&e))),
         e => input(format!("{which} {spec}: {e}")),
     }
     };
