@@ -16,6 +16,7 @@
 //! Provenance (`pages`, `sources`, page hashes) and documentation links
 //! are not compared: they change without IAM changing.
 
+use crate::domain::ACCESS_LEVELS;
 use crate::model::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -230,6 +231,71 @@ pub fn diff(old: &[Service], new: &[Service]) -> Vec<Change> {
     }
     sort_changes(&mut out);
     out
+}
+
+/// Which changes `iamref diff` keeps: every filter that is set must hold
+/// (an empty list is no filter).
+#[derive(Default)]
+pub struct Filter<'a> {
+    /// Service prefixes, any case.
+    pub prefixes: &'a [String],
+    pub kinds: &'a [Kind],
+    /// Access levels as [`access_level`] spells them: an action change
+    /// whose action has one of them, before or after. Other kinds are
+    /// left out.
+    pub access_levels: &'a [&'static str],
+    /// Only changes to the actions (`prefix:Name`) this accepts (a
+    /// policy's grants); other kinds are left out.
+    pub actions: Option<&'a dyn Fn(&str) -> bool>,
+}
+
+/// Why a [`Filter`] can keep nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// An action filter with kinds that leave actions out.
+    #[error("an action filter selects action changes, but the kinds leave actions out")]
+    ActionsExcluded,
+}
+
+impl Filter<'_> {
+    /// Refuse a filter that can keep nothing whatever the data.
+    pub fn check(&self) -> Result<(), FilterError> {
+        if self.actions.is_some() && !self.kinds.is_empty() && !self.kinds.contains(&Kind::Action) {
+            return Err(FilterError::ActionsExcluded);
+        }
+        Ok(())
+    }
+
+    /// Whether `c` is kept.
+    pub fn keeps(&self, c: &Change) -> bool {
+        (self.prefixes.is_empty()
+            || self
+                .prefixes
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(&c.prefix)))
+            && (self.kinds.is_empty() || self.kinds.contains(&c.kind))
+            && (self.access_levels.is_empty()
+                || (c.kind == Kind::Action
+                    && c.access_levels()
+                        .any(|l| self.access_levels.iter().any(|x| x.eq_ignore_ascii_case(l)))))
+            && self.actions.is_none_or(|grants| {
+                c.kind == Kind::Action && grants(&format!("{}:{}", c.prefix, c.name))
+            })
+    }
+
+    /// Drop the changes not kept.
+    pub fn apply(&self, changes: &mut Vec<Change>) {
+        changes.retain(|c| self.keeps(c));
+    }
+}
+
+/// An access level of a diff filter: one of [`ACCESS_LEVELS`] in any case
+/// (surrounding white space ignored), in its canonical spelling.
+pub fn access_level(s: &str) -> Option<&'static str> {
+    ACCESS_LEVELS
+        .iter()
+        .find(|x| x.eq_ignore_ascii_case(s.trim()))
+        .copied()
 }
 
 /// Canonical order of changes.
@@ -1367,5 +1433,70 @@ mod tests {
                 prop_assert_eq!(s.actions_removed, old.difference(&new).count());
             }
         }
+    }
+
+    #[test]
+    fn filters_keep_what_every_set_filter_allows() {
+        let action = |name: &str, level: &str| Action {
+            access_level: Some(level.to_string()),
+            ..Action::new(name)
+        };
+        let mut old = svc("s3");
+        old.actions.push(action("GetObject", "Read"));
+        let mut new = old.clone();
+        new.actions.push(action("PutObject", "Write"));
+        new.actions.push(action("ListBucket", "List"));
+        let changes = diff(&[old, svc("ec2")], &[new, svc("iam")]);
+        let kept = |f: &Filter| -> Vec<String> {
+            let mut c = changes.clone();
+            f.apply(&mut c);
+            c.iter()
+                .map(|c| format!("{}:{}:{}", c.kind.as_str(), c.prefix, c.name))
+                .collect()
+        };
+        assert_eq!(kept(&Filter::default()).len(), changes.len());
+        let s3 = ["S3".to_string()];
+        assert_eq!(
+            kept(&Filter {
+                prefixes: &s3,
+                ..Filter::default()
+            }),
+            ["action:s3:ListBucket", "action:s3:PutObject"]
+        );
+        let write = [access_level(" write ").unwrap()];
+        assert_eq!(write, ["Write"]);
+        assert_eq!(
+            kept(&Filter {
+                access_levels: &write,
+                ..Filter::default()
+            }),
+            ["action:s3:PutObject"]
+        );
+        let kinds = [Kind::Service];
+        assert_eq!(
+            kept(&Filter {
+                kinds: &kinds,
+                ..Filter::default()
+            }),
+            ["service:ec2:ec2", "service:iam:iam"]
+        );
+        let put = |a: &str| a == "s3:PutObject";
+        let f = Filter {
+            actions: Some(&put),
+            ..Filter::default()
+        };
+        assert_eq!(kept(&f), ["action:s3:PutObject"]);
+        assert_eq!(f.check(), Ok(()));
+        let f = Filter {
+            actions: Some(&put),
+            kinds: &kinds,
+            ..Filter::default()
+        };
+        assert_eq!(f.check(), Err(FilterError::ActionsExcluded));
+        assert_eq!(
+            access_level("Permissions Management"),
+            Some("Permissions management")
+        );
+        assert_eq!(access_level("permissions-management"), None);
     }
 }

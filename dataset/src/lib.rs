@@ -55,6 +55,16 @@ pub enum Error {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A snapshot in a format this iamref does not read
+    /// ([`snapshot::READS`]): newer (upgrade) or retired (regenerate it;
+    /// the binary says how).
+    #[error(
+        "corrupt data: {}: snapshot format {found} is not supported (this iamref reads formats {}); {}",
+        path.display(),
+        snapshot::READS.map(|f| f.to_string()).join(" and "),
+        if *found > snapshot::FORMAT { "upgrade iamref" } else { "regenerate the snapshot" }
+    )]
+    SnapshotFormat { path: PathBuf, found: u32 },
     /// The place to write to is in the way (not a folder, or holds files
     /// that are not ours).
     #[error("{0}")]

@@ -163,17 +163,10 @@ pub fn parse_manifest(what: &Path, bytes: &[u8]) -> Result<Manifest, Error> {
     let manifest: Manifest =
         serde_json::from_slice(bytes).map_err(|e| Error::Json(what.to_path_buf(), e))?;
     if !READS.contains(&manifest.format) {
-        return Err(Error::Corrupt(format!(
-            "{}: snapshot format {} is not supported (this iamref reads formats {}); {}",
-            what.display(),
-            manifest.format,
-            READS.map(|f| f.to_string()).join(" and "),
-            if manifest.format > FORMAT {
-                "upgrade iamref"
-            } else {
-                "regenerate the snapshot with `iamref build ... --snapshot-dir DIR`"
-            }
-        )));
+        return Err(Error::SnapshotFormat {
+            path: what.to_path_buf(),
+            found: manifest.format,
+        });
     }
     Ok(manifest)
 }
@@ -219,6 +212,124 @@ pub fn read_snapshot(dir: &Path) -> Result<(Manifest, Vec<Service>), Error> {
         files.push((f, text));
     }
     parse_snapshot((&mp, &mtext), files)
+}
+
+/// A snapshot folder at a git revision, as `git ls-tree -r -z REV:FOLDER`
+/// lists it: the blob of its `manifest.json` and of each
+/// `services/PREFIX.json` (`(object id, path in the folder)`). Running git
+/// is the caller's; this reads what it prints.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GitTree {
+    pub manifest: Option<String>,
+    pub services: Vec<(String, String)>,
+}
+
+/// What git printed that is not a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    /// The folder has no `manifest.json`.
+    #[error("no manifest.json")]
+    NoManifest,
+    #[error("unexpected output from git cat-file")]
+    Unexpected,
+    /// An object header other than `<oid> blob <size>` (git's
+    /// `<oid> missing`, a tree, …).
+    #[error("git cat-file could not read an object ({0})")]
+    BadObject(String),
+    #[error("truncated output from git cat-file")]
+    Truncated,
+    #[error("git returned {got} objects for {want} files")]
+    Count { got: usize, want: usize },
+    /// The blobs are read, but are not a snapshot.
+    #[error(transparent)]
+    Snapshot(Error),
+}
+
+impl GitTree {
+    /// Read `git ls-tree -r -z` output (`<mode> <type> <object>\t<path>\0`
+    /// per entry); entries other than the snapshot's blobs are ignored.
+    pub fn parse(listing: &[u8]) -> GitTree {
+        let mut tree = GitTree::default();
+        for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+            let entry = String::from_utf8_lossy(entry);
+            let Some((meta, path)) = entry.split_once('\t') else {
+                continue;
+            };
+            let mut parts = meta.split(' ');
+            let (Some(_mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if kind != "blob" {
+                continue;
+            }
+            if path == "manifest.json" {
+                tree.manifest = Some(oid.to_string());
+            } else if let Some(name) = path.strip_prefix("services/") {
+                if name.ends_with(".json") && !name.contains('/') {
+                    tree.services.push((oid.to_string(), path.to_string()));
+                }
+            }
+        }
+        tree
+    }
+
+    /// What to feed `git cat-file --batch`: the manifest's object, then
+    /// each service file's, one a line.
+    pub fn batch_request(&self) -> Result<Vec<u8>, GitError> {
+        let manifest = self.manifest.as_ref().ok_or(GitError::NoManifest)?;
+        let mut request = format!("{manifest}\n");
+        for (oid, _) in &self.services {
+            request.push_str(oid);
+            request.push('\n');
+        }
+        Ok(request.into_bytes())
+    }
+
+    /// Decode the output of `git cat-file --batch` for
+    /// [`batch_request`](Self::batch_request) (`<oid> blob <size>\n<content>\n`
+    /// per object) into the snapshot; `tree` (`REV:FOLDER`) names the files
+    /// in messages.
+    pub fn read_batch(
+        &self,
+        tree: &str,
+        blobs: &[u8],
+    ) -> Result<(Manifest, Vec<Service>), GitError> {
+        let mut contents: Vec<Vec<u8>> = Vec::with_capacity(self.services.len() + 1);
+        let mut rest = blobs;
+        while !rest.is_empty() {
+            let nl = rest
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or(GitError::Unexpected)?;
+            let header = String::from_utf8_lossy(&rest[..nl]).to_string();
+            let size: usize = header
+                .rsplit(' ')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .filter(|_| header.contains(" blob "))
+                .ok_or_else(|| GitError::BadObject(header.clone()))?;
+            let body = rest.get(nl + 1..nl + 1 + size).ok_or(GitError::Truncated)?;
+            contents.push(body.to_vec());
+            rest = rest.get(nl + 2 + size..).unwrap_or(&[]);
+        }
+        if contents.len() != self.services.len() + 1 {
+            return Err(GitError::Count {
+                got: contents.len(),
+                want: self.services.len() + 1,
+            });
+        }
+        let mut contents = contents.into_iter();
+        let manifest_bytes = contents.next().expect("counted");
+        let manifest_name = PathBuf::from(format!("{tree}/manifest.json"));
+        let named: Vec<(PathBuf, Vec<u8>)> = self
+            .services
+            .iter()
+            .zip(contents)
+            .map(|((_, path), bytes)| (PathBuf::from(format!("{tree}/{path}")), bytes))
+            .collect();
+        parse_snapshot((&manifest_name, &manifest_bytes), named).map_err(GitError::Snapshot)
+    }
 }
 
 /// The whole snapshot as one JSON document (`{"manifest":…,"services":[…]}`),
@@ -284,5 +395,72 @@ mod tests {
             e.contains("snapshot format 9 is not supported") && e.contains("upgrade iamref"),
             "{e}"
         );
+        m.format = 0;
+        std::fs::write(snap.join("manifest.json"), to_pretty(&m)).unwrap();
+        let e = read_snapshot(&snap).unwrap_err();
+        assert!(matches!(e, Error::SnapshotFormat { found: 0, .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.ends_with("(this iamref reads formats 1 and 2); regenerate the snapshot"),
+            "{e}"
+        );
+    }
+
+    /// Constructed `git ls-tree -r -z` and `git cat-file --batch` output
+    /// for the sample snapshot (the object ids are made up).
+    #[test]
+    fn a_snapshot_is_read_from_git_output() {
+        let (m, services) = sample();
+        let listing = [
+            "100644 blob aaa\tmanifest.json",
+            "100644 blob bbb\tservices/x.json",
+            "040000 tree ccc\tservices",
+            "100644 blob ddd\tservices/sub/y.json",
+            "100644 blob eee\tREADME.md",
+        ]
+        .map(|e| format!("{e}\0"))
+        .concat();
+        let tree = GitTree::parse(listing.as_bytes());
+        assert_eq!(tree.manifest.as_deref(), Some("aaa"));
+        assert_eq!(
+            tree.services,
+            [("bbb".to_string(), "services/x.json".to_string())]
+        );
+        assert_eq!(tree.batch_request().unwrap(), b"aaa\nbbb\n");
+        let manifest = to_pretty(&m);
+        let service = service_bytes(&services[0]);
+        let mut blobs = Vec::new();
+        for (oid, bytes) in [("aaa", &manifest), ("bbb", &service)] {
+            blobs.extend(format!("{oid} blob {}\n", bytes.len()).into_bytes());
+            blobs.extend(bytes.iter());
+            blobs.push(b'\n');
+        }
+        let (m2, back) = tree.read_batch("HEAD:data", &blobs).unwrap();
+        assert_eq!((m2, back), (m, services));
+
+        let e = tree.read_batch("HEAD:data", &blobs[..blobs.len() - 20]);
+        assert!(matches!(e, Err(GitError::Truncated)), "{e:?}");
+        let e = tree.read_batch("HEAD:data", b"aaa missing\n");
+        assert!(
+            matches!(e, Err(GitError::BadObject(ref h)) if h == "aaa missing"),
+            "{e:?}"
+        );
+        let e = tree.read_batch("HEAD:data", b"aaa blob 2\n{}\n");
+        assert!(
+            matches!(e, Err(GitError::Count { got: 1, want: 2 })),
+            "{e:?}"
+        );
+        let mut bad = blobs.clone();
+        let at = bad.iter().rposition(|b| *b == b'{').unwrap();
+        bad[at] = b'[';
+        let e = tree.read_batch("HEAD:data", &bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("HEAD:data/services/x.json: invalid JSON"),
+            "{e}"
+        );
+        assert!(matches!(
+            GitTree::parse(b"100644 blob bbb\tservices/x.json\0").batch_request(),
+            Err(GitError::NoManifest)
+        ));
     }
 }

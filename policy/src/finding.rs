@@ -145,3 +145,51 @@ pub fn severity_of(code: &str) -> Severity {
         .map(|c| c.1)
         .unwrap_or_else(|| panic!("unknown finding code {code}"))
 }
+
+/// How much a code's risk weighs, 0.1 to 10 (the scale of code scanning's
+/// `security-severity`: high from 7, medium from 4): the risks that grant
+/// others access rank highest, then broad grants, then the severity.
+pub fn security_severity(code: &str) -> f32 {
+    match code {
+        "public-principal"
+        | "allow-not-principal"
+        | "privilege-escalation"
+        | "web-identity-trust-unscoped"
+        | "self-rewriting-policy" => 8.0,
+        "credentials-exposure"
+        | "permissions-management"
+        | "allow-not-action"
+        | "allow-not-resource"
+        | "all-actions" => 7.0,
+        _ => match CODES.iter().find(|c| c.0 == code).map(|c| c.1) {
+            Some(Severity::Error) => 6.0,
+            Some(Severity::Warning) => 4.0,
+            Some(Severity::Info) | None => 1.0,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_security_severity_in_range() {
+        for (code, sev, _, _) in CODES {
+            let s = security_severity(code);
+            assert!((0.1..=10.0).contains(&s), "{code}");
+            // No code ranks below the default of its severity.
+            let floor = match sev {
+                Severity::Error => 6.0,
+                Severity::Warning => 4.0,
+                Severity::Info => 1.0,
+            };
+            assert!(s >= floor, "{code}");
+        }
+        assert_eq!(security_severity("public-principal"), 8.0);
+        assert_eq!(security_severity("all-actions"), 7.0);
+        assert_eq!(security_severity("resource-mismatch"), 6.0);
+        assert_eq!(security_severity("resource-star"), 4.0);
+        assert_eq!(security_severity("mismatched-type-but-usable"), 1.0);
+    }
+}

@@ -15,7 +15,8 @@ use std::fmt;
 /// tighten` check their output against and `--split` packs to.
 pub const MANAGED: usize = 6_144;
 
-/// What the quota note says: a policy's size and the limit it is over.
+/// What the quota note says: a policy's size and the limit it is over
+/// (the text names no flag: the binary adds how to split).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Over {
     pub size: usize,
@@ -26,7 +27,7 @@ impl fmt::Display for Over {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "the policy is {} characters (white space outside strings not counted), over the {} a managed policy holds: IAM refuses it (an inline role policy holds 10,240); --split writes it as several policies that each fit",
+            "the policy is {} characters (white space outside strings not counted), over the {} a managed policy holds: IAM refuses it (an inline role policy holds 10,240)",
             self.size, self.limit
         )
     }
@@ -199,5 +200,20 @@ mod tests {
         let pretty = serde_json::to_string_pretty(&p).unwrap();
         assert_eq!(size_of(&p), quota_size(&pretty));
         assert_eq!(size_of(&p), p.to_string().len());
+    }
+
+    #[test]
+    fn the_quota_note_names_no_flag() {
+        let note = Over {
+            size: 7_000,
+            limit: MANAGED,
+        }
+        .to_string();
+        assert!(note.starts_with("the policy is 7000 characters"), "{note}");
+        assert!(
+            note.ends_with("(an inline role policy holds 10,240)"),
+            "{note}"
+        );
+        assert!(!note.contains("--"), "{note}");
     }
 }

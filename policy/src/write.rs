@@ -358,7 +358,7 @@ pub struct Stop {
     /// Resource types it needs that nothing given fits or derives, with
     /// their ARN formats.
     pub missing: Vec<(String, Vec<String>)>,
-    /// What `--widen` would grant.
+    /// What widening would grant (the generic patterns).
     pub widen_to: Vec<String>,
 }
 
@@ -375,6 +375,17 @@ pub enum WriteError {
 }
 
 fn unscoped_message(stops: &[Stop]) -> String {
+    unscoped_text(
+        stops,
+        "widening would grant",
+        "give ARNs of those resource types, or widen to grant the generic patterns (each reported as a note)",
+    )
+}
+
+/// The stops one a line: `  ACTION: needs TYPES; given ARNS; {widen}
+/// PATTERNS`, after a count and before `advice` (the binary words both
+/// with its flags).
+pub fn unscoped_text(stops: &[Stop], widen: &str, advice: &str) -> String {
     let mut s = format!(
         "{} action{} cannot be scoped to the ARNs given without widening:",
         stops.len(),
@@ -392,16 +403,15 @@ fn unscoped_message(stops: &[Stop]) -> String {
             st.given.join(", ")
         };
         s.push_str(&format!(
-            "\n  {}: needs {}; given {}; --widen would grant {}",
+            "\n  {}: needs {}; given {}; {widen} {}",
             st.action,
             need.join(", "),
             given,
             st.widen_to.join(", ")
         ));
     }
-    s.push_str(
-        "\ngive ARNs of those resource types (-r ARN), or pass --widen to grant the generic patterns (each reported as a note)",
-    );
+    s.push('\n');
+    s.push_str(advice);
     s
 }
 
@@ -584,5 +594,25 @@ mod tests {
         assert_eq!(sids, ["S3Object", "S3Object2", "WildcardOnly"]);
         assert_eq!(st[0].actions, ["s3:DeleteObject", "s3:GetObject"]);
         assert_eq!(st[1].resources, ["arn:aws:s3:::b/*"]);
+    }
+
+    #[test]
+    fn an_unscoped_refusal_names_no_flag() {
+        let stop = Stop {
+            action: "s3:GetObject".into(),
+            given: Vec::new(),
+            missing: vec![(
+                "object".into(),
+                vec!["arn:${Partition}:s3:::${BucketName}/${ObjectName}".into()],
+            )],
+            widen_to: vec!["arn:aws:s3:::*/*".into()],
+        };
+        let e = WriteError::Unscoped(vec![stop.clone()]).to_string();
+        assert_eq!(
+            e,
+            "1 action cannot be scoped to the ARNs given without widening:\n  s3:GetObject: needs object (arn:${Partition}:s3:::${BucketName}/${ObjectName}); given none; widening would grant arn:aws:s3:::*/*\ngive ARNs of those resource types, or widen to grant the generic patterns (each reported as a note)"
+        );
+        assert!(!e.contains("--") && !e.contains("-r "), "{e}");
+        assert!(unscoped_text(&[stop.clone(), stop], "W", "A").ends_with("; W arn:aws:s3:::*/*\nA"));
     }
 }

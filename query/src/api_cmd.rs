@@ -14,12 +14,11 @@ use crate::output::{Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_dataset::lookup::{self, ApiRow};
-use iamref_dataset::names::sorted_unique;
 use iamref_dataset::reconcile::{
     count_by_kind, crosscheck as run_crosscheck, DiffKind, Difference,
 };
+pub use iamref_policy::record::CallsRow;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -69,32 +68,6 @@ pub struct CrosscheckArgs {
     pub kind: Option<String>,
     #[command(flatten)]
     pub fmt: crate::output::FormatArg,
-}
-
-/// One action covering some calls (`calls`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CallsRow {
-    /// `prefix:Action`.
-    pub action: String,
-    pub access_level: Option<String>,
-    /// The input calls (`prefix:Operation`) that need it, sorted.
-    pub needed_by: Vec<String>,
-    /// Whether the action is defined in the dataset.
-    pub known: bool,
-    /// `always`, or `conditional` when only some parameters or
-    /// configurations of the calls need it ("may also need").
-    pub needed: String,
-    /// ARNs from the CloudTrail records (resources[] and request
-    /// parameters), else patterns scoped to their region and account;
-    /// `*` for actions without resource types; empty for call lists.
-    pub resources: Vec<String>,
-    /// Why it is conditional; denials ("denied: needs ...").
-    pub notes: Vec<String>,
-    /// Condition-key values every call needing it sets (AWS's `Context`:
-    /// iam:PassRole from lambda:CreateFunction has `iam:PassedToService`
-    /// = `lambda.amazonaws.com`); empty when some call sets none.
-    #[serde(default)]
-    pub context: BTreeMap<String, Vec<String>>,
 }
 
 /// One summary row of `crosscheck` (table output).
@@ -223,31 +196,8 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
     let rows: Vec<CallsRow> = r
         .recording
         .needs()
-        .into_iter()
-        .map(|n| CallsRow {
-            action: n.action.clone(),
-            access_level: n.access_level.clone(),
-            needed_by: sorted_unique(n.calls.iter().cloned().collect()),
-            known: n.known,
-            needed: if n.conditional {
-                "conditional"
-            } else {
-                "always"
-            }
-            .to_string(),
-            resources: if from_list {
-                Vec::new()
-            } else {
-                n.resources.iter().cloned().collect()
-            },
-            notes: n.notes.iter().cloned().collect(),
-            context: n
-                .context
-                .iter()
-                .flatten()
-                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
-                .collect(),
-        })
+        .iter()
+        .map(|n| CallsRow::of(n, !from_list))
         .collect();
     let cells: Vec<Vec<String>> = rows
         .iter()

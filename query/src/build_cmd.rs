@@ -116,43 +116,24 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         let pb = progress(pages.len() as u64, quiet, "parsing");
         let results = pipeline::parse_all(&pages, &|| pb.inc(1));
         pb.finish_and_clear();
-        // A value outside its column's domain is damage: refused, whatever
-        // the other source says.
-        let damaged: Vec<String> = results
-            .iter()
-            .filter_map(|r| r.as_ref().err())
-            .filter(|e| e.is_out_of_domain())
-            .map(|e| format!("  {e}"))
-            .collect();
-        if !damaged.is_empty() {
-            return Err(Failure::Refused(format!(
-                "refused: {} page(s) hold values outside their column's domain; nothing written:\n{}\n\
-                 the pages are damaged (save them again), or the layout changed (the parser needs updating)",
-                damaged.len(),
-                damaged.join("\n")
-            ))
-            .into());
-        }
-        if a.service_reference_dir.is_some() {
-            // With the JSON as a second source, an unreadable page is a
-            // warning: its prefix is covered by the JSON alone (and the
-            // guard names the page if the data being replaced had it).
-            for r in results {
-                match r {
-                    Ok(p) => parsed.push(p),
-                    Err(e) => {
-                        let mut w = e.0;
-                        w.message = format!(
-                            "{}; page skipped, its prefix comes from the JSON service reference only",
-                            w.message
-                        );
-                        warnings.push(w);
-                    }
-                }
+        // The scraper's rule: damage is refused; with the JSON as a second
+        // source, another unreadable page is a warning; without, an error.
+        match pipeline::keep_pages(results, a.service_reference_dir.is_some()) {
+            Ok((pages, mut skipped)) => {
+                parsed = pages;
+                warnings.append(&mut skipped);
             }
-        } else {
-            parsed =
-                pipeline::collect_pages(results).map_err(|e| damage_or_input(e.to_string()))?;
+            Err(PipelineError::Damaged(damaged)) => {
+                let damaged: Vec<String> = damaged.iter().map(|e| format!("  {e}")).collect();
+                return Err(Failure::Refused(format!(
+                    "refused: {} page(s) hold values outside their column's domain; nothing written:\n{}\n\
+                     the pages are damaged (save them again), or the layout changed (the parser needs updating)",
+                    damaged.len(),
+                    damaged.join("\n")
+                ))
+                .into());
+            }
+            Err(e) => return Err(damage_or_input(e.to_string())),
         }
     }
     let captured = a.captured.clone().or_else(|| {

@@ -118,5 +118,5 @@ pub fn print_record_notes(notes: &[RecordNote]) {
 /// then `to_policy::policy_from_needs`.
 pub fn policy_from_needs(conn: &Connection, needs: &[&Need]) -> Result<(Value, Vec<RecordNote>)> {
     let cat = for_request(conn, &to_policy::catalog_request(needs))?;
-    to_policy::policy_from_needs(&cat, needs).map_err(|e| input(e.to_string()))
+    to_policy::policy_from_needs(&cat, needs).map_err(|e| input(crate::write_cmd::write_error(&e)))
 }

@@ -4,6 +4,7 @@ use crate::exit::{input, Exit};
 use crate::lookup::{self, refuse};
 use crate::matching::policy_pattern;
 use crate::output::{tsv_cell, Format, Out};
+use crate::render::table;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_dataset::lookup::{self as data, ActionFilter, ActionInfo, ResourceTypeUse};
@@ -928,21 +929,19 @@ impl<'a> RowSink<'a> {
         use std::io::Write;
         let rows = std::mem::take(&mut self.pending);
         if self.widths.is_none() {
-            let headers: Vec<&str> = self.cols.iter().map(String::as_str).collect();
-            let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+            let mut widths = Vec::new();
+            table::fit(&mut widths, self.cols);
             for r in &rows {
-                for (w, c) in widths.iter_mut().zip(r) {
-                    *w = (*w).max(c.chars().count());
-                }
+                table::fit(&mut widths, r);
             }
-            let head: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
-            let head = self.out.bold(&align(&head, &widths));
+            let head: Vec<String> = self.cols.iter().map(|h| h.to_uppercase()).collect();
+            let head = self.out.bold(&table::line(&head, &widths));
             writeln!(self.out.w(), "{head}")?;
             self.widths = Some(widths);
         }
         let widths = self.widths.clone().unwrap_or_default();
         for r in rows {
-            writeln!(self.out.w(), "{}", align(&r, &widths))?;
+            writeln!(self.out.w(), "{}", table::line(&r, &widths))?;
         }
         Ok(())
     }
@@ -966,17 +965,4 @@ impl<'a> RowSink<'a> {
         }
         self.out.w().flush()
     }
-}
-
-fn align(cells: &[String], widths: &[usize]) -> String {
-    let mut s = String::new();
-    for (i, c) in cells.iter().enumerate() {
-        s.push_str(c);
-        if i + 1 < cells.len() {
-            for _ in c.chars().count()..widths.get(i).copied().unwrap_or(0) + 2 {
-                s.push(' ');
-            }
-        }
-    }
-    s.trim_end().to_string()
 }

@@ -3,7 +3,7 @@
 
 use crate::exit::{input, Exit, Failure};
 use anyhow::{Context, Result};
-use iamref_scraper::crawl::{self, CrawlConfig, CrawlError, Event, Progress};
+use iamref_scraper::crawl::{self, Base, CrawlConfig, CrawlError, Event, Progress};
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -310,6 +310,17 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         Some(Err(e)) => {
             return Err(match e {
                 CrawlError::Config(m) => input(m),
+                CrawlError::BadBase {
+                    which,
+                    url,
+                    problem,
+                } => {
+                    let flag = match which {
+                        Base::Reference => "--base-url",
+                        Base::ServiceReference => "--service-reference-url",
+                    };
+                    input(format!("{flag} {url:?} {problem}"))
+                }
                 CrawlError::Cache(m) => anyhow::anyhow!(
                     "crawl cache {}: {m} (point --cache-dir somewhere writable)",
                     cfg.cache_dir.display()

@@ -4,14 +4,13 @@
 //! snapshot folder at a git revision), filters and renders.
 
 use crate::exit::{input, Exit};
-use crate::output::{tsv_cell, Out};
+use crate::output::Out;
 use anyhow::{Context, Result};
-use iamref_dataset::diff::{self, Change, ChangeType, Kind, Summary};
+use iamref_dataset::diff::{self, Kind};
 use iamref_dataset::domain::ACCESS_LEVELS;
-use iamref_dataset::snapshot::{self, Bundle};
+use iamref_dataset::snapshot::{self, Bundle, GitError, GitTree};
 use iamref_dataset::Service;
 use iamref_policy::grants::{granted_patterns, GrantsError};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -81,26 +80,28 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
             })
         })
         .collect::<Result<_>>()?;
-    let levels: Vec<&str> = a
+    let levels: Vec<&'static str> = a
         .access_level
         .iter()
         .map(|l| {
-            ACCESS_LEVELS
-                .iter()
-                .find(|x| x.eq_ignore_ascii_case(l.trim()))
-                .copied()
-                .ok_or_else(|| {
-                    input(format!(
-                        "--access-level {l:?}: unknown access level; expected one of {}",
-                        ACCESS_LEVELS.join(", ")
-                    ))
-                })
+            diff::access_level(l).ok_or_else(|| {
+                input(format!(
+                    "--access-level {l:?}: unknown access level; expected one of {}",
+                    ACCESS_LEVELS.join(", ")
+                ))
+            })
         })
         .collect::<Result<_>>()?;
     let policy = match &a.since_policy {
         None => None,
         Some(p) => {
-            if !kinds.is_empty() && !kinds.contains(&Kind::Action) {
+            let probe = |_: &str| true;
+            let filter = diff::Filter {
+                kinds: &kinds,
+                actions: Some(&probe),
+                ..diff::Filter::default()
+            };
+            if let Err(diff::FilterError::ActionsExcluded) = filter.check() {
                 return Err(input(
                     "--since-policy selects action changes, but --kind leaves actions out; add --kind action or drop one of the two",
                 ));
@@ -137,17 +138,14 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
     }
 
     let mut changes = diff::diff(&old, &new);
-    changes.retain(|c| {
-        (a.service.is_empty() || a.service.iter().any(|p| p.eq_ignore_ascii_case(&c.prefix)))
-            && (kinds.is_empty() || kinds.contains(&c.kind))
-            && (levels.is_empty()
-                || (c.kind == Kind::Action
-                    && c.access_levels()
-                        .any(|l| levels.iter().any(|x| x.eq_ignore_ascii_case(l)))))
-            && policy.as_ref().is_none_or(|p| {
-                c.kind == Kind::Action && p.grants(&format!("{}:{}", c.prefix, c.name))
-            })
-    });
+    let grants = |action: &str| policy.as_ref().is_some_and(|p| p.grants(action));
+    diff::Filter {
+        prefixes: &a.service,
+        kinds: &kinds,
+        access_levels: &levels,
+        actions: policy.is_some().then_some(&grants as &dyn Fn(&str) -> bool),
+    }
+    .apply(&mut changes);
 
     let names: HashMap<String, &str> = old
         .iter()
@@ -155,63 +153,7 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
         .map(|s| (s.prefix.to_ascii_lowercase(), s.name.as_str()))
         .collect();
     let summary = diff::summarize(&changes);
-    let w = out.w();
-    match format {
-        DiffFormat::Json => {
-            let doc = serde_json::json!({
-                "old": a.old,
-                "new": a.new,
-                "summary": summary,
-                "changes": changes,
-            });
-            serde_json::to_writer_pretty(&mut *w, &doc)?;
-            writeln!(w)?;
-        }
-        DiffFormat::Jsonl => {
-            for c in &changes {
-                serde_json::to_writer(&mut *w, c)?;
-                writeln!(w)?;
-            }
-        }
-        DiffFormat::Tsv => {
-            if !changes.is_empty() {
-                writeln!(w, "prefix\tkind\tname\tchange\tfield\told\tnew")?;
-            }
-            for c in &changes {
-                let v = |v: &Option<Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
-                writeln!(
-                    w,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                    tsv_cell(&c.prefix),
-                    c.kind.as_str(),
-                    tsv_cell(&c.name),
-                    c.change.as_str(),
-                    c.field.as_deref().unwrap_or(""),
-                    tsv_cell(&v(&c.old)),
-                    tsv_cell(&v(&c.new))
-                )?;
-            }
-        }
-        DiffFormat::Table => {
-            if !changes.is_empty() {
-                let text = changelog(&changes, &names, &summary);
-                let bold_color = out.color;
-                let w = out.w();
-                for line in text.lines() {
-                    if bold_color && !line.starts_with(' ') && !line.is_empty() {
-                        writeln!(w, "\x1b[1m{line}\x1b[0m")?;
-                    } else {
-                        writeln!(w, "{line}")?;
-                    }
-                }
-            }
-        }
-        DiffFormat::Markdown => {
-            if !changes.is_empty() {
-                w.write_all(markdown(&a.old, &a.new, &changes, &names, &summary).as_bytes())?;
-            }
-        }
-    }
+    crate::render::diff::write(out, format, (&a.old, &a.new), &changes, &names, &summary)?;
     // Two whole datasets are about to be freed by the process exit anyway:
     // freeing them one allocation at a time would cost ~10% of the run.
     std::mem::forget((old, new));
@@ -237,8 +179,8 @@ pub fn load(spec: &str, which: &str) -> Result<Vec<Service>> {
                 "{which} {spec}: a folder without manifest.json is not a snapshot folder; give a snapshot folder (like data/), a database, or REV:FOLDER"
             )));
         }
-        let (_, services) =
-            snapshot::read_snapshot(path).map_err(|e| input(format!("{which}: {e}")))?;
+        let (_, services) = snapshot::read_snapshot(path)
+            .map_err(|e| input(format!("{which}: {}", crate::exit::dataset_text(&e))))?;
         return Ok(services);
     }
     if path.is_file() {
@@ -331,326 +273,20 @@ fn from_git(spec: &str, rev: &str, folder: &str, which: &str) -> Result<Vec<Serv
         format!("{rev}:{folder}")
     };
     let listing = git(&["ls-tree", "-r", "-z", &tree], None, spec, which)?;
-    // "<mode> <type> <object>\t<path>\0"
-    let mut manifest: Option<String> = None;
-    let mut files: Vec<(String, String)> = Vec::new();
-    for entry in listing.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let entry = String::from_utf8_lossy(entry);
-        let Some((meta, path)) = entry.split_once('\t') else {
-            continue;
-        };
-        let mut parts = meta.split(' ');
-        let (Some(_mode), Some(kind), Some(oid)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        if kind != "blob" {
-            continue;
-        }
-        if path == "manifest.json" {
-            manifest = Some(oid.to_string());
-        } else if let Some(name) = path.strip_prefix("services/") {
-            if name.ends_with(".json") && !name.contains('/') {
-                files.push((oid.to_string(), path.to_string()));
-            }
-        }
-    }
-    let Some(manifest_oid) = manifest else {
-        return Err(input(format!(
+    let listed = GitTree::parse(&listing);
+    let error = |e: GitError| {
+        match e {
+        GitError::NoManifest => input(format!(
             "{which} {spec}: {folder} at {rev} has no manifest.json, so it is not a snapshot folder; name the folder holding manifest.json and services/ (e.g. {rev}:data)"
-        )));
+        )),
+        GitError::Snapshot(e) => input(format!("{which}: {}", crate::exit::dataset_text(&e))),
+        e => input(format!("{which} {spec}: {e}")),
+    }
     };
-    let mut request = format!("{manifest_oid}\n");
-    for (oid, _) in &files {
-        request.push_str(oid);
-        request.push('\n');
-    }
-    let blobs = git(
-        &["cat-file", "--batch"],
-        Some(request.into_bytes()),
-        spec,
-        which,
-    )?;
-    // "<oid> blob <size>\n<content>\n" per object.
-    let mut contents: Vec<Vec<u8>> = Vec::with_capacity(files.len() + 1);
-    let mut rest = &blobs[..];
-    while !rest.is_empty() {
-        let nl = rest.iter().position(|b| *b == b'\n').ok_or_else(|| {
-            input(format!(
-                "{which} {spec}: unexpected output from git cat-file"
-            ))
-        })?;
-        let header = String::from_utf8_lossy(&rest[..nl]).to_string();
-        let size: usize = header
-            .rsplit(' ')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .filter(|_| header.contains(" blob "))
-            .ok_or_else(|| {
-                input(format!(
-                    "{which} {spec}: git cat-file could not read an object ({header})"
-                ))
-            })?;
-        let body = rest.get(nl + 1..nl + 1 + size).ok_or_else(|| {
-            input(format!(
-                "{which} {spec}: truncated output from git cat-file"
-            ))
-        })?;
-        contents.push(body.to_vec());
-        rest = rest.get(nl + 2 + size..).unwrap_or(&[]);
-    }
-    if contents.len() != files.len() + 1 {
-        return Err(input(format!(
-            "{which} {spec}: git returned {} objects for {} files",
-            contents.len(),
-            files.len() + 1
-        )));
-    }
-    let mut contents = contents.into_iter();
-    let manifest_bytes = contents.next().expect("counted");
-    let manifest_name = PathBuf::from(format!("{tree}/manifest.json"));
-    let named: Vec<(PathBuf, Vec<u8>)> = files
-        .iter()
-        .zip(contents)
-        .map(|((_, path), bytes)| (PathBuf::from(format!("{tree}/{path}")), bytes))
-        .collect();
-    let (_, services) = snapshot::parse_snapshot((&manifest_name, &manifest_bytes), named)
-        .map_err(|e| input(format!("{which}: {e}")))?;
+    let request = listed.batch_request().map_err(error)?;
+    let blobs = git(&["cat-file", "--batch"], Some(request), spec, which)?;
+    let (_, services) = listed.read_batch(&tree, &blobs).map_err(error)?;
     Ok(services)
-}
-
-// ---------------------------------------------------------------------------
-// Rendering.
-// ---------------------------------------------------------------------------
-
-/// A value on one line: strings bare, lists comma-separated in brackets.
-fn show(v: &Option<Value>) -> String {
-    fn one(v: &Value) -> String {
-        match v {
-            Value::Null => "(none)".to_string(),
-            Value::String(s) => s.clone(),
-            Value::Array(a) => format!("[{}]", a.iter().map(one).collect::<Vec<_>>().join(", ")),
-            other => other.to_string(),
-        }
-    }
-    v.as_ref().map(one).unwrap_or_default()
-}
-
-/// What an added or removed item is, in a few words.
-fn describe(c: &Change) -> String {
-    let v = match c.change {
-        ChangeType::Removed => &c.old,
-        _ => &c.new,
-    };
-    let Some(v) = v else { return String::new() };
-    match c.kind {
-        Kind::Service => format!(
-            "{} ({} actions, {} resource types, {} condition keys)",
-            v["name"].as_str().unwrap_or(""),
-            v["actions"],
-            v["resource_types"],
-            v["condition_keys"]
-        ),
-        Kind::Action => v["access_level"].as_str().unwrap_or("").to_string(),
-        Kind::ArnFormat => v.as_str().unwrap_or("").to_string(),
-        Kind::ResourceType => show(&Some(v["arns"].clone())),
-        Kind::ConditionKey => v["type"].as_str().unwrap_or("").to_string(),
-        Kind::Operation => show(&Some(v["actions"].clone())),
-    }
-}
-
-/// The item's full name: `s3:GetObject`, `s3:bucket`, `s3:Copy` ...
-fn full_name(c: &Change) -> String {
-    match c.kind {
-        Kind::Service => c.prefix.clone(),
-        // Condition keys carry their own prefix (`aws:…`, `s3:…`).
-        Kind::ConditionKey => c.name.clone(),
-        _ => format!("{}:{}", c.prefix, c.name),
-    }
-}
-
-fn summary_line(s: &Summary) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut add = |n: usize, what: &str| {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    };
-    add(s.services_added, "services added");
-    add(s.services_removed, "services removed");
-    add(s.actions_added, "actions added");
-    add(s.actions_removed, "actions removed");
-    add(s.access_levels_changed, "access levels changed");
-    add(
-        s.action_resource_types_changed,
-        "actions with changed resource types",
-    );
-    add(s.resource_types_added, "resource types added");
-    add(s.resource_types_removed, "resource types removed");
-    add(s.arn_formats_added, "ARN formats added");
-    add(s.arn_formats_removed, "ARN formats removed");
-    add(s.condition_keys_added, "condition keys added");
-    add(s.condition_keys_removed, "condition keys removed");
-    add(s.condition_key_types_changed, "condition key types changed");
-    add(s.operations_added, "operations added");
-    add(s.operations_removed, "operations removed");
-    if s.items_changed > 0 {
-        parts.push(format!("{} items with changed fields", s.items_changed));
-    }
-    format!("{} changes: {}", s.changes, parts.join(", "))
-}
-
-/// The terminal changelog: per prefix, one line per change (`+` added,
-/// `-` removed, `~` changed), then a summary line.
-fn changelog(changes: &[Change], names: &HashMap<String, &str>, s: &Summary) -> String {
-    let mut text = String::new();
-    let mut last: Option<&str> = None;
-    for c in changes {
-        if last != Some(c.prefix.as_str()) {
-            if last.is_some() {
-                text.push('\n');
-            }
-            let name = names
-                .get(&c.prefix.to_ascii_lowercase())
-                .copied()
-                .unwrap_or("");
-            text.push_str(&format!("{}  {name}\n", c.prefix));
-            last = Some(&c.prefix);
-        }
-        let sign = match c.change {
-            ChangeType::Added => '+',
-            ChangeType::Removed => '-',
-            ChangeType::Changed => '~',
-        };
-        let kind = c.kind.as_str();
-        let name = full_name(c);
-        let line = match c.change {
-            ChangeType::Changed => format!(
-                "  {sign} {kind:<13} {name}  {}: {} -> {}",
-                c.field.as_deref().unwrap_or(""),
-                show(&c.old),
-                show(&c.new)
-            ),
-            _ => {
-                let d = describe(c);
-                if d.is_empty() {
-                    format!("  {sign} {kind:<13} {name}")
-                } else {
-                    format!("  {sign} {kind:<13} {name}  {d}")
-                }
-            }
-        };
-        text.push_str(&line);
-        text.push('\n');
-    }
-    text.push('\n');
-    text.push_str(&summary_line(s));
-    text.push('\n');
-    text
-}
-
-/// Inline code in Markdown, safe for any text.
-fn code(s: &str) -> String {
-    if s.is_empty() {
-        return "(none)".to_string();
-    }
-    let ticks = if s.contains('`') { "``" } else { "`" };
-    let pad = if s.starts_with('`') || s.ends_with('`') {
-        " "
-    } else {
-        ""
-    };
-    format!("{ticks}{pad}{}{pad}{ticks}", s.replace('\n', " "))
-}
-
-/// A release note / pull request body.
-fn markdown(
-    old: &str,
-    new: &str,
-    changes: &[Change],
-    names: &HashMap<String, &str>,
-    s: &Summary,
-) -> String {
-    let mut m = format!("# IAM changes from {} to {}\n\n", code(old), code(new));
-    m.push_str("| | added | removed | changed |\n|---|---:|---:|---:|\n");
-    let rows: [(&str, usize, usize, String); 6] = [
-        (
-            "services",
-            s.services_added,
-            s.services_removed,
-            s.services_changed.to_string(),
-        ),
-        (
-            "actions",
-            s.actions_added,
-            s.actions_removed,
-            s.actions_changed.to_string(),
-        ),
-        (
-            "resource types",
-            s.resource_types_added,
-            s.resource_types_removed,
-            String::new(),
-        ),
-        (
-            "ARN formats",
-            s.arn_formats_added,
-            s.arn_formats_removed,
-            String::new(),
-        ),
-        (
-            "condition keys",
-            s.condition_keys_added,
-            s.condition_keys_removed,
-            String::new(),
-        ),
-        (
-            "operations",
-            s.operations_added,
-            s.operations_removed,
-            s.operations_changed.to_string(),
-        ),
-    ];
-    for (what, a, r, c) in rows {
-        m.push_str(&format!("| {what} | {a} | {r} | {c} |\n"));
-    }
-    m.push_str(&format!(
-        "\n{} access levels changed, {} actions with changed resource types, {} condition key types changed.\n",
-        s.access_levels_changed, s.action_resource_types_changed, s.condition_key_types_changed
-    ));
-    let mut last: Option<&str> = None;
-    for c in changes {
-        if last != Some(c.prefix.as_str()) {
-            let name = names
-                .get(&c.prefix.to_ascii_lowercase())
-                .copied()
-                .unwrap_or("");
-            m.push_str(&format!("\n## {} {name}\n\n", code(&c.prefix)));
-            last = Some(&c.prefix);
-        }
-        let name = code(&full_name(c));
-        let kind = c.kind.as_str();
-        let line = match c.change {
-            ChangeType::Changed => format!(
-                "- **changed** {kind} {name}: {} {} → {}",
-                c.field.as_deref().unwrap_or(""),
-                code(&show(&c.old)),
-                code(&show(&c.new))
-            ),
-            ChangeType::Added | ChangeType::Removed => {
-                let d = describe(c);
-                let d = if d.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", code(&d))
-                };
-                format!("- **{}** {kind} {name}{d}", c.change.as_str())
-            }
-        };
-        m.push_str(&line);
-        m.push('\n');
-    }
-    m
 }
 
 #[cfg(test)]
@@ -663,13 +299,5 @@ mod tests {
         assert_eq!(DiffFormat::from_str("MD", true), Ok(DiffFormat::Markdown));
         assert_eq!(DiffFormat::from_str("table", true), Ok(DiffFormat::Table));
         assert!(DiffFormat::from_str("yaml", true).is_err());
-    }
-
-    #[test]
-    fn markdown_code_spans_survive_backticks() {
-        assert_eq!(code("a"), "`a`");
-        assert_eq!(code("a`b"), "``a`b``");
-        assert_eq!(code("`a"), "`` `a ``");
-        assert_eq!(code(""), "(none)");
     }
 }

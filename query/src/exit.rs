@@ -80,3 +80,25 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// A dataset error as the binary words it: a retired snapshot format
+/// names the command and flag that regenerate it.
+pub fn dataset_text(e: &iamref_dataset::Error) -> String {
+    match e {
+        iamref_dataset::Error::SnapshotFormat { found, .. }
+            if *found < iamref_dataset::snapshot::FORMAT =>
+        {
+            format!("{e} with `iamref build ... --snapshot-dir DIR`")
+        }
+        e => e.to_string(),
+    }
+}
+
+/// [`dataset_text`] as an error, the typed error kept when it needs no
+/// words of the binary's.
+pub fn dataset_error(e: iamref_dataset::Error) -> anyhow::Error {
+    match e {
+        iamref_dataset::Error::SnapshotFormat { .. } => anyhow::anyhow!(dataset_text(&e)),
+        e => e.into(),
+    }
+}

@@ -85,6 +85,7 @@ pub fn baselines(
     }
     if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
         let (manifest, services) = iamref_dataset::snapshot::read_snapshot(dir)
+            .map_err(crate::exit::dataset_error)
             .with_context(|| format!("reading the previous snapshot {} {how}", dir.display()))?;
         let what = dir.join("manifest.json").display().to_string();
         v.push(Baseline::of(what, &manifest, &services, false));

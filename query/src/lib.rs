@@ -21,6 +21,7 @@ pub mod policy;
 pub mod policy_check_cmd;
 pub mod prune_cmd;
 pub mod record_cmd;
+pub mod render;
 pub mod simulate_cmd;
 pub mod split;
 pub mod write_cmd;

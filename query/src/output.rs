@@ -215,32 +215,18 @@ impl Out {
             }
             return Ok(());
         }
-        let n = headers.len();
-        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+        let mut widths = Vec::new();
+        crate::render::table::fit(&mut widths, headers);
         for r in rows {
-            for (i, c) in r.iter().enumerate().take(n) {
-                widths[i] = widths[i].max(c.chars().count());
-            }
+            crate::render::table::fit(&mut widths, r);
         }
-        let line = |cells: Vec<String>, widths: &[usize]| -> String {
-            let mut s = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i + 1 == cells.len() {
-                    s.push_str(c);
-                } else {
-                    s.push_str(c);
-                    for _ in c.chars().count()..widths[i] + 2 {
-                        s.push(' ');
-                    }
-                }
-            }
-            s.trim_end().to_string()
-        };
-        let head = line(headers.iter().map(|h| h.to_uppercase()).collect(), &widths);
+        let line = crate::render::table::line;
+        let head: Vec<String> = headers.iter().map(|h| h.to_uppercase()).collect();
+        let head = line(&head, &widths);
         let head = self.bold(&head);
         writeln!(self.w, "{head}")?;
         for r in rows {
-            writeln!(self.w, "{}", line(r.clone(), &widths))?;
+            writeln!(self.w, "{}", line(r, &widths))?;
         }
         Ok(())
     }
@@ -251,6 +237,16 @@ impl Out {
 pub fn tsv_cell(s: &str) -> String {
     if s.contains(['\t', '\n', '\r']) {
         s.replace(['\t', '\n', '\r'], " ")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Messages are one line each (a policy cannot inject line breaks into
+/// the report through a quoted value).
+pub fn one_line(s: &str) -> String {
+    if s.contains(['\n', '\r']) {
+        s.replace("\r\n", " ").replace(['\n', '\r'], " ")
     } else {
         s.to_string()
     }
@@ -272,4 +268,14 @@ pub fn safe(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_removes_breaks() {
+        assert_eq!(one_line("a\nb\r\nc"), "a b c");
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
+use crate::render::table;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::arn::Matcher;
@@ -473,28 +474,6 @@ fn layer_name(l: &Layer) -> String {
     }
 }
 
-/// Aligned columns, each padded to its widest cell plus two spaces.
-fn columns(w: &mut dyn Write, rows: &[Vec<String>]) -> std::io::Result<()> {
-    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let mut widths = vec![0; n];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    for r in rows {
-        let mut s = String::new();
-        for (i, c) in r.iter().enumerate() {
-            s.push_str(c);
-            if i + 1 < r.len() {
-                s.extend(std::iter::repeat_n(' ', widths[i] + 2 - c.chars().count()));
-            }
-        }
-        writeln!(w, "{}", s.trim_end())?;
-    }
-    Ok(())
-}
-
 fn statement_result(t: &Trace) -> String {
     match &t.failed {
         None => match t.named {
@@ -532,7 +511,7 @@ fn table_one(out: &mut Out, r: &Row) -> Result<()> {
     for l in &r.layers {
         layers.push(vec![layer_name(l), l.state.as_str().to_string()]);
     }
-    columns(w, &layers)?;
+    table::write(w, &layers)?;
     if !r.statements.is_empty() {
         writeln!(w)?;
         let mut rows = vec![["POLICY", "AT", "#", "SID", "EFFECT", "RESULT"]
@@ -556,7 +535,7 @@ fn table_one(out: &mut Out, r: &Row) -> Result<()> {
                 statement_result(t),
             ]);
         }
-        columns(w, &rows)?;
+        table::write(w, &rows)?;
     }
     for n in &r.notes {
         writeln!(w, "note: {}", safe(n))?;
@@ -589,7 +568,7 @@ fn table_many(out: &mut Out, rows: &[Row], denied: usize) -> Result<()> {
             },
         ]);
     }
-    columns(w, &t)?;
+    table::write(w, &t)?;
     writeln!(
         w,
         "{} requests: {} allowed, {denied} denied",

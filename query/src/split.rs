@@ -23,7 +23,9 @@ pub struct SplitArgs {
 /// The quota note, when `policy` is over it (always printed).
 pub fn report(policy: &Value) {
     if let Some(o) = quota::over(policy, MANAGED) {
-        crate::diag::warning(format_args!("{o}"));
+        crate::diag::warning(format_args!(
+            "{o}; --split writes it as several policies that each fit"
+        ));
     }
 }
 

@@ -274,7 +274,7 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
     }
     let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
-    let written = write_policy(&cat, &req).map_err(|e: WriteError| input(e.to_string()))?;
+    let written = write_policy(&cat, &req).map_err(|e| input(write_error(&e)))?;
     print_notes(written.notes.iter());
     let policy = written.policy();
     if let Some(paths) = crate::split::write_parts(&policy, &a.split)? {
@@ -364,4 +364,17 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
     } else {
         Exit::Found
     })
+}
+
+/// A writer's refusal as the binary words it: the stops name `--widen`
+/// and `-r`.
+pub fn write_error(e: &WriteError) -> String {
+    match e {
+        WriteError::Unscoped(stops) => iamref_policy::write::unscoped_text(
+            stops,
+            "--widen would grant",
+            "give ARNs of those resource types (-r ARN), or pass --widen to grant the generic patterns (each reported as a note)",
+        ),
+        e => e.to_string(),
+    }
 }

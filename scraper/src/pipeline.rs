@@ -24,6 +24,10 @@ pub enum PipelineError {
     NoPages { dir: String },
     #[error("{} page(s) could not be parsed:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Parse(Vec<ParseError>),
+    /// Pages holding values outside their column's domain: damage, refused
+    /// whatever another source says ([`keep_pages`]).
+    #[error("{} page(s) hold values outside their column's domain:\n{}", .0.len(), .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Damaged(Vec<ParseError>),
     #[error("{dir}: no service reference documents (v1/PREFIX/PREFIX.json) found")]
     NoDocuments { dir: String },
     #[error("{dir}: index.json lists {} service(s) with no document: {}", .missing.len(), .missing.join(", "))]
@@ -368,6 +372,48 @@ pub fn collect_pages(results: Vec<Result<Page, ParseError>>) -> Result<Vec<Page>
     all_or_errors(results).map_err(PipelineError::Parse)
 }
 
+/// The rule of an unreadable page: what a build keeps of its parse
+/// results. A page holding values outside their column's domain is damage,
+/// refused whatever the other source says ([`PipelineError::Damaged`]).
+/// With the JSON service reference as a second source (`with_json`), any
+/// other unreadable page is a warning: its prefix is covered by the JSON
+/// alone (and the publication guard names the page if the data being
+/// replaced had it). Without it, an unreadable page fails the build
+/// ([`PipelineError::Parse`]).
+pub fn keep_pages(
+    results: Vec<Result<Page, ParseError>>,
+    with_json: bool,
+) -> Result<(Vec<Page>, Vec<Warning>), PipelineError> {
+    let damaged: Vec<ParseError> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .filter(|e| e.is_out_of_domain())
+        .cloned()
+        .collect();
+    if !damaged.is_empty() {
+        return Err(PipelineError::Damaged(damaged));
+    }
+    if !with_json {
+        return collect_pages(results).map(|pages| (pages, Vec::new()));
+    }
+    let mut pages = Vec::with_capacity(results.len());
+    let mut warnings = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) => pages.push(p),
+            Err(e) => {
+                let mut w = e.0;
+                w.message = format!(
+                    "{}; page skipped, its prefix comes from the JSON service reference only",
+                    w.message
+                );
+                warnings.push(w);
+            }
+        }
+    }
+    Ok((pages, warnings))
+}
+
 /// Every value, in order, or every error if there is any.
 fn all_or_errors<T, E>(results: Vec<Result<T, E>>) -> Result<Vec<T>, Vec<E>> {
     let mut ok = Vec::with_capacity(results.len());
@@ -396,4 +442,66 @@ pub fn date_from_path(p: &Path) -> Option<String> {
             .enumerate()
             .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     ok.then(|| name.to_string())
+}
+
+#[cfg(test)]
+mod keep_tests {
+    use super::*;
+
+    /// Constructed parse results: one page read, one unreadable, and
+    /// (when `damage`) one holding a value outside its column's domain.
+    fn results(damage: bool) -> Vec<Result<Page, ParseError>> {
+        let err = |page: &str, message: String| {
+            Err(ParseError(Warning {
+                page: page.into(),
+                table: None,
+                row: None,
+                message,
+            }))
+        };
+        let page = Page {
+            file: "list_a.html".into(),
+            service_name: "Service A".into(),
+            prefix: "a".into(),
+            url: None,
+            sha256: String::new(),
+            layout: Layout::Classic,
+            actions: Vec::new(),
+            resource_types: Vec::new(),
+            condition_keys: Vec::new(),
+            operations: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut r = vec![Ok(page), err("list_b.html", "no actions table".into())];
+        if damage {
+            r.push(err(
+                "list_c.html",
+                format!("\"Sometimes\" is {}", iamref_dataset::domain::MARK),
+            ));
+        }
+        r
+    }
+
+    #[test]
+    fn an_unreadable_page_is_a_warning_only_beside_the_json() {
+        let (pages, warnings) = keep_pages(results(false), true).unwrap();
+        assert_eq!(pages.len(), 1);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].page, "list_b.html");
+        assert!(warnings[0]
+            .message
+            .ends_with("; page skipped, its prefix comes from the JSON service reference only"));
+        let e = keep_pages(results(false), false).unwrap_err();
+        assert!(
+            matches!(e, PipelineError::Parse(ref v) if v.len() == 1),
+            "{e}"
+        );
+        for with_json in [false, true] {
+            let e = keep_pages(results(true), with_json).unwrap_err();
+            assert!(
+                matches!(e, PipelineError::Damaged(ref v) if v.len() == 1 && v[0].0.page == "list_c.html"),
+                "{e}"
+            );
+        }
+    }
 }

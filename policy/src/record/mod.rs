@@ -52,6 +52,64 @@ pub struct Need {
     pub context: Option<crate::write::ContextValues>,
 }
 
+/// One action covering some calls: a row of `iamref calls` (its JSON
+/// output; the needs table `policy write` reads back).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct CallsRow {
+    /// `prefix:Action`.
+    pub action: String,
+    pub access_level: Option<String>,
+    /// The input calls (`prefix:Operation`) that need it, sorted.
+    pub needed_by: Vec<String>,
+    /// Whether the action is defined in the dataset.
+    pub known: bool,
+    /// `always`, or `conditional` when only some parameters or
+    /// configurations of the calls need it ("may also need").
+    pub needed: String,
+    /// ARNs from the CloudTrail records (resources[] and request
+    /// parameters), else patterns scoped to their region and account;
+    /// `*` for actions without resource types; empty for call lists.
+    pub resources: Vec<String>,
+    /// Why it is conditional; denials ("denied: needs ...").
+    pub notes: Vec<String>,
+    /// Condition-key values every call needing it sets (AWS's `Context`:
+    /// iam:PassRole from lambda:CreateFunction has `iam:PassedToService`
+    /// = `lambda.amazonaws.com`); empty when some call sets none.
+    #[serde(default)]
+    pub context: BTreeMap<String, Vec<String>>,
+}
+
+impl CallsRow {
+    /// The row of a need; `with_resources` false (a list of calls names
+    /// no resource) leaves the resources empty.
+    pub fn of(n: &Need, with_resources: bool) -> CallsRow {
+        CallsRow {
+            action: n.action.clone(),
+            access_level: n.access_level.clone(),
+            needed_by: iamref_dataset::names::sorted_unique(n.calls.iter().cloned().collect()),
+            known: n.known,
+            needed: if n.conditional {
+                "conditional"
+            } else {
+                "always"
+            }
+            .to_string(),
+            resources: if with_resources {
+                n.resources.iter().cloned().collect()
+            } else {
+                Vec::new()
+            },
+            notes: n.notes.iter().cloned().collect(),
+            context: n
+                .context
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 impl Need {
     /// A constructed need (tests, not a recording): always needed, in no
@@ -1327,5 +1385,21 @@ mod tests {
         b.resources = (0..30).map(|i| format!("arn:aws:s3:::bucket{i}")).collect();
         assert!(collapse_resources(&mut b, 10).is_empty());
         assert_eq!(b.resources.len(), 30);
+    }
+
+    #[test]
+    fn a_calls_row_words_a_need() {
+        let mut n = Need::constructed("s3:GetObject", &["arn:aws:s3:::b/k"], true);
+        n.calls = ["s3:GetObject".to_string(), "S3:getobject".to_string()].into();
+        n.conditional = true;
+        let row = CallsRow::of(&n, true);
+        assert_eq!(row.needed, "conditional");
+        assert_eq!(row.needed_by, ["S3:getobject"]);
+        assert_eq!(row.resources, ["arn:aws:s3:::b/k"]);
+        assert!(row.context.is_empty());
+        n.conditional = false;
+        let row = CallsRow::of(&n, false);
+        assert_eq!(row.needed, "always");
+        assert!(row.resources.is_empty());
     }
 }

@@ -929,7 +929,7 @@ fn config_mutes_codes_everywhere_or_in_paths_and_excludes_paths() {
 #[test]
 fn readme_lists_every_finding_code() {
     let readme = std::fs::read_to_string(crate::support::root().join("README.md")).unwrap();
-    let table = iamref_query::policy_check_cmd::codes_markdown();
+    let table = iamref_query::render::markdown::codes_markdown();
     assert!(
         readme.contains(&table),
         "README's findings table differs from CODES; replace it with:\n{table}"

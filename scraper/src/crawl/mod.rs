@@ -137,6 +137,14 @@ pub enum CrawlError {
     /// Bad configuration (a URL that does not parse, ...).
     #[error("{0}")]
     Config(String),
+    /// A configured base URL that is not an http(s) URL with a host
+    /// (`problem` says which: "is not a URL: …" or "must be …").
+    #[error("the {which} {url:?} {problem}")]
+    BadBase {
+        which: Base,
+        url: String,
+        problem: String,
+    },
     /// The cache folder cannot be used.
     #[error("crawl cache: {0}")]
     Cache(String),
@@ -150,6 +158,24 @@ pub enum CrawlError {
     /// Pages that were fetched but could not be parsed.
     #[error("{} page(s) could not be parsed:\n{}", .0.len(), .0.iter().map(|f| format!("  {}: {}", f.url, f.error)).collect::<Vec<_>>().join("\n"))]
     Parse(Vec<Failure>),
+}
+
+/// Which base URL of a [`CrawlConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    /// `base_url`: the Service Authorization Reference.
+    Reference,
+    /// `service_reference_url`: the JSON service reference.
+    ServiceReference,
+}
+
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Base::Reference => "reference base URL",
+            Base::ServiceReference => "service reference base URL",
+        })
+    }
 }
 
 /// One URL that could not be used, and why.
@@ -287,17 +313,19 @@ impl CrawlResult {
     }
 }
 
-fn parse_base(what: &str, s: &str) -> Result<Url, CrawlError> {
+fn parse_base(which: Base, s: &str) -> Result<Url, CrawlError> {
     let mut s = s.trim().to_string();
     if !s.ends_with('/') {
         s.push('/');
     }
-    let u = Url::parse(&s)
-        .map_err(|e| CrawlError::Config(format!("{what} {s:?} is not a URL: {e}")))?;
+    let bad = |problem: String| CrawlError::BadBase {
+        which,
+        url: s.clone(),
+        problem,
+    };
+    let u = Url::parse(&s).map_err(|e| bad(format!("is not a URL: {e}")))?;
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
-        return Err(CrawlError::Config(format!(
-            "{what} {s:?} must be an http:// or https:// URL with a host"
-        )));
+        return Err(bad("must be an http:// or https:// URL with a host".into()));
     }
     Ok(u)
 }
@@ -488,9 +516,9 @@ fn fail(url: &str, error: impl Into<String>) -> Failure {
 /// Fails if any URL still fails after retries (unless `allow_partial` and a
 /// cached copy exists) or any page does not parse.
 pub async fn crawl(cfg: &CrawlConfig, progress: &dyn Progress) -> Result<CrawlResult, CrawlError> {
-    let base = parse_base("--base-url", &cfg.base_url)?;
+    let base = parse_base(Base::Reference, &cfg.base_url)?;
     let sr_base = match &cfg.service_reference_url {
-        Some(s) => Some(parse_base("--service-reference-url", s)?),
+        Some(s) => Some(parse_base(Base::ServiceReference, s)?),
         None => None,
     };
     let mut allowed = vec![http::origin(&base)];
@@ -797,4 +825,34 @@ async fn parse_pages(
     }
     let parsed = parsed.into_iter().flatten().collect();
     Ok((parsed, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_base_url_is_typed_and_names_no_flag() {
+        assert_eq!(
+            parse_base(Base::Reference, " https://example.test/ref")
+                .unwrap()
+                .as_str(),
+            "https://example.test/ref/"
+        );
+        let e = parse_base(Base::ServiceReference, "ftp://x").unwrap_err();
+        assert!(
+            matches!(&e, CrawlError::BadBase { which: Base::ServiceReference, url, .. } if url == "ftp://x/"),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the service reference base URL \"ftp://x/\" must be an http:// or https:// URL with a host"
+        );
+        let e = parse_base(Base::Reference, "nope").unwrap_err().to_string();
+        assert!(
+            e.starts_with("the reference base URL \"nope/\" is not a URL: "),
+            "{e}"
+        );
+        assert!(!e.contains("--"), "{e}");
+    }
 }
