@@ -15,6 +15,7 @@ pub mod lookup;
 pub mod merge;
 pub mod model;
 pub mod names;
+pub mod publication;
 pub mod reconcile;
 pub mod schema;
 pub mod shrink;

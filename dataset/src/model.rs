@@ -172,6 +172,12 @@ pub struct Manifest {
     pub captured: Option<String>,
     /// Version of iamref that produced the snapshot.
     pub tool_version: String,
+    /// The publication this data belongs to: the sha256 of this manifest
+    /// without this field ([`crate::publication::id`]). The database and
+    /// the snapshot folder one run writes carry the same one; empty in
+    /// data written before publication ids.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub publication: String,
     /// True if some pages were carried over from an older crawl.
     #[serde(skip_serializing_if = "is_false", default)]
     pub partial: bool,

@@ -28,7 +28,9 @@ SAFETY:
     document's actions, resources, keys, operations and contexts). Every value must be in its
     column's domain (access levels, key types, names, ARNs starting arn:, sizes).
     Refusals exit 3 and leave the previous database and snapshot untouched. Ctrl-C stops at once,
-    writes nothing (exit 2), and the next run resumes from the cache.";
+    writes nothing (exit 2), and the next run resumes from the cache. The database and the
+    snapshot carry one publication id; `iamref verify DATABASE DIR` tells whether they still
+    match (a run killed between the two writes leaves them apart; the next run rewrites both).";
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = AFTER_HELP)]

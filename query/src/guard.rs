@@ -14,14 +14,17 @@
 //! (`iamref_dataset::domain::check_services`). `--accept-shrink` publishes
 //! anyway and records what shrank in the manifest's notes.
 
-use crate::exit::Failure;
+use crate::exit::{input, Exit, Failure};
+use crate::output::{safe, Out};
 use anyhow::{Context, Result};
 pub use iamref_dataset::domain::capture_date;
 use iamref_dataset::guard::{self, Baseline, Profile};
+use iamref_dataset::publication::{self, Pairing, Stamp};
 use iamref_dataset::shrink::Inventory;
 use iamref_dataset::{Manifest, Service};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 /// The guard's options, the same for `build` and `crawl`.
 #[derive(clap::Args, Debug, Clone)]
@@ -164,6 +167,24 @@ pub fn publish(
             }
         }
     }
+    // A database and snapshot that are not one publication (a run killed
+    // between its two writes): said now, repaired by writing both.
+    let apart = match (out, snapshot_dir) {
+        (Some(db), Some(dir)) => match pairing(db, dir) {
+            Some(Pairing::Apart { database, snapshot }) => {
+                crate::diag::note(format_args!(
+                    "{} and {} are not one publication, as a run stopped between writing the \
+                     database and the snapshot leaves them; this run rewrites both\n{}",
+                    db.display(),
+                    dir.join("manifest.json").display(),
+                    sides(db, &database, dir, &snapshot)
+                ));
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    };
     check(
         &baselines,
         &Profile::of(manifest, services),
@@ -173,6 +194,8 @@ pub fn publish(
         manifest,
         quiet,
     )?;
+    // The last change to the manifest: both files carry the same id.
+    iamref_dataset::publication::stamp(manifest);
     if let Some(out) = out {
         iamref_dataset::db::write_database(out, manifest, services)
             .with_context(|| format!("writing {}", out.display()))?;
@@ -181,7 +204,123 @@ pub fn publish(
         iamref_dataset::snapshot::write_snapshot(dir, manifest, services)
             .with_context(|| format!("writing snapshot {}", dir.display()))?;
     }
+    if let (true, Some(db), Some(dir)) = (apart, out, snapshot_dir) {
+        crate::diag::note(format_args!(
+            "repaired: {} and {} are one publication again ({})",
+            db.display(),
+            dir.join("manifest.json").display(),
+            manifest.publication
+        ));
+    }
     Ok(())
+}
+
+/// Whether the database `db` and the snapshot folder `dir` are one
+/// publication; `None` when either is absent or unreadable (the guard
+/// reads them as baselines and reports that).
+fn pairing(db: &Path, dir: &Path) -> Option<Pairing> {
+    if !db.exists() || !dir.join("manifest.json").exists() {
+        return None;
+    }
+    let conn = iamref_dataset::db::open_read_only(db).ok()?;
+    let d = iamref_dataset::db::read_manifest(&conn).ok()?;
+    let s = iamref_dataset::snapshot::read_manifest(dir).ok()?;
+    Some(publication::pair(&d, &s))
+}
+
+/// What the database and the snapshot say, one line each.
+fn sides(db: &Path, database: &Stamp, dir: &Path, snapshot: &Stamp) -> String {
+    format!(
+        "{}: {database}\n{}: {snapshot}",
+        db.display(),
+        dir.join("manifest.json").display()
+    )
+}
+
+/// `iamref verify`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// Database written by `build --out` or `crawl --out`
+    #[arg(value_name = "DATABASE")]
+    pub database: PathBuf,
+    /// Snapshot folder written with it (`--snapshot-dir`)
+    #[arg(value_name = "SNAPSHOT_DIR")]
+    pub snapshot_dir: PathBuf,
+}
+
+/// `iamref verify DATABASE SNAPSHOT_DIR`: exit 0 when they are one
+/// publication, 1 when they are not (or nothing tells), each side named
+/// with what it says; 2 when one cannot be read.
+pub fn verify(a: VerifyArgs, out: &mut Out) -> Result<Exit> {
+    let (db, dir) = (&a.database, &a.snapshot_dir);
+    let conn = iamref_dataset::db::open_read_only(db).map_err(|e| {
+        input(format!(
+            "{e}; give the database written by build --out or crawl --out"
+        ))
+    })?;
+    let d = iamref_dataset::db::read_manifest(&conn)
+        .with_context(|| format!("reading {}", db.display()))?;
+    let mp = dir.join("manifest.json");
+    let w = out.w();
+    if !dir.exists() {
+        if let Some(old) = iamref_dataset::snapshot::left_aside(dir) {
+            writeln!(
+                w,
+                "not one publication: {} is missing; a run stopped while swapping it in left the previous snapshot aside as {}",
+                safe(&dir.display().to_string()),
+                safe(&old.display().to_string())
+            )?;
+            crate::diag::note(
+                "the next build or crawl with this --snapshot-dir puts it back, then rewrites both",
+            );
+            return Ok(Exit::NotFound);
+        }
+    }
+    if !mp.is_file() {
+        return Err(input(format!(
+            "{}: no snapshot folder (no manifest.json); give the folder written by --snapshot-dir",
+            dir.display()
+        )));
+    }
+    let s = iamref_dataset::snapshot::read_manifest(dir)?;
+    let line = |path: &Path, m: &iamref_dataset::Manifest, stamp: &Stamp| {
+        let mut t = format!("  {}: {stamp}", safe(&path.display().to_string()));
+        let mut of = Vec::new();
+        if let Some(c) = &m.captured {
+            of.push(format!("captured {}", safe(c)));
+        }
+        of.push(format!("iamref {}", safe(&m.tool_version)));
+        let _ = write!(t, " ({})", of.join(", "));
+        t
+    };
+    match publication::pair(&d, &s) {
+        Pairing::One(id) => {
+            writeln!(
+                w,
+                "one publication: {} and {}\n  publication {id}",
+                safe(&db.display().to_string()),
+                safe(&mp.display().to_string())
+            )?;
+            Ok(Exit::Found)
+        }
+        p => {
+            let (ds, ss) = match p {
+                Pairing::Apart { database, snapshot } => (database, snapshot),
+                _ => (Stamp::Missing, Stamp::Missing),
+            };
+            let head = if ds == Stamp::Missing && ss == Stamp::Missing {
+                "cannot tell whether they are one publication:"
+            } else {
+                "not one publication:"
+            };
+            writeln!(w, "{head}\n{}\n{}", line(db, &d, &ds), line(&mp, &s, &ss))?;
+            crate::diag::note(
+                "a run stopped between writing the database and the snapshot leaves them so; \
+                 the next build or crawl given both (--out DATABASE --snapshot-dir SNAPSHOT_DIR) rewrites both",
+            );
+            Ok(Exit::NotFound)
+        }
+    }
 }
 
 /// Refuse (exit 3) if the result lost too much against any baseline;

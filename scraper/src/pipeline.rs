@@ -354,6 +354,7 @@ pub fn assemble_docs(
         source: source.to_string(),
         captured,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        publication: String::new(),
         partial: false,
         counts: snapshot::count(&services),
         pages: page_hashes,

@@ -790,3 +790,283 @@ fn a_crawl_whose_table_of_contents_omits_a_page_is_refused_with_the_json_too() {
     );
     assert!(!out.exists());
 }
+
+/// Every file under `dir` (relative path, bytes), sorted: what must not
+/// change, byte for byte.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    let mut v = Vec::new();
+    walk(dir, dir, &mut v);
+    v.sort();
+    v
+}
+
+/// The publication id a snapshot folder's manifest carries.
+fn publication_of(dir: &Path) -> String {
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let id = m["publication"].as_str().unwrap().to_string();
+    assert_eq!(id.len(), 64, "{m}");
+    id
+}
+
+/// A run killed between its two writes (the database renamed into place,
+/// the snapshot not yet) leaves the new database beside the previous
+/// snapshot. Made here as that state is: date A (2026-05-10) published into
+/// a database and a snapshot, date B (2026-06-14) published into another
+/// folder, and only B's database copied over A's. `verify` names both and
+/// exits 1; a run that is refused keeps both as they are; the next run
+/// that publishes says so and rewrites both, byte for byte what B's run
+/// writes.
+#[test]
+fn a_run_killed_between_the_database_and_the_snapshot_is_detected_and_repaired() {
+    let Some(root) = iamref_testkit::corpus(&["sar-html/2026-05-10", "sar-html/2026-06-14"]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p);
+    // S3's page changed between the dates (a key more), IAM's did not.
+    let (s3, iam) = (
+        "list_amazons3.html",
+        "list_awsidentityandaccessmanagementiam.html",
+    );
+    for date in ["2026-05-10", "2026-06-14"] {
+        std::fs::create_dir_all(t(date)).unwrap();
+        for page in [s3, iam] {
+            std::fs::copy(
+                root.join("sar-html").join(date).join(page),
+                t(date).join(page),
+            )
+            .unwrap();
+        }
+    }
+    // A run the guard refuses: date B without IAM's page.
+    std::fs::create_dir_all(t("cut")).unwrap();
+    std::fs::copy(t("2026-06-14").join(s3), t("cut").join(s3)).unwrap();
+    let (db, snap) = (t("pub/iam.sqlite"), t("pub/data"));
+    let publish = |date: &str, db: &Path, snap: &Path| {
+        let out = iamref(&t("cache"))
+            .arg("build")
+            .arg("--from-dir")
+            .arg(t(date))
+            .arg("--out")
+            .arg(db)
+            .arg("--snapshot-dir")
+            .arg(snap)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let verify = || {
+        let out = iamref(&t("cache"))
+            .arg("verify")
+            .arg(&db)
+            .arg(&snap)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    // Date A, published whole: one publication.
+    let (code, stderr) = publish("2026-05-10", &db, &snap);
+    assert_eq!(code, Some(0), "{stderr}");
+    let a = publication_of(&snap);
+    let (code, stdout, stderr) = verify();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("one publication: {}", db.display())) && stdout.contains(&a),
+        "{stdout}"
+    );
+
+    // Date B into another folder; only its database reaches `pub`.
+    let (code, stderr) = publish("2026-06-14", &t("other/iam.sqlite"), &t("other/data"));
+    assert_eq!(code, Some(0), "{stderr}");
+    let b = publication_of(&t("other/data"));
+    assert_ne!(a, b);
+    std::fs::copy(t("other/iam.sqlite"), &db).unwrap();
+    let db_b = std::fs::read(&db).unwrap();
+    let snap_a = tree(&snap);
+
+    // Detected: both named with what each says, exit 1; nothing touched.
+    let (code, stdout, stderr) = verify();
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let manifest = snap.join("manifest.json");
+    for want in [
+        "not one publication:".to_string(),
+        format!(
+            "  {}: publication {b} (captured 2026-06-14, iamref ",
+            db.display()
+        ),
+        format!(
+            "  {}: publication {a} (captured 2026-05-10, iamref ",
+            manifest.display()
+        ),
+    ] {
+        assert!(stdout.contains(&want), "expected {want:?} in:\n{stdout}");
+    }
+    assert!(
+        stderr.contains("a run stopped between writing the database and the snapshot"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), db_b);
+    assert_eq!(tree(&snap), snap_a);
+
+    // A run the guard refuses (a page missing) says what it found and
+    // leaves both byte for byte.
+    let (code, stderr) = publish("cut", &db, &snap);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "note: {} and {} are not one publication",
+            db.display(),
+            manifest.display()
+        )) && stderr.contains(&format!("against {}", db.display()))
+            && stderr.contains(&format!("page {iam}: missing")),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), db_b, "database B was changed");
+    assert_eq!(tree(&snap), snap_a, "snapshot A was changed");
+
+    // The next publication (B, the run that was killed) repairs it, says
+    // so, and writes what B's run wrote whole.
+    let (code, stderr) = publish("2026-06-14", &db, &snap);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("this run rewrites both")
+            && stderr.contains(&format!("{}: publication {b}", db.display()))
+            && stderr.contains(&format!("{}: publication {a}", manifest.display()))
+            && stderr.contains(&format!(
+                "repaired: {} and {} are one publication again ({b})",
+                db.display(),
+                manifest.display()
+            )),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), db_b, "database B");
+    assert_eq!(tree(&snap), tree(&t("other/data")), "snapshot B");
+    let (code, stdout, stderr) = verify();
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains(&b), "{stdout}");
+
+    // Once repaired, a publication says nothing of it.
+    let (code, stderr) = publish("2026-06-14", &db, &snap);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("publication"), "{stderr}");
+}
+
+/// `verify` on the other states a database and snapshot can be in: an
+/// export of the database (one publication), a manifest edited by hand, a
+/// snapshot swap interrupted (the folder aside; `verify` moves nothing),
+/// data without ids, and a side that is not there (exit 2).
+#[test]
+fn verify_names_each_state_of_a_database_and_its_snapshot() {
+    let Some(c) = Case::new() else { return };
+    let dir = c.pages(
+        "s3",
+        &[("list_amazons3.html", c.page("list_amazons3.html"))],
+    );
+    let db = c.path("iam.sqlite");
+    c.build(Some(&dir), None, &db).arg("-q").assert().code(0);
+    let verify = |snap: &Path| {
+        let out = iamref(&c.path("cache"))
+            .arg("verify")
+            .arg(&db)
+            .arg(snap)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    // An export of the database is the same publication.
+    let snap = c.path("data");
+    iamref(&c.path("cache"))
+        .arg("--db")
+        .arg(&db)
+        .args(["export", "--format", "snapshot"])
+        .arg(&snap)
+        .assert()
+        .code(0);
+    let (code, text) = verify(&snap);
+    assert_eq!(code, Some(0), "{text}");
+    let id = publication_of(&snap);
+
+    // Edited after publication: its id no longer fits.
+    let manifest = snap.join("manifest.json");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        original.replace("\"counts\": {", "\"notes\": [\"edited\"],\n  \"counts\": {"),
+    )
+    .unwrap();
+    let (code, text) = verify(&snap);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{}: publication {id}, but its manifest hashes to ",
+            manifest.display()
+        )) && text.contains("(changed after it was published)"),
+        "{text}"
+    );
+
+    // A snapshot without an id (written before them) is not shown to be
+    // the database's publication.
+    let unstamped: String = original
+        .lines()
+        .filter(|l| !l.contains("\"publication\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&manifest, &unstamped).unwrap();
+    let (code, text) = verify(&snap);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no publication id (written before publication ids)"),
+        "{text}"
+    );
+    std::fs::write(&manifest, &original).unwrap();
+
+    // A swap interrupted: the folder aside, named, and left where it is.
+    let aside = c.path(".iamref-snapshot-old-4242");
+    std::fs::rename(&snap, &aside).unwrap();
+    let (code, text) = verify(&snap);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "not one publication: {} is missing; a run stopped while swapping it in left the previous snapshot aside as {}",
+            snap.display(),
+            aside.display()
+        )),
+        "{text}"
+    );
+    assert!(aside.join("manifest.json").is_file() && !snap.exists());
+    std::fs::rename(&aside, &snap).unwrap();
+
+    // Nothing there: exit 2, naming it.
+    let (code, text) = verify(&c.path("nowhere"));
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("no snapshot folder (no manifest.json)"),
+        "{text}"
+    );
+}
