@@ -872,61 +872,62 @@ fn cloudtrail_calls_keep_their_principal_source_ip_and_region() {
             r#"{{"eventVersion": "1.09", "userIdentity": {{"type": "AssumedRole", "arn": "arn:aws:sts::123456789012:assumed-role/{role}/s", "accountId": "123456789012", "sessionContext": {{"sessionIssuer": {{"type": "Role", "arn": "arn:aws:iam::123456789012:role/{role}"}}}}}}, "eventTime": "2026-06-14T10:00:00Z", "eventSource": "{source}", "eventName": "{name}", "awsRegion": "{region}", "sourceIPAddress": "{ip}", "requestParameters": {params}, "eventType": "AwsApiCall", "recipientAccountId": "123456789012"}}"#
         )
     };
-    let get = r#"{"bucketName": "b", "key": "k"}"#;
+    let get = r#"{"bucketName": "b", "key": "k"}"#.to_string();
     let send = |region: &str| {
         format!(r#"{{"queueUrl": "https://sqs.{region}.amazonaws.com/123456789012/jobs"}}"#)
     };
-    let records = [
-        record(
+    let (s3, sqs) = ("s3.amazonaws.com", "sqs.amazonaws.com");
+    // (role, source IP, region, event source, event name, parameters);
+    // "AWS Internal": a service calling on the role's behalf, no address.
+    let calls = [
+        (
             "app",
             "203.0.113.10",
             "us-east-1",
-            "s3.amazonaws.com",
+            s3,
             "GetObject",
-            get,
+            get.clone(),
         ),
-        record(
+        (
             "app",
             "198.51.100.7",
             "us-east-1",
-            "s3.amazonaws.com",
+            s3,
             "GetObject",
-            get,
+            get.clone(),
         ),
-        record(
+        (
             "other",
             "203.0.113.10",
             "us-east-1",
-            "s3.amazonaws.com",
+            s3,
             "GetObject",
-            get,
+            get.clone(),
         ),
-        // A service calling on the role's behalf: no IP address, no aws:SourceIp.
-        record(
-            "app",
-            "AWS Internal",
-            "us-east-1",
-            "s3.amazonaws.com",
-            "GetObject",
-            get,
-        ),
-        record(
+        ("app", "AWS Internal", "us-east-1", s3, "GetObject", get),
+        (
             "app",
             "203.0.113.10",
             "eu-west-1",
-            "sqs.amazonaws.com",
+            sqs,
             "SendMessage",
-            &send("eu-west-1"),
+            send("eu-west-1"),
         ),
-        record(
+        (
             "app",
             "203.0.113.10",
             "us-east-1",
-            "sqs.amazonaws.com",
+            sqs,
             "SendMessage",
-            &send("us-east-1"),
+            send("us-east-1"),
         ),
     ];
+    let records: Vec<String> = calls
+        .iter()
+        .map(|(role, ip, region, source, name, params)| {
+            record(role, ip, region, source, name, params)
+        })
+        .collect();
     let trail = write(
         &d,
         "trail.json",

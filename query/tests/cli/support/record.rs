@@ -125,6 +125,20 @@ pub fn resources_of(policy: &Value, action: &str) -> Vec<String> {
     panic!("{action} not in the policy");
 }
 
+/// A recorded upload or copy grants none of the object actions only some
+/// requests need (ACLs, legal holds, retention, tags, versions).
+pub fn assert_no_object_extras(policy: &Value) {
+    for not in [
+        "s3:PutObjectAcl",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:GetObjectVersion",
+    ] {
+        assert!(!policy.to_string().contains(not), "{not}: {policy:#}");
+    }
+}
+
 /// Checks shared by the replay and the live test.
 pub fn check_recorded(dir: &Path, code: Option<i32>, out: &str, err: &str, secrets: &[&str]) {
     assert_eq!(code, Some(0), "stderr: {err}");
