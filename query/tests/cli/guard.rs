@@ -665,7 +665,18 @@ fn an_interrupted_snapshot_swap_is_repaired_by_the_next_build() {
     assert!(build(&["-q"]).status.success());
     let manifest = std::fs::read(snap.join("manifest.json")).unwrap();
     // What a run killed between the two renames leaves: the folder aside.
-    std::fs::rename(&snap, c.path(".iamref-snapshot-old-4242")).unwrap();
+    std::fs::rename(&snap, c.path(".iamref-snapshot-old-4242-data")).unwrap();
+    // Another snapshot of the same parent, never written yet: the folder
+    // left aside for `data` is not it, and stays where it is.
+    let other = c.path("data-other");
+    let mut cmd = iamref(&c.path("cache"));
+    cmd.args(["build", "--from-dir"])
+        .arg(&dir)
+        .args(["-q", "--snapshot-dir"])
+        .arg(&other);
+    assert!(cmd.output().unwrap().status.success());
+    assert!(c.path(".iamref-snapshot-old-4242-data").exists());
+    assert!(!snap.exists());
     let out = build(&[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -673,7 +684,7 @@ fn an_interrupted_snapshot_swap_is_repaired_by_the_next_build() {
         stderr.contains("left aside by an interrupted run"),
         "{stderr}"
     );
-    assert!(!c.path(".iamref-snapshot-old-4242").exists());
+    assert!(!c.path(".iamref-snapshot-old-4242-data").exists());
     assert_eq!(std::fs::read(snap.join("manifest.json")).unwrap(), manifest);
 }
 
@@ -1047,7 +1058,7 @@ fn verify_names_each_state_of_a_database_and_its_snapshot() {
     std::fs::write(&manifest, &original).unwrap();
 
     // A swap interrupted: the folder aside, named, and left where it is.
-    let aside = c.path(".iamref-snapshot-old-4242");
+    let aside = c.path(".iamref-snapshot-old-4242-data");
     std::fs::rename(&snap, &aside).unwrap();
     let (code, text) = verify(&snap);
     assert_eq!(code, Some(1), "{text}");
