@@ -2,14 +2,18 @@
 //! case as IAM does) and policy variables: `${aws:username}`, defaults
 //! `${aws:username, 'none'}`, the escapes `${*}`, `${?}` and `${$}`.
 
+use std::sync::Arc;
+
 /// Condition keys to values. A key holds a list: single-valued keys hold
 /// one value; an empty list is a key present with no values (what
 /// `ForAllValues` and `ForAnyValue` treat as "empty"). Few keys per
 /// request: a list searched ignoring ASCII case, kept in key order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    /// (key as given, values), sorted by the lowercased key.
-    keys: Vec<(String, Vec<String>)>,
+    /// (key as given, values), sorted by the lowercased key. Shared: a
+    /// request's context is copied for each evaluation (with the keys the
+    /// principal and the resource give), and a copy costs one allocation.
+    keys: Vec<(Arc<str>, Arc<[String]>)>,
 }
 
 fn cmp_key(a: &str, b: &str) -> std::cmp::Ordering {
@@ -27,28 +31,29 @@ impl Context {
     }
     /// Set a key (replacing any value it had, whatever its case).
     pub fn set(&mut self, key: &str, values: Vec<String>) {
+        let entry = (Arc::from(key), Arc::from(values));
         match self.find(key) {
-            Ok(i) => self.keys[i] = (key.to_string(), values),
-            Err(i) => self.keys.insert(i, (key.to_string(), values)),
+            Ok(i) => self.keys[i] = entry,
+            Err(i) => self.keys.insert(i, entry),
         }
     }
     /// Set a key only when it is not there yet.
     pub fn set_default(&mut self, key: &str, value: &str) {
         if let Err(i) = self.find(key) {
             self.keys
-                .insert(i, (key.to_string(), vec![value.to_string()]));
+                .insert(i, (Arc::from(key), Arc::from([value.to_string()])));
         }
     }
     /// The values of a key, any case; `None` when absent.
     pub fn get(&self, key: &str) -> Option<&[String]> {
-        self.find(key).ok().map(|i| self.keys[i].1.as_slice())
+        self.find(key).ok().map(|i| &*self.keys[i].1)
     }
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
     /// Keys as given, with values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.keys.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
+        self.keys.iter().map(|(k, v)| (&**k, &**v))
     }
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()

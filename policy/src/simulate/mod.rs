@@ -91,7 +91,8 @@ impl PolicyType {
 /// A policy and where it came from.
 #[derive(Debug, Clone)]
 pub struct Doc {
-    pub file: String,
+    /// Shared with each [`Trace`] of its statements.
+    pub file: std::sync::Arc<str>,
     /// Its 0-based position when the file holds a list of policies.
     pub position: Option<usize>,
     pub policy: Policy,
@@ -189,7 +190,8 @@ pub struct Trace {
     pub policy_type: PolicyType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<usize>,
-    pub file: String,
+    #[serde(serialize_with = "shared_str")]
+    pub file: std::sync::Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub policy: Option<usize>,
     pub index: usize,
@@ -222,6 +224,10 @@ pub struct Outcome {
     /// What the evaluation assumed (a resource account taken from the
     /// principal, an SCP skipped for a service-linked role).
     pub notes: Vec<String>,
+}
+
+fn shared_str<S: serde::Serializer>(s: &std::sync::Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -596,11 +602,7 @@ fn statement(
         (Some(e), _) => {
             if !action_in(e, &req.action) {
                 return (
-                    Some(fail(
-                        "Action",
-                        e.at,
-                        format!("{} is not among {}", req.action, list(e)),
-                    )),
+                    Some(fail("Action", e.at, said(&req.action, " is not among ", e))),
                     None,
                 );
             }
@@ -608,11 +610,7 @@ fn statement(
         (None, Some(e)) => {
             if action_in(e, &req.action) {
                 return (
-                    Some(fail(
-                        "NotAction",
-                        e.at,
-                        format!("{} is among {}", req.action, list(e)),
-                    )),
+                    Some(fail("NotAction", e.at, said(&req.action, " is among ", e))),
                     None,
                 );
             }
@@ -632,7 +630,7 @@ fn statement(
                     Some(fail(
                         "Resource",
                         e.at,
-                        format!("{} is not matched by {}", req.resource, list(e)),
+                        said(&req.resource, " is not matched by ", e),
                     )),
                     None,
                 );
@@ -644,7 +642,7 @@ fn statement(
                     Some(fail(
                         "NotResource",
                         e.at,
-                        format!("{} is matched by {}", req.resource, list(e)),
+                        said(&req.resource, " is matched by ", e),
                     )),
                     None,
                 );
@@ -761,13 +759,27 @@ fn names_action(st: &Statement, action: &str) -> bool {
     }
 }
 
-fn list(e: &Element) -> String {
-    let v: Vec<&str> = e.items.iter().map(|i| i.value.as_str()).collect();
-    if v.len() == 1 {
-        v[0].to_string()
-    } else {
-        format!("[{}]", v.join(", "))
+/// `what` + `verb` + the element's values (`[a, b]` when several), built
+/// in one string: a batch words one per statement that does not apply.
+fn said(what: &str, verb: &str, e: &Element) -> String {
+    let len: usize = e.items.iter().map(|i| i.value.len() + 2).sum();
+    let mut out = String::with_capacity(what.len() + verb.len() + len + 2);
+    out.push_str(what);
+    out.push_str(verb);
+    match e.items.as_slice() {
+        [one] => out.push_str(&one.value),
+        items => {
+            out.push('[');
+            for (n, i) in items.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&i.value);
+            }
+            out.push(']');
+        }
     }
+    out
 }
 
 /// Does an `Action`/`NotAction` list name the action (IAM wildcards, case
