@@ -166,13 +166,15 @@ fn actions_of(
 ) -> BTreeSet<ActionId> {
     let mut set = BTreeSet::new();
     let mut reported: BTreeSet<String> = BTreeSet::new();
+    // The patterns already in `set`: a repeated one adds nothing.
+    let mut added: std::collections::HashSet<String> = std::collections::HashSet::new();
     let elements = [(&st.action, false), (&st.not_action, true)];
     for (el, negated) in elements {
         let Some(el) = el else { continue };
         for item in &el.items {
             let key = item.value.to_ascii_lowercase();
             if let Some(ids) = expansions.get(&key) {
-                if !negated {
+                if !negated && added.insert(key) {
                     set.extend(ids.iter().copied());
                 }
                 continue;
@@ -180,6 +182,7 @@ fn actions_of(
             let ids = expand_one(catalog, st, item, &mut reported, out);
             if !negated {
                 set.extend(ids.iter().copied());
+                added.insert(key.clone());
             }
             expansions.insert(key, ids);
         }
@@ -555,7 +558,9 @@ fn check_statement(
     // broad for the type (`arn:aws:s3:::*` for s3:PutBucketPolicy).
     let pm: Vec<String> = actions
         .iter()
-        .filter(|&&i| star_scoped.contains(&i) || broad.contains(&i))
+        // In `star_scoped` (what `any` pushed there), without a linear
+        // search per action: `"*:*"` names every action.
+        .filter(|&&i| (any && !catalog.get(i).1.resource_types.is_empty()) || broad.contains(&i))
         .filter(|&&i| catalog.get(i).1.access_level.as_deref() == Some("Permissions management"))
         .map(|&i| catalog.full_name(i))
         .collect();
