@@ -1860,6 +1860,83 @@ mod tests {
     }
 
     #[test]
+    fn roles_in_every_element_of_a_list_from_json_bodies_and_forms() {
+        let idx = ops::tests::snapshot_index();
+        let roles = |c: &Call| {
+            let mut rec = Recording::new(Options::default());
+            rec.add(idx, c);
+            let n = rec.need("iam:PassRole").unwrap().clone();
+            (n.conditional, n.resources.into_iter().collect::<Vec<_>>())
+        };
+        // EventBridge PutTargets (json): two targets, two roles.
+        let h = signed(
+            "events",
+            "us-east-1",
+            &[
+                ("X-Amz-Target", "AWSEvents.PutTargets"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+        );
+        let c = call(
+            "POST",
+            "events.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            r#"{"Rule":"nightly","Targets":[{"Id":"1","Arn":"arn:aws:states:us-east-1:123456789012:stateMachine:etl","RoleArn":"arn:aws:iam::123456789012:role/events-etl"},{"Id":"2","Arn":"arn:aws:kinesis:us-east-1:123456789012:stream/s","RoleArn":"arn:aws:iam::123456789012:role/events-kinesis"},{"Id":"3","Arn":"arn:aws:sqs:us-east-1:123456789012:q"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "PutTargets");
+        assert_eq!(
+            c.params.as_ref().unwrap()["Targets"],
+            serde_json::json!([
+                {"RoleArn": "arn:aws:iam::123456789012:role/events-etl"},
+                {"RoleArn": "arn:aws:iam::123456789012:role/events-kinesis"}
+            ])
+        );
+        assert_eq!(
+            roles(&c),
+            (
+                false,
+                vec![
+                    "arn:aws:iam::123456789012:role/events-etl".to_string(),
+                    "arn:aws:iam::123456789012:role/events-kinesis".to_string()
+                ]
+            )
+        );
+        // Auto Scaling CreateAutoScalingGroup (query): the lifecycle hooks'
+        // roles, `List.member.N.RoleARN`.
+        let h = signed(
+            "autoscaling",
+            "us-east-1",
+            &[(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+        );
+        let c = call(
+            "POST",
+            "autoscaling.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=web&MinSize=1&MaxSize=2&LifecycleHookSpecificationList.member.1.LifecycleHookName=a&LifecycleHookSpecificationList.member.1.RoleARN=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhook-a&LifecycleHookSpecificationList.member.2.RoleARN=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhook-b",
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateAutoScalingGroup");
+        assert_eq!(
+            roles(&c),
+            (
+                false,
+                vec![
+                    "arn:aws:iam::123456789012:role/hook-a".to_string(),
+                    "arn:aws:iam::123456789012:role/hook-b".to_string()
+                ]
+            )
+        );
+    }
+
+    #[test]
     fn form_keys_of_list_and_map_members() {
         assert!(form_key_is("Targets[].RoleArn", "Targets.member.2.RoleArn"));
         assert!(form_key_is("Targets[].RoleArn", "targets.1.roleArn"));
