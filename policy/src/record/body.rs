@@ -450,6 +450,36 @@ mod tests {
             .contains("nested deeper"));
     }
 
+    proptest::proptest! {
+        /// Any bytes, whole or cut: a tree or an error, never a panic.
+        #[test]
+        fn any_body_is_read_or_refused(
+            b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+            cut in proptest::prelude::any::<bool>(),
+        ) {
+            let _ = xml(&b, cut);
+            let _ = cbor(&b);
+            let _ = json(&b);
+        }
+
+        /// A constructed XML body cut anywhere (as the proxy's prefix
+        /// cuts): what is whole is kept, never more than the body says.
+        #[test]
+        fn a_body_cut_anywhere_keeps_only_whole_keys(n in 0usize..140) {
+            let body = "<Delete><Object><Key>k1</Key></Object><Object><Key>k&amp;2</Key></Object><!-- c --><Object><Key><![CDATA[k3]]></Key></Object></Delete>";
+            let (v, _) = xml(&body.as_bytes()[..n.min(body.len())], true);
+            if let Some(v) = v {
+                let keys: Vec<String> = crate::record::cloudtrail::param_values(&v, "Delete.Object[].Key")
+                    .iter()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect();
+                for k in &keys {
+                    proptest::prop_assert!(["k1", "k&2", "k3"].contains(&k.as_str()), "{k}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_cut_xml_body_keeps_its_whole_elements() {
         let body = b"<Delete><Object><Key>one</Key></Object><Object><Key>tw";
