@@ -14,7 +14,8 @@
 //!   recorder keeps serving and writes its outputs at Ctrl-C.
 //!
 //! - The AWS SDK for JavaScript v3 (npm, pinned) the same way (a
-//!   multipart upload and a CopyObject among its calls), with
+//!   multipart upload, a CopyObject and a DeleteObjects of two keys among
+//!   its calls), with
 //!   `https-proxy-agent` + `@smithy/node-http-handler` and
 //!   `NODE_EXTRA_CA_CERTS`.
 //!
@@ -534,14 +535,19 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
             {"Sid": "S3Bucket", "Effect": "Allow",
              "Action": ["s3:CreateBucket", "s3:ListBucket"],
              "Resource": "arn:aws:s3:::iamref-js-bucket"},
+            // DeleteObjects of two keys (its XML body): each one.
+            {"Sid": "S3Object", "Effect": "Allow",
+             "Action": ["s3:DeleteObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
+                          "arn:aws:s3:::iamref-js-bucket/in/b.txt"]},
             // up/big.bin: written by the multipart upload, read only as
             // CopyObject's source; copies/big.bin only written.
-            {"Sid": "S3Object", "Effect": "Allow",
+            {"Sid": "S3Object2", "Effect": "Allow",
              "Action": ["s3:PutObject"],
              "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
                           "arn:aws:s3:::iamref-js-bucket/in/b.txt",
                           "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
-            {"Sid": "S3Object2", "Effect": "Allow",
+            {"Sid": "S3Object3", "Effect": "Allow",
              "Action": ["s3:GetObject"],
              "Resource": ["arn:aws:s3:::iamref-js-bucket/in/b.txt",
                           "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
@@ -558,7 +564,7 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
     );
     assert!(
         stderr.contains(
-            "proxy: 14 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
+            "proxy: 15 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
         ),
         "{stderr}"
     );
