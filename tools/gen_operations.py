@@ -21,9 +21,13 @@ and `p:PATH` for each member that holds an IAM role (a role ARN or name the
 call passes to the service: Lambda CreateFunction's `Role`, CodeBuild
 CreateProject's `serviceRole`), `PATH` its member name or, through nested
 structures however deep, the member names on the way, dot-separated
-(CodePipeline CreatePipeline's `pipeline.roleArn`, `Outer.Inner.RoleArn`;
-roles inside lists and maps are not listed), followed by `!` when the model
-requires it (every member on the path in its structure's `required` list). The recorder (`policy/src/record/ops.rs`)
+(CodePipeline CreatePipeline's `pipeline.roleArn`, `Outer.Inner.RoleArn`),
+`[]` after a list (every element: EventBridge PutTargets'
+`Targets[].RoleArn`) and `{}` after a map (every value), in rest-xml the
+element names of the body (`locationName`; a list that is not flattened
+as `Wrapper.member[]`), followed by `!` when the model requires it (every
+member on the path in its structure's `required` list, each list or map
+on it with `min` >= 1). The recorder (`policy/src/record/ops.rs`)
 reads them: an `iam:PassRole` tied to a required role member is always
 needed, one tied only to optional members when the call sends one.
 
@@ -119,19 +123,55 @@ def is_role(model, name, m):
             and target.get("type") == "string" and "enum" not in target)
 
 
-# How deep `roles` looks into nested structures (botocore's shapes may
-# refer to themselves; a shape already on the path is not entered again).
+# How deep `roles` looks into nested shapes (botocore's shapes may refer
+# to themselves; a structure already on the path is not entered again).
 MAX_DEPTH = 8
 
 
-def roles(model, shape, shape_name=None):
+def wire_name(m, name, protocol):
+    """A member's name as the body writes it: rest-xml elements carry the
+    member's `locationName` (S3's `Rules` is `<Rule>`); JSON and forms
+    the member name (the recorder matches names in any case)."""
+    if protocol == "rest-xml":
+        return m.get("locationName", name)
+    return name
+
+
+def roles(model, shape, shape_name=None, protocol=""):
     """The `p:` entries of an input shape: its role members, and those of
     the structures it holds, however deep (`Outer.Inner.RoleArn`), through
-    structure members only (a role inside a list or a map is left out: the
-    path cannot say which element, so the model does not decide); `!` when
-    required all the way (every member on the path in its structure's
-    `required` list)."""
+    lists (`Targets[].RoleArn`: every element) and map values
+    (`Configs{}.RoleArn`: every value); `!` when required all the way
+    (every member on the path in its structure's `required` list, and
+    every list or map on it required to hold at least one entry, `min`).
+    In rest-xml the path is the body's: elements by `locationName`, a
+    list that is not `flattened` as its wrapper and item elements
+    (`Rules.member[]`)."""
     out = []
+    shapes = model["shapes"]
+
+    def container(m_shape_name, path, required, seen, depth):
+        """Descend into the shape a member (or a list item, a map value)
+        has: a structure, a list or a map."""
+        inner = shapes.get(m_shape_name, {})
+        t = inner.get("type")
+        # Structures count towards MAX_DEPTH; a list or map adds no depth
+        # (nor does any shape already on the path get entered again).
+        if depth >= MAX_DEPTH or m_shape_name in seen:
+            return
+        seen = seen | {m_shape_name}
+        if t == "structure":
+            walk(inner, path + ".", required, seen, depth + 1)
+        elif t == "list":
+            item = inner.get("member", {})
+            req = required and inner.get("min", 0) >= 1
+            if protocol == "rest-xml" and not inner.get("flattened"):
+                path = f"{path}.{item.get('locationName', 'member')}"
+            container(item.get("shape"), path + "[]", req, seen, depth)
+        elif t == "map":
+            value = inner.get("value", {})
+            req = required and inner.get("min", 0) >= 1
+            container(value.get("shape"), path + "{}", req, seen, depth)
 
     def walk(shape, prefix, required_above, seen, depth):
         required = set(shape.get("required", []))
@@ -139,16 +179,16 @@ def roles(model, shape, shape_name=None):
         for name, m in items:
             if is_role(model, name, m):
                 req = required_above and name in required
-                out.append(f"p:{prefix}{name}" + ("!" if req else ""))
-        if depth >= MAX_DEPTH:
-            return
+                # A top-level member by its model name (the recorder keys
+                # the members it reads so), a nested one as the body has it.
+                leaf = wire_name(m, name, protocol) if prefix else name
+                out.append(f"p:{prefix}{leaf}" + ("!" if req else ""))
         for name, m in items:
-            inner_name = m.get("shape")
-            inner = model["shapes"].get(inner_name, {})
-            if inner.get("type") != "structure" or inner_name in seen or NOT_PASSED.search(name):
+            # Members of the URI, query string or headers hold no nested role.
+            if NOT_PASSED.search(name) or m.get("location") is not None:
                 continue
-            walk(inner, f"{prefix}{name}.", required_above and name in required,
-                 seen | {inner_name}, depth + 1)
+            container(m.get("shape"), prefix + wire_name(m, name, protocol),
+                      required_above and name in required, seen, depth)
 
     walk(shape, "", True, {shape_name}, 0)
     return out
@@ -194,7 +234,7 @@ def members(model, op, protocol):
         if tag in ("q", "h") and not (RESOURCE.search(name) or is_role(model, name, m)):
             continue
         out.append(f"{tag}:{name}" if wire == name else f"{tag}:{wire}={name}")
-    return out + roles(model, shape, inp["shape"])
+    return out + roles(model, shape, inp["shape"], protocol)
 
 
 def service_line(client, model):
@@ -251,7 +291,7 @@ def main():
         f"# Generated by tools/gen_operations.py from {names}; do not edit.",
         "# S\tclient\tsigning_name\tendpoint_prefix\tprotocol\ttarget_prefix",
         "# O\toperation\tmethod\trequest_uri\tmembers (LOC:[WIRE=]Member; l uri label, q query, h header, b body;"
-        " rq/rh required query/header; p:[Parent.]*Member[!] a passed IAM role, ! required)",
+        " rq/rh required query/header; p:[Parent(.|[].|{}.)]*Member[!] a passed IAM role ([] every list element, {} every map value), ! required)",
     ]
     for client in sorted(services):
         line, _, ops = services[client]

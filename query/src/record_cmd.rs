@@ -921,6 +921,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     }
     // What widens the policy is said whatever -q says.
     crate::catalog::print_record_notes(&notes);
+    warn_unread_bodies(&rec);
     if !quiet {
         for n in rec.notes().iter() {
             crate::diag::note(format_args!("{}", crate::output::safe(n)));
@@ -985,6 +986,27 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     } else {
         Exit::Found
     })
+}
+
+/// The calls whose request body the proxy did not read (or not whole),
+/// counted and the first of them named, whatever -q says: what their
+/// bodies name may be missing from the policy.
+fn warn_unread_bodies(rec: &Recording) {
+    let (n, named) = rec.unread_bodies();
+    if n == 0 {
+        return;
+    }
+    let mut msg = format!(
+        "{n} request body(ies) not read, or not whole: the resources and roles they name may be missing from the policy"
+    );
+    for w in named {
+        msg.push('\n');
+        msg.push_str(w);
+    }
+    if n > named.len() as u64 {
+        msg.push_str(&format!("\nand {} more", n - named.len() as u64));
+    }
+    crate::diag::warning(msg);
 }
 
 fn status_line(c: &Counters, rec: &Recording) {

@@ -128,6 +128,68 @@ pub fn param_path<'a>(params: &'a serde_json::Value, path: &str) -> Option<&'a s
     }
 }
 
+/// One part of a member path: the member's name, and what follows it,
+/// in order: `false` a list (`[]`), `true` a map (`{}`); `Name{}[]` is a
+/// map whose values are lists.
+pub fn path_part(part: &str) -> (&str, Vec<bool>) {
+    let mut name = part;
+    let mut markers = Vec::new();
+    while let Some((n, map)) = name
+        .strip_suffix("[]")
+        .map(|n| (n, false))
+        .or_else(|| name.strip_suffix("{}").map(|n| (n, true)))
+    {
+        name = n;
+        markers.push(map);
+    }
+    markers.reverse();
+    (name, markers)
+}
+
+/// Every value at a member path that may go through lists and maps
+/// (`Targets[].RoleArn`: each element of `Targets`; `Configs{}.RoleArn`:
+/// each value of the map `Configs`; `pipeline.roleArn` as
+/// [`param_path`]), names compared in any case. A `[]` over an object
+/// takes it as the one element (an XML list of one), a `{}` over an array
+/// its elements. Absent, null and empty values are left out.
+pub fn param_values<'a>(params: &'a serde_json::Value, path: &str) -> Vec<&'a serde_json::Value> {
+    let mut at: Vec<&serde_json::Value> = vec![params];
+    for part in path.split('.') {
+        let (name, expand) = path_part(part);
+        let mut next = Vec::new();
+        for v in at {
+            let Some(m) = v.as_object() else {
+                continue;
+            };
+            let found = m.get(name).or_else(|| {
+                m.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            });
+            next.extend(found);
+        }
+        for map in expand {
+            next = next
+                .into_iter()
+                .flat_map(|v| match v {
+                    serde_json::Value::Array(a) => a.iter().collect::<Vec<_>>(),
+                    serde_json::Value::Object(m) if map => m.values().collect(),
+                    v => vec![v],
+                })
+                .collect();
+        }
+        at = next;
+    }
+    at.retain(|v| match v {
+        serde_json::Value::Null => false,
+        serde_json::Value::String(s) => !s.is_empty(),
+        serde_json::Value::Object(m) => !m.is_empty(),
+        serde_json::Value::Array(a) => !a.is_empty(),
+        _ => true,
+    });
+    at
+}
+
 /// The request-parameter names of S3's copy source: CloudTrail writes the
 /// header (`x-amz-copy-source`), the proxy the model's member.
 const COPY_SOURCE: &[&str] = &["x-amz-copy-source", "CopySource"];
@@ -939,6 +1001,7 @@ pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
                 .and_then(serde_json::Value::as_str)
                 .and_then(|s| s.trim().parse::<std::net::IpAddr>().ok())
                 .map(|ip| ip.to_string()),
+            unread_body: None,
         },
         principal,
         issuer,

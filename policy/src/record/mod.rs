@@ -12,6 +12,7 @@
 //! does I/O except reading from a `Read` the caller hands in.
 
 pub mod arns;
+pub mod body;
 pub mod cloudtrail;
 pub mod csm;
 pub mod log;
@@ -177,6 +178,9 @@ pub struct Call {
     /// The caller's IP address (CloudTrail's `sourceIPAddress` when it is
     /// one, not a service name or `AWS Internal`).
     pub source_ip: Option<String>,
+    /// Why the request body (seen by the proxy) was not read, or not all
+    /// of it: members it holds may be missing from `params`.
+    pub unread_body: Option<String>,
 }
 
 impl Call {
@@ -272,8 +276,15 @@ pub struct Recording {
     may_resources: std::collections::HashMap<String, BTreeSet<String>>,
     /// Which resources are whose (made from the index on first use).
     judge: Option<arns::Judge>,
+    /// Calls whose request body was not read (or not all of it), and the
+    /// first [`SHOW_UNREAD`] of them: where, which call, why.
+    unread_bodies: u64,
+    unread: Vec<String>,
     pub stats: Stats,
 }
+
+/// How many calls with an unread body [`Recording::unread_bodies`] names.
+pub const SHOW_UNREAD: usize = 20;
 
 /// The key of a need: the action (lowercase) and the context it is needed
 /// in, so needs sort by action, then context.
@@ -425,10 +436,12 @@ impl Recording {
                         first_at: call.at.clone(),
                     });
                 u.count += 1;
+                self.note_unread(call, &key);
                 return Outcome::Unmapped { call: key, reason };
             }
         };
         let name = format!("{}:{}", entry.prefix, entry.name);
+        self.note_unread(call, &name);
         if let Some(note) = ops::no_permission(&entry.prefix, &entry.name) {
             self.stats.no_permission += 1;
             self.no_permission
@@ -508,9 +521,32 @@ impl Recording {
                         .get_or_insert_with(|| arns::Judge::new(idx.formats()));
                     let created = request::created_arns(a, &facts, i, call);
                     let (r, concrete) = if created.is_empty() {
-                        let params = request::params_for(a, call, &facts);
                         let listed = request::listed_for(a, call, &facts);
-                        resources_for(i, call, &listed, params.as_deref(), &a.members, judge)
+                        match request::element_params(a, &facts) {
+                            // One resource per element (DeleteObjects' keys).
+                            Some(sets) => {
+                                let mut all = BTreeSet::new();
+                                let mut concrete = false;
+                                for p in sets {
+                                    let (r, c) =
+                                        resources_for(i, call, &listed, Some(p), &a.members, judge);
+                                    all.extend(r);
+                                    concrete |= c;
+                                }
+                                (all, concrete)
+                            }
+                            None => {
+                                let params = request::params_for(a, call, &facts);
+                                resources_for(
+                                    i,
+                                    call,
+                                    &listed,
+                                    params.as_deref(),
+                                    &a.members,
+                                    judge,
+                                )
+                            }
+                        }
                     } else {
                         (created.into_iter().collect(), true)
                     };
@@ -635,6 +671,25 @@ impl Recording {
             .iter()
             .map(|(k, (n, c))| (k.as_str(), *n, *c))
             .collect()
+    }
+
+    /// Count (and name the first [`SHOW_UNREAD`] of) the calls whose
+    /// request body was not read.
+    fn note_unread(&mut self, call: &Call, name: &str) {
+        if let Some(why) = &call.unread_body {
+            self.unread_bodies += 1;
+            if self.unread.len() < SHOW_UNREAD {
+                self.unread.push(format!("{}: {name}: {why}", call.at));
+            }
+        }
+    }
+
+    /// How many calls' request bodies were not read (or not whole), and
+    /// the first [`SHOW_UNREAD`] of them named (`proxy request 7:
+    /// s3:DeleteObjects: XML body not read at byte 40: …`): their
+    /// resources may be missing from the needs.
+    pub fn unread_bodies(&self) -> (u64, &[String]) {
+        (self.unread_bodies, &self.unread)
     }
 
     /// Notes for a report: one line each.
@@ -908,6 +963,129 @@ mod tests {
             .iter()
             .cloned()
             .collect()
+    }
+
+    #[test]
+    fn roles_inside_a_list_are_passed_each_one() {
+        // Constructed CloudTrail record: EventBridge PutTargets with two
+        // targets, each passing its own role (CloudTrail's camelCase).
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "events.amazonaws.com",
+                "PutTargets",
+                serde_json::json!({"rule": "nightly", "targets": [
+                    {"id": "1", "arn": "arn:aws:lambda:us-east-1:123456789012:function:report",
+                     "roleArn": "arn:aws:iam::123456789012:role/events-invoke-report"},
+                    {"id": "2", "arn": "arn:aws:states:us-east-1:123456789012:stateMachine:etl",
+                     "roleArn": "arn:aws:iam::123456789012:role/events-start-etl"},
+                    {"id": "3", "arn": "arn:aws:sqs:us-east-1:123456789012:jobs"}
+                ]}),
+            ),
+        );
+        let n = r.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            resources(&r, "iam:PassRole"),
+            [
+                "arn:aws:iam::123456789012:role/events-invoke-report",
+                "arn:aws:iam::123456789012:role/events-start-etl"
+            ]
+        );
+        assert_eq!(
+            n.context,
+            Some(BTreeMap::from([(
+                "iam:PassedToService".to_string(),
+                BTreeSet::from(["events.amazonaws.com".to_string()])
+            )]))
+        );
+        // No target passes a role: "may also need".
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "events.amazonaws.com",
+                "PutTargets",
+                serde_json::json!({"rule": "nightly", "targets": [
+                    {"id": "3", "arn": "arn:aws:sqs:us-east-1:123456789012:jobs"}]}),
+            ),
+        );
+        assert!(r.need("iam:PassRole").unwrap().conditional);
+    }
+
+    #[test]
+    fn delete_objects_needs_delete_object_on_every_key() {
+        // Constructed: the call log's spelling (the model's members), two
+        // keys, one with a version.
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "s3.amazonaws.com",
+                "DeleteObjects",
+                serde_json::json!({"bucketName": "constructed-bucket", "Delete": {"Objects": [
+                    {"Key": "reports/a.txt"}, {"Key": "logs/b c.gz", "VersionId": "v1"}]}}),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "s3:DeleteObject"),
+            [
+                "arn:aws:s3:::constructed-bucket/logs/b c.gz",
+                "arn:aws:s3:::constructed-bucket/reports/a.txt"
+            ]
+        );
+        let v = r.need("s3:DeleteObjectVersion").unwrap();
+        assert!(!v.conditional, "{v:?}");
+        assert_eq!(
+            resources(&r, "s3:DeleteObjectVersion"),
+            ["arn:aws:s3:::constructed-bucket/logs/b c.gz"]
+        );
+        assert_eq!(r.stats.resolved, 1);
+        // The body's spelling (`Object`, one element: no list).
+        let mut r = Recording::new(Options::default());
+        r.add(
+            idx,
+            &trail_call(
+                "s3.amazonaws.com",
+                "DeleteObjects",
+                serde_json::json!({"bucketName": "constructed-bucket",
+                    "Delete": {"Object": {"Key": "k"}}}),
+            ),
+        );
+        assert_eq!(
+            resources(&r, "s3:DeleteObject"),
+            ["arn:aws:s3:::constructed-bucket/k"]
+        );
+        assert!(r.need("s3:DeleteObjectVersion").unwrap().conditional);
+    }
+
+    #[test]
+    fn unread_bodies_are_counted_and_named() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        for i in 0..SHOW_UNREAD + 2 {
+            let mut c = trail_call(
+                "s3.amazonaws.com",
+                "DeleteObjects",
+                serde_json::json!({"bucketName": "b"}),
+            );
+            c.at = format!("proxy request {i}");
+            c.unread_body = Some("XML body not read at byte 3: <a> not closed".into());
+            r.add(idx, &c);
+        }
+        let (n, named) = r.unread_bodies();
+        assert_eq!(n as usize, SHOW_UNREAD + 2);
+        assert_eq!(named.len(), SHOW_UNREAD);
+        assert_eq!(
+            named[0],
+            "proxy request 0: s3:DeleteObjects: XML body not read at byte 3: <a> not closed"
+        );
+        // The calls still count.
+        assert!(!r.need("s3:DeleteObject").unwrap().conditional);
+        assert_eq!(r.stats.mapped as usize, SHOW_UNREAD + 2);
     }
 
     #[test]

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::{csm, service_ids, Call, ServiceRef};
+use super::{body, csm, service_ids, Call, ServiceRef};
 
 /// The compiled table (see `tools/gen_operations.py`).
 pub const TABLE: &str = include_str!("operations.tsv");
@@ -439,89 +439,110 @@ fn rest_operation<'s>(
     best.or(lenient).map(|(_, op, l)| (op, l))
 }
 
-/// A body member's string value: top-level JSON key, form pair or the first
-/// `<Wire>` element of an XML body.
+/// A body member's string value: a top-level member of the body's tree
+/// (a JSON or CBOR object, the root element's children of an XML body)
+/// or a form pair.
 fn body_member(
-    body: &str,
-    json: Option<&serde_json::Value>,
+    tree: Option<&serde_json::Value>,
     form: &[(String, String)],
     wire: &str,
 ) -> Option<String> {
-    if let Some(v) = json {
+    if let Some(v) = tree {
         return v.get(wire).and_then(|v| v.as_str()).map(str::to_string);
     }
-    if let Some((_, v)) = form.iter().find(|(k, _)| k == wire) {
-        return Some(v.clone());
-    }
-    let open = format!("<{wire}>");
-    let i = body.find(&open)? + open.len();
-    let j = body[i..].find('<')?;
-    Some(xml_unescape(&body[i..i + j]))
+    form.iter().find(|(k, _)| k == wire).map(|(_, v)| v.clone())
 }
 
-/// The string a nested role member (`pipeline.roleArn`,
-/// `Outer.Inner.RoleArn`: structures only) holds in a request: in a JSON
-/// body, the objects on the path (member names as the JSON protocols write
-/// them, matched without regard to case as CloudTrail's are); in a query
-/// or EC2 form, the flattened `Outer.Inner.RoleArn` pair (EC2 capitalizes
-/// each name). XML bodies are not read for nested members.
-fn nested_role(
-    json: Option<&serde_json::Value>,
+/// The strings a nested role member (`pipeline.roleArn`,
+/// `Outer.Inner.RoleArn`, `Targets[].RoleArn` through lists, `Map{}.X`
+/// through map values) holds in a request: in the body's tree (JSON, CBOR
+/// or XML: the members on the path, matched without regard to case as
+/// CloudTrail's are); in a query or EC2 form, the flattened pairs
+/// (`Outer.Inner.RoleArn`, `Targets.member.1.RoleArn`,
+/// `Map.entry.1.value.RoleArn`; EC2 capitalizes each name, matched in
+/// any case).
+fn nested_roles(
+    tree: Option<&serde_json::Value>,
     form: &[(String, String)],
     query: &[(String, String)],
     protocol: Protocol,
     path: &str,
-) -> Option<String> {
-    if let Some(v) = json {
-        return super::cloudtrail::param_path(v, path)
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
+) -> Vec<String> {
+    if let Some(v) = tree {
+        return super::cloudtrail::param_values(v, path)
+            .into_iter()
+            .filter_map(|v| v.as_str())
+            .map(str::to_string)
+            .collect();
     }
     if !matches!(protocol, Protocol::Query | Protocol::Ec2) {
-        return None;
+        return Vec::new();
     }
-    let wire: String = if protocol == Protocol::Ec2 {
-        path.split('.')
-            .map(|p| {
-                let mut c = p.chars();
-                c.next()
-                    .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                    .unwrap_or_default()
-            })
-            .collect::<Vec<_>>()
-            .join(".")
-    } else {
-        path.to_string()
-    };
     form.iter()
         .chain(query)
-        .find(|(k, _)| k.eq_ignore_ascii_case(&wire))
+        .filter(|(k, _)| form_key_is(path, k))
         .map(|(_, v)| v.clone())
+        .collect()
 }
 
-/// Sets `a.b.c` of the call's parameters to a string, as nested objects
-/// (where the recorder's `param_path` finds it, as in CloudTrail's
-/// `requestParameters`); a path through a value that is not an object
-/// (never the case for a model's own paths) is left alone.
-fn put_path(params: &mut serde_json::Map<String, serde_json::Value>, path: &str, v: String) {
-    if v.is_empty() {
-        return;
+/// Does a form key (`Targets.member.2.RoleArn`) name a member path
+/// (`Targets[].RoleArn`)? A list's element is `member.N` or `N`, a map's
+/// value `entry.N.value` or `N.value`.
+fn form_key_is(path: &str, key: &str) -> bool {
+    let mut k = key.split('.').peekable();
+    let number =
+        |x: Option<&str>| x.is_some_and(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()));
+    for part in path.split('.') {
+        let (name, markers) = super::cloudtrail::path_part(part);
+        if !k.next().is_some_and(|x| x.eq_ignore_ascii_case(name)) {
+            return false;
+        }
+        for map in markers {
+            let wrapper = if map { "entry" } else { "member" };
+            if k.peek().is_some_and(|x| x.eq_ignore_ascii_case(wrapper)) {
+                k.next();
+            }
+            if !number(k.next()) {
+                return false;
+            }
+            if map && !k.next().is_some_and(|x| x.eq_ignore_ascii_case("value")) {
+                return false;
+            }
+        }
     }
-    let mut parts = path.split('.').peekable();
-    let mut at = params;
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            at.entry(part.to_string())
-                .or_insert(serde_json::Value::String(v));
-            return;
+    k.next().is_none()
+}
+
+/// The tree of one string at a member path (`Targets[].RoleArn` ->
+/// `{"Targets": [{"RoleArn": v}]}`; a map's values as a list).
+fn tree_of(path: &str, v: serde_json::Value) -> serde_json::Value {
+    let (part, rest) = path.split_once('.').unwrap_or((path, ""));
+    let (name, markers) = super::cloudtrail::path_part(part);
+    let mut inner = if rest.is_empty() { v } else { tree_of(rest, v) };
+    for _ in markers {
+        inner = serde_json::Value::Array(vec![inner]);
+    }
+    let mut m = serde_json::Map::new();
+    m.insert(name.to_string(), inner);
+    serde_json::Value::Object(m)
+}
+
+/// Merge `add` into `into`: objects member by member, lists appended;
+/// where both hold something else, what is there stays.
+fn merge(into: &mut serde_json::Value, add: serde_json::Value) {
+    match (into, add) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(x) => merge(x, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
         }
-        let next = at
-            .entry(part.to_string())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        match next.as_object_mut() {
-            Some(o) => at = o,
-            None => return,
-        }
+        (serde_json::Value::Array(a), serde_json::Value::Array(b)) => a.extend(b),
+        _ => {}
     }
 }
 
@@ -547,19 +568,19 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         });
     }
     let query = form_pairs(r.query);
-    let body_text = String::from_utf8_lossy(&r.body[..r.body.len().min(BODY_PREFIX)]).into_owned();
+    let body = &r.body[..r.body.len().min(BODY_PREFIX)];
+    let cut = body_cut(r, body.len());
     let ctype = header(r, "content-type").unwrap_or("").to_ascii_lowercase();
     let form = if ctype.starts_with("application/x-www-form-urlencoded") {
-        form_pairs(body_text.trim())
+        let text = String::from_utf8_lossy(body);
+        let mut pairs = form_pairs(text.trim());
+        // The last pair of a cut form may be cut short.
+        if cut.is_some() {
+            pairs.pop();
+        }
+        pairs
     } else {
         Vec::new()
-    };
-    let json = if ctype.contains("json") || body_text.trim_start().starts_with('{') {
-        serde_json::from_str::<serde_json::Value>(&body_text)
-            .ok()
-            .filter(|v| v.is_object())
-    } else {
-        None
     };
     let action = query
         .iter()
@@ -585,6 +606,20 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
     let Some((svc, (op, labels))) = found else {
         return Err(format!("{at}: {}", first_err.unwrap_or_default()));
     };
+    // The body's members, read only when the operation names some there
+    // (never an object's content).
+    let nested = |p: &str| p.contains('.');
+    let wants_body = op.members.iter().any(|m| m.loc == Loc::Body)
+        || op.roles.iter().any(|(p, _)| nested(p))
+        || each_list(svc, op).is_some();
+    let (tree, mut unread) = if wants_body && form.is_empty() && !body.is_empty() {
+        body_tree(svc.protocol, &ctype, body, cut)
+    } else {
+        (None, None)
+    };
+    if unread.is_none() && wants_body && !body.is_empty() {
+        unread = cut.map(|(kept, length)| body::BodyError::Cut { kept, length });
+    }
     let mut params = serde_json::Map::new();
     for m in &op.members {
         let v = match m.loc {
@@ -597,7 +632,7 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
                 .find(|(k, _)| k == m.wire)
                 .map(|(_, v)| v.clone()),
             Loc::Header => header(r, m.wire).map(str::to_string),
-            Loc::Body => body_member(&body_text, json.as_ref(), &form, m.wire).or_else(|| {
+            Loc::Body => body_member(tree.as_ref(), &form, m.wire).or_else(|| {
                 query
                     .iter()
                     .find(|(k, _)| k == m.wire)
@@ -612,14 +647,56 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
                     .entry("BucketName".to_string())
                     .or_insert_with(|| serde_json::Value::String(v.clone()));
             }
+            // A label also by its URI name when the model's differs
+            // (Route53's `{Id}` of `HostedZoneId`: the ARN's `${Id}`).
+            if m.loc == Loc::Label && m.wire != m.name {
+                params
+                    .entry(m.wire.to_string())
+                    .or_insert_with(|| serde_json::Value::String(v.clone()));
+            }
             params.insert(m.name.to_string(), serde_json::Value::String(v));
         }
     }
-    for (path, _) in op.roles.iter().filter(|(p, _)| p.contains('.')) {
-        if let Some(v) = nested_role(json.as_ref(), &form, &query, svc.protocol, path) {
-            put_path(&mut params, path, v);
+    let mut params = serde_json::Value::Object(params);
+    for (path, _) in op.roles.iter().filter(|(p, _)| nested(p)) {
+        for v in nested_roles(tree.as_ref(), &form, &query, svc.protocol, path) {
+            if !v.is_empty() {
+                merge(&mut params, tree_of(path, serde_json::Value::String(v)));
+            }
         }
     }
+    // The elements that each name a resource (DeleteObjects' keys), under
+    // the list's first path, with only their naming members.
+    if let (Some(e), Some(t)) = (each_list(svc, op), tree.as_ref()) {
+        let items: Vec<serde_json::Value> = e
+            .lists
+            .iter()
+            .map(|l| super::cloudtrail::param_values(t, l))
+            .find(|v| !v.is_empty())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|el| {
+                let mut m = serde_json::Map::new();
+                for name in std::iter::once(e.member.0).chain(e.asks.iter().map(|a| a.0)) {
+                    if let Some(v) =
+                        super::cloudtrail::param_path(el, name).filter(|v| v.is_string())
+                    {
+                        m.insert(name.to_string(), v.clone());
+                    }
+                }
+                m.contains_key(e.member.0)
+                    .then_some(serde_json::Value::Object(m))
+            })
+            .collect();
+        if !items.is_empty() {
+            let list = e.lists[0].strip_suffix("[]").unwrap_or(e.lists[0]);
+            merge(&mut params, tree_of(list, serde_json::Value::Array(items)));
+        }
+    }
+    let params = match params {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
     let (service, region, account) = match sc {
         Some((key, region, _)) => (svc, Some(region), csm::account_from_access_key(&key)),
         None => (svc, None, None),
@@ -652,7 +729,67 @@ pub fn call_of(at: String, r: &Request, resp: Option<&Response>) -> Result<Call,
         // A signed request names its key, not the principal behind it.
         principal: None,
         source_ip: None,
+        unread_body: unread.map(|e| e.to_string()),
     })
+}
+
+/// Whether the body was cut at the prefix the proxy keeps: `(kept,
+/// length)` when its `Content-Length` says more than came (or, without
+/// one, the prefix is full).
+fn body_cut(r: &Request, kept: usize) -> Option<(usize, u64)> {
+    let declared = header(r, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > kept as u64 => Some((kept, n)),
+        Some(_) => None,
+        None if r.body.len() >= BODY_PREFIX => Some((kept, r.body.len() as u64)),
+        None => None,
+    }
+}
+
+/// The [`super::request::EACH`] entry of an operation (by the model's
+/// client, named like its IAM prefix).
+fn each_list(svc: &Service, op: &Operation) -> Option<&'static super::request::Each> {
+    super::request::each_of(svc.client, op.name)
+}
+
+/// The body as a tree of members, by its content type (`json`, `cbor`,
+/// `xml`), else the protocol's format; why it (or its end) was not read.
+fn body_tree(
+    protocol: Protocol,
+    ctype: &str,
+    b: &[u8],
+    cut: Option<(usize, u64)>,
+) -> (Option<serde_json::Value>, Option<body::BodyError>) {
+    let format = if ctype.contains("json") {
+        Some(body::Format::Json)
+    } else if ctype.contains("cbor") {
+        Some(body::Format::Cbor)
+    } else if ctype.contains("xml") {
+        Some(body::Format::Xml)
+    } else {
+        match protocol {
+            Protocol::Json | Protocol::RestJson => Some(body::Format::Json),
+            Protocol::Cbor if b.first() == Some(&b'{') => Some(body::Format::Json),
+            Protocol::Cbor => Some(body::Format::Cbor),
+            Protocol::RestXml => Some(body::Format::Xml),
+            Protocol::Query | Protocol::Ec2 => None,
+        }
+    };
+    let cut_error = cut.map(|(kept, length)| body::BodyError::Cut { kept, length });
+    let whole = |r: Result<serde_json::Value, body::BodyError>| match r {
+        Ok(v) => (Some(v), None),
+        // A cut JSON or CBOR body does not parse: said as cut.
+        Err(e) => (None, cut_error.clone().or(Some(e))),
+    };
+    match format {
+        Some(body::Format::Json) => whole(body::json(b)),
+        Some(body::Format::Cbor) => whole(body::cbor(b)),
+        Some(body::Format::Xml) => {
+            let (v, e) = body::xml(b, cut.is_some());
+            (v, e.or(cut_error))
+        }
+        None => (None, None),
+    }
 }
 
 /// The operation of `svc` a request is, with its URI labels.
@@ -1390,6 +1527,464 @@ mod tests {
             .and_then(|v| v.as_str()),
             Some("arn:aws:iam::123456789012:role/eb-lifecycle")
         );
+    }
+
+    /// A call from raw body bytes (CBOR).
+    fn call_bytes(
+        method: &str,
+        host: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Call {
+        call_of(
+            "request 2".into(),
+            &Request {
+                method,
+                host,
+                path,
+                query: "",
+                headers,
+                body,
+            },
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn rest_xml_bodies_name_their_members_where_the_model_puts_them() {
+        // Every body here is constructed. S3 DeleteObjects: each key.
+        let idx = ops::tests::snapshot_index();
+        let h = signed("s3", "us-east-1", &[("Content-MD5", "x")]);
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>reports/a.txt</Key></Object><Object><Key>a&amp;b.txt</Key><VersionId>3</VersionId></Object><Quiet>true</Quiet></Delete>"#;
+        let c = call(
+            "POST",
+            "constructed-bucket.s3.us-east-1.amazonaws.com",
+            "/",
+            "delete",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "DeleteObjects");
+        assert_eq!(c.unread_body, None);
+        assert_eq!(
+            c.params.as_ref().unwrap()["Delete"],
+            serde_json::json!({"Objects": [{"Key": "reports/a.txt"}, {"Key": "a&b.txt", "VersionId": "3"}]})
+        );
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        let res = |rec: &Recording, a: &str| {
+            rec.need(a)
+                .unwrap()
+                .resources
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            res(&rec, "s3:DeleteObject"),
+            [
+                "arn:aws:s3:::constructed-bucket/a&b.txt",
+                "arn:aws:s3:::constructed-bucket/reports/a.txt"
+            ]
+        );
+        assert_eq!(
+            res(&rec, "s3:DeleteObjectVersion"),
+            ["arn:aws:s3:::constructed-bucket/a&b.txt"]
+        );
+        // The call log line replays to the same needs.
+        let line = crate::record::log::proxy_line(&c, Some("s3"), 0);
+        let raw = crate::record::cloudtrail::Raw {
+            index: 1,
+            line: 1,
+            bytes: line.to_string().into_bytes(),
+        };
+        let crate::record::cloudtrail::Record::Call(replayed, _, _) =
+            crate::record::cloudtrail::call_of(&raw, "calls.jsonl").unwrap()
+        else {
+            panic!("not a call")
+        };
+        let mut again = Recording::new(Options::default());
+        again.add(idx, &replayed);
+        assert_eq!(again.need("s3:DeleteObject"), rec.need("s3:DeleteObject"));
+        // A tag's `<Key>` is no object key: PutBucketTagging and
+        // PutObjectTagging name the bucket and object of their URI only.
+        let body = "<Tagging><TagSet><Tag><Key>team</Key><Value>a</Value></Tag></TagSet></Tagging>";
+        let c = call(
+            "PUT",
+            "constructed-bucket.s3.us-east-1.amazonaws.com",
+            "/",
+            "tagging",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "PutBucketTagging");
+        assert_eq!(param(&c, "Key"), None);
+        let c = call(
+            "PUT",
+            "constructed-bucket.s3.us-east-1.amazonaws.com",
+            "/docs/x.pdf",
+            "tagging",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "PutObjectTagging");
+        assert_eq!(param(&c, "Key"), Some("docs/x.pdf"));
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        assert_eq!(
+            res(&rec, "s3:PutObjectTagging"),
+            ["arn:aws:s3:::constructed-bucket/docs/x.pdf"]
+        );
+        // S3 PutBucketReplication: the required role of the payload.
+        let body = "<ReplicationConfiguration><Role>arn:aws:iam::123456789012:role/s3-replicate</Role><Rule><ID>r</ID><Status>Enabled</Status><Destination><Bucket>arn:aws:s3:::constructed-copy</Bucket></Destination></Rule></ReplicationConfiguration>";
+        let c = call(
+            "PUT",
+            "constructed-bucket.s3.us-east-1.amazonaws.com",
+            "/",
+            "replication",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "PutBucketReplication");
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        let n = rec.need("iam:PassRole").unwrap();
+        assert!(!n.conditional, "{n:?}");
+        assert_eq!(
+            res(&rec, "iam:PassRole"),
+            ["arn:aws:iam::123456789012:role/s3-replicate"]
+        );
+        // Route53 ChangeResourceRecordSets: the hosted zone of the URI; the
+        // body (a change batch, names in it) is read, none taken for an id.
+        let h = signed("route53", "us-east-1", &[]);
+        let body = r#"<?xml version="1.0" encoding="UTF-8"?><ChangeResourceRecordSetsRequest xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><ChangeBatch><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>www.example.com</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>192.0.2.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change></Changes></ChangeBatch></ChangeResourceRecordSetsRequest>"#;
+        let c = call(
+            "POST",
+            "route53.amazonaws.com",
+            "/2013-04-01/hostedzone/Z0CONSTRUCTED/rrset/",
+            "",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "ChangeResourceRecordSets");
+        assert_eq!(c.unread_body, None);
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        assert_eq!(
+            res(&rec, "route53:ChangeResourceRecordSets"),
+            ["arn:aws:route53:::hostedzone/Z0CONSTRUCTED"]
+        );
+        // Route53 CreateHostedZone: `Name` is the root's own child, not
+        // the first `<Name>` anywhere (a decoy nested before it, put there
+        // for this test).
+        let body = "<CreateHostedZoneRequest><HostedZoneConfig><Name>decoy</Name><Comment>c</Comment></HostedZoneConfig><CallerReference>r</CallerReference><Name>example.com</Name></CreateHostedZoneRequest>";
+        let c = call(
+            "POST",
+            "route53.amazonaws.com",
+            "/2013-04-01/hostedzone",
+            "",
+            &h,
+            body,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateHostedZone");
+        assert_eq!(param(&c, "Name"), Some("example.com"));
+    }
+
+    #[test]
+    fn cbor_bodies_name_their_members() {
+        // EventBridge v2 speaks only smithy-rpc-v2-cbor (boto3 sends it):
+        // a constructed CreateSubscriber body, encoded here.
+        let idx = ops::tests::snapshot_index();
+        let h = signed(
+            "events",
+            "us-east-1",
+            &[
+                ("Content-Type", "application/cbor"),
+                ("smithy-protocol", "rpc-v2-cbor"),
+            ],
+        );
+        let v = serde_json::json!({
+            "Name": "constructed-sub",
+            "EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/constructed",
+            "InvokeConfiguration": { "RoleArn": "arn:aws:iam::123456789012:role/eventsv2-invoke" },
+            "Tags": [{ "Key": "team", "Value": "a" }],
+        });
+        let mut body = Vec::new();
+        ciborium::ser::into_writer(&v, &mut body).unwrap();
+        let c = call_bytes(
+            "POST",
+            "eventsv2.us-east-1.amazonaws.com",
+            "/service/AWSEventsV2/operation/CreateSubscriber",
+            &h,
+            &body,
+        );
+        assert_eq!(c.operation, "CreateSubscriber");
+        assert_eq!(c.unread_body, None);
+        assert_eq!(
+            param(&c, "EventBusArn"),
+            Some("arn:aws:events:us-east-1:123456789012:event-bus/constructed")
+        );
+        // The 2026-06-14 reference lists no EventBridge v2 operation yet:
+        // the call is unmapped (listed), its members read all the same.
+        let mut rec = Recording::new(Options::default());
+        assert!(matches!(rec.add(idx, &c), Outcome::Unmapped { .. }));
+        assert_eq!(
+            crate::record::cloudtrail::param_path(
+                c.params.as_ref().unwrap(),
+                "InvokeConfiguration.RoleArn"
+            )
+            .and_then(|v| v.as_str()),
+            Some("arn:aws:iam::123456789012:role/eventsv2-invoke")
+        );
+        // CloudWatch offers smithy-rpc-v2-cbor first (boto3 picks its JSON,
+        // newer SDKs CBOR): a constructed PutMetricAlarm, mapped.
+        let hm = signed(
+            "monitoring",
+            "us-east-1",
+            &[
+                ("Content-Type", "application/cbor"),
+                ("smithy-protocol", "rpc-v2-cbor"),
+            ],
+        );
+        let mut alarm = Vec::new();
+        ciborium::ser::into_writer(
+            &serde_json::json!({"AlarmName": "constructed-high-cpu", "MetricName": "CPUUtilization", "Threshold": 90.5}),
+            &mut alarm,
+        )
+        .unwrap();
+        let c = call_bytes(
+            "POST",
+            "monitoring.us-east-1.amazonaws.com",
+            "/service/GraniteServiceVersion20100801/operation/PutMetricAlarm",
+            &hm,
+            &alarm,
+        );
+        assert_eq!(c.operation, "PutMetricAlarm");
+        let mut rec = Recording::new(Options::default());
+        rec.add(idx, &c);
+        assert_eq!(
+            rec.need("cloudwatch:PutMetricAlarm")
+                .unwrap()
+                .resources
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>(),
+            ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:constructed-high-cpu"]
+        );
+        // Damaged: counted on the call, which is still recorded.
+        let c = call_bytes(
+            "POST",
+            "eventsv2.us-east-1.amazonaws.com",
+            "/service/AWSEventsV2/operation/CreateSubscriber",
+            &h,
+            &body[..body.len() / 2],
+        );
+        assert_eq!(c.operation, "CreateSubscriber");
+        assert!(
+            c.unread_body
+                .as_deref()
+                .unwrap()
+                .starts_with("CBOR body not read"),
+            "{:?}",
+            c.unread_body
+        );
+    }
+
+    #[test]
+    fn malformed_and_cut_bodies_are_said_the_call_kept() {
+        let h = signed("s3", "us-east-1", &[]);
+        let c = call(
+            "POST",
+            "b.s3.us-east-1.amazonaws.com",
+            "/",
+            "delete",
+            &h,
+            "<Delete><Object><Key>a</Key></Delete>",
+        )
+        .unwrap();
+        assert_eq!(c.operation, "DeleteObjects");
+        assert_eq!(
+            c.unread_body.as_deref(),
+            Some("XML body not read at byte 37: </Delete> closes <Object>")
+        );
+        // Cut at the prefix the proxy keeps (Content-Length says more):
+        // the whole elements are read, the cut said.
+        let h = signed("s3", "us-east-1", &[("Content-Length", "200000")]);
+        let c = call(
+            "POST",
+            "b.s3.us-east-1.amazonaws.com",
+            "/",
+            "delete",
+            &h,
+            "<Delete><Object><Key>a</Key></Object><Object><Key>b",
+        )
+        .unwrap();
+        assert_eq!(
+            c.params.as_ref().unwrap()["Delete"],
+            serde_json::json!({"Objects": [{"Key": "a"}]})
+        );
+        assert_eq!(
+            c.unread_body.as_deref(),
+            Some("body of 200000 bytes cut at the first 51: members after that not read")
+        );
+        // JSON: not an object, cut, broken.
+        let h = signed(
+            "lambda",
+            "us-east-1",
+            &[("Content-Type", "application/json")],
+        );
+        for (body, why) in [
+            ("[1]", "JSON body is not an object"),
+            ("{\"FunctionName\": ", "JSON body not read: "),
+        ] {
+            let c = call(
+                "POST",
+                "lambda.us-east-1.amazonaws.com",
+                "/2015-03-31/functions",
+                "",
+                &h,
+                body,
+            )
+            .unwrap();
+            assert_eq!(c.operation, "CreateFunction");
+            assert!(
+                c.unread_body.as_deref().unwrap().starts_with(why),
+                "{body}: {:?}",
+                c.unread_body
+            );
+        }
+        // A body no member is read from is never looked at (an object's
+        // content), nor is an empty one.
+        let h = signed("s3", "us-east-1", &[("Content-Length", "999999")]);
+        let c = call(
+            "PUT",
+            "b.s3.us-east-1.amazonaws.com",
+            "/k",
+            "",
+            &h,
+            "<not xml",
+        )
+        .unwrap();
+        assert_eq!((c.operation.as_str(), c.unread_body), ("PutObject", None));
+        let h = signed(
+            "lambda",
+            "us-east-1",
+            &[("Content-Type", "application/json")],
+        );
+        let c = call(
+            "POST",
+            "lambda.us-east-1.amazonaws.com",
+            "/2015-03-31/functions",
+            "",
+            &h,
+            "",
+        )
+        .unwrap();
+        assert_eq!(c.unread_body, None);
+    }
+
+    #[test]
+    fn roles_in_every_element_of_a_list_from_json_bodies_and_forms() {
+        let idx = ops::tests::snapshot_index();
+        let roles = |c: &Call| {
+            let mut rec = Recording::new(Options::default());
+            rec.add(idx, c);
+            let n = rec.need("iam:PassRole").unwrap().clone();
+            (n.conditional, n.resources.into_iter().collect::<Vec<_>>())
+        };
+        // EventBridge PutTargets (json): two targets, two roles.
+        let h = signed(
+            "events",
+            "us-east-1",
+            &[
+                ("X-Amz-Target", "AWSEvents.PutTargets"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+        );
+        let c = call(
+            "POST",
+            "events.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            r#"{"Rule":"nightly","Targets":[{"Id":"1","Arn":"arn:aws:states:us-east-1:123456789012:stateMachine:etl","RoleArn":"arn:aws:iam::123456789012:role/events-etl"},{"Id":"2","Arn":"arn:aws:kinesis:us-east-1:123456789012:stream/s","RoleArn":"arn:aws:iam::123456789012:role/events-kinesis"},{"Id":"3","Arn":"arn:aws:sqs:us-east-1:123456789012:q"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.operation, "PutTargets");
+        assert_eq!(
+            c.params.as_ref().unwrap()["Targets"],
+            serde_json::json!([
+                {"RoleArn": "arn:aws:iam::123456789012:role/events-etl"},
+                {"RoleArn": "arn:aws:iam::123456789012:role/events-kinesis"}
+            ])
+        );
+        assert_eq!(
+            roles(&c),
+            (
+                false,
+                vec![
+                    "arn:aws:iam::123456789012:role/events-etl".to_string(),
+                    "arn:aws:iam::123456789012:role/events-kinesis".to_string()
+                ]
+            )
+        );
+        // Auto Scaling CreateAutoScalingGroup (query): the lifecycle hooks'
+        // roles, `List.member.N.RoleARN`.
+        let h = signed(
+            "autoscaling",
+            "us-east-1",
+            &[(
+                "Content-Type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            )],
+        );
+        let c = call(
+            "POST",
+            "autoscaling.us-east-1.amazonaws.com",
+            "/",
+            "",
+            &h,
+            "Action=CreateAutoScalingGroup&Version=2011-01-01&AutoScalingGroupName=web&MinSize=1&MaxSize=2&LifecycleHookSpecificationList.member.1.LifecycleHookName=a&LifecycleHookSpecificationList.member.1.RoleARN=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhook-a&LifecycleHookSpecificationList.member.2.RoleARN=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fhook-b",
+        )
+        .unwrap();
+        assert_eq!(c.operation, "CreateAutoScalingGroup");
+        assert_eq!(
+            roles(&c),
+            (
+                false,
+                vec![
+                    "arn:aws:iam::123456789012:role/hook-a".to_string(),
+                    "arn:aws:iam::123456789012:role/hook-b".to_string()
+                ]
+            )
+        );
+    }
+
+    #[test]
+    fn form_keys_of_list_and_map_members() {
+        assert!(form_key_is("Targets[].RoleArn", "Targets.member.2.RoleArn"));
+        assert!(form_key_is("Targets[].RoleArn", "targets.1.roleArn"));
+        assert!(!form_key_is("Targets[].RoleArn", "Targets.member.RoleArn"));
+        assert!(!form_key_is("Targets[].RoleArn", "Targets.1.RoleArn.x"));
+        assert!(form_key_is("Map{}.RoleArn", "Map.entry.1.value.RoleArn"));
+        assert!(!form_key_is("Map{}.RoleArn", "Map.entry.1.key"));
+        assert!(form_key_is("A.B{}[].C", "A.B.entry.3.value.member.1.C"));
+        assert!(form_key_is("Outer.Inner.RoleArn", "Outer.Inner.RoleArn"));
+        assert_eq!(
+            tree_of("A.B[].C", serde_json::json!("v")),
+            serde_json::json!({"A": {"B": [{"C": "v"}]}})
+        );
+        let mut t = tree_of("A[].C", serde_json::json!("1"));
+        merge(&mut t, tree_of("A[].C", serde_json::json!("2")));
+        assert_eq!(t, serde_json::json!({"A": [{"C": "1"}, {"C": "2"}]}));
     }
 
     #[test]

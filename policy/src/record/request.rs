@@ -15,6 +15,7 @@ use std::borrow::Cow;
 pub struct Facts {
     pub copy: Option<Copy>,
     pub created: Option<Created>,
+    pub elements: Option<Elements>,
 }
 
 /// The facts of one call.
@@ -22,7 +23,104 @@ pub fn facts(entry: &OpEntry, call: &Call) -> Facts {
     Facts {
         copy: copy_source(entry, call),
         created: created(entry, call),
+        elements: elements(entry, call),
     }
+}
+
+/// An operation whose request names its resources one per element of a
+/// list (S3 DeleteObjects' keys): each element, with the call's other
+/// parameters, names one resource.
+pub struct Each {
+    pub prefix: &'static str,
+    pub operation: &'static str,
+    /// Where the list is (a member path, `[]` its elements): as the model
+    /// names it (the proxy's call log) and as the body writes it; the
+    /// first present is read.
+    pub lists: &'static [&'static str],
+    /// The element's member naming the resource, and the request
+    /// parameter it stands for (`Key`: the object key, `key`).
+    pub member: (&'static str, &'static str),
+    /// Element members that ask for an action: an element with one needs
+    /// it, on that element's resource.
+    pub asks: &'static [(&'static str, &'static str)],
+    pub why: &'static str,
+}
+
+/// Reviewed against the S3 API reference; `request::tests` checks each.
+pub const EACH: &[Each] = &[Each {
+    prefix: "s3",
+    operation: "DeleteObjects",
+    lists: &["Delete.Objects[]", "Delete.Object[]"],
+    member: ("Key", "key"),
+    asks: &[("VersionId", "s3:DeleteObjectVersion")],
+    why: "S3 API reference, DeleteObjects: the body's Delete lists up to 1,000 objects (Object: Key, VersionId); each is deleted as DeleteObject would delete it (s3:DeleteObject on the object), one given with a VersionId as DeleteObjectVersion (s3:DeleteObjectVersion)",
+}];
+
+/// The [`EACH`] entry of an operation.
+pub fn each_of(prefix: &str, operation: &str) -> Option<&'static Each> {
+    EACH.iter().find(|e| {
+        e.prefix.eq_ignore_ascii_case(prefix) && e.operation.eq_ignore_ascii_case(operation)
+    })
+}
+
+/// The elements one call of an [`EACH`] operation names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Elements {
+    /// Per element: the call's parameters with the element's resource
+    /// (`key`), and the actions it asks for.
+    pub items: Vec<(serde_json::Value, Vec<&'static str>)>,
+}
+
+/// The elements of a call, when its operation is one of [`EACH`] and its
+/// request lists some.
+pub fn elements(entry: &OpEntry, call: &Call) -> Option<Elements> {
+    let e = each_of(&entry.prefix, &entry.name)?;
+    let params = call.params.as_ref()?;
+    let list = e
+        .lists
+        .iter()
+        .map(|l| cloudtrail::param_values(params, l))
+        .find(|v| !v.is_empty())?;
+    let mut items = Vec::new();
+    for el in list {
+        let Some(v) = cloudtrail::param_path(el, e.member.0).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        let mut p = params.clone();
+        if let Some(m) = p.as_object_mut() {
+            m.insert(e.member.1.to_string(), serde_json::Value::from(v));
+        }
+        let asks = e
+            .asks
+            .iter()
+            .filter(|(m, _)| cloudtrail::param_path(el, m).is_some())
+            .map(|(_, a)| *a)
+            .collect();
+        items.push((p, asks));
+    }
+    (!items.is_empty()).then_some(Elements { items })
+}
+
+/// The parameter sets that name an action's resources, one per element,
+/// for a call of an [`EACH`] operation: every element for the actions no
+/// element member asks for, the asking elements for the others; `None`
+/// for other calls (or no element asks for it).
+pub fn element_params<'a>(a: &OpAction, facts: &'a Facts) -> Option<Vec<&'a serde_json::Value>> {
+    let el = facts.elements.as_ref()?;
+    let asked =
+        |x: &(serde_json::Value, Vec<&str>)| x.1.iter().any(|y| y.eq_ignore_ascii_case(&a.action));
+    let v: Vec<_> = if el.items.iter().any(asked) {
+        el.items.iter().filter(|x| asked(x)).map(|x| &x.0).collect()
+    } else if EACH
+        .iter()
+        .flat_map(|e| e.asks)
+        .any(|(_, x)| x.eq_ignore_ascii_case(&a.action))
+    {
+        return None;
+    } else {
+        el.items.iter().map(|x| &x.0).collect()
+    };
+    Some(v)
 }
 
 /// An operation that creates resources and may tag them as it does, and
@@ -381,12 +479,20 @@ pub fn sends(a: &OpAction, call: &Call, facts: &Facts) -> bool {
             return true;
         }
     }
+    if let Some(e) = &facts.elements {
+        if e.items
+            .iter()
+            .any(|(_, asks)| asks.iter().any(|x| x.eq_ignore_ascii_case(&a.action)))
+        {
+            return true;
+        }
+    }
     let Some(p) = &call.params else {
         return false;
     };
     a.members
         .iter()
-        .any(|m| cloudtrail::param_path(p, m).is_some())
+        .any(|m| !cloudtrail::param_values(p, m).is_empty())
 }
 
 /// The ARNs of `formats` the members hold: an ARN as given (a `*` in it
@@ -402,13 +508,18 @@ pub fn member_arns(
     judge: &mut arns::Judge,
 ) -> Vec<String> {
     let mut values: Vec<&str> = Vec::new();
-    for m in members {
-        match cloudtrail::param_path(params, m) {
-            Some(serde_json::Value::String(s)) => values.push(s),
-            Some(serde_json::Value::Object(o)) => {
+    // Every element a path through lists and maps reaches
+    // (`Targets[].RoleArn`: each target's role).
+    for v in members
+        .iter()
+        .flat_map(|m| cloudtrail::param_values(params, m))
+    {
+        match v {
+            serde_json::Value::String(s) => values.push(s),
+            serde_json::Value::Object(o) => {
                 values.extend(o.values().filter_map(serde_json::Value::as_str))
             }
-            Some(serde_json::Value::Array(a)) => {
+            serde_json::Value::Array(a) => {
                 values.extend(a.iter().filter_map(serde_json::Value::as_str))
             }
             _ => {}

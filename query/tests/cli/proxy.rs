@@ -4,7 +4,8 @@
 //!   client-side monitoring off) against moto's server (pinned) on
 //!   127.0.0.1 behind `--upstream-endpoint`: the exact policy, resources
 //!   named, a multipart upload and copies (GetObject on the copy source,
-//!   PutObject on the destinations, no ACL / object-lock grant); no
+//!   PutObject on the destinations, no ACL / object-lock grant), a
+//!   DeleteObjects of two keys (DeleteObject on both objects); no
 //!   credential or body anywhere; the call log replays to the same policy.
 //!   CSM listens in the same recording (`--port 0`).
 //! - Hostile input on the proxy port (no Python needed): garbage, a
@@ -13,7 +14,8 @@
 //!   recorder keeps serving and writes its outputs at Ctrl-C.
 //!
 //! - The AWS SDK for JavaScript v3 (npm, pinned) the same way (a
-//!   multipart upload and a CopyObject among its calls), with
+//!   multipart upload, a CopyObject and a DeleteObjects of two keys among
+//!   its calls), with
 //!   `https-proxy-agent` + `@smithy/node-http-handler` and
 //!   `NODE_EXTRA_CA_CERTS`.
 //!
@@ -173,6 +175,13 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
                           "arn:aws:s3:::iamref-proxy-bucket/uploads/big.bin",
                           "arn:aws:s3:::iamref-proxy-copies/copies/big.bin",
                           "arn:aws:s3:::iamref-proxy-copies/parts/copied.bin"]},
+            // One DeleteObjects of the two copies: its XML body names both
+            // keys, s3:DeleteObject on each (no DeleteObjectVersion: no
+            // version ids).
+            {"Sid": "S3Object3", "Effect": "Allow",
+             "Action": ["s3:DeleteObject"],
+             "Resource": ["arn:aws:s3:::iamref-proxy-copies/copies/big.bin",
+                          "arn:aws:s3:::iamref-proxy-copies/parts/copied.bin"]},
             {"Sid": "SecretsmanagerSecret", "Effect": "Allow",
              "Action": ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue"],
              "Resource": format!("arn:aws:secretsmanager:us-east-1:{acct}:secret:iamref/proxy-secret-??????")},
@@ -194,7 +203,9 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
         stderr.contains("s3:GetObject: failed with NoSuchKey (HTTP 404)"),
         "{stderr}"
     );
-    assert!(stderr.contains("proxy: 23 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed, 0 tunneled"), "{stderr}");
+    // Every body the recorder reads was read whole.
+    assert!(!stderr.contains("not read, or not whole"), "{stderr}");
+    assert!(stderr.contains("proxy: 24 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed, 0 tunneled"), "{stderr}");
     assert!(
         stderr.contains(&format!("AWS_CA_BUNDLE={}", ca.join("ca.pem").display())),
         "{stderr}"
@@ -240,7 +251,7 @@ fn boto3_through_the_proxy_records_the_exact_policy_with_resources() {
     // The call log replays (CloudTrail-shaped) to the same policy, the
     // failed call's grant included.
     assert_eq!(check_replay(dir.path(), &["--include-errors"]), expected);
-    assert_eq!(log.lines().count(), 23, "{log}");
+    assert_eq!(log.lines().count(), 24, "{log}");
 }
 
 /// A loopback HTTP server that reads each request's body (Content-Length)
@@ -406,6 +417,52 @@ fn hostile_input_is_answered_and_counted_and_the_recorder_keeps_going() {
 }
 
 #[test]
+fn a_body_that_cannot_be_read_is_warned_about_and_the_call_kept() {
+    // A constructed, signed-looking S3 DeleteObjects in plain HTTP whose
+    // XML body is damaged, forwarded to a loopback sink.
+    let (port, _sink) = sink();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca");
+    let upstream = format!("http://127.0.0.1:{port}");
+    let rec = Recorder::start(
+        dir.path(),
+        &[
+            "--proxy",
+            "127.0.0.1:0",
+            "--ca-dir",
+            ca.to_str().unwrap(),
+            "--upstream-endpoint",
+            &upstream,
+        ],
+    );
+    let proxy = proxy_of(dir.path());
+    let key = iamref_policy::record::csm::access_key_for_account("ASIA", 123_456_789_012, 0x55);
+    let body = "<Delete><Object><Key>a</Key></Delete>";
+    let host = "constructed-bucket.s3.us-east-1.amazonaws.com";
+    let mut c = TcpStream::connect(&proxy).unwrap();
+    write!(
+        c,
+        "POST http://{host}/?delete HTTP/1.1\r\nHost: {host}\r\nAuthorization: AWS4-HMAC-SHA256 Credential={key}/20260601/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let r = response_of(&mut c);
+    assert!(r.starts_with("HTTP/1.1 200"), "{r:?}");
+    drop(c);
+    let (code, _out, err) = rec.stop();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("iamref: warning: 1 request body(ies) not read, or not whole: the resources and roles they name may be missing from the policy\n  proxy request 1: s3:DeleteObjects: XML body not read at byte 37: </Delete> closes <Object>"),
+        "{err}"
+    );
+    // The call is recorded all the same (no key read: the object
+    // patterns scoped to the call's region and account).
+    let policy = std::fs::read_to_string(dir.path().join("policy.json")).unwrap();
+    assert!(policy.contains("\"s3:DeleteObject\""), "{policy}");
+    assert!(!policy.contains(&key), "{policy}");
+}
+
+#[test]
 fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
     let venv = match venv() {
         Ok(v) => v,
@@ -478,14 +535,19 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
             {"Sid": "S3Bucket", "Effect": "Allow",
              "Action": ["s3:CreateBucket", "s3:ListBucket"],
              "Resource": "arn:aws:s3:::iamref-js-bucket"},
+            // DeleteObjects of two keys (its XML body): each one.
+            {"Sid": "S3Object", "Effect": "Allow",
+             "Action": ["s3:DeleteObject"],
+             "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
+                          "arn:aws:s3:::iamref-js-bucket/in/b.txt"]},
             // up/big.bin: written by the multipart upload, read only as
             // CopyObject's source; copies/big.bin only written.
-            {"Sid": "S3Object", "Effect": "Allow",
+            {"Sid": "S3Object2", "Effect": "Allow",
              "Action": ["s3:PutObject"],
              "Resource": ["arn:aws:s3:::iamref-js-bucket/copies/big.bin",
                           "arn:aws:s3:::iamref-js-bucket/in/b.txt",
                           "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
-            {"Sid": "S3Object2", "Effect": "Allow",
+            {"Sid": "S3Object3", "Effect": "Allow",
              "Action": ["s3:GetObject"],
              "Resource": ["arn:aws:s3:::iamref-js-bucket/in/b.txt",
                           "arn:aws:s3:::iamref-js-bucket/up/big.bin"]},
@@ -502,7 +564,7 @@ fn js_sdk_v3_through_the_proxy_records_the_exact_policy_with_resources() {
     );
     assert!(
         stderr.contains(
-            "proxy: 14 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
+            "proxy: 15 request(s), 0 not AWS API calls iamref knows, 0 malformed or failed"
         ),
         "{stderr}"
     );
