@@ -31,8 +31,9 @@ pub mod pins {
     /// the export, DuckDB running the Athena CloudTrail join.
     pub const EXPORT_TOOLS: &[&str] = &["policy_sentry==0.15.2", "duckdb==2.0.1"];
     /// `query/tests/cli/record_live.rs` (PyPI): a real SDK against moto's
-    /// server.
-    pub const LIVE_AWS: &[&str] = &["boto3==1.44.8", "moto[server]==5.2.5"];
+    /// server. botocore pinned too (boto3 accepts a range of it), to the
+    /// primary version `tools/gen_operations.py` reads the models of.
+    pub const LIVE_AWS: &[&str] = &["boto3==1.44.8", "botocore==1.44.8", "moto[server]==5.2.5"];
     /// `query/tests/cli/export.rs` (PyPI): the CloudTrail join in Spark
     /// local mode (needs Java 17, which Spark 3.5 supports).
     pub const SPARK: &[&str] = &["pyspark==3.5.8"];
