@@ -34,6 +34,8 @@ const MAX_REQUESTS: usize = 1_000_000;
 const MAX_LINE: usize = 1 << 20;
 /// Requests decided (and request lines read) at a time, in parallel.
 const CHUNK: usize = 512;
+/// About the most bytes of request lines read at a time.
+const CHUNK_BYTES: usize = 8 << 20;
 
 #[derive(clap::Args)]
 pub struct SimulateArgs {
@@ -452,7 +454,10 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
     while !done {
         lines.clear();
         let mut stop: Option<anyhow::Error> = None;
-        while lines.len() < CHUNK {
+        let mut bytes = 0;
+        // A chunk holds at most CHUNK lines and about CHUNK_BYTES of them
+        // (lines may each be MAX_LINE long).
+        while lines.len() < CHUNK && bytes < CHUNK_BYTES {
             buf.clear();
             let got = match std::io::Read::take(reader.as_mut(), MAX_LINE as u64 + 1)
                 .read_until(b'\n', &mut buf)
@@ -480,6 +485,7 @@ fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Re
             };
             let line = line.trim();
             if !line.is_empty() {
+                bytes += line.len();
                 lines.push((n, line.to_string()));
             }
         }
