@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod read;
+pub mod sealed;
 pub use read::{read, read_services, Operations, Selection};
 /// The connection type every reader takes (re-exported: callers need no
 /// SQLite crate of their own).

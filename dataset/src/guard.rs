@@ -12,8 +12,13 @@
 //! some kind is named with what it lost. Accepting a shrink records
 //! what shrank in the manifest's notes ([`accept`]).
 //!
-//! Where the previous data is read from, and the exit status of a
-//! refusal, are the binary's.
+//! [`publish`]: the previous data read as baselines, the result compared,
+//! refused or accepted, stamped and written (database, then snapshot).
+//! The wording of what it tells and the exit status of a refusal are the
+//! binary's.
+
+mod publish;
+pub use publish::{baselines, publish, BaselineError, Notice, Options, PublishError, Target};
 
 use crate::shrink::Inventory;
 use crate::{Error, Manifest, Service};

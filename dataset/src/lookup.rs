@@ -641,6 +641,31 @@ pub struct PageText {
     pub text: String,
 }
 
+/// The actions `names` give (exact names or wildcard patterns), each
+/// once, in the order first named; a name that resolves to none is its
+/// refusal, and the others are still answered.
+pub fn actions_named(
+    conn: &Connection,
+    names: &[String],
+) -> Result<(Vec<ActionInfo>, Vec<LookupError>), Error> {
+    let mut infos = Vec::new();
+    let mut refused = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for name in names {
+        match parse_action_ref(name).and_then(|r| resolve_actions(conn, &r)) {
+            Ok(ids) => {
+                for (id, _, _) in ids {
+                    if seen.insert(id) {
+                        infos.push(action_info(conn, id)?);
+                    }
+                }
+            }
+            Err(e) => refused.push(e),
+        }
+    }
+    Ok((infos, refused))
+}
+
 pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo, Error> {
     let mut info = conn.query_row(
         "SELECT s.prefix, s.name, a.name, a.access_level, a.description, a.doc_url, a.permission_only, a.sources
@@ -969,6 +994,33 @@ mod tests {
         assert_eq!(ns.by_prefix, by_prefix);
         // Namespaces shared across services are there (s3 holds ssm's bucket).
         assert!(by_namespace["s3"].len() > 1);
+    }
+
+    #[test]
+    fn actions_named_once_each_and_unknown_names_refused() {
+        // On the shipped snapshot in `data/`.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let (manifest, services) = crate::snapshot::read_snapshot(&data).unwrap();
+        let conn = crate::db::write_in_memory(&manifest, &services).unwrap();
+        let names =
+            ["s3:getobject", "s3:GetObject*", "s3:NoSuchAction", "nope:X"].map(String::from);
+        let (infos, refused) = actions_named(&conn, &names).unwrap();
+        let got: Vec<String> = infos
+            .iter()
+            .map(|i| format!("{}:{}", i.prefix, i.action))
+            .collect();
+        assert_eq!(got[0], "s3:GetObject");
+        assert_eq!(got.iter().filter(|a| *a == "s3:GetObject").count(), 1);
+        assert!(got.len() > 2 && got.iter().all(|a| a.starts_with("s3:GetObject")));
+        assert!(
+            matches!(refused[0], LookupError::UnknownAction { .. }),
+            "{refused:?}"
+        );
+        assert!(
+            matches!(refused[1], LookupError::UnknownPrefix { .. }),
+            "{refused:?}"
+        );
+        assert_eq!(refused.len(), 2);
     }
 
     #[test]

@@ -107,6 +107,19 @@ pub fn pair(database: &Manifest, snapshot: &Manifest) -> Pairing {
     }
 }
 
+/// Whether the database `db` and the snapshot folder `dir` are one
+/// publication; `None` when either is absent or unreadable (the guard
+/// reads them as baselines and reports that).
+pub fn pairing(db: &std::path::Path, dir: &std::path::Path) -> Option<Pairing> {
+    if !db.exists() || !dir.join("manifest.json").exists() {
+        return None;
+    }
+    let conn = crate::db::open_read_only(db).ok()?;
+    let d = crate::db::read_manifest(&conn).ok()?;
+    let s = crate::snapshot::read_manifest(dir).ok()?;
+    Some(pair(&d, &s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,20 @@ pub enum Cell<'a> {
     Blob(&'a [u8]),
 }
 
+impl Cell<'_> {
+    /// The cell as a JSON value (`iamref sql --format json`): text decoded
+    /// (invalid UTF-8 replaced), a blob as `"<N bytes>"`.
+    pub fn to_json(self) -> serde_json::Value {
+        match self {
+            Cell::Null => serde_json::Value::Null,
+            Cell::Integer(n) => n.into(),
+            Cell::Real(f) => serde_json::Value::from(f),
+            Cell::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
+            Cell::Blob(b) => format!("<{} bytes>", b.len()).into(),
+        }
+    }
+}
+
 /// One result row.
 pub struct Row<'a>(&'a rusqlite::Row<'a>);
 
@@ -171,6 +185,16 @@ mod tests {
     use super::*;
 
     type E = SqlError<std::convert::Infallible>;
+
+    #[test]
+    fn cells_as_json() {
+        use serde_json::json;
+        assert_eq!(Cell::Null.to_json(), json!(null));
+        assert_eq!(Cell::Integer(-3).to_json(), json!(-3));
+        assert_eq!(Cell::Real(2.5).to_json(), json!(2.5));
+        assert_eq!(Cell::Text(b"s3\xff").to_json(), json!("s3\u{fffd}"));
+        assert_eq!(Cell::Blob(&[1, 2]).to_json(), json!("<2 bytes>"));
+    }
 
     #[test]
     fn rows_come_with_their_cells_and_writes_are_refused() {

@@ -1487,6 +1487,7 @@ mod tests {
             "arn:aws:logs:us-east-1:123456789012:log-group:/app/prod:log-stream:*"
         );
         assert_eq!(f(OBJECT).generic("aws"), "arn:aws:s3:::*/*");
+        assert_eq!(f(BUCKET).generic("aws"), "arn:aws:s3:::*");
         assert!(bind(&f(BUCKET), &p("arn:aws:ec2:::x")).is_none());
         let b = bind(&f(BUCKET), &p("arn:aws:s3:::logs-*")).unwrap();
         assert_eq!(b["bucketname"], "logs-*");

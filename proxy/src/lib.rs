@@ -9,8 +9,8 @@
 //! - Plain-HTTP requests (absolute-form URI) are forwarded and recorded.
 //!
 //! Each intercepted request becomes an [`Event::Call`] through
-//! [`iamref_policy::record::proxy::call_of`] (pure); the recorder (in
-//! `query`) maps it. Bodies are streamed both ways; only the first
+//! [`iamref_policy::record::proxy::call_of`] (pure); the recording
+//! session ([`session`], with the CSM socket of [`csm`]) maps it. Bodies are streamed both ways; only the first
 //! [`BODY_PREFIX`] bytes of a request (and of an error response) are kept,
 //! in memory, to find the members naming resources and the error code,
 //! and are never written anywhere. Headers other than the ones naming
@@ -19,6 +19,8 @@
 //! id encodes.
 
 pub mod ca;
+pub mod csm;
+pub mod session;
 
 use anyhow::{anyhow, Context, Result};
 use bytes::Bytes;

@@ -7,10 +7,11 @@ use iamref_dataset::atomic::{self, Mode};
 use iamref_dataset::export::{self, TableFormat};
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Warning;
-use iamref_scraper::pipeline::{self, PipelineError};
+use iamref_scraper::pipeline::build::{self, BuildError, Side};
+use iamref_scraper::pipeline::PipelineError;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct BuildArgs {
@@ -92,99 +93,81 @@ pub fn print_warnings(warnings: &[Warning], quiet: bool) {
     }
 }
 
+/// The parsing bar of `build`: on a terminal, unless `-q`.
+struct Parsing {
+    quiet: bool,
+    bar: std::sync::OnceLock<ProgressBar>,
+}
+
+impl build::Progress for Parsing {
+    fn parsing(&self, pages: usize) {
+        let _ = self.bar.set(progress(pages as u64, self.quiet, "parsing"));
+    }
+    fn parsed(&self) {
+        if let Some(b) = self.bar.get() {
+            b.inc(1);
+        }
+    }
+    fn done(&self) {
+        if let Some(b) = self.bar.get() {
+            b.finish_and_clear();
+        }
+    }
+}
+
 pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
-    if a.from_dir.is_none() && a.service_reference_dir.is_none() {
-        return Err(input(
+    let from = build::Input {
+        pages_dir: a.from_dir.as_deref(),
+        json_dir: a.service_reference_dir.as_deref(),
+        captured: a.captured.clone(),
+    };
+    let parsing = Parsing {
+        quiet,
+        bar: std::sync::OnceLock::new(),
+    };
+    let mut assembled = build::build(&from, &parsing).map_err(|e| match e {
+        BuildError::Nothing => input(
             "nothing to build from: give --from-dir (saved reference pages) and/or --service-reference-dir (the JSON service reference)",
-        ));
-    }
-    let mut warnings: Vec<Warning> = Vec::new();
-    let mut parsed = Vec::new();
-    if let Some(from_dir) = &a.from_dir {
-        if !from_dir.is_dir() {
-            return Err(input(format!(
-                "{}: not a folder; --from-dir takes a folder of saved reference pages (list_*.html)",
-                from_dir.display()
-            )));
+        ),
+        BuildError::NotAFolder(Side::Pages, dir) => input(format!(
+            "{}: not a folder; --from-dir takes a folder of saved reference pages (list_*.html)",
+            dir.display()
+        )),
+        BuildError::NotAFolder(Side::Json, dir) => input(format!(
+            "{}: not a folder; --service-reference-dir takes a folder laid out like the service reference (index.json, v1/PREFIX/PREFIX.json)",
+            dir.display()
+        )),
+        BuildError::Read(Side::Pages, e @ PipelineError::NoPages { .. }) => input(format!(
+            "{e}; point --from-dir at a folder of saved reference pages"
+        )),
+        BuildError::Read(Side::Json, e @ PipelineError::NoDocuments { .. }) => input(format!(
+            "{e}; point --service-reference-dir at a folder laid out like the service reference (index.json, v1/)"
+        )),
+        BuildError::Read(_, e) => input(e.to_string()),
+        BuildError::Damaged(damaged) => {
+            let damaged: Vec<String> = damaged.iter().map(|e| format!("  {e}")).collect();
+            Failure::Refused(format!(
+                "refused: {} page(s) hold values outside their column's domain; nothing written:\n{}\n\
+                 the pages are damaged (save them again), or the layout changed (the parser needs updating)",
+                damaged.len(),
+                damaged.join("\n")
+            ))
+            .into()
         }
-        let pages = pipeline::read_pages_dir(from_dir).map_err(|e| match e {
-            PipelineError::NoPages { .. } => input(format!(
-                "{e}; point --from-dir at a folder of saved reference pages"
-            )),
-            e => input(e.to_string()),
-        })?;
-        let pb = progress(pages.len() as u64, quiet, "parsing");
-        let results = pipeline::parse_all(&pages, &|| pb.inc(1));
-        pb.finish_and_clear();
-        // The scraper's rule: damage is refused; with the JSON as a second
-        // source, another unreadable page is a warning; without, an error.
-        match pipeline::keep_pages(results, a.service_reference_dir.is_some()) {
-            Ok((pages, mut skipped)) => {
-                parsed = pages;
-                warnings.append(&mut skipped);
-            }
-            Err(PipelineError::Damaged(damaged)) => {
-                let damaged: Vec<String> = damaged.iter().map(|e| format!("  {e}")).collect();
-                return Err(Failure::Refused(format!(
-                    "refused: {} page(s) hold values outside their column's domain; nothing written:\n{}\n\
-                     the pages are damaged (save them again), or the layout changed (the parser needs updating)",
-                    damaged.len(),
-                    damaged.join("\n")
-                ))
-                .into());
-            }
-            Err(e) => return Err(damage_or_input(e.to_string())),
+        BuildError::Unreadable(e) => damage_or_input(e.to_string()),
+        BuildError::NoServices => {
+            let from_what = a
+                .from_dir
+                .as_deref()
+                .or(a.service_reference_dir.as_deref())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            Failure::Refused(format!(
+                "{from_what}: the sources yielded no service data; nothing written"
+            ))
+            .into()
         }
-    }
-    let captured = a.captured.clone().or_else(|| {
-        a.from_dir
-            .as_deref()
-            .or(a.service_reference_dir.as_deref())
-            .and_then(pipeline::date_from_path)
-            .filter(|d| crate::guard::capture_date(d).is_ok())
-    });
-    let source = match (&a.from_dir, &a.service_reference_dir) {
-        (Some(h), Some(j)) => format!("{} + {}", source_name(h), source_name(j)),
-        (Some(h), None) => source_name(h),
-        (None, Some(j)) => source_name(j),
-        (None, None) => unreachable!("checked above"),
-    };
-    let mut assembled = match &a.service_reference_dir {
-        None => pipeline::assemble(parsed, &source, captured),
-        Some(dir) => {
-            if !dir.is_dir() {
-                return Err(input(format!(
-                    "{}: not a folder; --service-reference-dir takes a folder laid out like the service reference (index.json, v1/PREFIX/PREFIX.json)",
-                    dir.display()
-                )));
-            }
-            let docs =
-                pipeline::read_service_reference_dir(dir).map_err(|e| match e {
-                    PipelineError::NoDocuments { .. } => input(format!(
-                        "{e}; point --service-reference-dir at a folder laid out like the service reference (index.json, v1/)"
-                    )),
-                    e => input(e.to_string()),
-                })?;
-            pipeline::assemble_with_json(parsed, docs, &source, captured)
-                .map_err(|e| damage_or_input(e.to_string()))?
-        }
-    };
-    if !warnings.is_empty() {
-        assembled.warnings.append(&mut warnings);
-        assembled.warnings.sort();
-    }
-    let from_what = a
-        .from_dir
-        .as_deref()
-        .or(a.service_reference_dir.as_deref())
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    if assembled.services.is_empty() {
-        return Err(Failure::Refused(format!(
-            "{from_what}: the sources yielded no service data; nothing written"
-        ))
-        .into());
-    }
+    })?;
     crate::guard::publish(
         &mut assembled.manifest,
         &assembled.services,
@@ -220,12 +203,6 @@ fn damage_or_input(message: String) -> anyhow::Error {
     } else {
         input(message)
     }
-}
-
-/// How a source folder is recorded in the manifest: relative paths stay
-/// as given (so the snapshot does not depend on where the repo lives).
-fn source_name(dir: &Path) -> String {
-    dir.display().to_string()
 }
 
 pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {

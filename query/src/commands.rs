@@ -49,37 +49,6 @@ pub struct ActionArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-/// Resolve every argument; an unknown exact name is an error (exit 2)
-/// after the others have been shown.
-fn collect_actions(
-    conn: &Connection,
-    args: &[String],
-) -> Result<(Vec<ActionInfo>, Vec<anyhow::Error>)> {
-    let mut infos: Vec<ActionInfo> = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for a in args {
-        let r = match data::parse_action_ref(a).map_err(refuse) {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        };
-        match data::resolve_actions(conn, &r).map_err(refuse) {
-            Ok(ids) => {
-                for (id, _, _) in ids {
-                    if seen.insert(id) {
-                        infos.push(data::action_info(conn, id)?);
-                    }
-                }
-            }
-            Err(e) => errors.push(e),
-        }
-    }
-    Ok((infos, errors))
-}
-
 fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
     let mut errors = errors.into_iter();
     match errors.next() {
@@ -94,7 +63,9 @@ fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
 }
 
 pub fn action(conn: &Connection, a: ActionArgs, out: &mut Out) -> Result<Exit> {
-    let (infos, errors) = collect_actions(conn, &a.actions)?;
+    // An unknown exact name is an error (exit 2) after the others are shown.
+    let (infos, refused) = data::actions_named(conn, &a.actions)?;
+    let errors = refused.into_iter().map(refuse).collect();
     match out.format {
         Format::Json => out.json(&infos)?,
         Format::Jsonl => out.jsonl(&infos)?,
@@ -837,16 +808,6 @@ impl<'a> RowSink<'a> {
         }
     }
 
-    fn json_value(v: Cell<'_>) -> serde_json::Value {
-        match v {
-            Cell::Null => serde_json::Value::Null,
-            Cell::Integer(n) => n.into(),
-            Cell::Real(f) => serde_json::Value::from(f),
-            Cell::Text(t) => String::from_utf8_lossy(t).into_owned().into(),
-            Cell::Blob(b) => format!("<{} bytes>", b.len()).into(),
-        }
-    }
-
     /// One cell as text, written straight out (tabs and newlines become
     /// spaces, as in `tsv_cell`).
     fn write_cell(w: &mut impl std::io::Write, v: Cell<'_>) -> std::io::Result<()> {
@@ -875,7 +836,7 @@ impl<'a> RowSink<'a> {
             Format::Json | Format::Jsonl => {
                 let mut obj = serde_json::Map::with_capacity(n);
                 for (i, c) in self.cols.iter().enumerate() {
-                    obj.insert(c.clone(), Self::json_value(cell(r, i)?));
+                    obj.insert(c.clone(), cell(r, i)?.to_json());
                 }
                 let json = self.out.format == Format::Json;
                 let w = self.out.w();

@@ -1,26 +1,20 @@
-//! The publication guard shared by `build` and `crawl`: a result is
-//! compared, source by source and prefix by prefix, with the data it would
-//! replace, and refused (exit 3) if it lost too much.
-//!
-//! Compared, for each source: pages and the actions the pages state
-//! (HTML actions), JSON documents and the actions they state (JSON
-//! actions), and API operations; a source that falls below
-//! `(100 - max_shrink)%` of its previous count is named. And for each
-//! prefix: a service that keeps less than half of its HTML actions or of
-//! its JSON actions (or disappears) is named. And for each page and JSON
-//! document (`iamref_dataset::shrink`): one missing, empty, or with fewer
-//! facts of some kind is named with what it lost. Before any of this, every
-//! value is checked against its column's domain
-//! (`iamref_dataset::domain::check_services`). `--accept-shrink` publishes
-//! anyway and records what shrank in the manifest's notes.
+//! The publication guard's flags and words, shared by `build` and
+//! `crawl`: the rule and its order are `iamref_dataset::guard` (a result
+//! compared, source by source, prefix by prefix, page by page and JSON
+//! document by document, with the data it would replace; refused, or
+//! accepted with `--accept-shrink` and recorded in the manifest; stamped
+//! and written, database then snapshot). Here: every value checked against
+//! its column's domain first (`iamref_dataset::domain::check_services`),
+//! the snapshot shipped in iamref as the baseline of a first crawl, what
+//! the guard tells worded on stderr, refusals as exit 3, and
+//! `iamref verify`.
 
 use crate::exit::{input, Exit, Failure};
 use crate::output::{safe, Out};
 use anyhow::{Context, Result};
 pub use iamref_dataset::domain::capture_date;
-use iamref_dataset::guard::{self, Baseline, Profile};
+use iamref_dataset::guard::{self, Baseline, BaselineError, Notice, PublishError, Target};
 use iamref_dataset::publication::{self, Pairing, Stamp};
-use iamref_dataset::shrink::Inventory;
 use iamref_dataset::{Manifest, Service};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -48,51 +42,36 @@ fn percent(s: &str) -> Result<f64, String> {
 }
 
 /// The data a build or crawl would replace: the `out` database if it
-/// exists, and the `snapshot_dir` folder if it has a manifest; if neither
-/// exists and `shipped` is set, the snapshot shipped in the binary.
+/// exists, and the `snapshot_dir` folder if it has a manifest
+/// (`iamref_dataset::guard::baselines`); if neither exists and `shipped`
+/// is set, the snapshot shipped in the binary.
 pub fn baselines(
     out: Option<&Path>,
     snapshot_dir: Option<&Path>,
     shipped: bool,
 ) -> Result<Vec<Baseline>> {
-    let mut v = Vec::new();
     let how = "to compare what the new data keeps; remove it, or pass --accept-shrink to replace it unchecked";
-    if let Some(out) = out.filter(|p| p.exists()) {
-        let conn = iamref_dataset::db::open_read_only(out)
-            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
-        let manifest = iamref_dataset::db::read_manifest(&conn)
-            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
-        let profile = Profile::of_database(&conn, &manifest)
-            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
-        let services = iamref_dataset::db::read_services(&conn)
-            .with_context(|| format!("reading the previous database {} {how}", out.display()))?;
-        v.push(Baseline {
-            what: out.display().to_string(),
-            profile,
-            inventory: Inventory::of(&manifest, &services),
-            shipped: false,
-        });
-    }
-    if let Some(dir) = snapshot_dir {
-        // A run killed while swapping the folder in left it aside: put it
-        // back, so that it is compared (and then replaced) as it was.
-        if let Some(old) = iamref_dataset::snapshot::recover_interrupted(dir)
-            .with_context(|| format!("restoring the previous snapshot {}", dir.display()))?
-        {
-            crate::diag::note(format_args!(
-                "{} was missing, left aside by an interrupted run as {}; restored",
-                dir.display(),
-                old.display()
-            ));
-        }
-    }
-    if let Some(dir) = snapshot_dir.filter(|d| d.join("manifest.json").exists()) {
-        let (manifest, services) = iamref_dataset::snapshot::read_snapshot(dir)
-            .map_err(crate::exit::dataset_error)
-            .with_context(|| format!("reading the previous snapshot {} {how}", dir.display()))?;
-        let what = dir.join("manifest.json").display().to_string();
-        v.push(Baseline::of(what, &manifest, &services, false));
-    }
+    let target = Target {
+        database: out,
+        snapshot_dir,
+    };
+    let mut v = guard::baselines(target, &mut |n| notice(n, false)).map_err(|e| {
+        let (what, source): (String, anyhow::Error) = match e {
+            BaselineError::Database { path, source } => (
+                format!("reading the previous database {} {how}", path.display()),
+                source.into(),
+            ),
+            BaselineError::Restore { dir, source } => (
+                format!("restoring the previous snapshot {}", dir.display()),
+                source.into(),
+            ),
+            BaselineError::Snapshot { dir, source } => (
+                format!("reading the previous snapshot {} {how}", dir.display()),
+                crate::exit::dataset_error(source),
+            ),
+        };
+        source.context(what)
+    })?;
     if v.is_empty() && shipped {
         if let Some(b) = crate::locate::embedded_bundle_opt()? {
             let what = "the snapshot shipped in iamref".to_string();
@@ -124,11 +103,32 @@ pub fn baselines_unless_accepted(
     }
 }
 
+/// What the guard tells as it publishes, worded (`quiet`: `-q`).
+fn notice(n: Notice<'_>, quiet: bool) {
+    match n {
+        Notice::Restored { dir, aside } => crate::diag::note(format_args!(
+            "{} was missing, left aside by an interrupted run as {}; restored",
+            dir.display(),
+            aside.display()
+        )),
+        Notice::HtmlSideOnly { what } if !quiet => crate::diag::note(format_args!(
+            "no JSON service reference in this result: compared with the HTML side of {what} only"
+        )),
+        Notice::AcceptedShrink { report } if !quiet => eprint!(
+            "warning: publishing a shrunken result (--accept-shrink), recorded in the manifest:\n{report}"
+        ),
+        Notice::HtmlSideOnly { .. } | Notice::AcceptedShrink { .. } => {}
+        // Apart and Repaired name both paths: worded by `publish`.
+        Notice::Apart { .. } | Notice::Repaired { .. } => {}
+    }
+}
+
 /// The one way `build` and `crawl` publish a result: refuse (exit 3) one
-/// that lost too much against the data it replaces (the database at
-/// `out`, the folder `snapshot_dir`, and for `crawl` the snapshot shipped
-/// with iamref), unless `--accept-shrink`; then write the database and
-/// the snapshot folder, each atomically.
+/// with a value outside its column's domain, or one that lost too much
+/// against the data it replaces (the database at `out`, the folder
+/// `snapshot_dir`, and for `crawl` the snapshot shipped with iamref),
+/// unless `--accept-shrink`; then write the database and the snapshot
+/// folder, each atomically (`iamref_dataset::guard::publish`).
 pub fn publish(
     manifest: &mut Manifest,
     services: &[Service],
@@ -154,87 +154,47 @@ pub fn publish(
         msg.push_str("the pages or documents are damaged (fetch them again), or the layout changed (the parser needs updating)");
         return Err(Failure::Refused(msg).into());
     }
-    let mut baselines =
+    let baselines =
         baselines_unless_accepted(out, snapshot_dir, shipped, guard.accept_shrink, quiet)?;
-    if manifest.json_documents.is_empty() {
-        for b in baselines.iter_mut().filter(|b| b.shipped) {
-            b.html_side();
-            if !quiet {
-                crate::diag::note(format_args!(
-                    "no JSON service reference in this result: compared with the HTML side of {} only",
-                    b.what
-                ));
-            }
-        }
-    }
-    // A database and snapshot that are not one publication (a run killed
-    // between its two writes): said now, repaired by writing both.
-    let apart = match (out, snapshot_dir) {
-        (Some(db), Some(dir)) => match pairing(db, dir) {
-            Some(Pairing::Apart { database, snapshot }) => {
-                crate::diag::note(format_args!(
-                    "{} and {} are not one publication, as a run stopped between writing the \
-                     database and the snapshot leaves them; this run rewrites both\n{}",
-                    db.display(),
-                    dir.join("manifest.json").display(),
-                    sides(db, &database, dir, &snapshot)
-                ));
-                true
-            }
-            _ => false,
-        },
-        _ => false,
+    let target = Target {
+        database: out,
+        snapshot_dir,
     };
-    check(
-        &baselines,
-        &Profile::of(manifest, services),
-        &Inventory::of(manifest, services),
-        guard.max_shrink,
-        guard.accept_shrink,
-        manifest,
-        quiet,
-    )?;
-    // The last change to the manifest: both files carry the same id.
-    iamref_dataset::publication::stamp(manifest);
-    if let Some(out) = out {
-        iamref_dataset::db::write_database(out, manifest, services)
-            .with_context(|| format!("writing {}", out.display()))?;
-    }
-    if let Some(dir) = snapshot_dir {
-        iamref_dataset::snapshot::write_snapshot(dir, manifest, services)
-            .with_context(|| format!("writing snapshot {}", dir.display()))?;
-    }
-    if let (true, Some(db), Some(dir)) = (apart, out, snapshot_dir) {
-        crate::diag::note(format_args!(
-            "repaired: {} and {} are one publication again ({})",
-            db.display(),
-            dir.join("manifest.json").display(),
-            manifest.publication
-        ));
-    }
-    Ok(())
-}
-
-/// Whether the database `db` and the snapshot folder `dir` are one
-/// publication; `None` when either is absent or unreadable (the guard
-/// reads them as baselines and reports that).
-fn pairing(db: &Path, dir: &Path) -> Option<Pairing> {
-    if !db.exists() || !dir.join("manifest.json").exists() {
-        return None;
-    }
-    let conn = iamref_dataset::db::open_read_only(db).ok()?;
-    let d = iamref_dataset::db::read_manifest(&conn).ok()?;
-    let s = iamref_dataset::snapshot::read_manifest(dir).ok()?;
-    Some(publication::pair(&d, &s))
-}
-
-/// What the database and the snapshot say, one line each.
-fn sides(db: &Path, database: &Stamp, dir: &Path, snapshot: &Stamp) -> String {
-    format!(
-        "{}: {database}\n{}: {snapshot}",
-        db.display(),
-        dir.join("manifest.json").display()
-    )
+    let (db, mp) = (
+        out.map(|p| p.display().to_string()).unwrap_or_default(),
+        snapshot_dir
+            .map(|d| d.join("manifest.json").display().to_string())
+            .unwrap_or_default(),
+    );
+    let options = guard::Options {
+        max_shrink: guard.max_shrink,
+        accept_shrink: guard.accept_shrink,
+    };
+    guard::publish(manifest, services, target, baselines, options, &mut |n| match n {
+        Notice::Apart { database, snapshot } => crate::diag::note(format_args!(
+            "{db} and {mp} are not one publication, as a run stopped between writing the \
+             database and the snapshot leaves them; this run rewrites both\n{db}: {database}\n{mp}: {snapshot}"
+        )),
+        Notice::Repaired { publication } => crate::diag::note(format_args!(
+            "repaired: {db} and {mp} are one publication again ({publication})"
+        )),
+        n => notice(n, quiet),
+    })
+    .map_err(|e| match e {
+        PublishError::Shrunk(report) => Failure::Refused(format!(
+            "refused: the new data is smaller than the data it would replace; nothing written.\n{report}\
+             If AWS really removed this much, pass --accept-shrink (recorded in the manifest); \
+             if pages are missing or truncated, fetch them again; if the page layout changed, the \
+             parser needs updating"
+        ))
+        .into(),
+        PublishError::Database { path, source } => {
+            anyhow::Error::from(source).context(format!("writing {}", path.display()))
+        }
+        PublishError::Snapshot { dir, source } => {
+            anyhow::Error::from(source).context(format!("writing snapshot {}", dir.display()))
+        }
+    })
 }
 
 /// `iamref verify`'s arguments.
@@ -320,82 +280,5 @@ pub fn verify(a: VerifyArgs, out: &mut Out) -> Result<Exit> {
             );
             Ok(Exit::NotFound)
         }
-    }
-}
-
-/// Refuse (exit 3) if the result lost too much against any baseline;
-/// with `accept`, record the losses in the manifest's notes instead and
-/// say so on stderr.
-pub fn check(
-    baselines: &[Baseline],
-    new: &Profile,
-    new_pages: &Inventory,
-    max_shrink: f64,
-    accept: bool,
-    manifest: &mut Manifest,
-    quiet: bool,
-) -> Result<()> {
-    let Some(report) = guard::review(
-        baselines
-            .iter()
-            .map(|b| (b.what.as_str(), &b.profile, &b.inventory)),
-        new,
-        new_pages,
-        max_shrink,
-    ) else {
-        return Ok(());
-    };
-    if accept {
-        guard::accept(manifest, &report);
-        if !quiet {
-            eprint!("warning: publishing a shrunken result (--accept-shrink), recorded in the manifest:\n{report}");
-        }
-        return Ok(());
-    }
-    Err(Failure::Refused(format!(
-        "refused: the new data is smaller than the data it would replace; nothing written.\n{report}\
-         If AWS really removed this much, pass --accept-shrink (recorded in the manifest); \
-         if pages are missing or truncated, fetch them again; if the page layout changed, the \
-         parser needs updating"
-    ))
-    .into())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accept_records_in_manifest() {
-        let old = Profile {
-            pages: 1,
-            html_actions: 168,
-            prefixes: [("s3".to_string(), (168, 0))].into_iter().collect(),
-            ..Profile::default()
-        };
-        let new = Profile {
-            pages: 1,
-            html_actions: 10,
-            prefixes: [("s3".to_string(), (10, 0))].into_iter().collect(),
-            ..Profile::default()
-        };
-        let b = vec![Baseline {
-            what: "old.sqlite".into(),
-            profile: old,
-            inventory: Inventory::default(),
-            shipped: false,
-        }];
-        let mut m = Manifest::default();
-        let inv = Inventory::default();
-        let e = check(&b, &new, &inv, 10.0, false, &mut m, true).unwrap_err();
-        assert_eq!(e.downcast_ref::<Failure>().unwrap().code(), 3);
-        assert!(e.to_string().contains("against old.sqlite"));
-        assert!(m.notes.is_empty());
-        check(&b, &new, &inv, 10.0, true, &mut m, true).unwrap();
-        assert!(
-            m.notes.iter().any(|n| n.contains("s3 168→10")),
-            "{:?}",
-            m.notes
-        );
     }
 }

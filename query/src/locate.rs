@@ -1,7 +1,9 @@
 //! Which database to read: `--db`, else `$IAMREF_DB`, else the snapshot
-//! embedded in the binary, materialized once into the user's cache.
+//! embedded in the binary, materialized once into the user's cache and
+//! sealed (`iamref_dataset::db::sealed`: rewritten when damaged).
 
 use anyhow::{bail, Context, Result};
+use iamref_dataset::db::sealed::{self, SealError};
 use iamref_dataset::snapshot::Bundle;
 use iamref_dataset::Manifest;
 use std::io::Read;
@@ -67,69 +69,27 @@ fn snapshot_file_name() -> String {
     )
 }
 
-/// The file beside a materialized snapshot that records its size and
-/// modification time (nanoseconds since the epoch) once it is completely
-/// written: `SIZE MTIME_NS\n`. Readable by all (0644), so that a copy
-/// sealed by another user of a shared folder is used, not rebuilt.
-fn seal_path(db: &Path) -> PathBuf {
-    let mut s = db.as_os_str().to_owned();
-    s.push(".ok");
-    PathBuf::from(s)
-}
-
-/// What the seal says of a file: `SIZE MTIME_NS`.
-fn seal_text(meta: &std::fs::Metadata) -> String {
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    format!("{} {mtime}", meta.len())
-}
-
-/// Is the materialized snapshot at `path` whole: sealed with its size, an
-/// SQLite file with iamref's schema and a manifest? (Cheap: no full read.)
-fn is_intact(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    // An in-place edit keeping the size changes the modification time.
-    let sealed = std::fs::read_to_string(seal_path(path)).ok();
-    if sealed.as_deref().map(str::trim) != Some(seal_text(&meta).as_str()) {
-        return false;
-    }
-    let mut head = [0u8; 16];
-    let ok_head = std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && &head == b"SQLite format 3\0";
-    ok_head
-        && iamref_dataset::db::open_read_only(path)
-            .ok()
-            .is_some_and(|c| iamref_dataset::db::read_manifest(&c).is_ok())
-}
-
-/// Write the embedded snapshot at `path` (atomically) and seal it.
+/// Write the embedded snapshot at `path` (atomically) and seal it
+/// (`iamref_dataset::db::sealed`).
 fn materialize(path: &Path) -> Result<()> {
     let bundle = embedded_bundle()?;
-    iamref_dataset::db::write_database(path, &bundle.manifest, &bundle.services)
-        .with_context(|| format!("writing the snapshot database to {}", path.display()))?;
-    let meta = std::fs::metadata(path)?;
-    let seal = seal_path(path);
-    iamref_dataset::atomic::write(
-        &seal,
-        format!("{}\n", seal_text(&meta)).as_bytes(),
-        iamref_dataset::atomic::Mode::Public,
-    )
-    .with_context(|| format!("writing {}", seal.display()))?;
-    Ok(())
+    sealed::write(path, &bundle.manifest, &bundle.services).map_err(|e| match e {
+        SealError::Database { path, source } => anyhow::Error::from(source).context(format!(
+            "writing the snapshot database to {}",
+            path.display()
+        )),
+        SealError::Metadata { source } => source.into(),
+        SealError::Seal { path, source } => {
+            anyhow::Error::from(source).context(format!("writing {}", path.display()))
+        }
+    })
 }
 
 /// The materialized snapshot in `dir`, written (or rewritten, if damaged)
 /// as needed.
 fn snapshot_in(dir: &Path) -> Result<PathBuf> {
     let path = dir.join(snapshot_file_name());
-    if !is_intact(&path) {
+    if !sealed::is_intact(&path) {
         materialize(&path)?;
     }
     Ok(path)
@@ -219,6 +179,6 @@ pub fn is_corruption(e: &anyhow::Error) -> bool {
 /// folder), so that the next run rewrites it from the binary.
 pub fn discard_snapshot() {
     for dir in [cache_dir(), fallback_dir()] {
-        let _ = std::fs::remove_file(seal_path(&dir.join(snapshot_file_name())));
+        sealed::unseal(&dir.join(snapshot_file_name()));
     }
 }

@@ -7,7 +7,10 @@
 //!   `iamref policy write --from-cloudtrail` (files, `.json.gz`, folder
 //!   trees), with principal and time filters.
 //!
-//! The mapping itself (calls -> needs) is `iamref_policy::record`.
+//! The mapping itself (calls -> needs) is `iamref_policy::record`; the
+//! recording session (the CSM socket, the proxy, the event loop, the call
+//! log) is `iamref_proxy::session`. Here: the flags, the live view and
+//! status line, the outputs and the end report.
 
 use crate::exit::{input, Exit};
 use crate::output::{Format, Out};
@@ -16,15 +19,16 @@ use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
 use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
 use iamref_policy::record::ops::OperationIndex;
-use iamref_policy::record::{csm, log, service_ids, Call, Options, Outcome, Recording, ServiceRef};
+use iamref_policy::record::{log, Call, Options, Outcome, Recording};
+use iamref_proxy::csm;
+use iamref_proxy::session::{Notice, Session, SessionError, Sources, View};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 fn pretty(v: &Value) -> Result<Vec<u8>> {
     let mut b = serde_json::to_vec_pretty(v)?;
@@ -324,18 +328,8 @@ pub fn write_from_cloudtrail(
     }
     let (policy, notes) = crate::catalog::policy_from_needs(conn, &granted)?;
     crate::catalog::print_record_notes(&notes);
-    let maybe: Vec<&str> = r
-        .recording
-        .needs()
-        .into_iter()
-        .filter(|n| n.conditional && !include_conditional)
-        .map(|n| n.action.as_str())
-        .collect();
-    if !maybe.is_empty() && !quiet {
-        crate::diag::note(format_args!(
-            "may also need (parameter-dependent, granted with --include-conditional): {}",
-            maybe.join(", ")
-        ));
+    if !quiet {
+        print_maybe(&r.recording);
     }
     if let Some(paths) = crate::split::write_parts(&policy, split)? {
         crate::split::print_paths(out.w(), &paths)?;
@@ -436,35 +430,10 @@ fn default_ca_dir() -> Result<PathBuf> {
         .ok_or_else(|| input("no home folder to keep the proxy's CA in: say --ca-dir DIR"))
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 /// A file written atomically ([`iamref_dataset::atomic`]); errors
 /// creating it are bad input (a folder that is not writable).
 fn create_output(path: &Path, mode: Mode) -> Result<AtomicFile> {
     AtomicFile::create(path, mode).map_err(|e| input(e.to_string()))
-}
-
-/// Counters of a recording session.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Counters {
-    pub datagrams: u64,
-    pub calls: u64,
-    pub attempts: u64,
-    pub malformed: u64,
-    pub oversized: u64,
-    /// Requests the proxy intercepted (AWS calls or not).
-    pub proxied: u64,
-    /// Intercepted requests that are no AWS API call iamref knows.
-    pub proxy_unknown: u64,
-    /// Requests the proxy could not read or forward (answered with an error).
-    pub proxy_malformed: u64,
-    /// CONNECTs to other hosts, tunneled untouched.
-    pub tunneled: u64,
 }
 
 /// Stop on Ctrl-C: a thread with a small runtime waits for the signal.
@@ -484,60 +453,6 @@ fn on_ctrl_c(stop: Arc<AtomicBool>) {
         });
     });
 }
-
-/// Bind a UDP socket with a large receive buffer (4 MiB asked; the
-/// kernel caps it at `net.core.rmem_max`), so bursts of datagrams wait in
-/// the kernel instead of being dropped while the recorder is descheduled.
-fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    let _ = s.set_recv_buffer_size(4 << 20);
-    s.bind(&addr.into())?;
-    Ok(s.into())
-}
-
-/// The kernel's count of datagrams dropped on this socket (its receive
-/// buffer full): the `drops` column of `/proc/net/udp` or `udp6` on the
-/// socket's inode; `None` where that is not readable (not Linux).
-fn kernel_drops(s: &UdpSocket) -> Option<u64> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        use std::os::unix::fs::MetadataExt;
-        let ino = std::fs::metadata(format!("/proc/self/fd/{}", s.as_raw_fd()))
-            .ok()?
-            .ino();
-        ["/proc/net/udp", "/proc/net/udp6"]
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
-            .find_map(|t| drops_in(&t, ino))
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = s;
-        None
-    }
-}
-
-/// The `drops` (last) column of the `/proc/net/udp` row whose inode (the
-/// tenth column) is `ino`.
-fn drops_in(table: &str, ino: u64) -> Option<u64> {
-    table.lines().skip(1).find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 13 && f[9].parse() == Ok(ino)).then(|| f.last()?.parse().ok())?
-    })
-}
-
-/// What the sources send the recording loop.
-enum Msg {
-    Data(Vec<u8>),
-    Oversized,
-    Proxy(iamref_proxy::Event),
-}
-
-/// At most this many distinct proxy problems are printed as they come;
-/// all are counted.
-const SHOW_PROBLEMS: u64 = 20;
 
 /// `iamref record`.
 pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> Result<Exit> {
@@ -578,7 +493,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     let sock = csm_port
         .map(|port| {
             let addr = SocketAddr::new(a.listen, port);
-            bind(addr).map_err(|e| {
+            csm::Listener::bind(addr).map_err(|e| {
                 input(format!(
                     "cannot listen on {addr}: {e} (another recorder running? try --port with another port, or 0 for a free one)"
                 ))
@@ -594,32 +509,24 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     if let Some(o) = &a.out {
         create_output(o, Mode::Public)?; // dropped: only checks the folder is writable
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = mpsc::sync_channel::<Msg>(1 << 16);
-    let proxy = match proxy_at {
-        Some(listen) => {
-            let ca_dir = match &a.ca_dir {
-                Some(d) => d.clone(),
-                None => default_ca_dir()?,
-            };
-            let ptx = tx.clone();
-            let sink: iamref_proxy::Sink = Arc::new(move |e| {
-                let _ = ptx.send(Msg::Proxy(e));
-            });
-            let p = iamref_proxy::start(
-                iamref_proxy::Config {
-                    listen,
-                    ca_dir,
-                    upstream,
-                },
-                sink,
-                stop.clone(),
-            )
-            .map_err(|e| input(format!("--proxy: {e:#}")))?;
-            Some(p)
-        }
-        None => None,
-    };
+    let mut sources = Sources::new(Arc::new(AtomicBool::new(false)));
+    if let Some(listen) = proxy_at {
+        let ca_dir = match &a.ca_dir {
+            Some(d) => d.clone(),
+            None => default_ca_dir()?,
+        };
+        let p = iamref_proxy::start(
+            iamref_proxy::Config {
+                listen,
+                ca_dir,
+                upstream,
+            },
+            sources.proxy_sink(),
+            sources.stop_flag(),
+        )
+        .map_err(|e| input(format!("--proxy: {e:#}")))?;
+        sources.add_proxy(p);
+    }
     let until = match a.duration {
         Some(d) => format!("stopping after {d} s or at Ctrl-C"),
         None => "Ctrl-C stops".to_string(),
@@ -638,250 +545,58 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         ));
         ready.push_str(&format!("{local}\n"));
     }
-    if let Some(p) = &proxy {
-        let ca = p.ca_pem.display();
+    if let Some(p) = sources.proxy() {
+        let (local, ca) = (p.local, p.ca_pem.display());
         crate::diag::status(format_args!(
-            "proxy on {}, CA certificate {ca}; run the workload with:\n  HTTPS_PROXY=http://{0} HTTP_PROXY=http://{0}\n  AWS_CA_BUNDLE={ca}\n  NODE_EXTRA_CA_CERTS={ca}\n  SSL_CERT_FILE={ca}   (OpenSSL clients; it replaces their system roots)\n{until}",
-            p.local
+            "proxy on {local}, CA certificate {ca}; run the workload with:\n  HTTPS_PROXY=http://{local} HTTP_PROXY=http://{local}\n  AWS_CA_BUNDLE={ca}\n  NODE_EXTRA_CA_CERTS={ca}\n  SSL_CERT_FILE={ca}   (OpenSSL clients; it replaces their system roots)\n{until}",
         ));
-        ready.push_str(&format!("proxy {}\n", p.local));
+        ready.push_str(&format!("proxy {local}\n"));
     }
     if let Some(r) = &a.ready_file {
         std::fs::write(r, ready).map_err(|e| input(format!("{}: {e}", r.display())))?;
     }
-    on_ctrl_c(stop.clone());
+    on_ctrl_c(sources.stop_flag());
     let deadline = a
         .duration
         .map(|d| Instant::now() + Duration::from_secs_f64(d));
+    if let Some(sock) = sock {
+        sources.add_csm(sock)?;
+    }
 
-    // A receiver thread only drains the socket (so bursts do not overflow
-    // the kernel buffer); this thread parses and maps.
-    // A second handle on the socket keeps it open to read the kernel's
-    // drop counter after the receiver has stopped.
-    let probe = sock.as_ref().and_then(|s| s.try_clone().ok());
-    let mut receiver = match sock {
-        Some(sock) => {
-            sock.set_read_timeout(Some(Duration::from_millis(50)))?;
-            let rstop = stop.clone();
-            let tx = tx.clone();
-            Some(std::thread::spawn(move || {
-                let mut buf = vec![0u8; 65_536];
-                loop {
-                    if rstop.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    match sock.recv_from(&mut buf) {
-                        Ok((n, _)) => {
-                            // Oversized datagrams are not copied, only measured.
-                            let msg = if n > csm::MAX_DATAGRAM {
-                                Msg::Oversized
-                            } else {
-                                Msg::Data(buf[..n].to_vec())
-                            };
-                            if tx.send(msg).is_err() {
-                                break;
-                            }
-                        }
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock
-                                    | std::io::ErrorKind::TimedOut
-                                    | std::io::ErrorKind::Interrupted
-                            ) => {}
-                        Err(_) => {
-                            // ICMP errors and the like: keep listening.
-                        }
-                    }
-                }
-            }))
-        }
-        None => None,
-    };
-    drop(tx);
-    let mut proxy = proxy;
-
-    let mut rec = Recording::new(Options {
-        include_conditional: a.include_conditional,
-        include_errors: true,
-    });
-    let mut c = Counters::default();
+    let mut session = Session::new(
+        &idx,
+        Options {
+            include_conditional: a.include_conditional,
+            include_errors: true,
+        },
+    );
     let live = out.tty && out.format == Format::Table;
-    let mut last_status = Instant::now();
-    let mut shown: Option<(u64, u64)> = None;
-    let mut account: Option<String> = None;
-    let mut accounts_seen = std::collections::BTreeSet::new();
-    let mut log_err: Option<anyhow::Error> = None;
-    let mut problems: BTreeSet<String> = BTreeSet::new();
-    // After the stop: the sources are stopped and joined, what they sent
-    // is drained.
-    let mut draining = false;
-    loop {
-        let msg = if draining {
-            match rx.try_recv() {
-                Ok(m) => m,
-                Err(_) => break,
-            }
-        } else {
-            if stop.load(Ordering::SeqCst) || deadline.is_some_and(|d| Instant::now() >= d) {
-                stop.store(true, Ordering::SeqCst);
-                if let Some(r) = receiver.take() {
-                    let _ = r.join();
-                }
-                if let Some(p) = proxy.take() {
-                    p.join();
-                }
-                draining = true;
-                continue;
-            }
-            match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(m) => m,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
-                        let now = (c.datagrams + c.proxied, rec.stats.calls);
-                        if shown != Some(now) {
-                            status_line(&c, &rec);
-                            shown = Some(now);
-                        }
-                        last_status = Instant::now();
-                    }
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    stop.store(true, Ordering::SeqCst);
-                    continue;
-                }
-            }
-        };
-        let (call, line) = match msg {
-            Msg::Proxy(e) => match e {
-                iamref_proxy::Event::Call(call) => {
-                    c.proxied += 1;
-                    c.calls += 1;
-                    (*call, None)
-                }
-                iamref_proxy::Event::Unknown(why) => {
-                    c.proxied += 1;
-                    c.proxy_unknown += 1;
-                    if c.proxy_unknown <= SHOW_PROBLEMS && problems.insert(why.clone()) {
-                        crate::diag::info(format_args!(
-                            "proxy: not recorded: {}",
-                            crate::output::safe(&why)
-                        ));
-                    }
-                    continue;
-                }
-                iamref_proxy::Event::Malformed(why) => {
-                    c.proxy_malformed += 1;
-                    if c.proxy_malformed <= SHOW_PROBLEMS && problems.insert(why.clone()) {
-                        crate::diag::info(format_args!("proxy: {}", crate::output::safe(&why)));
-                    }
-                    continue;
-                }
-                iamref_proxy::Event::Tunneled(_) => {
-                    c.tunneled += 1;
-                    continue;
-                }
-            },
-            msg => {
-                c.datagrams += 1;
-                let msg = match msg {
-                    Msg::Data(m) => m,
-                    _ => {
-                        c.oversized += 1;
-                        continue;
-                    }
-                };
-                let d = match csm::parse(&msg) {
-                    Ok(d) => d,
-                    Err(csm::CsmError::Oversized(_)) => {
-                        c.oversized += 1;
-                        continue;
-                    }
-                    Err(_) => {
-                        c.malformed += 1;
-                        continue;
-                    }
-                };
-                drop(msg);
-                if d.kind == Some(csm::Kind::ApiCallAttempt) {
-                    c.attempts += 1;
-                    if let Some(acct) = &d.account {
-                        if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
-                            crate::diag::note(format_args!("calls from more than one account ({}); each call is scoped to the account of the attempt before it", accounts_seen.iter().cloned().collect::<Vec<_>>().join(", ")));
-                        }
-                        account = Some(acct.clone());
-                    }
-                    continue;
-                }
-                c.calls += 1;
-                let call = Call {
-                    at: format!("datagram {}", c.datagrams),
-                    service: Some(ServiceRef::SdkId(d.service.clone())),
-                    operation: d.api.clone(),
-                    region: d.region.clone(),
-                    account: account.clone(),
-                    status: d.final_http_status,
-                    error: d.failure().map(str::to_string),
-                    denied_action: d.denied_action.clone(),
-                    ..Default::default()
-                };
-                (call, Some(d))
-            }
-        };
-        if line.is_none() {
-            if let Some(acct) = &call.account {
-                if accounts_seen.insert(acct.clone()) && accounts_seen.len() > 1 {
-                    crate::diag::note(format_args!(
-                        "calls from more than one account ({})",
-                        accounts_seen.iter().cloned().collect::<Vec<_>>().join(", ")
-                    ));
-                }
-                account.get_or_insert_with(|| acct.clone());
-            }
-        }
-        let outcome = rec.add(&idx, &call);
-        let prefix = match &outcome {
-            Outcome::Mapped { call, .. } | Outcome::NoPermission { call, .. } => {
-                call.split(':').next().map(str::to_string)
-            }
-            Outcome::Unmapped { .. } => match &call.service {
-                Some(ServiceRef::SdkId(id)) => service_ids::lookup(id)
-                    .and_then(|r| r.iam_prefix)
-                    .map(str::to_string),
-                _ => None,
-            },
-        };
-        if let Some(l) = log.as_mut() {
-            if log_err.is_none() {
-                let entry = match &line {
-                    Some(d) => log::csm_line(d, account.as_deref(), prefix.as_deref(), now_ms()),
-                    None => log::proxy_line(&call, prefix.as_deref(), now_ms()),
-                };
-                if let Err(e) = serde_json::to_writer(&mut *l, &entry)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|_| l.write_all(b"\n").map_err(anyhow::Error::from))
-                {
-                    log_err = Some(e);
-                    stop.store(true, Ordering::SeqCst);
-                }
-            }
-        }
-        show(out, live, a.fails_only, &rec, &outcome, &call)?;
-        if live && !quiet && last_status.elapsed() > Duration::from_millis(250) {
-            status_line(&c, &rec);
-            shown = Some((c.datagrams + c.proxied, rec.stats.calls));
-            last_status = Instant::now();
-        }
+    let mut view = LiveView {
+        out,
+        live,
+        status: live && !quiet,
+        fails_only: a.fails_only,
+        last_status: Instant::now(),
+        shown: None,
+    };
+    let ran = session.run(
+        &mut sources,
+        deadline,
+        log.as_mut().map(|l| l as &mut dyn Write),
+        &mut view,
+    );
+    let out = view.out;
+    if let Err(SessionError::View(e)) = ran {
+        return Err(e);
     }
     if live && !quiet {
         eprintln!();
     }
-    if let Some(e) = log_err {
-        return Err(
-            e.context("writing the call log (nothing was published; the recording is lost)")
-        );
+    if let Err(SessionError::Log(e)) = ran {
+        return Err(anyhow::Error::from(e)
+            .context("writing the call log (nothing was published; the recording is lost)"));
     }
+    let (rec, c) = (&session.recording, session.counters);
     // Outputs.
     let granted = rec.granted();
     let (policy, notes) = if granted.is_empty() {
@@ -921,24 +636,13 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     }
     // What widens the policy is said whatever -q says.
     crate::catalog::print_record_notes(&notes);
-    warn_unread_bodies(&rec);
+    warn_unread_bodies(rec);
     if !quiet {
         for n in rec.notes().iter() {
             crate::diag::note(format_args!("{}", crate::output::safe(n)));
         }
-        let maybe: Vec<String> = rec
-            .needs()
-            .into_iter()
-            .filter(|n| n.conditional && !a.include_conditional)
-            .map(|n| n.action.clone())
-            .collect();
-        if !maybe.is_empty() {
-            crate::diag::note(format_args!(
-                "may also need (parameter-dependent, granted with --include-conditional): {}",
-                maybe.join(", ")
-            ));
-        }
-        if account.is_none() && c.calls > 0 {
+        print_maybe(rec);
+        if session.account.is_none() && c.calls > 0 {
             crate::diag::note(format_args!("no access key encoded an account id (old-format keys, or no attempts seen): resources are scoped to account *"));
         }
     }
@@ -952,7 +656,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     };
     // Datagrams the kernel dropped (the recorder fell behind) are calls
     // the policy may miss: said whatever -q says.
-    let dropped = probe.as_ref().and_then(kernel_drops);
+    let dropped = sources.kernel_drops();
     if let Some(n) = dropped.filter(|n| *n > 0) {
         crate::diag::warning(format_args!(
             "the kernel dropped {n} datagram(s) the recorder could not take in time: the policy may miss calls (a larger net.core.rmem_max, or a slower workload, helps)"
@@ -1009,7 +713,85 @@ fn warn_unread_bodies(rec: &Recording) {
     crate::diag::warning(msg);
 }
 
-fn status_line(c: &Counters, rec: &Recording) {
+/// The "may also need" note of the parameter-dependent actions left out.
+fn print_maybe(rec: &Recording) {
+    let maybe = rec.maybe_needed();
+    if !maybe.is_empty() {
+        crate::diag::note(format_args!(
+            "may also need (parameter-dependent, granted with --include-conditional): {}",
+            maybe.join(", ")
+        ));
+    }
+}
+
+/// What `record` shows while it records: the live view (terminal) or one
+/// JSON line per newly needed action (pipe), and the status line.
+struct LiveView<'o> {
+    out: &'o mut Out,
+    live: bool,
+    /// The status line is shown (live, not `-q`).
+    status: bool,
+    fails_only: bool,
+    last_status: Instant,
+    /// What the status line showed last ([`Session::progress`]).
+    shown: Option<(u64, u64)>,
+}
+
+impl View for LiveView<'_> {
+    fn notice(&mut self, n: Notice<'_>) {
+        match n {
+            Notice::Accounts {
+                accounts,
+                per_attempt,
+            } => {
+                let list = accounts.iter().cloned().collect::<Vec<_>>().join(", ");
+                if per_attempt {
+                    crate::diag::note(format_args!("calls from more than one account ({list}); each call is scoped to the account of the attempt before it"));
+                } else {
+                    crate::diag::note(format_args!("calls from more than one account ({list})"));
+                }
+            }
+            Notice::NotRecorded(why) => crate::diag::info(format_args!(
+                "proxy: not recorded: {}",
+                crate::output::safe(why)
+            )),
+            Notice::ProxyProblem(why) => {
+                crate::diag::info(format_args!("proxy: {}", crate::output::safe(why)))
+            }
+        }
+    }
+
+    fn call(&mut self, s: &Session<'_>, outcome: &Outcome, call: &Call) -> Result<()> {
+        show(
+            self.out,
+            self.live,
+            self.fails_only,
+            &s.recording,
+            outcome,
+            call,
+        )?;
+        if self.status && self.last_status.elapsed() > Duration::from_millis(250) {
+            status_line(s);
+            self.shown = Some(s.progress());
+            self.last_status = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn idle(&mut self, s: &Session<'_>) {
+        if self.status && self.last_status.elapsed() > Duration::from_millis(250) {
+            let now = s.progress();
+            if self.shown != Some(now) {
+                status_line(s);
+                self.shown = Some(now);
+            }
+            self.last_status = Instant::now();
+        }
+    }
+}
+
+fn status_line(s: &Session<'_>) {
+    let (c, rec) = (&s.counters, &s.recording);
     eprint!(
         "\r\x1b[2Kcalls {}  actions {}  unmapped {}  failed {}  malformed {}",
         c.calls,
@@ -1131,28 +913,6 @@ fn show(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn kernel_drops_are_read_from_the_sockets_row() {
-        // Constructed /proc/net/udp text: two sockets, the second (inode
-        // 4242) with 35 drops.
-        let t = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
-  1: 0100007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 1111 2 0000000000000000 0
-  2: 0100007F:7918 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 35
-";
-        assert_eq!(super::drops_in(t, 4242), Some(35));
-        assert_eq!(super::drops_in(t, 1111), Some(0));
-        assert_eq!(super::drops_in(t, 7), None);
-        assert_eq!(super::drops_in("garbage\nno columns here", 1), None);
-    }
-
-    #[test]
-    fn a_live_socket_has_a_drop_counter() {
-        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        if cfg!(target_os = "linux") {
-            assert_eq!(super::kernel_drops(&s), Some(0));
-        }
-    }
-
     use super::*;
 
     #[test]

@@ -1,5 +1,8 @@
 //! From page bytes to services: parse every page (in parallel), refuse to
-//! go on if any page is unreadable, merge the rest per prefix.
+//! go on if any page is unreadable, merge the rest per prefix; [`build`]:
+//! the whole run of `iamref build` over saved folders.
+
+pub mod build;
 
 use crate::parse::{parse_page, ParseError};
 use crate::service_reference::{self, JsonError};

@@ -657,6 +657,16 @@ impl Recording {
             .collect()
     }
 
+    /// The actions of the needs the options leave out: the conditional
+    /// ones ("may also need"), unless conditional needs are granted.
+    pub fn maybe_needed(&self) -> Vec<&str> {
+        self.needs
+            .values()
+            .filter(|n| n.conditional && !self.options.include_conditional)
+            .map(|n| n.action.as_str())
+            .collect()
+    }
+
     pub fn unmapped(&self) -> Vec<&Unmapped> {
         self.unmapped.values().collect()
     }
