@@ -872,45 +872,21 @@ fn num(b: &mut Vec<u8>, mut n: usize) {
     b.extend_from_slice(&digits[i..]);
 }
 
-/// A JSON string as serde_json writes it: `"` and `\` escaped, control
-/// characters as `\b \t \n \f \r` or `\u00XX`, everything else as is.
+/// A JSON string, as serde_json writes it: plain text (most of a batch)
+/// copied as is, anything with a character to escape through serde_json.
 fn text(b: &mut Vec<u8>, s: &str) {
-    b.push(b'"');
-    let bytes = s.as_bytes();
     // No branch per byte: most strings need no escape.
-    let plain = bytes
-        .iter()
-        .fold(true, |ok, &c| ok & (c >= 0x20) & (c != b'"') & (c != b'\\'));
+    let plain = s
+        .bytes()
+        .fold(true, |ok, c| ok & (c >= 0x20) & (c != b'"') & (c != b'\\'));
     if plain {
-        b.extend_from_slice(bytes);
+        b.push(b'"');
+        b.extend_from_slice(s.as_bytes());
+        b.push(b'"');
     } else {
-        let mut start = 0;
-        for (i, &c) in bytes.iter().enumerate() {
-            let short: &[u8] = match c {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0..=0x1f => b"",
-                _ => continue,
-            };
-            b.extend_from_slice(&bytes[start..i]);
-            if short.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                b.extend_from_slice(b"\\u00");
-                b.push(HEX[usize::from(c >> 4)]);
-                b.push(HEX[usize::from(c & 0xf)]);
-            } else {
-                b.extend_from_slice(short);
-            }
-            start = i + 1;
-        }
-        b.extend_from_slice(&bytes[start..]);
+        // Writing a str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *b, s);
     }
-    b.push(b'"');
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ pub fn about_resource(
                         st.at.line,
                         st.index,
                         st.sid().map(|s| format!(" ({s})")).unwrap_or_default(),
-                        super::said("", "", r)
+                        super::list(r)
                     ));
                 }
             }

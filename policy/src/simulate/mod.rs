@@ -759,6 +759,11 @@ fn names_action(st: &Statement, action: &str) -> bool {
     }
 }
 
+/// The element's values, `[a, b]` when several.
+fn list(e: &Element) -> String {
+    said("", "", e)
+}
+
 /// `what` + `verb` + the element's values (`[a, b]` when several), built
 /// in one string: a batch words one per statement that does not apply.
 fn said(what: &str, verb: &str, e: &Element) -> String {
