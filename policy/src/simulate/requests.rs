@@ -122,16 +122,23 @@ struct Line {
     resource_account: Option<String>,
     context: Option<LineContext>,
     needed: Option<String>,
-    #[serde(rename = "eventSource")]
-    event_source: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "Records")]
-    records: Option<serde::de::IgnoredAny>,
+    /// Present at all, `null` too (a CloudTrail record: left to the
+    /// general reading).
+    #[serde(rename = "eventSource", default, deserialize_with = "present")]
+    event_source: bool,
+    #[serde(rename = "Records", default, deserialize_with = "present")]
+    records: bool,
+}
+
+/// A member that is there, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(de: D) -> Result<bool, D::Error> {
+    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(de).map(|_| true)
 }
 
 impl Line {
     /// `None`: not the common shape (left to [`parse_value`]).
     fn requests(self, d: &Defaults) -> Option<Vec<Request>> {
-        if self.event_source.is_some() || self.records.is_some() {
+        if self.event_source || self.records {
             return None;
         }
         if self.needed.as_deref() == Some("conditional") {
@@ -443,6 +450,8 @@ mod tests {
             r#"{"action": "s3:GetObject", "needed": 1}"#,
             r#"{"action": "s3:GetObject", "eventSource": "s3.amazonaws.com"}"#,
             r#"{"Records": []}"#,
+            r#"{"action": "s3:GetObject", "eventSource": null}"#,
+            r#"{"action": "s3:GetObject", "Records": null}"#,
             r#"{"action": "s3:GetObject", "context": {"aws:SourceIp": "203.0.113.7", "a": 1, "b": -2, "c": 1.5, "d": 1e3, "e": true, "f": ["x", 2, false], "g": []}}"#,
             r#"{"action": "s3:GetObject", "context": {"a": "1", "A": "2", "a": "3"}}"#,
             r#"{"action": "s3:GetObject", "context": {"a": "1", "a": "2"}}"#,
