@@ -146,28 +146,44 @@ impl Line {
         }
         let mut resources: Vec<String> = self.resource.into_iter().collect();
         resources.extend(self.resources.unwrap_or_default());
-        if resources.is_empty() {
-            resources.push("*".into());
-        }
         let mut context = d.context.clone();
         for (k, vals) in self.context.map(|c| c.0).unwrap_or_default() {
             context.set(&k, vals);
         }
         let principal = self.principal.or_else(|| d.principal.clone());
         let resource_account = self.resource_account.or_else(|| d.resource_account.clone());
-        Some(
-            resources
-                .into_iter()
-                .map(|resource| Request {
-                    action: self.action.clone(),
-                    resource,
-                    principal: principal.clone(),
-                    resource_account: resource_account.clone(),
-                    context: context.clone(),
-                })
-                .collect(),
-        )
+        Some(per_resource(
+            &self.action,
+            resources,
+            principal,
+            resource_account,
+            context,
+        ))
     }
+}
+
+/// One request per resource (`*` when the line names none), the rest
+/// shared.
+fn per_resource(
+    action: &str,
+    mut resources: Vec<String>,
+    principal: Option<String>,
+    resource_account: Option<String>,
+    context: Context,
+) -> Vec<Request> {
+    if resources.is_empty() {
+        resources.push("*".into());
+    }
+    resources
+        .into_iter()
+        .map(|resource| Request {
+            action: action.to_string(),
+            resource,
+            principal: principal.clone(),
+            resource_account: resource_account.clone(),
+            context: context.clone(),
+        })
+        .collect()
 }
 
 /// A line's context in its common shape: keys (no two the same ignoring
@@ -301,9 +317,6 @@ fn parse_value(line: &str, d: &Defaults) -> Result<Vec<Request>, LineError> {
         }
         Some(_) => return Err(LineError::ResourcesNotList),
     }
-    if resources.is_empty() {
-        resources.push("*".into());
-    }
     let mut context = d.context.clone();
     match v.get("context") {
         None | Some(Value::Null) => {}
@@ -316,16 +329,13 @@ fn parse_value(line: &str, d: &Defaults) -> Result<Vec<Request>, LineError> {
     }
     let principal = text("principal")?.or_else(|| d.principal.clone());
     let resource_account = text("resource_account")?.or_else(|| d.resource_account.clone());
-    Ok(resources
-        .into_iter()
-        .map(|resource| Request {
-            action: action.to_string(),
-            resource,
-            principal: principal.clone(),
-            resource_account: resource_account.clone(),
-            context: context.clone(),
-        })
-        .collect())
+    Ok(per_resource(
+        action,
+        resources,
+        principal,
+        resource_account,
+        context,
+    ))
 }
 
 /// The requests of a recording's needs: each action on each resource it
