@@ -343,13 +343,21 @@ impl Format {
     /// Such a format takes ARNs of any namespace, but only those no format
     /// of a concrete namespace takes.
     pub fn is_vendor(&self) -> bool {
-        self.raw.split(':').nth(2).is_some_and(|s| s.contains("${"))
+        Format::is_vendor_text(&self.raw)
+    }
+    /// [`Format::is_vendor`] of a format's text, without parsing it.
+    pub fn is_vendor_text(raw: &str) -> bool {
+        raw.split(':').nth(2).is_some_and(|s| s.contains("${"))
     }
     /// Is the resource part fixed text (no placeholder, no wildcard:
     /// `marketplace/model-endpoint/all-access`, `hub/default`)? Such a
     /// format names one resource per region and account.
     pub fn is_fixed(&self) -> bool {
-        match self.raw.splitn(6, ':').nth(5) {
+        Format::is_fixed_text(&self.raw)
+    }
+    /// [`Format::is_fixed`] of a format's text, without parsing it.
+    pub fn is_fixed_text(raw: &str) -> bool {
+        match raw.splitn(6, ':').nth(5) {
             Some(r) => !r.contains("${") && !r.contains('*'),
             None => false,
         }

@@ -6,7 +6,7 @@
 //! the recorder).
 
 use crate::arn::{Format, Matcher, Pattern};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 /// The partition of a region: `cn-north-1` -> `aws-cn`.
@@ -197,7 +197,7 @@ impl Judge {
                 return false;
             }
         }
-        let e = if Format::parse(format).is_vendor() {
+        let e = if Format::is_vendor_text(format) {
             self.vendor_entry(format, &namespace(arn))
         } else {
             self.entry(format)

@@ -591,6 +591,17 @@ impl<R: Read> Splitter<R> {
             let end = self.len;
             let mut done: Option<usize> = None;
             while i < end {
+                if self.in_str && !self.esc {
+                    // Most bytes are inside strings: skip to the next byte
+                    // that matters there.
+                    match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[i..end]) {
+                        Some(k) => i += k,
+                        None => {
+                            i = end;
+                            continue;
+                        }
+                    }
+                }
                 let c = self.buf[i];
                 if self.in_str {
                     if self.esc {
@@ -1171,6 +1182,39 @@ mod tests {
         );
         assert_eq!(String::from_utf8(b.bytes).unwrap(), "{\"eventName\":\"B\"}");
         assert!(s.next_record().unwrap().is_none());
+    }
+
+    #[test]
+    fn strings_are_skipped_whole_escapes_newlines_and_keys_across_reads() {
+        // Constructed: escaped quotes and backslashes, brackets and a raw
+        // newline inside strings, a long `Records` key split across reads.
+        struct Sized<'a>(&'a [u8], usize);
+        impl Read for Sized<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let t = "{\"note\": \"a \\\"}\\\\\", \"Records\": [\n{\"eventName\":\"A\\\\\",\"x\":\"q\\\"]}\"},\n{\"eventName\":\"B\nC\"},\n{\"e\":\"\\\\\"}\n]}";
+        let want = [
+            (2, "{\"eventName\":\"A\\\\\",\"x\":\"q\\\"]}\"}"),
+            (3, "{\"eventName\":\"B\nC\"}"),
+            (5, "{\"e\":\"\\\\\"}"),
+        ];
+        for size in [1, 2, 3, 5, 7, 64, 1 << 20] {
+            let mut s = Splitter::new(Sized(t.as_bytes(), size));
+            for (line, text) in want {
+                let r = s.next_record().unwrap().unwrap();
+                assert_eq!(
+                    (r.line, String::from_utf8(r.bytes).unwrap().as_str()),
+                    (line, text),
+                    "reads of {size}"
+                );
+            }
+            assert!(s.next_record().unwrap().is_none(), "reads of {size}");
+        }
     }
 
     #[test]

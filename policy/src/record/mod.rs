@@ -818,7 +818,7 @@ fn resources_for(
         let (fixed, named): (Vec<&String>, Vec<&String>) = types
             .iter()
             .flat_map(|t| t.arns.iter())
-            .partition(|f| crate::arn::Format::parse(f).is_fixed());
+            .partition(|f| crate::arn::Format::is_fixed_text(f));
         if info.action.starts_with("bedrock:") {
             if let Some(arn) =
                 cloudtrail::bedrock_model_arn(p, call.region.as_deref(), call.account.as_deref())
