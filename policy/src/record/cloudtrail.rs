@@ -938,8 +938,13 @@ fn is_call_type(t: &str) -> bool {
 /// One record read; `Err` names the record.
 pub fn call_of(raw: &Raw, name: &str) -> Result<Record, String> {
     let at = format!("{name}: record {} (line {})", raw.index, raw.line);
-    let ev: Event = serde_json::from_slice(&raw.bytes)
-        .map_err(|e| format!("{at}: not a CloudTrail event: {e}"))?;
+    // Valid UTF-8 (nearly every record) is checked once, whole, rather
+    // than string by string; anything else gets serde_json's own message.
+    let ev: Result<Event, _> = match std::str::from_utf8(&raw.bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(&raw.bytes),
+    };
+    let ev = ev.map_err(|e| format!("{at}: not a CloudTrail event: {e}"))?;
     if let Some(t) = ev.event_type.as_deref().filter(|t| !is_call_type(t)) {
         // Bounded and printable: a name from input.
         let t: String = t.chars().take(64).collect();

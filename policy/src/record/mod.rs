@@ -851,7 +851,7 @@ fn resources_for(
         return (out, true);
     }
     for t in &types {
-        for f in &t.arns {
+        for f in t.arns.iter() {
             out.insert(arns::scoped_pattern(
                 f,
                 call.region.as_deref(),

@@ -30,7 +30,9 @@
 //! model's names do not show (EC2's `IamInstanceProfile`).
 
 use iamref_dataset::Service;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Whether a call always needs an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -320,7 +322,8 @@ pub struct OpEntry {
 pub struct TypeInfo {
     pub name: String,
     pub required: bool,
-    pub arns: Vec<String>,
+    /// The type's ARN formats, shared by every action taking the type.
+    pub arns: Arc<[String]>,
 }
 
 /// What the recorder needs of an action.
@@ -415,6 +418,17 @@ impl OperationIndex {
         }
         for s in services {
             idx.prefixes.insert(lower(&s.prefix), s.prefix.clone());
+            // Each type's formats once, shared by its actions.
+            let type_arns: Vec<(&str, Arc<[String]>)> = s
+                .resource_types
+                .iter()
+                .map(|t| {
+                    (
+                        t.name.as_str(),
+                        t.arns.iter().map(|f| f.arn.clone()).collect(),
+                    )
+                })
+                .collect();
             for a in &s.actions {
                 let full = format!("{}:{}", s.prefix, a.name);
                 let resource_types = a
@@ -423,12 +437,11 @@ impl OperationIndex {
                     .map(|r| TypeInfo {
                         name: r.name.clone(),
                         required: r.required,
-                        arns: s
-                            .resource_types
+                        arns: type_arns
                             .iter()
-                            .find(|t| t.name.eq_ignore_ascii_case(&r.name))
-                            .map(|t| t.arns.iter().map(|f| f.arn.clone()).collect())
-                            .unwrap_or_default(),
+                            .find(|(t, _)| t.eq_ignore_ascii_case(&r.name))
+                            .map(|(_, a)| a.clone())
+                            .unwrap_or_else(|| Arc::from(Vec::new())),
                     })
                     .collect();
                 idx.actions.insert(

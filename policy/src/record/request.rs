@@ -327,7 +327,7 @@ pub fn created_arns(
             .iter()
             .any(|f| c.ids.iter().any(|(v, _)| arns::variables(f).contains(v)));
         if !given {
-            for f in &ty.arns {
+            for f in ty.arns.iter() {
                 out.push(arns::scoped_pattern(
                     f,
                     call.region.as_deref(),
@@ -611,7 +611,7 @@ mod tests {
                 assert!(
                     info.resource_types
                         .iter()
-                        .flat_map(|t| &t.arns)
+                        .flat_map(|t| t.arns.iter())
                         .any(|f| arns::variables(f).contains(var)),
                     "{}: no format of {} takes {var}",
                     c.operation,
