@@ -30,12 +30,14 @@
 //! account as well as the principal (an entry that names the principal
 //! in any way excludes it here).
 
+pub mod batch;
 pub mod condition;
 pub mod context;
 pub mod explain;
 pub mod explained;
 pub mod fix;
 pub mod knowledge;
+pub mod lines;
 pub mod principal;
 pub mod prune;
 pub mod requests;
