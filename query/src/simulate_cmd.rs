@@ -7,15 +7,13 @@ use crate::output::{Format, Out};
 use crate::render::table;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
-use iamref_policy::document::{self, Policy};
-use iamref_policy::finding::Severity;
 use iamref_policy::simulate::batch::{self, Batch, Row};
 use iamref_policy::simulate::context::Context;
 use iamref_policy::simulate::lines::{self, ReadError, MAX_LINE, MAX_REQUESTS};
 use iamref_policy::simulate::requests::{
     context_from_json, CallRequests, ContextError, Defaults, LineError,
 };
-use iamref_policy::simulate::{Doc, Layer, Policies, Request, Trace};
+use iamref_policy::simulate::{Doc, DocsError, Layer, Policies, Request, Trace};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -180,35 +178,15 @@ fn read_policies(a: &SimulateArgs) -> Result<Policies> {
 /// would reject: exit 2, at FILE:LINE:COLUMN.
 fn read_docs(path: &Path) -> Result<Vec<Doc>> {
     let (name, text) = crate::input::read_text(Some(path))?;
-    let policies = document::parse_many(&text).map_err(|e| {
-        input(format!(
-            "{name}:{}:{}: {}",
-            e.at.line, e.at.column, e.message
-        ))
-    })?;
-    let list = policies.len() > 1 || text.trim_start().starts_with('[');
-    let mut out = Vec::with_capacity(policies.len());
-    for (i, policy) in policies.into_iter().enumerate() {
-        refuse_invalid(&name, &policy)?;
-        out.push(Doc {
-            file: name.as_str().into(),
-            position: list.then_some(i),
-            policy,
-        });
-    }
-    Ok(out)
-}
-
-fn refuse_invalid(name: &str, p: &Policy) -> Result<()> {
-    if let Some(f) = p.problems.iter().find(|f| f.severity == Severity::Error) {
-        return Err(input(format!(
+    Doc::all_of(&name, &text).map_err(|e| match e {
+        e @ DocsError::NotJson(_) => input(format!("{name}:{e}")),
+        DocsError::Rejected(f) => input(format!(
             "{name}:{}:{}: {} (IAM rejects this policy; `iamref policy check` lists every problem)",
             f.location.line,
             f.location.column,
             safe(&f.message)
-        )));
-    }
-    Ok(())
+        )),
+    })
 }
 
 /// `--context-json`, parsed (`iamref_policy::simulate::requests`); its

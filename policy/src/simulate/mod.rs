@@ -100,6 +100,39 @@ pub struct Doc {
     pub policy: Policy,
 }
 
+impl Doc {
+    /// The policies of one file's text (one policy or a JSON list of
+    /// them), each named `file`; refused when not JSON, or at the first
+    /// policy IAM would reject.
+    pub fn all_of(file: &str, text: &str) -> Result<Vec<Doc>, DocsError> {
+        let policies = crate::document::parse_many(text).map_err(DocsError::NotJson)?;
+        let list = policies.len() > 1 || text.trim_start().starts_with('[');
+        let mut out = Vec::with_capacity(policies.len());
+        for (i, policy) in policies.into_iter().enumerate() {
+            if let Some(f) = policy.rejection() {
+                return Err(DocsError::Rejected(Box::new(f.clone())));
+            }
+            out.push(Doc {
+                file: file.into(),
+                position: list.then_some(i),
+                policy,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Why a file's text gives no policies to simulate.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DocsError {
+    /// Not JSON.
+    #[error("{}:{}: {}", .0.at.line, .0.at.column, .0.message)]
+    NotJson(crate::document::ParseError),
+    /// A policy IAM would reject: its first error.
+    #[error("{}:{}: {}", .0.location.line, .0.location.column, .0.message)]
+    Rejected(Box<crate::finding::Finding>),
+}
+
 /// Every policy of one simulation. `None`: that kind is not in play
 /// (a boundary given as an empty list allows nothing).
 #[derive(Debug, Clone, Default)]
