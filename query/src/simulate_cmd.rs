@@ -397,14 +397,7 @@ fn is_cloudtrail(path: &Path) -> bool {
     };
     let mut head = Vec::new();
     let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 64 * 1024), &mut head);
-    let text = String::from_utf8_lossy(&head);
-    let t = text.trim_start();
-    let first = t.lines().next().unwrap_or("");
-    t.starts_with('[')
-        || (t.starts_with('{')
-            && (first.contains("\"Records\"")
-                || first.contains("\"eventSource\"")
-                || (first.trim() == "{" && t.contains("\"Records\""))))
+    lines::is_cloudtrail(&String::from_utf8_lossy(&head))
 }
 
 /// Requests from CloudTrail (or a call log): every action the calls always

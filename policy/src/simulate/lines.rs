@@ -17,6 +17,19 @@ pub const MAX_LINE: usize = 1 << 20;
 /// About the most bytes of request lines read at a time.
 const CHUNK_BYTES: usize = 8 << 20;
 
+/// Does an input starting with `head` (its first 64 KiB, say) hold
+/// CloudTrail (`{"Records": [...]}`, a JSON list, or JSON lines of events
+/// such as `iamref record --log` writes) rather than request lines?
+pub fn is_cloudtrail(head: &str) -> bool {
+    let t = head.trim_start();
+    let first = t.lines().next().unwrap_or("");
+    t.starts_with('[')
+        || (t.starts_with('{')
+            && (first.contains("\"Records\"")
+                || first.contains("\"eventSource\"")
+                || (first.trim() == "{" && t.contains("\"Records\""))))
+}
+
 /// Why the request lines could not be read (lines 1-based).
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -114,6 +127,27 @@ mod tests {
 
     fn read_text(text: &[u8]) -> Result<Vec<(Option<usize>, Request)>, ReadError> {
         read(text, &Defaults::default())
+    }
+
+    #[test]
+    fn cloudtrail_is_told_from_request_lines_by_its_head() {
+        // Constructed heads.
+        for trail in [
+            "{\"Records\": [{\"eventSource\": \"s3.amazonaws.com\"}]}",
+            "  [{\"eventName\": \"GetObject\"}]",
+            "{\"eventSource\": \"s3.amazonaws.com\", \"eventName\": \"GetObject\"}\n",
+            "{\n  \"Records\": []\n}",
+        ] {
+            assert!(is_cloudtrail(trail), "{trail}");
+        }
+        for lines in [
+            "{\"action\": \"s3:GetObject\"}\n{\"action\": \"s3:PutObject\"}",
+            "{\"action\": \"s3:GetObject\"}\n{\"Records\": []}",
+            "",
+            "s3:GetObject",
+        ] {
+            assert!(!is_cloudtrail(lines), "{lines}");
+        }
     }
 
     #[test]
