@@ -841,6 +841,13 @@ fn conditions(v: &Node, st: &Statement, out: &mut Vec<Finding>) -> Vec<Condition
 }
 
 impl Policy {
+    /// The first problem IAM rejects the policy for (an error), if any.
+    pub fn rejection(&self) -> Option<&Finding> {
+        self.problems
+            .iter()
+            .find(|f| f.severity == crate::finding::Severity::Error)
+    }
+
     /// The service prefixes the policy's actions and condition keys name
     /// (lowercase, sorted); `None` when a wildcard prefix (`*`, `*:*`,
     /// `s*:Get*`) needs every service.

@@ -11,6 +11,8 @@ use crate::lint_config::Config;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+pub mod report;
+
 /// The services whose condition keys a policy names (`iam` for
 /// `iam:ResourceTag/team`; not `aws`, whose global keys the engine knows):
 /// they are loaded too, so a key of another service than the actions' is

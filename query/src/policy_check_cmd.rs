@@ -14,9 +14,8 @@ use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::finding::{Finding, Severity};
 use iamref_policy::kinds::PolicyKind;
-use iamref_policy::lint;
+use iamref_policy::lint::report::{Input, InputError, Report, Run};
 use iamref_policy::lint_config::{Config, ConfigError, ConfigFormat};
-use serde::Serialize;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -152,16 +151,6 @@ impl Source {
     }
 }
 
-/// An input that could not be checked, and where (1-based; 0 when the
-/// whole file is concerned).
-#[derive(Debug, Clone, Serialize)]
-pub struct InputError {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
-    pub message: String,
-}
-
 /// Expand the command line into the policies to check, in order: files as
 /// named, folders walked (sorted, hidden entries and symbolic links to
 /// folders skipped) for `*.json`. Paths that do not exist are errors.
@@ -199,12 +188,10 @@ pub fn expand_inputs(
                     sources.push(Source::File(a.clone()));
                 }
             }
-            Err(e) => errors.push(InputError {
-                file: a.display().to_string(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read: {e}"),
-            }),
+            Err(e) => errors.push(InputError::whole(
+                a.display().to_string(),
+                format!("cannot read: {e}"),
+            )),
         }
     }
     // The same file named twice (or found twice) is checked once.
@@ -226,12 +213,10 @@ fn walk(
     let mut entries: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
         Err(e) => {
-            errors.push(InputError {
-                file: dir.display().to_string(),
-                line: 0,
-                column: 0,
-                message: format!("cannot read folder: {e}"),
-            });
+            errors.push(InputError::whole(
+                dir.display().to_string(),
+                format!("cannot read folder: {e}"),
+            ));
             return;
         }
     };
@@ -265,12 +250,7 @@ fn walk(
 /// The text of one input, bounded in size; errors say what and where.
 fn read_source(src: &Source) -> Result<String, InputError> {
     let name = src.name();
-    let err = |message: String| InputError {
-        file: name.clone(),
-        line: 0,
-        column: 0,
-        message,
-    };
+    let err = |message: String| InputError::whole(name.clone(), message);
     let mut bytes = Vec::new();
     match src {
         Source::Stdin => {
@@ -314,30 +294,9 @@ fn read_source(src: &Source) -> Result<String, InputError> {
 // The run
 // ---------------------------------------------------------------------------
 
-/// The findings of one file, after muting and the severity filter.
-pub struct FileReport {
-    pub file: String,
-    pub findings: Vec<Finding>,
-}
-
-/// Everything one run found.
-pub struct Report {
-    pub files: Vec<FileReport>,
-    pub errors: Vec<InputError>,
-    /// How many files were checked.
-    pub checked: usize,
-    pub muted: usize,
-    /// Findings below `--min-severity`, not reported.
-    pub below: usize,
-    pub skipped: usize,
-}
-
-/// `(message, line, column)` of a parse error.
-fn parse_error_parts(e: &iamref_policy::document::ParseError) -> (String, u32, u32) {
-    (e.message.clone(), e.at.line, e.at.column)
-}
-
-/// Check the inputs named by `args`.
+/// Check the inputs named by `args`: read and parse everything first, so
+/// that the catalog is loaded once, for the union of what the policies
+/// name.
 pub fn run_check(
     conn: &Connection,
     files: &[PathBuf],
@@ -346,62 +305,24 @@ pub fn run_check(
     kind: Option<PolicyKind>,
 ) -> Result<Report> {
     let mut skipped = 0;
-    let (sources, mut errors) = expand_inputs(files, config, &mut skipped);
-    // Read and parse everything first: the catalog is loaded once, for the
-    // union of what the policies name.
-    let mut parsed = Vec::new();
+    let (sources, errors) = expand_inputs(files, config, &mut skipped);
+    let mut run = Run::new(config, min, kind, errors, skipped);
     for src in &sources {
-        let text = match read_source(src) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
+        let input = Input {
+            name: src.name(),
+            file: match src {
+                Source::File(p) => Some((candidates(config, p), p.to_string_lossy().into_owned())),
+                Source::Stdin => None,
+            },
         };
-        match iamref_policy::document::parse(&text) {
-            Ok(p) => parsed.push((src, p)),
-            Err(e) => {
-                let (message, line, column) = parse_error_parts(&e);
-                errors.push(InputError {
-                    file: src.name(),
-                    line,
-                    column,
-                    message: format!("not a JSON policy document: {message}"),
-                });
-            }
-        }
+        run.add(input, read_source(src));
     }
-    let mut report = Report {
-        files: Vec::new(),
-        errors,
-        checked: parsed.len(),
-        muted: 0,
-        below: 0,
-        skipped,
-    };
-    if parsed.is_empty() {
-        return Ok(report);
+    if run.is_empty() {
+        return Ok(run.check(None));
     }
-    let prefixes = lint::catalog_prefixes(parsed.iter().map(|(_, p)| p));
+    let prefixes = run.catalog_prefixes();
     let catalog = crate::catalog::for_prefixes(conn, prefixes.map(|s| s.into_iter().collect()))?;
-    for (src, policy) in parsed {
-        let (cands, name) = match src {
-            Source::File(p) => (
-                Some(candidates(config, p)),
-                Some(p.to_string_lossy().into_owned()),
-            ),
-            Source::Stdin => (None, None),
-        };
-        // --kind, else the configuration's, else the shape and file name.
-        let kind = lint::kind_of(kind, config, cands.as_deref(), &policy, name.as_deref());
-        let checked = lint::check_policy(&catalog, &policy, kind, config, cands.as_deref(), min);
-        report.muted += checked.muted;
-        report.below += checked.below;
-        report.files.push(FileReport {
-            file: src.name(),
-            findings: checked.findings,
-        });
-    }
+    let report = run.check(Some(&catalog));
     // The process ends after the report: freeing the catalog (thousands of
     // small strings) would cost a tenth of a run, for nothing.
     std::mem::forget(catalog);
@@ -421,7 +342,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
         // Located, as the findings are: FILE:LINE:COL: error: MESSAGE.
         eprintln!(
             "{}",
-            crate::output::safe(&format!("{}: error: {}", location_prefix(e), e.message))
+            crate::output::safe(&format!("{}: error: {}", e.location(), e.message))
         );
     }
     if a.format == CheckFormat::Sarif {
@@ -433,18 +354,12 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     } else {
         match out.format {
             Format::Table => write_table(out, &report)?,
-            Format::Json => {
-                let items = reported(&report);
-                out.json(&items)?;
-            }
-            Format::Jsonl => {
-                let items = reported(&report);
-                out.jsonl(&items)?;
-            }
+            Format::Json => out.json(&report.reported())?,
+            Format::Jsonl => out.jsonl(&report.reported())?,
             Format::Tsv => write_tsv(out, &report)?,
         }
     }
-    let n: usize = report.files.iter().map(|f| f.findings.len()).sum();
+    let n = report.findings();
     // The findings first, then the summary, as a terminal shows them.
     out.w().flush()?;
     // A summary: `-q` drops it (the printer's rule).
@@ -459,23 +374,12 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
     Ok(if n == 0 { Exit::Found } else { Exit::NotFound })
 }
 
-fn location_prefix(e: &InputError) -> String {
-    if e.line == 0 {
-        e.file.clone()
-    } else {
-        format!("{}:{}:{}", e.file, e.line, e.column)
-    }
-}
-
 fn plural(n: usize, what: &str) -> String {
     format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 fn summary(r: &Report, n: usize, min: MinSeverity) -> String {
-    let mut by = [0usize; 3];
-    for f in r.files.iter().flat_map(|f| &f.findings) {
-        by[f.severity as usize] += 1;
-    }
+    let by = r.by_severity();
     let files = plural(r.checked, "file");
     let mut s = if n == 0 {
         format!("no findings in {files} checked")
@@ -528,26 +432,6 @@ fn min_name(m: MinSeverity) -> &'static str {
 // ---------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------
-
-/// A finding with the file it is in (the JSON record).
-#[derive(Serialize)]
-pub struct Reported<'a> {
-    pub file: &'a str,
-    #[serde(flatten)]
-    pub finding: &'a Finding,
-}
-
-fn reported(r: &Report) -> Vec<Reported<'_>> {
-    r.files
-        .iter()
-        .flat_map(|f| {
-            f.findings.iter().map(move |x| Reported {
-                file: &f.file,
-                finding: x,
-            })
-        })
-        .collect()
-}
 
 fn head(file: &str, f: &Finding) -> String {
     let at = f.location;

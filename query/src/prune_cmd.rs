@@ -48,11 +48,7 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
         ))
     })?;
     if let Ok(p) = iamref_policy::document::parse(&text) {
-        if let Some(f) = p
-            .problems
-            .iter()
-            .find(|f| f.severity == iamref_policy::finding::Severity::Error)
-        {
+        if let Some(f) = p.rejection() {
             return Err(input(format!(
                 "{name}:{}:{}: {} (IAM rejects this policy)",
                 f.location.line,

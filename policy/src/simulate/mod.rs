@@ -30,12 +30,14 @@
 //! account as well as the principal (an entry that names the principal
 //! in any way excludes it here).
 
+pub mod batch;
 pub mod condition;
 pub mod context;
 pub mod explain;
 pub mod explained;
 pub mod fix;
 pub mod knowledge;
+pub mod lines;
 pub mod principal;
 pub mod prune;
 pub mod requests;
@@ -96,6 +98,39 @@ pub struct Doc {
     /// Its 0-based position when the file holds a list of policies.
     pub position: Option<usize>,
     pub policy: Policy,
+}
+
+impl Doc {
+    /// The policies of one file's text (one policy or a JSON list of
+    /// them), each named `file`; refused when not JSON, or at the first
+    /// policy IAM would reject.
+    pub fn all_of(file: &str, text: &str) -> Result<Vec<Doc>, DocsError> {
+        let policies = crate::document::parse_many(text).map_err(DocsError::NotJson)?;
+        let list = policies.len() > 1 || text.trim_start().starts_with('[');
+        let mut out = Vec::with_capacity(policies.len());
+        for (i, policy) in policies.into_iter().enumerate() {
+            if let Some(f) = policy.rejection() {
+                return Err(DocsError::Rejected(Box::new(f.clone())));
+            }
+            out.push(Doc {
+                file: file.into(),
+                position: list.then_some(i),
+                policy,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Why a file's text gives no policies to simulate.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DocsError {
+    /// Not JSON.
+    #[error("{}:{}: {}", .0.at.line, .0.at.column, .0.message)]
+    NotJson(crate::document::ParseError),
+    /// A policy IAM would reject: its first error.
+    #[error("{}:{}: {}", .0.location.line, .0.location.column, .0.message)]
+    Rejected(Box<crate::finding::Finding>),
 }
 
 /// Every policy of one simulation. `None`: that kind is not in play

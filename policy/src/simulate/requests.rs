@@ -2,8 +2,8 @@
 //! object (condition keys to a string, number or boolean, or a list of
 //! them), one request line of JSON (this command's own shape, or a row of
 //! the `calls` command's JSON lines: one request per resource), or the
-//! needs of a recording. Pure; the binary reads the lines (bounded) and
-//! words the errors, escaping the names they carry.
+//! needs of a recording. Pure; [`super::lines`] reads the lines (bounded)
+//! and the binary words the errors, escaping the names they carry.
 
 use super::context::Context;
 use super::Request;

@@ -809,3 +809,27 @@ fn quick_type_agrees_with_the_catalog() {
     }
     assert!(seen >= 8, "{seen}");
 }
+
+#[test]
+fn a_file_gives_its_policies_or_the_first_reason_it_gives_none() {
+    // Constructed policies.
+    let one = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let docs = Doc::all_of("a.json", one).unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!((&*docs[0].file, docs[0].position), ("a.json", None));
+    let list = format!("[{one}, {one}]");
+    let docs = Doc::all_of("l.json", &list).unwrap();
+    let positions: Vec<_> = docs.iter().map(|d| d.position).collect();
+    assert_eq!(positions, [Some(0), Some(1)]);
+    match Doc::all_of("x.json", "{\n  \"Version\": ") {
+        Err(e @ DocsError::NotJson(_)) => assert!(e.to_string().starts_with("2:"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let rejected = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:GetObject","Resource":"*"}]}"#;
+    assert!(parse(rejected).unwrap().rejection().is_some());
+    assert!(parse(one).unwrap().rejection().is_none());
+    match Doc::all_of("r.json", &format!("[{one}, {rejected}]")) {
+        Err(DocsError::Rejected(f)) => assert_eq!(f.severity, crate::finding::Severity::Error),
+        other => panic!("{other:?}"),
+    }
+}

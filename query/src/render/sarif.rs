@@ -4,8 +4,8 @@
 //! ([`security_severity`]) from the engine; this module only words them.
 
 use crate::output::{one_line, Out};
-use crate::policy_check_cmd::Report;
 use iamref_policy::finding::{security_severity, Location, Severity, CODES};
+use iamref_policy::lint::report::Report;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
