@@ -18,7 +18,10 @@
 //! binary's.
 
 mod publish;
-pub use publish::{baselines, publish, BaselineError, Notice, Options, PublishError, Target};
+pub use publish::{
+    baselines, baselines_with, database_baseline, publish, BaselineError, Notice, Options,
+    PublishError, Target,
+};
 
 use crate::shrink::Inventory;
 use crate::{Error, Manifest, Service};
@@ -254,6 +257,27 @@ mod tests {
         let in_memory = Profile::of(&manifest, &services);
         assert_eq!(from_db, in_memory);
         assert!(in_memory.html_actions > 0);
+    }
+
+    #[test]
+    fn database_baseline_equals_the_in_memory_one() {
+        // The shipped snapshot written to a database file: its baseline,
+        // read without SDK methods, holds what the services' own does.
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let (manifest, services) = crate::snapshot::read_snapshot(&data).unwrap();
+        let dir = std::env::temp_dir().join(format!("iamref-baseline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("db.sqlite");
+        crate::db::write_database(&path, &manifest, &services).unwrap();
+        let from_db = database_baseline(&path).unwrap().unwrap();
+        let in_memory = Baseline::of(String::new(), &manifest, &services, false);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(from_db.profile, in_memory.profile);
+        assert_eq!(from_db.inventory, in_memory.inventory);
+        assert!(!in_memory.inventory.pages.is_empty() && !in_memory.inventory.documents.is_empty());
+        assert!(database_baseline(&dir.join("absent.sqlite"))
+            .unwrap()
+            .is_none());
     }
 
     #[test]

@@ -125,7 +125,18 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         quiet,
         bar: std::sync::OnceLock::new(),
     };
-    let mut assembled = build::build(&from, &parsing).map_err(|e| match e {
+    // The database being replaced is read as a baseline while the pages
+    // parse (a pure read; what it found is told only at publishing).
+    let out = a.out.as_deref();
+    let (built, database) = std::thread::scope(|s| {
+        let previous = s.spawn(|| crate::guard::read_database_baseline(out));
+        let built = build::build(&from, &parsing);
+        let previous = previous
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (built, previous)
+    });
+    let mut assembled = built.map_err(|e| match e {
         BuildError::Nothing => input(
             "nothing to build from: give --from-dir (saved reference pages) and/or --service-reference-dir (the JSON service reference)",
         ),
@@ -176,6 +187,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         false,
         &a.guard,
         quiet,
+        Some(database),
     )?;
     print_warnings(&assembled.warnings, quiet);
     if !quiet {

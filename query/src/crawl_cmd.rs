@@ -374,6 +374,7 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         true,
         &a.guard,
         quiet,
+        None,
     )?;
     if !quiet {
         let s = &result.stats;

@@ -49,13 +49,16 @@ pub fn baselines(
     out: Option<&Path>,
     snapshot_dir: Option<&Path>,
     shipped: bool,
+    database: Option<DatabaseBaseline>,
 ) -> Result<Vec<Baseline>> {
     let how = "to compare what the new data keeps; remove it, or pass --accept-shrink to replace it unchecked";
     let target = Target {
         database: out,
         snapshot_dir,
     };
-    let mut v = guard::baselines(target, &mut |n| notice(n, false)).map_err(|e| {
+    let database = database.unwrap_or_else(|| read_database_baseline(out));
+    let v = database.and_then(|db| guard::baselines_with(target, db, &mut |n| notice(n, false)));
+    let mut v = v.map_err(|e| {
         let (what, source): (String, anyhow::Error) = match e {
             BaselineError::Database { path, source } => (
                 format!("reading the previous database {} {how}", path.display()),
@@ -81,6 +84,18 @@ pub fn baselines(
     Ok(v)
 }
 
+/// The previous database at `out` read as a baseline, apart: a pure
+/// read, which `build` does while it parses (`None`: none exists).
+pub type DatabaseBaseline = std::result::Result<Option<Baseline>, BaselineError>;
+
+/// [`DatabaseBaseline`] of `out`.
+pub fn read_database_baseline(out: Option<&Path>) -> DatabaseBaseline {
+    match out {
+        Some(p) => guard::database_baseline(p),
+        None => Ok(None),
+    }
+}
+
 /// [`baselines`], except that with `accept` (`--accept-shrink`) previous
 /// data that cannot be read is replaced unchecked, with a warning.
 pub fn baselines_unless_accepted(
@@ -89,8 +104,9 @@ pub fn baselines_unless_accepted(
     shipped: bool,
     accept: bool,
     quiet: bool,
+    database: Option<DatabaseBaseline>,
 ) -> Result<Vec<Baseline>> {
-    match baselines(out, snapshot_dir, shipped) {
+    match baselines(out, snapshot_dir, shipped, database) {
         Err(e) if accept => {
             if !quiet {
                 crate::diag::warning(format_args!(
@@ -137,6 +153,7 @@ pub fn publish(
     shipped: bool,
     guard: &GuardArgs,
     quiet: bool,
+    database: Option<DatabaseBaseline>,
 ) -> Result<()> {
     // Every value in its column's domain, whatever the source.
     let bad = iamref_dataset::domain::check_services(services);
@@ -154,8 +171,14 @@ pub fn publish(
         msg.push_str("the pages or documents are damaged (fetch them again), or the layout changed (the parser needs updating)");
         return Err(Failure::Refused(msg).into());
     }
-    let baselines =
-        baselines_unless_accepted(out, snapshot_dir, shipped, guard.accept_shrink, quiet)?;
+    let baselines = baselines_unless_accepted(
+        out,
+        snapshot_dir,
+        shipped,
+        guard.accept_shrink,
+        quiet,
+        database,
+    )?;
     let target = Target {
         database: out,
         snapshot_dir,

@@ -85,23 +85,49 @@ pub fn baselines(
     target: Target<'_>,
     notice: &mut dyn FnMut(Notice<'_>),
 ) -> Result<Vec<Baseline>, BaselineError> {
-    let mut v = Vec::new();
-    if let Some(path) = target.database.filter(|p| p.exists()) {
-        let err = |source| BaselineError::Database {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = crate::db::open_read_only(path).map_err(err)?;
-        let manifest = crate::db::read_manifest(&conn).map_err(err)?;
-        let profile = Profile::of_database(&conn, &manifest).map_err(err)?;
-        let services = crate::db::read_services(&conn).map_err(err)?;
-        v.push(Baseline {
-            what: path.display().to_string(),
-            profile,
-            inventory: Inventory::of(&manifest, &services),
-            shipped: false,
-        });
+    let db = match target.database {
+        Some(path) => database_baseline(path)?,
+        None => None,
+    };
+    baselines_with(target, db, notice)
+}
+
+/// The database at `path` as a baseline, `None` when it does not exist: a
+/// pure read (no notice, nothing changed), so that a build can take it
+/// while it parses.
+pub fn database_baseline(path: &Path) -> Result<Option<Baseline>, BaselineError> {
+    if !path.exists() {
+        return Ok(None);
     }
+    let err = |source| BaselineError::Database {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = crate::db::open_read_only(path).map_err(err)?;
+    let manifest = crate::db::read_manifest(&conn).map_err(err)?;
+    let profile = Profile::of_database(&conn, &manifest).map_err(err)?;
+    // What the inventory counts: not the operations' SDK methods.
+    let sel = crate::db::Selection {
+        operations: crate::db::Operations::Actions,
+        ..crate::db::Selection::all()
+    };
+    let services = crate::db::read(&conn, &sel).map_err(err)?;
+    Ok(Some(Baseline {
+        what: path.display().to_string(),
+        profile,
+        inventory: Inventory::of(&manifest, &services),
+        shipped: false,
+    }))
+}
+
+/// [`baselines`] with the database's already read
+/// ([`database_baseline`] of `target.database`).
+pub fn baselines_with(
+    target: Target<'_>,
+    database: Option<Baseline>,
+    notice: &mut dyn FnMut(Notice<'_>),
+) -> Result<Vec<Baseline>, BaselineError> {
+    let mut v: Vec<Baseline> = database.into_iter().collect();
     if let Some(dir) = target.snapshot_dir {
         // A run killed while swapping the folder in left it aside: put it
         // back, so that it is compared (and then replaced) as it was.
