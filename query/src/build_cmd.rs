@@ -184,10 +184,12 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         &assembled.services,
         a.out.as_deref(),
         a.snapshot_dir.as_deref(),
-        false,
+        crate::guard::Compare {
+            shipped: false,
+            database: Some(database),
+        },
         &a.guard,
         quiet,
-        Some(database),
     )?;
     print_warnings(&assembled.warnings, quiet);
     if !quiet {

@@ -371,10 +371,12 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         &assembled.services,
         Some(&out),
         a.snapshot_dir.as_deref(),
-        true,
+        crate::guard::Compare {
+            shipped: true,
+            database: None,
+        },
         &a.guard,
         quiet,
-        None,
     )?;
     if !quiet {
         let s = &result.stats;

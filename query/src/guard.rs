@@ -139,6 +139,15 @@ fn notice(n: Notice<'_>, quiet: bool) {
     }
 }
 
+/// What a result is compared with besides the files it replaces.
+pub struct Compare {
+    /// The snapshot shipped in iamref, when neither file exists (`crawl`).
+    pub shipped: bool,
+    /// The database at `out` as a baseline, read already (`build` reads
+    /// it while it parses); `None`: read it now.
+    pub database: Option<DatabaseBaseline>,
+}
+
 /// The one way `build` and `crawl` publish a result: refuse (exit 3) one
 /// with a value outside its column's domain, or one that lost too much
 /// against the data it replaces (the database at `out`, the folder
@@ -150,11 +159,11 @@ pub fn publish(
     services: &[Service],
     out: Option<&Path>,
     snapshot_dir: Option<&Path>,
-    shipped: bool,
+    with: Compare,
     guard: &GuardArgs,
     quiet: bool,
-    database: Option<DatabaseBaseline>,
 ) -> Result<()> {
+    let Compare { shipped, database } = with;
     // Every value in its column's domain, whatever the source.
     let bad = iamref_dataset::domain::check_services(services);
     if !bad.is_empty() {
