@@ -312,13 +312,7 @@ pub fn write_row(b: &mut Vec<u8>, row: &Row) -> serde_json::Result<()> {
         if i > 0 {
             b.push(b',');
         }
-        b.extend_from_slice(b"{\"policy_type\":\"");
-        b.extend_from_slice(l.policy_type.as_str().as_bytes());
-        b.push(b'"');
-        if let Some(level) = l.level {
-            b.extend_from_slice(b",\"level\":");
-            num(b, level);
-        }
+        layer_head(b, l.policy_type.as_str(), l.level);
         b.extend_from_slice(b",\"state\":\"");
         b.extend_from_slice(l.state.as_str().as_bytes());
         b.extend_from_slice(b"\"}");
@@ -351,14 +345,20 @@ pub fn write_row(b: &mut Vec<u8>, row: &Row) -> serde_json::Result<()> {
     Ok(())
 }
 
-fn write_trace(b: &mut Vec<u8>, t: &Trace) -> serde_json::Result<()> {
+/// `{"policy_type":"T"` and `,"level":N` when there is one: how a layer
+/// and a statement trace begin.
+fn layer_head(b: &mut Vec<u8>, policy_type: &str, level: Option<usize>) {
     b.extend_from_slice(b"{\"policy_type\":\"");
-    b.extend_from_slice(t.policy_type.as_str().as_bytes());
+    b.extend_from_slice(policy_type.as_bytes());
     b.push(b'"');
-    if let Some(level) = t.level {
+    if let Some(level) = level {
         b.extend_from_slice(b",\"level\":");
         num(b, level);
     }
+}
+
+fn write_trace(b: &mut Vec<u8>, t: &Trace) -> serde_json::Result<()> {
+    layer_head(b, t.policy_type.as_str(), t.level);
     b.extend_from_slice(b",\"file\":");
     text(b, &t.file);
     if let Some(p) = t.policy {
