@@ -87,12 +87,16 @@ fn materialize(path: &Path) -> Result<()> {
 
 /// The materialized snapshot in `dir`, written (or rewritten, if damaged)
 /// as needed.
-fn snapshot_in(dir: &Path) -> Result<PathBuf> {
+fn snapshot_in(dir: &Path) -> Result<(PathBuf, Option<iamref_dataset::db::Connection>)> {
     let path = dir.join(snapshot_file_name());
-    if !sealed::is_intact(&path) {
-        materialize(&path)?;
+    // An intact copy comes with the connection that checked it.
+    match sealed::open_intact(&path) {
+        Some(conn) => Ok((path, Some(conn))),
+        None => {
+            materialize(&path)?;
+            Ok((path, None))
+        }
     }
-    Ok(path)
 }
 
 /// Where the snapshot goes when the cache folder cannot be written.
@@ -104,8 +108,13 @@ fn fallback_dir() -> PathBuf {
 /// in the cache folder, else (not writable) in the system's temporary
 /// folder. A damaged copy (cut short, overwritten, unsealed) is rewritten.
 pub fn resolve(db: Option<PathBuf>) -> Result<PathBuf> {
+    resolve_open(db).map(|(p, _)| p)
+}
+
+/// [`resolve`], with the connection that found a cached copy intact.
+fn resolve_open(db: Option<PathBuf>) -> Result<(PathBuf, Option<iamref_dataset::db::Connection>)> {
     if let Some(p) = db {
-        return Ok(p);
+        return Ok((p, None));
     }
     let cache = cache_dir();
     match snapshot_in(&cache) {
@@ -124,11 +133,12 @@ pub fn resolve(db: Option<PathBuf>) -> Result<PathBuf> {
 /// in memory (slower to start, with a warning).
 pub fn connect(db: Option<PathBuf>, quiet: bool) -> Result<iamref_dataset::db::Connection> {
     let explicit = db.is_some();
-    match resolve(db) {
+    match resolve_open(db) {
+        Ok((_, Some(conn))) => Ok(conn),
         // The cached snapshot is iamref's own file, only ever replaced
         // by a rename: safe to map. A --db file may be rewritten in place
         // by anything: plain reads, so damage is an error, not SIGBUS.
-        Ok(p) => open(&p, !explicit),
+        Ok((p, None)) => open(&p, !explicit),
         Err(e) if !explicit && !EMBEDDED.is_empty() => {
             if !quiet {
                 crate::diag::warning(format_args!(

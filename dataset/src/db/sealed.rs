@@ -51,23 +51,30 @@ fn seal_text(meta: &std::fs::Metadata) -> String {
 /// Is the database at `path` whole: sealed with its size and time, an
 /// SQLite file with iamref's schema and a manifest? (Cheap: no full read.)
 pub fn is_intact(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
+    open_intact(path).is_some()
+}
+
+/// [`is_intact`], handing back the read-only (memory-mapped) connection
+/// it read the manifest with, for the caller to read on: the copy is
+/// opened once.
+pub fn open_intact(path: &Path) -> Option<super::Connection> {
+    let meta = std::fs::metadata(path).ok()?;
     // An in-place edit keeping the size changes the modification time.
     let sealed = std::fs::read_to_string(seal_path(path)).ok();
     if sealed.as_deref().map(str::trim) != Some(seal_text(&meta).as_str()) {
-        return false;
+        return None;
     }
     let mut head = [0u8; 16];
     let ok_head = std::fs::File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && &head == b"SQLite format 3\0";
-    ok_head
-        && super::open_read_only(path)
-            .ok()
-            .is_some_and(|c| super::read_manifest(&c).is_ok())
+    if !ok_head {
+        return None;
+    }
+    let conn = super::open_read_only_mapped(path).ok()?;
+    super::read_manifest(&conn).ok()?;
+    Some(conn)
 }
 
 /// Write the database at `path` (atomically), then its seal.
