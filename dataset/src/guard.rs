@@ -265,17 +265,15 @@ mod tests {
         // read without SDK methods, holds what the services' own does.
         let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
         let (manifest, services) = crate::snapshot::read_snapshot(&data).unwrap();
-        let dir = std::env::temp_dir().join(format!("iamref-baseline-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("db.sqlite");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
         crate::db::write_database(&path, &manifest, &services).unwrap();
-        let from_db = database_baseline(&path).unwrap().unwrap();
+        let from_db = database_baseline(Some(&path)).unwrap().unwrap();
         let in_memory = Baseline::of(String::new(), &manifest, &services, false);
-        std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(from_db.profile, in_memory.profile);
         assert_eq!(from_db.inventory, in_memory.inventory);
         assert!(!in_memory.inventory.pages.is_empty() && !in_memory.inventory.documents.is_empty());
-        assert!(database_baseline(&dir.join("absent.sqlite"))
+        assert!(database_baseline(Some(&dir.path().join("absent.sqlite")))
             .unwrap()
             .is_none());
     }

@@ -129,7 +129,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
     // parse (a pure read; what it found is told only at publishing).
     let out = a.out.as_deref();
     let (built, database) = std::thread::scope(|s| {
-        let previous = s.spawn(|| crate::guard::read_database_baseline(out));
+        let previous = s.spawn(|| iamref_dataset::guard::database_baseline(out));
         let built = build::build(&from, &parsing);
         let previous = previous
             .join()
@@ -186,7 +186,7 @@ pub fn build(a: BuildArgs, quiet: bool, _out: &mut Out) -> Result<Exit> {
         a.snapshot_dir.as_deref(),
         crate::guard::Compare {
             shipped: false,
-            database: Some(database),
+            database,
         },
         &a.guard,
         quiet,

@@ -373,7 +373,7 @@ pub fn crawl(a: CrawlArgs, quiet: bool) -> Result<Exit> {
         a.snapshot_dir.as_deref(),
         crate::guard::Compare {
             shipped: true,
-            database: None,
+            database: iamref_dataset::guard::database_baseline(Some(&out)),
         },
         &a.guard,
         quiet,

@@ -49,14 +49,13 @@ pub fn baselines(
     out: Option<&Path>,
     snapshot_dir: Option<&Path>,
     shipped: bool,
-    database: Option<DatabaseBaseline>,
+    database: DatabaseBaseline,
 ) -> Result<Vec<Baseline>> {
     let how = "to compare what the new data keeps; remove it, or pass --accept-shrink to replace it unchecked";
     let target = Target {
         database: out,
         snapshot_dir,
     };
-    let database = database.unwrap_or_else(|| read_database_baseline(out));
     let v = database.and_then(|db| guard::baselines_with(target, db, &mut |n| notice(n, false)));
     let mut v = v.map_err(|e| {
         let (what, source): (String, anyhow::Error) = match e {
@@ -84,17 +83,10 @@ pub fn baselines(
     Ok(v)
 }
 
-/// The previous database at `out` read as a baseline, apart: a pure
-/// read, which `build` does while it parses (`None`: none exists).
+/// The previous database at `out` read as a baseline, apart
+/// (`iamref_dataset::guard::database_baseline`: a pure read, which
+/// `build` does while it parses; `None`: none exists).
 pub type DatabaseBaseline = std::result::Result<Option<Baseline>, BaselineError>;
-
-/// [`DatabaseBaseline`] of `out`.
-pub fn read_database_baseline(out: Option<&Path>) -> DatabaseBaseline {
-    match out {
-        Some(p) => guard::database_baseline(p),
-        None => Ok(None),
-    }
-}
 
 /// [`baselines`], except that with `accept` (`--accept-shrink`) previous
 /// data that cannot be read is replaced unchecked, with a warning.
@@ -104,7 +96,7 @@ pub fn baselines_unless_accepted(
     shipped: bool,
     accept: bool,
     quiet: bool,
-    database: Option<DatabaseBaseline>,
+    database: DatabaseBaseline,
 ) -> Result<Vec<Baseline>> {
     match baselines(out, snapshot_dir, shipped, database) {
         Err(e) if accept => {
@@ -143,9 +135,10 @@ fn notice(n: Notice<'_>, quiet: bool) {
 pub struct Compare {
     /// The snapshot shipped in iamref, when neither file exists (`crawl`).
     pub shipped: bool,
-    /// The database at `out` as a baseline, read already (`build` reads
-    /// it while it parses); `None`: read it now.
-    pub database: Option<DatabaseBaseline>,
+    /// The database at `out` as a baseline
+    /// (`iamref_dataset::guard::database_baseline`; `build` reads it
+    /// while it parses).
+    pub database: DatabaseBaseline,
 }
 
 /// The one way `build` and `crawl` publish a result: refuse (exit 3) one

@@ -85,20 +85,17 @@ pub fn baselines(
     target: Target<'_>,
     notice: &mut dyn FnMut(Notice<'_>),
 ) -> Result<Vec<Baseline>, BaselineError> {
-    let db = match target.database {
-        Some(path) => database_baseline(path)?,
-        None => None,
-    };
+    let db = database_baseline(target.database)?;
     baselines_with(target, db, notice)
 }
 
-/// The database at `path` as a baseline, `None` when it does not exist: a
-/// pure read (no notice, nothing changed), so that a build can take it
-/// while it parses.
-pub fn database_baseline(path: &Path) -> Result<Option<Baseline>, BaselineError> {
-    if !path.exists() {
+/// The database at `path` as a baseline, `None` when none is given or it
+/// does not exist: a pure read (no notice, nothing changed), so that a
+/// build can take it while it parses.
+pub fn database_baseline(path: Option<&Path>) -> Result<Option<Baseline>, BaselineError> {
+    let Some(path) = path.filter(|p| p.exists()) else {
         return Ok(None);
-    }
+    };
     let err = |source| BaselineError::Database {
         path: path.to_path_buf(),
         source,
