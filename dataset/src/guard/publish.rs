@@ -248,36 +248,32 @@ mod tests {
     fn a_shrunken_result_is_refused_unless_accepted_and_then_recorded() {
         // Constructed: a baseline with 168 s3 actions, a result with none.
         let mut m = Manifest::default();
-        let mut told = Vec::new();
-        let e = publish(
-            &mut m,
-            &[],
-            Target::default(),
-            vec![baseline(168)],
-            Options {
+        // The notices of one run with the result.
+        let run = |m: &mut Manifest, accept_shrink: bool| {
+            let options = Options {
                 max_shrink: 10.0,
-                accept_shrink: false,
-            },
-            &mut |n| told.push(format!("{n:?}")),
-        )
-        .unwrap_err();
+                accept_shrink,
+            };
+            let mut told = Vec::new();
+            let r = publish(
+                m,
+                &[],
+                Target::default(),
+                vec![baseline(168)],
+                options,
+                &mut |n| told.push(format!("{n:?}")),
+            );
+            (r, told)
+        };
+        let (r, told) = run(&mut m, false);
+        let e = r.unwrap_err();
         let PublishError::Shrunk(report) = e else {
             panic!("{e}")
         };
         assert!(report.contains("against old.sqlite"), "{report}");
         assert!(m.notes.is_empty() && m.publication.is_empty() && told.is_empty());
-        publish(
-            &mut m,
-            &[],
-            Target::default(),
-            vec![baseline(168)],
-            Options {
-                max_shrink: 10.0,
-                accept_shrink: true,
-            },
-            &mut |n| told.push(format!("{n:?}")),
-        )
-        .unwrap();
+        let (r, told) = run(&mut m, true);
+        r.unwrap();
         assert!(
             m.notes.iter().any(|n| n.contains("s3 168→0")),
             "{:?}",
