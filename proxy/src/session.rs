@@ -198,6 +198,20 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// `acct` among the accounts seen: a second account, and each one after,
+/// is told (`per_attempt`: seen in CSM attempts rather than proxied calls).
+fn saw_account(seen: &mut BTreeSet<String>, acct: &str, per_attempt: bool, view: &mut dyn View) {
+    if !seen.contains(acct) {
+        seen.insert(acct.to_string());
+        if seen.len() > 1 {
+            view.notice(Notice::Accounts {
+                accounts: seen,
+                per_attempt,
+            });
+        }
+    }
+}
+
 impl<'a> Session<'a> {
     pub fn new(idx: &'a OperationIndex, options: Options) -> Session<'a> {
         Session {
@@ -300,12 +314,7 @@ impl<'a> Session<'a> {
                     c.proxied += 1;
                     c.calls += 1;
                     if let Some(acct) = &call.account {
-                        if self.accounts_seen.insert(acct.clone()) && self.accounts_seen.len() > 1 {
-                            view.notice(Notice::Accounts {
-                                accounts: &self.accounts_seen,
-                                per_attempt: false,
-                            });
-                        }
+                        saw_account(&mut self.accounts_seen, acct, false, view);
                         self.account.get_or_insert_with(|| acct.clone());
                     }
                     Some((*call, None))
@@ -351,12 +360,7 @@ impl<'a> Session<'a> {
                 if d.kind == Some(csm::Kind::ApiCallAttempt) {
                     c.attempts += 1;
                     if let Some(acct) = &d.account {
-                        if self.accounts_seen.insert(acct.clone()) && self.accounts_seen.len() > 1 {
-                            view.notice(Notice::Accounts {
-                                accounts: &self.accounts_seen,
-                                per_attempt: true,
-                            });
-                        }
+                        saw_account(&mut self.accounts_seen, acct, true, view);
                         self.account = Some(acct.clone());
                     }
                     return None;
