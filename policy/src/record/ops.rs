@@ -441,7 +441,7 @@ impl OperationIndex {
                             .iter()
                             .find(|(t, _)| t.eq_ignore_ascii_case(&r.name))
                             .map(|(_, a)| a.clone())
-                            .unwrap_or_else(|| Arc::from(Vec::new())),
+                            .unwrap_or_default(),
                     })
                     .collect();
                 idx.actions.insert(
