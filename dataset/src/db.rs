@@ -801,6 +801,7 @@ mod tests {
                         pages: bits & 4 != 0,
                         provenance: bits & 8 != 0,
                         operations,
+                        actions: None,
                     };
                     assert_eq!(read(&conn, &sel).unwrap(), expect(&sel), "{sel:?}");
                     n += 1;

@@ -89,4 +89,65 @@ fn selections_read_exactly_their_services_on_the_shipped_snapshot() {
     pick(&prefixes.iter().step_by(7).copied().collect::<Vec<_>>());
     pick(&prefixes.iter().step_by(2).copied().collect::<Vec<_>>());
     pick(&prefixes);
+    // Details only for the actions some pattern matches (`policy check`):
+    // those are the lean read's; every other action of the services keeps
+    // its name, access level, flags and sources, and nothing else.
+    let list: Vec<String> = ["ec2", "s3", "IAM", "lambda", "sqs"]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let patterns: Vec<String> = [
+        "ec2:Describe*",
+        "EC2:startinstances",
+        "s3:*",
+        "iam:PassRole",
+        "lambda:Invoke?unction",
+        "nope:Thing",
+    ]
+    .iter()
+    .map(|p| p.to_string())
+    .collect();
+    let got = db::read(
+        &conn,
+        &Selection {
+            actions: Some(patterns),
+            ..Selection::policy(Some(&list))
+        },
+    )
+    .unwrap();
+    let matches = |prefix: &str, name: &str| match prefix {
+        "ec2" => {
+            name.to_ascii_lowercase().starts_with("describe")
+                || name.eq_ignore_ascii_case("StartInstances")
+        }
+        "s3" => true,
+        "iam" => name == "PassRole",
+        "lambda" => name.eq_ignore_ascii_case("InvokeFunction"),
+        _ => false,
+    };
+    let mut want: Vec<_> = all
+        .iter()
+        .filter(|s| list.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)))
+        .cloned()
+        .collect();
+    let (mut detailed, mut bare) = (0, 0);
+    for s in &mut want {
+        for a in &mut s.actions {
+            if matches(&s.prefix, &a.name) {
+                detailed += 1;
+                continue;
+            }
+            bare += 1;
+            a.resource_types.clear();
+            a.condition_keys.clear();
+            a.dependent_actions.clear();
+            a.scenarios.clear();
+            a.per_page.clear();
+        }
+    }
+    assert!(
+        detailed > 300 && bare > 600,
+        "{detailed} detailed, {bare} bare"
+    );
+    assert!(got == want, "the read with action patterns differs");
 }

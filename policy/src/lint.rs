@@ -44,6 +44,30 @@ pub fn catalog_prefixes<'a>(
     Some(all)
 }
 
+/// The action patterns of these policies' `Action` and `NotAction`
+/// elements, the only actions whose details (resource types, keys,
+/// dependent actions) a check consults: the catalog can hold the other
+/// actions by name alone ([`iamref_dataset::db::Selection::actions`]).
+/// `None` (every action's details) when a pattern is not `prefix:name`
+/// with a literal prefix, such as `*` or `s3*:Get*`.
+pub fn catalog_actions<'a>(policies: impl IntoIterator<Item = &'a Policy>) -> Option<Vec<String>> {
+    let mut out = BTreeSet::new();
+    for p in policies {
+        for st in &p.statements {
+            for e in [&st.action, &st.not_action].into_iter().flatten() {
+                for item in &e.items {
+                    let (prefix, _) = item.value.split_once(':')?;
+                    if prefix.is_empty() || prefix.contains(['*', '?']) {
+                        return None;
+                    }
+                    out.insert(item.value.to_ascii_lowercase());
+                }
+            }
+        }
+    }
+    Some(out.into_iter().collect())
+}
+
 /// A policy's kind: the one given, else the configuration's for the file
 /// (`cands`, `None` for standard input), else detected from its shape and
 /// file name.
@@ -120,6 +144,23 @@ mod tests {
         let all = policy("s*:Get*", "*", None);
         assert_eq!(catalog_prefixes([&a, &all, &b]), None);
         assert_eq!(catalog_prefixes([]), Some(BTreeSet::new()));
+    }
+
+    #[test]
+    fn the_catalog_details_the_actions_the_patterns_name() {
+        let a = policy("s3:Get*", "*", Some("iam:ResourceTag/team"));
+        let deny = crate::document::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["IAM:PassRole","s3:Get*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let want: Vec<String> = ["iam:passrole", "s3:get*"].map(String::from).into();
+        assert_eq!(catalog_actions([&a, &deny]), Some(want));
+        // `*` and a wildcard prefix consult every action.
+        for every in ["*", "s*:Get*", ":Get*"] {
+            let p = policy(every, "*", None);
+            assert_eq!(catalog_actions([&a, &p]), None, "{every}");
+        }
+        assert_eq!(catalog_actions([]), Some(Vec::new()));
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! - [`catalog_for_namespace`]: the services an ARN is resolved in
 //!   (`iamref arn`);
 //! - [`for_request`]: the services a `policy write` request needs;
-//! - [`for_prefixes`]: the services a set of policies names (`policy
-//!   check`, `simulate`, `explain`);
+//! - [`for_prefixes`]: the services a set of policies names (`simulate`,
+//!   `explain`); [`for_check`] the same with only the details `policy
+//!   check` consults;
 //! - [`index`]: the operations, for the recorders (`record`, `calls`,
 //!   `--from-cloudtrail`, `prune`, `simulate`);
 //! - [`policy_from_needs`]: recorded needs to a policy, over one catalog
@@ -79,9 +80,25 @@ pub fn for_request(conn: &Connection, req: &Request) -> Result<Catalog> {
 /// (every service when one needs all), plus the list of every prefix, in
 /// one read transaction.
 pub fn for_prefixes(conn: &Connection, prefixes: Option<Vec<String>>) -> Result<Catalog> {
+    for_check(conn, prefixes, None)
+}
+
+/// The catalog of a `policy check` run: [`for_prefixes`], with the
+/// details (resource types, keys, dependent actions) only of the actions
+/// `actions` matches (`None`: all), the only ones the checks consult
+/// (`iamref_policy::lint::catalog_actions`).
+pub fn for_check(
+    conn: &Connection,
+    prefixes: Option<Vec<String>>,
+    actions: Option<Vec<String>>,
+) -> Result<Catalog> {
     let _tx = iamref_dataset::db::read_transaction(conn).context("opening a read transaction")?;
-    let services = iamref_dataset::db::read(conn, &Selection::policy(prefixes.as_deref()))
-        .context("reading the services the policies name")?;
+    let sel = Selection {
+        actions,
+        ..Selection::policy(prefixes.as_deref())
+    };
+    let services =
+        iamref_dataset::db::read(conn, &sel).context("reading the services the policies name")?;
     let all = iamref_dataset::lookup::prefixes(conn)?;
     Ok(Catalog::new(services, all))
 }

@@ -321,7 +321,11 @@ pub fn run_check(
         return Ok(run.check(None));
     }
     let prefixes = run.catalog_prefixes();
-    let catalog = crate::catalog::for_prefixes(conn, prefixes.map(|s| s.into_iter().collect()))?;
+    let catalog = crate::catalog::for_check(
+        conn,
+        prefixes.map(|s| s.into_iter().collect()),
+        run.catalog_actions(),
+    )?;
     let report = run.check(Some(&catalog));
     // The process ends after the report: freeing the catalog (thousands of
     // small strings) would cost a tenth of a run, for nothing.

@@ -38,6 +38,14 @@ pub struct Selection {
     pub provenance: bool,
     /// Which API operations.
     pub operations: Operations,
+    /// With `facts`, the action patterns (`prefix:name`, the prefix
+    /// literal, the name with IAM's `*` and `?`, any case) whose actions
+    /// get their details: resource-type rows, scenarios, condition keys,
+    /// dependent actions and per-page facts. Every other action of a
+    /// selected service comes with its name, access level, flags and
+    /// sources only. `None`: every action's details. For a caller that
+    /// consults only the actions its patterns match (`policy check`).
+    pub actions: Option<Vec<String>>,
 }
 
 /// The API operations a [`Selection`] loads.
@@ -65,6 +73,7 @@ impl Selection {
             pages: true,
             provenance: true,
             operations: Operations::All,
+            actions: None,
         }
     }
 
@@ -79,6 +88,7 @@ impl Selection {
             pages: false,
             provenance: false,
             operations: Operations::None,
+            actions: None,
         }
     }
 }
@@ -439,6 +449,27 @@ fn read_facts(
             },
         )?;
     }
+    // The actions whose details are read: all, or those `sel.actions`
+    // matches (their ids as ranges; `det_at` looks up only them).
+    let detailed = sel.actions.as_ref().map(|patterns| {
+        let wanted = ActionPatterns::new(patterns);
+        let mut ids: Vec<i64> = act_at
+            .iter()
+            .filter(|(_, &(si, ai))| {
+                wanted.matches(&services[si].prefix, &services[si].actions[ai].name)
+            })
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    });
+    let (act_ranges, act_at) = match &detailed {
+        None => (act_ranges, act_at),
+        Some(ids) => {
+            let at = ids.iter().map(|id| (*id, act_at[id])).collect();
+            (contiguous(ids), at)
+        }
+    };
     // What each page says: facts (the diff compares them), not provenance.
     if sel.facts {
         each_in(
@@ -704,6 +735,29 @@ fn take(lists: &mut IdMap<Vec<String>>, id: i64) -> Vec<String> {
         return Vec::new();
     }
     lists.remove(&id).unwrap_or_default()
+}
+
+/// [`Selection::actions`] by prefix: the name patterns of each.
+struct ActionPatterns(HashMap<String, Vec<String>>);
+
+impl ActionPatterns {
+    fn new(patterns: &[String]) -> ActionPatterns {
+        let mut by: HashMap<String, Vec<String>> = HashMap::new();
+        for p in patterns {
+            if let Some((prefix, name)) = p.split_once(':') {
+                by.entry(prefix.to_ascii_lowercase())
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
+        ActionPatterns(by)
+    }
+
+    fn matches(&self, prefix: &str, name: &str) -> bool {
+        self.0
+            .get(&prefix.to_ascii_lowercase())
+            .is_some_and(|ns| ns.iter().any(|n| crate::names::wildcard_match(n, name)))
+    }
 }
 
 /// Sorted ids as `[lo, hi]` ranges of consecutive ids.

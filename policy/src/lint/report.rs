@@ -3,7 +3,7 @@
 //! loads for all of them ([`Run::catalog_prefixes`]), into a [`Report`]
 //! the binary renders.
 
-use super::{catalog_prefixes, check_policy, kind_of};
+use super::{catalog_actions, catalog_prefixes, check_policy, kind_of};
 use crate::catalog::Catalog;
 use crate::document::Policy;
 use crate::finding::{Finding, Severity};
@@ -172,6 +172,12 @@ impl<'c> Run<'c> {
     /// [`catalog_prefixes`] of every parsed policy.
     pub fn catalog_prefixes(&self) -> Option<BTreeSet<String>> {
         catalog_prefixes(self.parsed.iter().map(|(_, p)| p))
+    }
+
+    /// The action patterns whose details the run's checks consult, as
+    /// [`catalog_actions`] of every parsed policy.
+    pub fn catalog_actions(&self) -> Option<Vec<String>> {
+        catalog_actions(self.parsed.iter().map(|(_, p)| p))
     }
 
     /// Every parsed policy checked over `catalog` (`None` when nothing
