@@ -210,7 +210,7 @@ pub fn review<'a>(
             let _ = writeln!(report, "  {l}");
         }
         // Per page and per JSON document: every one is named (the manifest
-        // records them all under --accept-shrink).
+        // records them all when the shrink is accepted).
         for l in pages {
             let _ = writeln!(report, "  {l}");
         }
@@ -222,10 +222,9 @@ pub fn review<'a>(
 /// notes, one note per line.
 pub fn accept(manifest: &mut Manifest, report: &str) {
     for line in report.lines() {
-        manifest.notes.push(format!(
-            "accepted shrink (--accept-shrink): {}",
-            line.trim()
-        ));
+        manifest
+            .notes
+            .push(format!("accepted shrink: {}", line.trim()));
     }
 }
 

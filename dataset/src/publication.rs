@@ -11,7 +11,7 @@
 //! The id is the sha256 of the manifest's compact JSON with the id left
 //! out. The manifest names every input by its hash (pages and JSON
 //! documents), the capture date, the source, the iamref version, the
-//! counts and the notes (`--accept-shrink`, carried-over pages); since the
+//! counts and the notes (an accepted shrink, carried-over pages); since the
 //! same input gives the same output, the same id means the same data. It
 //! is computed from the manifest alone (microseconds), not from the
 //! services (tens of megabytes to serialize and hash on every build).
