@@ -19,8 +19,8 @@
 
 mod publish;
 pub use publish::{
-    baselines, baselines_with, database_baseline, publish, BaselineError, Notice, Options,
-    PublishError, Target,
+    baselines, baselines_with, database_baseline, examine, publish, BaselineError, Facts, Notice,
+    Options, PublishError, Target,
 };
 
 use crate::shrink::Inventory;

@@ -157,8 +157,9 @@ pub fn publish(
     quiet: bool,
 ) -> Result<()> {
     let Compare { shipped, database } = with;
-    // Every value in its column's domain, whatever the source.
-    let bad = iamref_dataset::domain::check_services(services);
+    // Every value in its column's domain, whatever the source; beside it,
+    // what the review compares.
+    let (bad, facts) = guard::examine(manifest, services);
     if !bad.is_empty() {
         let mut msg = format!(
             "refused: {} value(s) outside their column's domain; nothing written:\n",
@@ -195,7 +196,7 @@ pub fn publish(
         max_shrink: guard.max_shrink,
         accept_shrink: guard.accept_shrink,
     };
-    guard::publish(manifest, services, target, baselines, options, &mut |n| match n {
+    guard::publish(manifest, services, facts, target, baselines, options, &mut |n| match n {
         Notice::Apart { database, snapshot } => crate::diag::note(format_args!(
             "{db} and {mp} are not one publication, as a run stopped between writing the \
              database and the snapshot leaves them; this run rewrites both\n{db}: {database}\n{mp}: {snapshot}"

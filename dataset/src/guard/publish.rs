@@ -11,10 +11,43 @@
 //! failed as a typed [`PublishError`] or [`BaselineError`].
 
 use super::{accept, review, Baseline, Profile};
+use crate::domain::Located;
 use crate::publication::{self, Pairing, Stamp};
 use crate::shrink::Inventory;
 use crate::{Error, Manifest, Service};
 use std::path::{Path, PathBuf};
+
+/// What [`review`] compares of a result with each baseline: its profile
+/// and its inventory.
+pub struct Facts {
+    pub profile: Profile,
+    pub inventory: Inventory,
+}
+
+impl Facts {
+    /// The facts of a result.
+    pub fn of(manifest: &Manifest, services: &[Service]) -> Facts {
+        Facts {
+            profile: Profile::of(manifest, services),
+            inventory: Inventory::of(manifest, services),
+        }
+    }
+}
+
+/// The checks of a result before anything is compared or written, side
+/// by side on two threads: its values outside their column's domain
+/// ([`crate::domain::check_services`]; any is a refusal) and its
+/// [`Facts`] for [`publish`].
+pub fn examine(manifest: &Manifest, services: &[Service]) -> (Vec<Located>, Facts) {
+    std::thread::scope(|s| {
+        let facts = s.spawn(|| Facts::of(manifest, services));
+        let bad = crate::domain::check_services(services);
+        let facts = facts
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (bad, facts)
+    })
+}
 
 /// Where a result goes: the database, the snapshot folder, or both.
 #[derive(Debug, Clone, Copy, Default)]
@@ -159,6 +192,7 @@ pub fn baselines_with(
 pub fn publish(
     manifest: &mut Manifest,
     services: &[Service],
+    facts: Facts,
     target: Target<'_>,
     mut baselines: Vec<Baseline>,
     options: Options,
@@ -189,8 +223,8 @@ pub fn publish(
         baselines
             .iter()
             .map(|b| (b.what.as_str(), &b.profile, &b.inventory)),
-        &Profile::of(manifest, services),
-        &Inventory::of(manifest, services),
+        &facts.profile,
+        &facts.inventory,
         options.max_shrink,
     );
     if let Some(report) = report {
@@ -255,9 +289,11 @@ mod tests {
                 accept_shrink,
             };
             let mut told = Vec::new();
+            let facts = Facts::of(m, &[]);
             let r = publish(
                 m,
                 &[],
+                facts,
                 Target::default(),
                 vec![baseline(168)],
                 options,
@@ -284,6 +320,23 @@ mod tests {
         assert_eq!(m.publication, publication::id(&m));
     }
 
+    /// `examine` gives the domain check's violations and the facts the
+    /// review compares, as each would be computed alone.
+    #[test]
+    fn examine_checks_the_domain_beside_the_facts() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let (manifest, mut services) = crate::snapshot::read_snapshot(&data).unwrap();
+        let (bad, facts) = examine(&manifest, &services);
+        assert!(bad.is_empty(), "{bad:?}");
+        let alone = Facts::of(&manifest, &services);
+        assert!(facts.profile == alone.profile && facts.inventory == alone.inventory);
+        // Constructed damage: a sentence where an access level belongs.
+        services[0].actions[0].access_level = Some("Grants permission to".into());
+        let (bad, _) = examine(&manifest, &services);
+        assert_eq!(bad, crate::domain::check_services(&services));
+        assert_eq!(bad.len(), 1, "{bad:?}");
+    }
+
     #[test]
     fn a_result_that_keeps_enough_is_written_to_both_and_they_pair() {
         // The snapshot in data/, published into a temporary folder, then
@@ -303,9 +356,16 @@ mod tests {
         let mut told = Vec::new();
         let none = baselines(target, &mut |n| told.push(format!("{n:?}"))).unwrap();
         assert!(none.is_empty());
-        publish(&mut manifest, &services, target, none, options, &mut |n| {
-            told.push(format!("{n:?}"))
-        })
+        let facts = Facts::of(&manifest, &services);
+        publish(
+            &mut manifest,
+            &services,
+            facts,
+            target,
+            none,
+            options,
+            &mut |n| told.push(format!("{n:?}")),
+        )
         .unwrap();
         assert!(told.is_empty(), "{told:?}");
         assert!(matches!(
@@ -314,9 +374,16 @@ mod tests {
         ));
         let two = baselines(target, &mut |n| told.push(format!("{n:?}"))).unwrap();
         assert_eq!(two.len(), 2);
-        publish(&mut manifest, &services, target, two, options, &mut |n| {
-            told.push(format!("{n:?}"))
-        })
+        let facts = Facts::of(&manifest, &services);
+        publish(
+            &mut manifest,
+            &services,
+            facts,
+            target,
+            two,
+            options,
+            &mut |n| told.push(format!("{n:?}")),
+        )
         .unwrap();
         assert!(told.is_empty(), "{told:?}");
     }
