@@ -17,7 +17,8 @@ use crate::output::{Format, Out};
 use anyhow::Result;
 use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
-use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
+use iamref_policy::record::cloudtrail::{self, Filter};
+use iamref_policy::record::input::{self as calls_input, Input, InputError};
 use iamref_policy::record::ops::OperationIndex;
 use iamref_policy::record::{log, Call, Options, Outcome, Recording};
 use iamref_proxy::csm;
@@ -112,13 +113,6 @@ fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
     })
 }
 
-/// What reading some input gave.
-pub struct Input {
-    pub recording: Recording,
-    pub trail: Option<ReadStats>,
-    pub files: usize,
-}
-
 /// Read calls from a text list (`s3:GetObject` per line) or CloudTrail
 /// (file, gzip, folder tree, stdin) into a recording.
 pub fn read_calls(
@@ -130,7 +124,9 @@ pub fn read_calls(
     read_calls_each(idx, path, trail, options, &mut |_| {})
 }
 
-/// [`read_calls`], handing each call to `each` as well.
+/// [`read_calls`], handing each call to `each` as well: the folder or
+/// stream opened here, read by `iamref_policy::record::input`, its errors
+/// worded here.
 pub fn read_calls_each(
     idx: &OperationIndex,
     path: Option<&Path>,
@@ -139,60 +135,27 @@ pub fn read_calls_each(
     each: &mut dyn FnMut(&Call),
 ) -> Result<Input> {
     let filter = trail.filter()?;
-    let mut rec = Recording::new(options);
-    let mut add = |rec: &mut Recording, call: Call| {
-        rec.add(idx, &call);
-        each(&call);
+    let read = match path.filter(|p| p.is_dir()) {
+        Some(dir) => calls_input::read_folder(
+            idx,
+            dir,
+            |f| open_stream(Some(f)).map_err(|e| format!("{e:#}")),
+            &filter,
+            options,
+            each,
+        ),
+        None => {
+            let (name, r) = open_stream(path)?;
+            calls_input::read_stream(idx, r, &name, &filter, options, each)
+        }
     };
-    if let Some(dir) = path.filter(|p| p.is_dir()) {
-        let files = cloudtrail::files(dir).map_err(input)?;
-        if files.is_empty() {
-            return Err(input(format!(
-                "{}: no CloudTrail files (.json, .jsonl, .json.gz) in this folder or below",
-                dir.display()
-            )));
-        }
-        let mut stats = ReadStats::default();
-        for f in &files {
-            // One unreadable file never loses the others.
-            let (name, r) = match open_stream(Some(f)) {
-                Ok(x) => x,
-                Err(e) => {
-                    stats.skip(format!("{e:#}"));
-                    continue;
-                }
-            };
-            cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
-        }
-        return Ok(Input {
-            recording: rec,
-            trail: Some(stats),
-            files: files.len(),
-        });
-    }
-    let (name, r) = open_stream(path)?;
-    let mut stats = ReadStats::default();
-    let kind = log::read_stream(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(
-        |e| match e {
-            log::ReadError::FilterOnList(name) => input(format!(
-                "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
-            )),
-            log::ReadError::Io(e) => e.into(),
-            e => input(e.to_string()),
-        },
-    )?;
-    Ok(Input {
-        recording: rec,
-        trail: (kind == log::Kind::Trail).then_some(stats),
-        files: 1,
+    read.map_err(|e| match e {
+        InputError::Stream(log::ReadError::FilterOnList(name)) => input(format!(
+            "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
+        )),
+        InputError::Stream(log::ReadError::Io(e)) => e.into(),
+        e => input(e.to_string()),
     })
-}
-
-impl Input {
-    /// Records that could not be read (the output covers the others).
-    pub fn skipped(&self) -> u64 {
-        self.trail.as_ref().map_or(0, |t| t.skipped)
-    }
 }
 
 /// The exit of a command whose output is written: `Exit::Skipped` (2)
@@ -824,11 +787,7 @@ fn show(
     };
     // "denied: needs ACTION", as the recording noted it.
     let denied = match outcome {
-        Outcome::Mapped { call, .. } if failed && c.denied() => rec
-            .failures()
-            .into_iter()
-            .find(|f| &f.call == call && f.note.is_some())
-            .and_then(|f| f.note.clone()),
+        Outcome::Mapped { call, .. } if failed && c.denied() => rec.denied_note(call),
         _ => None,
     };
     if live {
@@ -896,11 +855,7 @@ fn show(
         w.flush()?;
     } else if let Outcome::Unmapped { call, reason } = outcome {
         // Once per distinct call; the end report counts them.
-        if rec
-            .unmapped()
-            .iter()
-            .any(|u| &u.call == call && u.count == 1)
-        {
+        if rec.unmapped_first(call) {
             crate::diag::info(format_args!(
                 "unmapped call {}: {}",
                 crate::output::safe(call),
