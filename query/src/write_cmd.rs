@@ -7,7 +7,9 @@ use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
 use iamref_policy::write::tighten::{catalog_request, tighten, TightenOptions};
-use iamref_policy::write::{template, write_policy, AccessLevel, Need, Request, WriteError};
+use iamref_policy::write::{
+    template, write_policy, AccessLevel, Need, Request, RequestError, WriteError,
+};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -257,21 +259,12 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         )));
     }
     req.options.partition = a.partition.clone();
-    if req.needs.is_empty()
-        && req.access.is_empty()
-        && req.service_wildcard.is_empty()
-        && req.wildcard_only.is_empty()
-        && req.skip_resource_constraints.is_empty()
-    {
-        return Err(input(
-            "nothing to write: give actions (s3:GetObject, or `-` for standard input), --read/--write/... ARNs, or --template FILE",
-        ));
-    }
-    if !req.resources.is_empty() && req.needs.is_empty() {
-        return Err(input(
-            "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
-        ));
-    }
+    req.check().map_err(|e| {
+        input(match e {
+            RequestError::Nothing => "nothing to write: give actions (s3:GetObject, or `-` for standard input), --read/--write/... ARNs, or --template FILE",
+            RequestError::ResourcesWithoutActions => "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
+        })
+    })?;
     let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e| input(write_error(&e)))?;
