@@ -13,7 +13,7 @@
 //! status line, the outputs and the end report.
 
 use crate::exit::{input, Exit};
-use crate::output::{Format, Out};
+use crate::output::{pretty_json, Format, Out};
 use anyhow::Result;
 use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
@@ -30,12 +30,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn pretty(v: &Value) -> Result<Vec<u8>> {
-    let mut b = serde_json::to_vec_pretty(v)?;
-    b.push(b'\n');
-    Ok(b)
-}
 
 // ---------------------------------------------------------------------------
 // CloudTrail input.
@@ -304,7 +298,7 @@ pub fn write_from_cloudtrail(
         serde_json::to_writer(&mut *w, &policy)?;
         writeln!(w)?;
     } else {
-        w.write_all(&pretty(&policy)?)?;
+        w.write_all(&pretty_json(&policy)?)?;
     }
     Ok(unless_skipped(&r, Exit::Found))
 }
@@ -583,14 +577,14 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         (_, Some(paths)) => crate::split::print_paths(out.w(), paths)?,
         (Some(p), None) => {
             let mut f = create_output(p, Mode::Public)?;
-            f.write_all(&pretty(&policy)?)?;
+            f.write_all(&pretty_json(&policy)?)?;
             f.finish()?;
         }
         (None, None) => {
             let whole = live || (out.format != Format::Jsonl && out.tty);
             let w = out.w();
             if whole {
-                w.write_all(&pretty(&policy)?)?;
+                w.write_all(&pretty_json(&policy)?)?;
             } else {
                 serde_json::to_writer(&mut *w, &json!({ "policy": policy }))?;
                 writeln!(w)?;
