@@ -165,11 +165,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         rows.extend(lookup::operation_rows(conn, &prefix, oid, &name)?);
     }
     print_api_rows(&rows, out)?;
-    Ok(if rows.is_empty() {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -235,11 +231,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
     }
     Ok(crate::record_cmd::unless_skipped(
         &r,
-        if rows.is_empty() {
-            Exit::NotFound
-        } else {
-            Exit::Found
-        },
+        Exit::lookup(!rows.is_empty()),
     ))
 }
 
@@ -317,9 +309,5 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
         )?;
     }
     // The checkers' rule: 0 nothing found, 1 disagreements found.
-    Ok(if diffs.is_empty() {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(!diffs.is_empty()))
 }

@@ -14,14 +14,6 @@ use iamref_dataset::sql::{Cell, Row as SqlRow};
 use serde::Serialize;
 use std::io::Write;
 
-fn found(any: bool) -> Exit {
-    if any {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    }
-}
-
 fn join(v: &[String]) -> String {
     v.join(",")
 }
@@ -54,7 +46,7 @@ pub struct ActionArgs {
 fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
     let mut errors = errors.into_iter();
     match errors.next() {
-        None => Ok(found(any)),
+        None => Ok(Exit::lookup(any)),
         Some(first) => {
             for e in errors {
                 crate::diag::error(format_args!("{e:#}"));
@@ -300,7 +292,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
             }
         }
     }
-    Ok(found(res.resource_level))
+    Ok(Exit::lookup(res.resource_level))
 }
 
 // ---------------------------------------------------------------------------
@@ -360,7 +352,7 @@ pub fn actions(conn: &Connection, a: ActionsArgs, out: &mut Out) -> Result<Exit>
     };
     let rows = data::filter_actions(conn, &f).map_err(refuse)?;
     print_action_rows(out, &rows)?;
-    Ok(found(!rows.is_empty()))
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 #[derive(clap::Args)]
@@ -395,7 +387,7 @@ pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
             out.records(&["action"], &rows, &items)?;
         }
     }
-    Ok(found(!names.is_empty()))
+    Ok(Exit::lookup(!names.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -416,7 +408,7 @@ pub fn services(conn: &Connection, out: &mut Out) -> Result<Exit> {
         })
         .collect();
     out.records(&["prefix", "name", "actions", "sources"], &cells, &rows)?;
-    Ok(found(!rows.is_empty()))
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 /// `iamref services` takes only `--format`.
@@ -698,7 +690,7 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
             )?;
         }
     }
-    Ok(found(!matches.is_empty()))
+    Ok(Exit::lookup(!matches.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -747,7 +739,7 @@ pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
     }
     let any = sink.count > 0;
     sink.finish()?;
-    Ok(found(any))
+    Ok(Exit::lookup(any))
 }
 
 /// Writes query rows as they come, in the chosen format, holding at most

@@ -149,11 +149,7 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
     // freeing them one allocation at a time would cost ~10% of the run.
     std::mem::forget((old, new));
     // Exit 1 when there are changes, as `diff` does.
-    Ok(if changes.is_empty() {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(!changes.is_empty()))
 }
 
 // ---------------------------------------------------------------------------

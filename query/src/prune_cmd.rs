@@ -130,9 +130,5 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
         _ => serde_json::to_writer_pretty(&mut *w, &p.policy)?,
     }
     writeln!(w)?;
-    Ok(if p.changed {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::check(p.changed))
 }

@@ -642,11 +642,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     if let Some(e) = split_failed {
         return Err(e.context("the policy was written to standard output whole"));
     }
-    Ok(if c.calls == 0 {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::lookup(c.calls > 0))
 }
 
 /// The calls whose request body the proxy did not read (or not whole),

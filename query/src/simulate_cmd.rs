@@ -148,11 +148,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     // The process ends after this: freeing every request and the catalog
     // costs time for nothing.
     std::mem::forget((requests, rows, cat, policies));
-    Ok(if denied == 0 {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(denied > 0))
 }
 
 fn read_policies(a: &SimulateArgs) -> Result<Policies> {

@@ -338,11 +338,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
     }
     if let Some(paths) = crate::split::write_parts(&t.policy, &a.split)? {
         crate::split::print_paths(out.w(), &paths)?;
-        return Ok(if t.changed {
-            Exit::NotFound
-        } else {
-            Exit::Found
-        });
+        return Ok(Exit::check(t.changed));
     }
     let w = out.w();
     if wrap {
@@ -352,11 +348,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
         w.write_all(render(&t.policy, fmt, "policy").as_bytes())?;
     }
     // Exit 1 when something changed, as `diff` does.
-    Ok(if t.changed {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::check(t.changed))
 }
 
 /// A writer's refusal as the binary words it: the stops name `--widen`
