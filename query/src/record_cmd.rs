@@ -24,7 +24,7 @@ use iamref_policy::record::{log, Call, Options, Outcome, Recording};
 use iamref_proxy::csm;
 use iamref_proxy::session::{Notice, Session, SessionError, Sources, View};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,14 +82,7 @@ impl TrailArgs {
 /// A readable stream for a file or stdin, gzip decompressed when the
 /// bytes say so (magic `1f 8b`), whatever the name.
 fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
-    let (name, raw): (String, Box<dyn Read>) = match path {
-        Some(p) if p.as_os_str() != "-" => (
-            p.display().to_string(),
-            Box::new(std::fs::File::open(p).map_err(|e| input(format!("{}: {e}", p.display())))?),
-        ),
-        _ => ("stdin".to_string(), Box::new(std::io::stdin())),
-    };
-    let mut r = BufReader::with_capacity(1 << 20, raw);
+    let (name, mut r) = crate::input::open(path, 1 << 20)?;
     let gz = r
         .fill_buf()
         .map(|b| b.starts_with(&[0x1f, 0x8b]))
