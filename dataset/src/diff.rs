@@ -289,6 +289,29 @@ impl Filter<'_> {
     }
 }
 
+/// The first of `prefixes` (any case) that neither side has, with the
+/// closest prefix of either side ([`crate::names::suggest`]); `None` when
+/// both sides together know every one.
+pub fn unknown_prefix<'a>(
+    old: &'a [Service],
+    new: &'a [Service],
+    prefixes: &'a [String],
+) -> Option<(&'a str, Option<&'a str>)> {
+    let known = |p: &str, s: &[Service]| s.iter().any(|x| x.prefix.eq_ignore_ascii_case(p));
+    let p = prefixes.iter().find(|p| !known(p, old) && !known(p, new))?;
+    let names = old.iter().chain(new).map(|s| s.prefix.as_str());
+    Some((p.as_str(), crate::names::suggest(p, names)))
+}
+
+/// Each service's name by its prefix in lower case, from either side (the
+/// new side's where both have it): what the renderers title a prefix with.
+pub fn service_names<'a>(old: &'a [Service], new: &'a [Service]) -> HashMap<String, &'a str> {
+    old.iter()
+        .chain(new)
+        .map(|s| (s.prefix.to_ascii_lowercase(), s.name.as_str()))
+        .collect()
+}
+
 /// An access level of a diff filter: one of [`ACCESS_LEVELS`] in any case
 /// (surrounding white space ignored), in its canonical spelling.
 pub fn access_level(s: &str) -> Option<&'static str> {
@@ -879,6 +902,25 @@ mod tests {
             sources: Sources::JSON,
         });
         s
+    }
+
+    #[test]
+    fn prefixes_neither_side_has_are_named_with_the_closest() {
+        let old = vec![svc("s3"), svc("sqs")];
+        let mut renamed = svc("SNS");
+        renamed.name = "Renamed".into();
+        let new = vec![svc("s3"), renamed];
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(unknown_prefix(&old, &new, &p(&["S3", "sqs", "sns"])), None);
+        let asked = p(&["s3", "sqx", "nope"]);
+        assert_eq!(
+            unknown_prefix(&old, &new, &asked),
+            Some(("sqx", Some("sqs")))
+        );
+        let names = service_names(&old, &new);
+        assert_eq!(names["sns"], "Renamed");
+        assert_eq!(names["sqs"], "Service sqs");
+        assert_eq!(names.len(), 3);
     }
 
     fn one(changes: &[Change]) -> &Change {

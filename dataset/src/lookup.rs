@@ -666,6 +666,52 @@ pub fn actions_named(
     Ok((infos, refused))
 }
 
+/// Whether one action takes resources (`iamref check`), and which types.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceLevel {
+    /// `PREFIX:Name` as stored.
+    pub action: String,
+    pub resource_level: bool,
+    pub resource_types: Vec<String>,
+}
+
+/// The [`ResourceLevel`] of the one action `name` names (any case); a
+/// pattern is refused ([`LookupError::Pattern`]) after the name parses,
+/// before it is resolved.
+pub fn resource_level(conn: &Connection, name: &str) -> Result<ResourceLevel, LookupError> {
+    let r = parse_action_ref(name)?;
+    if r.is_pattern() {
+        return Err(LookupError::Pattern(name.into()));
+    }
+    let ids = resolve_actions(conn, &r)?;
+    let (id, prefix, name) = ids
+        .into_iter()
+        .next()
+        .expect("exact name resolves to one action");
+    let rts = action_resource_types(conn, id)?;
+    Ok(ResourceLevel {
+        action: format!("{prefix}:{name}"),
+        resource_level: !rts.is_empty(),
+        resource_types: rts,
+    })
+}
+
+/// The actions the patterns give (`iamref expand`), `PREFIX:Name` as
+/// stored, sorted without regard to case and each once; the first
+/// pattern that does not parse or resolve is the error.
+pub fn expand_patterns(conn: &Connection, patterns: &[String]) -> Result<Vec<String>, LookupError> {
+    let mut names: Vec<String> = Vec::new();
+    for p in patterns {
+        let r = parse_action_ref(p)?;
+        for (_, prefix, name) in resolve_actions(conn, &r)? {
+            names.push(format!("{prefix}:{name}"));
+        }
+    }
+    names.sort_by_key(|n| n.to_ascii_lowercase());
+    names.dedup();
+    Ok(names)
+}
+
 pub fn action_info(conn: &Connection, id: i64) -> Result<ActionInfo, Error> {
     let mut info = conn.query_row(
         "SELECT s.prefix, s.name, a.name, a.access_level, a.description, a.doc_url, a.permission_only, a.sources
@@ -994,6 +1040,52 @@ mod tests {
         assert_eq!(ns.by_prefix, by_prefix);
         // Namespaces shared across services are there (s3 holds ssm's bucket).
         assert!(by_namespace["s3"].len() > 1);
+    }
+
+    #[test]
+    fn resource_level_of_one_action_and_patterns_expanded() {
+        // On the shipped snapshot in `data/`.
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+        let (manifest, services) = crate::snapshot::read_snapshot(&data).unwrap();
+        let conn = crate::db::write_in_memory(&manifest, &services).unwrap();
+        let r = resource_level(&conn, "S3:getobjecttorrent").unwrap();
+        assert_eq!(r.action, "s3:GetObjectTorrent");
+        assert!(r.resource_level);
+        // Required types marked `*`.
+        assert_eq!(r.resource_types, ["object*"]);
+        let r = resource_level(&conn, "s3:ListAllMyBuckets").unwrap();
+        assert!(!r.resource_level && r.resource_types.is_empty(), "{r:?}");
+        assert!(matches!(
+            resource_level(&conn, "s3:Get*"),
+            Err(LookupError::Pattern(p)) if p == "s3:Get*"
+        ));
+        assert!(matches!(
+            resource_level(&conn, "s3"),
+            Err(LookupError::NotServiceAction(_))
+        ));
+        assert!(matches!(
+            resource_level(&conn, "s3:NoSuchAction"),
+            Err(LookupError::UnknownAction { .. })
+        ));
+        // Sorted without regard to case, each once.
+        let got = expand_patterns(
+            &conn,
+            &["s3:GetObjectT*", "S3:getobjecttagging", "s3:GetBucketAcl"].map(String::from),
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                "s3:GetBucketAcl",
+                "s3:GetObjectTagging",
+                "s3:GetObjectTorrent"
+            ]
+        );
+        // The first pattern refused is the error.
+        assert!(matches!(
+            expand_patterns(&conn, &["nope:X".into(), "s3".into()]),
+            Err(LookupError::UnknownPrefix { .. })
+        ));
     }
 
     #[test]

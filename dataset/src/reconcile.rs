@@ -413,6 +413,24 @@ fn one_sided(s: Sources) -> bool {
     s == Sources::HTML || s == Sources::JSON
 }
 
+/// [`crosscheck`] of the services among `services` whose prefix is one of
+/// `prefixes` (any case; none: every service), only the differences of
+/// `kind` when given.
+pub fn crosscheck_selected(
+    mut services: Vec<Service>,
+    prefixes: &[String],
+    kind: Option<DiffKind>,
+) -> Vec<Difference> {
+    if !prefixes.is_empty() {
+        services.retain(|s| prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)));
+    }
+    let mut diffs = crosscheck(&services);
+    if let Some(k) = kind {
+        diffs.retain(|d| d.kind == k);
+    }
+    diffs
+}
+
 /// Every disagreement between the two sources in reconciled `services`,
 /// sorted by prefix, kind, action, resource type, item.
 pub fn crosscheck(services: &[Service]) -> Vec<Difference> {
@@ -894,6 +912,23 @@ mod tests {
         assert_eq!(access_level_from(&a), "Tagging");
         a.is_permission_management = true;
         assert_eq!(access_level_from(&a), "Permissions management");
+    }
+
+    #[test]
+    fn crosscheck_selected_keeps_the_prefixes_and_kind_asked() {
+        let all = crosscheck(&reconciled());
+        assert_eq!(crosscheck_selected(reconciled(), &[], None), all);
+        let demo = crosscheck_selected(reconciled(), &["demo".into()], None);
+        assert!(!demo.is_empty());
+        assert!(demo.iter().all(|d| d.prefix.eq_ignore_ascii_case("demo")));
+        assert_eq!(
+            demo.len(),
+            all.iter().filter(|d| d.prefix != "jsononly").count()
+        );
+        let actions = crosscheck_selected(reconciled(), &[], Some(DiffKind::Action));
+        assert_eq!(actions.len(), 2);
+        assert!(actions.iter().all(|d| d.kind == DiffKind::Action));
+        assert!(crosscheck_selected(reconciled(), &["nope".into()], None).is_empty());
     }
 
     #[test]

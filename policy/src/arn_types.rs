@@ -17,6 +17,16 @@ pub struct ArnMatch {
     pub actions: Vec<String>,
 }
 
+/// The ARN namespace whose services `pattern` is resolved in: its service
+/// part, lower case, when literal; `None` (every service) when it holds a
+/// wildcard or a variable.
+pub fn namespace(pattern: &Pattern) -> Option<String> {
+    pattern
+        .service()
+        .filter(|s| !s.contains(['*', '?', '$']))
+        .map(str::to_ascii_lowercase)
+}
+
 /// The resource types `pattern` names in `cat`, best first.
 pub fn arn_matches(cat: &Catalog, pattern: &Pattern) -> Vec<ArnMatch> {
     let mut m = Matcher::new();
@@ -56,6 +66,15 @@ pub fn arn_matches(cat: &Catalog, pattern: &Pattern) -> Vec<ArnMatch> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_service_part_is_the_namespace() {
+        let ns = |s: &str| namespace(&Pattern::parse(s).unwrap());
+        assert_eq!(ns("arn:aws:S3:::b/key.txt").as_deref(), Some("s3"));
+        assert_eq!(ns("arn:aws:s3*:::b"), None);
+        assert_eq!(ns("arn:aws:s?:::b"), None);
+        assert_eq!(ns("arn:aws:${Service}:::b"), None);
+    }
 
     #[test]
     fn an_object_arn_names_the_object_type_and_its_actions() {

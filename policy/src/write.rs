@@ -174,6 +174,38 @@ pub struct Request {
     pub options: Options,
 }
 
+/// Why a [`Request`] cannot be written as it stands, decided before any
+/// catalog is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// Nothing asked: no action, access-level ARN, service, wildcard-only
+    /// action or action granted on `"*"`.
+    #[error("nothing to write")]
+    Nothing,
+    /// Resources for the named actions, but no action named.
+    #[error("resources for the named actions, but no action is named")]
+    ResourcesWithoutActions,
+}
+
+impl Request {
+    /// Refuse a request that asks for nothing, or names resources for
+    /// named actions without naming one.
+    pub fn check(&self) -> Result<(), RequestError> {
+        if self.needs.is_empty()
+            && self.access.is_empty()
+            && self.service_wildcard.is_empty()
+            && self.wildcard_only.is_empty()
+            && self.skip_resource_constraints.is_empty()
+        {
+            return Err(RequestError::Nothing);
+        }
+        if !self.resources.is_empty() && self.needs.is_empty() {
+            return Err(RequestError::ResourcesWithoutActions);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// Grant the generic pattern where the writer would stop (reported).
@@ -547,6 +579,31 @@ mod tests {
         );
         assert_eq!(AccessLevel::parse("READ"), Some(AccessLevel::Read));
         assert_eq!(AccessLevel::parse("delete"), None);
+    }
+
+    #[test]
+    fn a_request_asks_for_something_and_resources_go_with_actions() {
+        let mut r = Request::default();
+        assert_eq!(r.check(), Err(RequestError::Nothing));
+        r.resources.push("arn:aws:s3:::b".into());
+        assert_eq!(r.check(), Err(RequestError::Nothing));
+        r.access.push((AccessLevel::Read, "arn:aws:s3:::b".into()));
+        assert_eq!(r.check(), Err(RequestError::ResourcesWithoutActions));
+        r.needs.push(Need::new("s3:GetObject"));
+        assert_eq!(r.check(), Ok(()));
+        let fills: [fn(&mut Request); 3] = [
+            |r: &mut Request| {
+                r.skip_resource_constraints
+                    .push("s3:ListAllMyBuckets".into())
+            },
+            |r: &mut Request| r.wildcard_only.push("s3:ListAllMyBuckets".into()),
+            |r: &mut Request| r.service_wildcard.push((AccessLevel::List, "s3".into())),
+        ];
+        for fill in fills {
+            let mut r = Request::default();
+            fill(&mut r);
+            assert_eq!(r.check(), Ok(()));
+        }
     }
 
     #[test]

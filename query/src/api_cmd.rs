@@ -14,9 +14,7 @@ use crate::output::{Format, Out};
 use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_dataset::lookup::{self, ApiRow};
-use iamref_dataset::reconcile::{
-    count_by_kind, crosscheck as run_crosscheck, DiffKind, Difference,
-};
+use iamref_dataset::reconcile::{count_by_kind, crosscheck_selected, DiffKind, Difference};
 pub use iamref_policy::record::CallsRow;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -167,11 +165,7 @@ pub fn sdk(conn: &Connection, a: SdkArgs, out: &mut Out) -> Result<Exit> {
         rows.extend(lookup::operation_rows(conn, &prefix, oid, &name)?);
     }
     print_api_rows(&rows, out)?;
-    Ok(if rows.is_empty() {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -237,11 +231,7 @@ pub fn calls(conn: &Connection, a: CallsArgs, quiet: bool, out: &mut Out) -> Res
     }
     Ok(crate::record_cmd::unless_skipped(
         &r,
-        if rows.is_empty() {
-            Exit::NotFound
-        } else {
-            Exit::Found
-        },
+        Exit::lookup(!rows.is_empty()),
     ))
 }
 
@@ -270,14 +260,8 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
             if has_json { "HTML" } else { "JSON service reference" }
         )));
     }
-    let mut services = iamref_dataset::db::read_services(conn)?;
-    if !a.prefixes.is_empty() {
-        services.retain(|s| a.prefixes.iter().any(|p| p.eq_ignore_ascii_case(&s.prefix)));
-    }
-    let mut diffs: Vec<Difference> = run_crosscheck(&services);
-    if let Some(k) = kind {
-        diffs.retain(|d| d.kind == k);
-    }
+    let services = iamref_dataset::db::read_services(conn)?;
+    let diffs: Vec<Difference> = crosscheck_selected(services, &a.prefixes, kind);
     if out.format == Format::Table {
         let summary: Vec<CrosscheckSummary> = count_by_kind(&diffs)
             .into_iter()
@@ -325,9 +309,5 @@ pub fn crosscheck(conn: &Connection, a: CrosscheckArgs, out: &mut Out) -> Result
         )?;
     }
     // The checkers' rule: 0 nothing found, 1 disagreements found.
-    Ok(if diffs.is_empty() {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(!diffs.is_empty()))
 }

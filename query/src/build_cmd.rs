@@ -1,9 +1,8 @@
 //! `iamref build` and `iamref export`.
 
 use crate::exit::{input, Exit, Failure};
-use crate::output::Out;
+use crate::output::{pretty_json, write_file_or_stdout, Out};
 use anyhow::{Context, Result};
-use iamref_dataset::atomic::{self, Mode};
 use iamref_dataset::export::{self, TableFormat};
 use iamref_dataset::snapshot::{self, Bundle};
 use iamref_dataset::Warning;
@@ -257,13 +256,7 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
         ExportFormat::PolicySentry => {
             let services = export::read_for_policy_sentry(&conn)?;
             let (doc, losses) = export::policy_sentry(&services);
-            let mut bytes = serde_json::to_vec_pretty(&doc)?;
-            bytes.push(b'\n');
-            if a.out.as_os_str() == "-" {
-                std::io::stdout().lock().write_all(&bytes)?;
-            } else {
-                atomic::write(&a.out, &bytes, Mode::Public)?;
-            }
+            write_file_or_stdout(&a.out, &pretty_json(&doc)?)?;
             // The layout holds one ARN per resource type and no scenarios:
             // say what was left out, where a script sees it.
             if !losses.extra_arns.is_empty() {
@@ -295,13 +288,7 @@ pub fn export(a: ExportArgs, db: Option<PathBuf>, quiet: bool) -> Result<Exit> {
                 snapshot::write_snapshot(&a.out, &manifest, &services)?;
             } else {
                 let bundle = Bundle { manifest, services };
-                let mut bytes = serde_json::to_vec_pretty(&bundle)?;
-                bytes.push(b'\n');
-                if a.out.as_os_str() == "-" {
-                    std::io::stdout().lock().write_all(&bytes)?;
-                } else {
-                    atomic::write(&a.out, &bytes, Mode::Public)?;
-                }
+                write_file_or_stdout(&a.out, &pretty_json(&bundle)?)?;
             }
         }
     }

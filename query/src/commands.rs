@@ -7,18 +7,12 @@ use crate::output::{tsv_cell, Format, Out};
 use crate::render::table;
 use anyhow::Result;
 use iamref_dataset::db::Connection;
-use iamref_dataset::lookup::{self as data, ActionFilter, ActionInfo, ResourceTypeUse};
+use iamref_dataset::lookup::{
+    self as data, ActionFilter, ActionInfo, LookupError, ResourceTypeUse,
+};
 use iamref_dataset::sql::{Cell, Row as SqlRow};
 use serde::Serialize;
 use std::io::Write;
-
-fn found(any: bool) -> Exit {
-    if any {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    }
-}
 
 fn join(v: &[String]) -> String {
     v.join(",")
@@ -52,7 +46,7 @@ pub struct ActionArgs {
 fn finish_with_errors(errors: Vec<anyhow::Error>, any: bool) -> Result<Exit> {
     let mut errors = errors.into_iter();
     match errors.next() {
-        None => Ok(found(any)),
+        None => Ok(Exit::lookup(any)),
         Some(first) => {
             for e in errors {
                 crate::diag::error(format_args!("{e:#}"));
@@ -266,32 +260,14 @@ pub struct CheckArgs {
     pub fmt: crate::output::FormatArg,
 }
 
-#[derive(Serialize)]
-struct CheckResult {
-    action: String,
-    resource_level: bool,
-    resource_types: Vec<String>,
-}
-
 pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
-    let r = data::parse_action_ref(&a.action).map_err(refuse)?;
-    if r.is_pattern() {
-        return Err(input(format!(
+    let res = data::resource_level(conn, &a.action).map_err(|e| match e {
+        LookupError::Pattern(_) => input(format!(
             "check takes one action, not a pattern ({}); use `iamref expand` first",
             a.action
-        )));
-    }
-    let ids = data::resolve_actions(conn, &r).map_err(refuse)?;
-    let (id, prefix, name) = ids
-        .into_iter()
-        .next()
-        .expect("exact name resolves to one action");
-    let rts = data::action_resource_types(conn, id)?;
-    let res = CheckResult {
-        action: format!("{prefix}:{name}"),
-        resource_level: !rts.is_empty(),
-        resource_types: rts,
-    };
+        )),
+        e => refuse(e),
+    })?;
     match out.format {
         Format::Json => out.json(&[&res])?,
         Format::Jsonl => out.jsonl(&[&res])?,
@@ -316,7 +292,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
             }
         }
     }
-    Ok(found(res.resource_level))
+    Ok(Exit::lookup(res.resource_level))
 }
 
 // ---------------------------------------------------------------------------
@@ -376,7 +352,7 @@ pub fn actions(conn: &Connection, a: ActionsArgs, out: &mut Out) -> Result<Exit>
     };
     let rows = data::filter_actions(conn, &f).map_err(refuse)?;
     print_action_rows(out, &rows)?;
-    Ok(found(!rows.is_empty()))
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 #[derive(clap::Args)]
@@ -394,15 +370,7 @@ struct Expanded {
 }
 
 pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
-    let mut names: Vec<String> = Vec::new();
-    for p in &a.patterns {
-        let r = data::parse_action_ref(p).map_err(refuse)?;
-        for (_, prefix, name) in data::resolve_actions(conn, &r).map_err(refuse)? {
-            names.push(format!("{prefix}:{name}"));
-        }
-    }
-    names.sort_by_key(|n| n.to_ascii_lowercase());
-    names.dedup();
+    let names = data::expand_patterns(conn, &a.patterns).map_err(refuse)?;
     match out.format {
         Format::Table => {
             let w = out.w();
@@ -419,7 +387,7 @@ pub fn expand(conn: &Connection, a: ExpandArgs, out: &mut Out) -> Result<Exit> {
             out.records(&["action"], &rows, &items)?;
         }
     }
-    Ok(found(!names.is_empty()))
+    Ok(Exit::lookup(!names.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -440,7 +408,7 @@ pub fn services(conn: &Connection, out: &mut Out) -> Result<Exit> {
         })
         .collect();
     out.records(&["prefix", "name", "actions", "sources"], &cells, &rows)?;
-    Ok(found(!rows.is_empty()))
+    Ok(Exit::lookup(!rows.is_empty()))
 }
 
 /// `iamref services` takes only `--format`.
@@ -686,10 +654,7 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
     }
     // The catalog's one answer (the same as check, write and the
     // recorders): best first.
-    let ns = pattern
-        .service()
-        .filter(|s| !s.contains(['*', '?', '$']))
-        .map(str::to_ascii_lowercase);
+    let ns = iamref_policy::arn_types::namespace(&pattern);
     let cat = crate::catalog::catalog_for_namespace(conn, ns.as_deref())?;
     let matches = arn_matches(&cat, &pattern);
     match out.format {
@@ -725,7 +690,7 @@ pub fn arn(conn: &Connection, a: ArnArgs, out: &mut Out) -> Result<Exit> {
             )?;
         }
     }
-    Ok(found(!matches.is_empty()))
+    Ok(Exit::lookup(!matches.is_empty()))
 }
 
 // ---------------------------------------------------------------------------
@@ -774,7 +739,7 @@ pub fn sql(conn: &Connection, a: SqlArgs, out: &mut Out) -> Result<Exit> {
     }
     let any = sink.count > 0;
     sink.finish()?;
-    Ok(found(any))
+    Ok(Exit::lookup(any))
 }
 
 /// Writes query rows as they come, in the chosen format, holding at most

@@ -11,7 +11,6 @@ use iamref_dataset::domain::ACCESS_LEVELS;
 use iamref_dataset::snapshot::{self, Bundle, GitError, GitTree};
 use iamref_dataset::Service;
 use iamref_policy::grants::{granted_patterns, GrantsError};
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -123,18 +122,14 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
         (old.join().expect("reading OLD panicked"), new)
     });
     let (old, new) = (old?, new?);
-    for p in &a.service {
-        let known = |s: &[Service]| s.iter().any(|x| x.prefix.eq_ignore_ascii_case(p));
-        if !known(&old) && !known(&new) {
-            let names = old.iter().chain(&new).map(|s| s.prefix.as_str());
-            let hint = crate::matching::suggest(p, names)
-                .map(|s| format!("; did you mean {s}?"))
-                .unwrap_or_default();
-            return Err(input(format!(
-                "--service {p:?}: no such prefix in {} or {}{hint}",
-                a.old, a.new
-            )));
-        }
+    if let Some((p, closest)) = diff::unknown_prefix(&old, &new, &a.service) {
+        let hint = closest
+            .map(|s| format!("; did you mean {s}?"))
+            .unwrap_or_default();
+        return Err(input(format!(
+            "--service {p:?}: no such prefix in {} or {}{hint}",
+            a.old, a.new
+        )));
     }
 
     let mut changes = diff::diff(&old, &new);
@@ -147,22 +142,14 @@ pub fn diff(a: DiffArgs, out: &mut Out) -> Result<Exit> {
     }
     .apply(&mut changes);
 
-    let names: HashMap<String, &str> = old
-        .iter()
-        .chain(&new)
-        .map(|s| (s.prefix.to_ascii_lowercase(), s.name.as_str()))
-        .collect();
+    let names = diff::service_names(&old, &new);
     let summary = diff::summarize(&changes);
     crate::render::diff::write(out, format, (&a.old, &a.new), &changes, &names, &summary)?;
     // Two whole datasets are about to be freed by the process exit anyway:
     // freeing them one allocation at a time would cost ~10% of the run.
     std::mem::forget((old, new));
     // Exit 1 when there are changes, as `diff` does.
-    Ok(if changes.is_empty() {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(!changes.is_empty()))
 }
 
 // ---------------------------------------------------------------------------

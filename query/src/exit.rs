@@ -12,6 +12,25 @@ pub enum Exit {
     Skipped,
 }
 
+impl Exit {
+    /// A lookup's outcome: exit 0 when it found something, 1 when nothing
+    /// matched.
+    pub fn lookup(found: bool) -> Exit {
+        if found {
+            Exit::Found
+        } else {
+            Exit::NotFound
+        }
+    }
+
+    /// A checker's outcome (`crosscheck`, `diff`, `policy check`,
+    /// `simulate`, `tighten`, `prune`): exit 0 when nothing was found or
+    /// changed, 1 when something was.
+    pub fn check(found: bool) -> Exit {
+        Exit::lookup(!found)
+    }
+}
+
 /// The process exit status, one rule for every command (README "Exit codes",
 /// `iamref --help`): 0 nothing found or changed (or found what was asked),
 /// 1 found or changed, 2 bad input, 3 refused to publish, 4 internal error.

@@ -1,6 +1,7 @@
-//! iamref's query side: locating the database, the lookups behind each
-//! command, and output formatting. The `iamref` binary is a thin layer
-//! over this crate.
+//! The `iamref` binary's modules: each command's arguments, its output
+//! and its process I/O (files, standard input, sockets, signals, the
+//! terminal, `git`), over the libraries' lookups and engines
+//! (`iamref-dataset`, `iamref-policy`, `iamref-scraper`, `iamref-proxy`).
 
 pub mod api_cmd;
 pub mod build_cmd;

@@ -1,10 +1,5 @@
-//! Name matching as IAM does it, re-exported from the policy engine
-//! (`iamref_policy::names`), and the generic policy pattern of an ARN
-//! format (`iamref_policy::arn`).
-
-pub use iamref_policy::names::{
-    distance, has_wildcard, key_matches_template, suggest, wildcard_match,
-};
+//! The generic policy pattern of an ARN format (`iamref_policy::arn`),
+//! for the lookups' output. Name matching is `iamref_policy::names`'.
 
 /// An ARN pattern a policy can use for a format: `${Partition}` becomes
 /// `aws`, every other variable `*`.

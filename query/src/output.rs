@@ -232,6 +232,25 @@ impl Out {
     }
 }
 
+/// A value as pretty JSON with a final newline: a policy, a bundle, a
+/// part of a split policy.
+pub fn pretty_json<T: Serialize + ?Sized>(v: &T) -> serde_json::Result<Vec<u8>> {
+    let mut b = serde_json::to_vec_pretty(v)?;
+    b.push(b'\n');
+    Ok(b)
+}
+
+/// `bytes` to standard output when `path` is `-`, else to the file,
+/// atomically and world-readable ([`iamref_dataset::atomic`]).
+pub fn write_file_or_stdout(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if path.as_os_str() == "-" {
+        io::stdout().lock().write_all(bytes)?;
+    } else {
+        iamref_dataset::atomic::write(path, bytes, iamref_dataset::atomic::Mode::Public)?;
+    }
+    Ok(())
+}
+
 /// A TSV cell: tabs and newlines would break the format, so they become
 /// spaces.
 pub fn tsv_cell(s: &str) -> String {

@@ -375,7 +375,7 @@ pub fn check(conn: &Connection, a: CheckArgs, out: &mut Out) -> Result<Exit> {
             if k == 1 { "" } else { "s" }
         )));
     }
-    Ok(if n == 0 { Exit::Found } else { Exit::NotFound })
+    Ok(Exit::check(n > 0))
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -75,13 +75,8 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
     crate::record_cmd::report(&r, quiet);
     // The actions the calls always need are what they used; those needed
     // only in some configurations are named, not counted.
-    let maybe: Vec<&str> = r
-        .recording
-        .needs()
-        .into_iter()
-        .filter(|n| n.conditional)
-        .map(|n| n.action.as_str())
-        .collect();
+    // (`maybe_needed`: the recording grants no conditional need here.)
+    let maybe = r.recording.maybe_needed();
     if !maybe.is_empty() && !quiet {
         crate::diag::note(format_args!(
             "not counted as used (the calls need them only in some configurations): {}",
@@ -130,9 +125,5 @@ pub fn prune_cmd(conn: &Connection, a: PruneArgs, out: &mut Out, quiet: bool) ->
         _ => serde_json::to_writer_pretty(&mut *w, &p.policy)?,
     }
     writeln!(w)?;
-    Ok(if p.changed {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::check(p.changed))
 }

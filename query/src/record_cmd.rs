@@ -13,28 +13,23 @@
 //! status line, the outputs and the end report.
 
 use crate::exit::{input, Exit};
-use crate::output::{Format, Out};
+use crate::output::{pretty_json, Format, Out};
 use anyhow::Result;
 use iamref_dataset::atomic::{AtomicFile, Mode};
 use iamref_dataset::db::Connection;
-use iamref_policy::record::cloudtrail::{self, Filter, ReadStats};
+use iamref_policy::record::cloudtrail::{self, Filter};
+use iamref_policy::record::input::{self as calls_input, Input, InputError};
 use iamref_policy::record::ops::OperationIndex;
 use iamref_policy::record::{log, Call, Options, Outcome, Recording};
 use iamref_proxy::csm;
 use iamref_proxy::session::{Notice, Session, SessionError, Sources, View};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn pretty(v: &Value) -> Result<Vec<u8>> {
-    let mut b = serde_json::to_vec_pretty(v)?;
-    b.push(b'\n');
-    Ok(b)
-}
 
 // ---------------------------------------------------------------------------
 // CloudTrail input.
@@ -87,14 +82,7 @@ impl TrailArgs {
 /// A readable stream for a file or stdin, gzip decompressed when the
 /// bytes say so (magic `1f 8b`), whatever the name.
 fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
-    let (name, raw): (String, Box<dyn Read>) = match path {
-        Some(p) if p.as_os_str() != "-" => (
-            p.display().to_string(),
-            Box::new(std::fs::File::open(p).map_err(|e| input(format!("{}: {e}", p.display())))?),
-        ),
-        _ => ("stdin".to_string(), Box::new(std::io::stdin())),
-    };
-    let mut r = BufReader::with_capacity(1 << 20, raw);
+    let (name, mut r) = crate::input::open(path, 1 << 20)?;
     let gz = r
         .fill_buf()
         .map(|b| b.starts_with(&[0x1f, 0x8b]))
@@ -112,13 +100,6 @@ fn open_stream(path: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
     })
 }
 
-/// What reading some input gave.
-pub struct Input {
-    pub recording: Recording,
-    pub trail: Option<ReadStats>,
-    pub files: usize,
-}
-
 /// Read calls from a text list (`s3:GetObject` per line) or CloudTrail
 /// (file, gzip, folder tree, stdin) into a recording.
 pub fn read_calls(
@@ -130,7 +111,9 @@ pub fn read_calls(
     read_calls_each(idx, path, trail, options, &mut |_| {})
 }
 
-/// [`read_calls`], handing each call to `each` as well.
+/// [`read_calls`], handing each call to `each` as well: the folder or
+/// stream opened here, read by `iamref_policy::record::input`, its errors
+/// worded here.
 pub fn read_calls_each(
     idx: &OperationIndex,
     path: Option<&Path>,
@@ -139,60 +122,27 @@ pub fn read_calls_each(
     each: &mut dyn FnMut(&Call),
 ) -> Result<Input> {
     let filter = trail.filter()?;
-    let mut rec = Recording::new(options);
-    let mut add = |rec: &mut Recording, call: Call| {
-        rec.add(idx, &call);
-        each(&call);
+    let read = match path.filter(|p| p.is_dir()) {
+        Some(dir) => calls_input::read_folder(
+            idx,
+            dir,
+            |f| open_stream(Some(f)).map_err(|e| format!("{e:#}")),
+            &filter,
+            options,
+            each,
+        ),
+        None => {
+            let (name, r) = open_stream(path)?;
+            calls_input::read_stream(idx, r, &name, &filter, options, each)
+        }
     };
-    if let Some(dir) = path.filter(|p| p.is_dir()) {
-        let files = cloudtrail::files(dir).map_err(input)?;
-        if files.is_empty() {
-            return Err(input(format!(
-                "{}: no CloudTrail files (.json, .jsonl, .json.gz) in this folder or below",
-                dir.display()
-            )));
-        }
-        let mut stats = ReadStats::default();
-        for f in &files {
-            // One unreadable file never loses the others.
-            let (name, r) = match open_stream(Some(f)) {
-                Ok(x) => x,
-                Err(e) => {
-                    stats.skip(format!("{e:#}"));
-                    continue;
-                }
-            };
-            cloudtrail::read(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(input)?;
-        }
-        return Ok(Input {
-            recording: rec,
-            trail: Some(stats),
-            files: files.len(),
-        });
-    }
-    let (name, r) = open_stream(path)?;
-    let mut stats = ReadStats::default();
-    let kind = log::read_stream(r, &name, &filter, &mut stats, |c| add(&mut rec, c)).map_err(
-        |e| match e {
-            log::ReadError::FilterOnList(name) => input(format!(
-                "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
-            )),
-            log::ReadError::Io(e) => e.into(),
-            e => input(e.to_string()),
-        },
-    )?;
-    Ok(Input {
-        recording: rec,
-        trail: (kind == log::Kind::Trail).then_some(stats),
-        files: 1,
+    read.map_err(|e| match e {
+        InputError::Stream(log::ReadError::FilterOnList(name)) => input(format!(
+            "{name}: --principal, --since and --until filter CloudTrail records; this input is a list of calls"
+        )),
+        InputError::Stream(log::ReadError::Io(e)) => e.into(),
+        e => input(e.to_string()),
     })
-}
-
-impl Input {
-    /// Records that could not be read (the output covers the others).
-    pub fn skipped(&self) -> u64 {
-        self.trail.as_ref().map_or(0, |t| t.skipped)
-    }
 }
 
 /// The exit of a command whose output is written: `Exit::Skipped` (2)
@@ -341,7 +291,7 @@ pub fn write_from_cloudtrail(
         serde_json::to_writer(&mut *w, &policy)?;
         writeln!(w)?;
     } else {
-        w.write_all(&pretty(&policy)?)?;
+        w.write_all(&pretty_json(&policy)?)?;
     }
     Ok(unless_skipped(&r, Exit::Found))
 }
@@ -620,14 +570,14 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         (_, Some(paths)) => crate::split::print_paths(out.w(), paths)?,
         (Some(p), None) => {
             let mut f = create_output(p, Mode::Public)?;
-            f.write_all(&pretty(&policy)?)?;
+            f.write_all(&pretty_json(&policy)?)?;
             f.finish()?;
         }
         (None, None) => {
             let whole = live || (out.format != Format::Jsonl && out.tty);
             let w = out.w();
             if whole {
-                w.write_all(&pretty(&policy)?)?;
+                w.write_all(&pretty_json(&policy)?)?;
             } else {
                 serde_json::to_writer(&mut *w, &json!({ "policy": policy }))?;
                 writeln!(w)?;
@@ -685,11 +635,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     if let Some(e) = split_failed {
         return Err(e.context("the policy was written to standard output whole"));
     }
-    Ok(if c.calls == 0 {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::lookup(c.calls > 0))
 }
 
 /// The calls whose request body the proxy did not read (or not whole),
@@ -824,11 +770,7 @@ fn show(
     };
     // "denied: needs ACTION", as the recording noted it.
     let denied = match outcome {
-        Outcome::Mapped { call, .. } if failed && c.denied() => rec
-            .failures()
-            .into_iter()
-            .find(|f| &f.call == call && f.note.is_some())
-            .and_then(|f| f.note.clone()),
+        Outcome::Mapped { call, .. } if failed && c.denied() => rec.denied_note(call),
         _ => None,
     };
     if live {
@@ -896,11 +838,7 @@ fn show(
         w.flush()?;
     } else if let Outcome::Unmapped { call, reason } = outcome {
         // Once per distinct call; the end report counts them.
-        if rec
-            .unmapped()
-            .iter()
-            .any(|u| &u.call == call && u.count == 1)
-        {
+        if rec.unmapped_first(call) {
             crate::diag::info(format_args!(
                 "unmapped call {}: {}",
                 crate::output::safe(call),

@@ -148,11 +148,7 @@ pub fn simulate(conn: &Connection, a: SimulateArgs, out: &mut Out) -> Result<Exi
     // The process ends after this: freeing every request and the catalog
     // costs time for nothing.
     std::mem::forget((requests, rows, cat, policies));
-    Ok(if denied == 0 {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(Exit::check(denied > 0))
 }
 
 fn read_policies(a: &SimulateArgs) -> Result<Policies> {
@@ -215,18 +211,8 @@ fn context_error(e: &ContextError) -> String {
 /// `--principal`, `--resource-account` and `--context-json` fill what a
 /// line does not say.
 fn read_requests(path: &Path, a: &SimulateArgs) -> Result<Vec<(Option<usize>, Request)>> {
-    let name = if path.as_os_str() == "-" {
-        "stdin".to_string()
-    } else {
-        path.display().to_string()
-    };
-    let reader: Box<dyn std::io::BufRead> = if path.as_os_str() == "-" {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
-    } else {
-        Box::new(std::io::BufReader::new(
-            std::fs::File::open(path).map_err(|e| input(format!("{name}: {e}")))?,
-        ))
-    };
+    // The standard library's default buffer (8 KiB), as before.
+    let (name, reader) = crate::input::open(Some(path), 8 * 1024)?;
     let defaults = Defaults {
         principal: a.principal.clone(),
         resource_account: a.resource_account.clone(),

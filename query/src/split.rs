@@ -46,8 +46,7 @@ pub fn write_parts(policy: &Value, a: &SplitArgs) -> Result<Option<Vec<PathBuf>>
     let mut paths = Vec::with_capacity(parts.len());
     for (i, part) in parts.iter().enumerate() {
         let path = name(i + 1);
-        let mut text = serde_json::to_vec_pretty(part)?;
-        text.push(b'\n');
+        let text = crate::output::pretty_json(part)?;
         iamref_dataset::atomic::write(&path, &text, iamref_dataset::atomic::Mode::Public)?;
         paths.push(path);
     }

@@ -7,7 +7,9 @@ use anyhow::Result;
 use iamref_dataset::db::Connection;
 use iamref_policy::write::render::{render, Render};
 use iamref_policy::write::tighten::{catalog_request, tighten, TightenOptions};
-use iamref_policy::write::{template, write_policy, AccessLevel, Need, Request, WriteError};
+use iamref_policy::write::{
+    template, write_policy, AccessLevel, Need, Request, RequestError, WriteError,
+};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::PathBuf;
@@ -257,21 +259,12 @@ pub fn write(conn: &Connection, a: WriteArgs, out: &mut Out, quiet: bool) -> Res
         )));
     }
     req.options.partition = a.partition.clone();
-    if req.needs.is_empty()
-        && req.access.is_empty()
-        && req.service_wildcard.is_empty()
-        && req.wildcard_only.is_empty()
-        && req.skip_resource_constraints.is_empty()
-    {
-        return Err(input(
-            "nothing to write: give actions (s3:GetObject, or `-` for standard input), --read/--write/... ARNs, or --template FILE",
-        ));
-    }
-    if !req.resources.is_empty() && req.needs.is_empty() {
-        return Err(input(
-            "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
-        ));
-    }
+    req.check().map_err(|e| {
+        input(match e {
+            RequestError::Nothing => "nothing to write: give actions (s3:GetObject, or `-` for standard input), --read/--write/... ARNs, or --template FILE",
+            RequestError::ResourcesWithoutActions => "-r ARNs scope named actions; with access levels use --read ARN, --write ARN, ... instead",
+        })
+    })?;
     let cat = crate::catalog::for_request(conn, &req)?;
     // Stops, unknown actions, bad ARNs: exit 2 with the writer's message.
     let written = write_policy(&cat, &req).map_err(|e| input(write_error(&e)))?;
@@ -345,11 +338,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
     }
     if let Some(paths) = crate::split::write_parts(&t.policy, &a.split)? {
         crate::split::print_paths(out.w(), &paths)?;
-        return Ok(if t.changed {
-            Exit::NotFound
-        } else {
-            Exit::Found
-        });
+        return Ok(Exit::check(t.changed));
     }
     let w = out.w();
     if wrap {
@@ -359,11 +348,7 @@ pub fn tighten_cmd(conn: &Connection, a: TightenArgs, out: &mut Out, quiet: bool
         w.write_all(render(&t.policy, fmt, "policy").as_bytes())?;
     }
     // Exit 1 when something changed, as `diff` does.
-    Ok(if t.changed {
-        Exit::NotFound
-    } else {
-        Exit::Found
-    })
+    Ok(Exit::check(t.changed))
 }
 
 /// A writer's refusal as the binary words it: the stops name `--widen`

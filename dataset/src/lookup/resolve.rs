@@ -34,6 +34,9 @@ pub enum LookupError {
     },
     #[error("{0:?} is not SERVICE:ACTION (e.g. s3:ListBucket)")]
     NotServiceAction(String),
+    /// A pattern where one action is asked for (as written).
+    #[error("{0:?} is a pattern, not one action")]
+    Pattern(String),
     #[error("{0:?} is not SERVICE:ACTION: a service prefix and an action name hold letters, digits, '-', '_', '.' and the wildcards '*' and '?'")]
     ServiceActionCharacters(String),
     #[error("{0:?} is not PREFIX:NAME (e.g. s3:bucket)")]

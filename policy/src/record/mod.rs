@@ -15,6 +15,7 @@ pub mod arns;
 pub mod body;
 pub mod cloudtrail;
 pub mod csm;
+pub mod input;
 pub mod log;
 pub mod ops;
 pub mod proxy;
@@ -675,6 +676,23 @@ impl Recording {
         self.failures.values().collect()
     }
 
+    /// The note ("denied: needs ACTION") of a denied call, as the
+    /// recording noted it (`call` as [`Outcome::Mapped`] names it).
+    pub fn denied_note(&self, call: &str) -> Option<String> {
+        self.failures
+            .values()
+            .find(|f| f.call == call && f.note.is_some())
+            .and_then(|f| f.note.clone())
+    }
+
+    /// Is `call` an unmapped call seen exactly once so far (its first
+    /// sighting, when asked right after adding it)?
+    pub fn unmapped_first(&self, call: &str) -> bool {
+        self.unmapped
+            .values()
+            .any(|u| u.call == call && u.count == 1)
+    }
+
     /// Calls that need no permission, with the note and count.
     pub fn no_permission(&self) -> Vec<(&str, &'static str, u64)> {
         self.no_permission
@@ -882,6 +900,19 @@ mod tests {
     }
 
     #[test]
+    fn an_unmapped_call_is_first_once() {
+        let idx = ops::tests::snapshot_index();
+        let mut r = Recording::new(Options::default());
+        let Outcome::Unmapped { call, .. } = r.add(idx, &csm_call("S3", "NoSuchApi")) else {
+            panic!("S3:NoSuchApi is mapped")
+        };
+        assert!(r.unmapped_first(&call));
+        r.add(idx, &csm_call("S3", "NoSuchApi"));
+        assert!(!r.unmapped_first(&call));
+        assert!(!r.unmapped_first("s3:GetObject"));
+    }
+
+    #[test]
     fn recording_classifies_scopes_and_lists_everything() {
         let idx = ops::tests::snapshot_index();
         let mut r = Recording::new(Options::default());
@@ -932,6 +963,11 @@ mod tests {
         assert_eq!(r.stats.unmapped, 1);
         assert_eq!(r.stats.no_permission, 1);
         assert_eq!(r.stats.denied, 1);
+        assert_eq!(
+            r.denied_note("logs:DescribeLogGroups").as_deref(),
+            Some("denied: needs logs:DescribeLogGroups")
+        );
+        assert_eq!(r.denied_note("states:ListStateMachines"), None);
         let notes = r.notes().join("\n");
         assert!(notes.contains("unmapped: S3:NoSuchApi"), "{notes}");
         assert!(notes.contains("sts:GetCallerIdentity"), "{notes}");
