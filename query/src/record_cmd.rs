@@ -503,7 +503,9 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
         ready.push_str(&format!("proxy {local}\n"));
     }
     if let Some(r) = &a.ready_file {
-        std::fs::write(r, ready).map_err(|e| input(format!("{}: {e}", r.display())))?;
+        // Whole or absent: a script polling for it never reads half.
+        iamref_dataset::atomic::write(r, ready.as_bytes(), Mode::Public)
+            .map_err(|e| input(format!("{}: {e}", r.display())))?;
     }
     on_ctrl_c(sources.stop_flag());
     let deadline = a
