@@ -551,14 +551,7 @@ pub fn record(conn: &Connection, a: RecordArgs, quiet: bool, out: &mut Out) -> R
     let (rec, c) = (&session.recording, session.counters);
     // Outputs.
     let granted = rec.granted();
-    let (policy, notes) = if granted.is_empty() {
-        (
-            json!({"Version": "2012-10-17", "Statement": []}),
-            Vec::new(),
-        )
-    } else {
-        crate::catalog::policy_from_needs(conn, &granted)?
-    };
+    let (policy, notes) = crate::catalog::policy_from_needs(conn, &granted)?;
     if let Some(l) = log {
         l.finish()?;
     }

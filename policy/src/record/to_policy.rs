@@ -179,6 +179,16 @@ mod tests {
         Need::constructed(action, resources, known)
     }
 
+    /// Nothing recorded: a policy of no statement, and no note; the
+    /// catalog for it holds no service.
+    #[test]
+    fn no_needs_give_a_policy_of_no_statement() {
+        assert!(catalog_request(&[]).needs.is_empty());
+        let (policy, notes) = policy_from_needs(&small(), &[]).unwrap();
+        assert_eq!(policy, json!({"Version": "2012-10-17", "Statement": []}));
+        assert!(notes.is_empty());
+    }
+
     fn statements(policy: &Value) -> Vec<(Vec<String>, Vec<String>)> {
         let strings = |v: &Value| -> Vec<String> {
             match v {
