@@ -450,13 +450,16 @@ fn read_facts(
         )?;
     }
     // The actions whose details are read: all, or those `sel.actions`
-    // matches (their ids as ranges; `det_at` looks up only them).
+    // matches (their ids as ranges; `act_at` then looks up only them).
     let detailed = sel.actions.as_ref().map(|patterns| {
         let wanted = ActionPatterns::new(patterns);
+        // Each service's name patterns, found once.
+        let of: Vec<&[String]> = services.iter().map(|s| wanted.of(&s.prefix)).collect();
         let mut ids: Vec<i64> = act_at
             .iter()
             .filter(|(_, &(si, ai))| {
-                wanted.matches(&services[si].prefix, &services[si].actions[ai].name)
+                let name = &services[si].actions[ai].name;
+                of[si].iter().any(|n| crate::names::wildcard_match(n, name))
             })
             .map(|(&id, _)| id)
             .collect();
@@ -753,10 +756,11 @@ impl ActionPatterns {
         ActionPatterns(by)
     }
 
-    fn matches(&self, prefix: &str, name: &str) -> bool {
+    /// The name patterns of a prefix (any case).
+    fn of(&self, prefix: &str) -> &[String] {
         self.0
             .get(&prefix.to_ascii_lowercase())
-            .is_some_and(|ns| ns.iter().any(|n| crate::names::wildcard_match(n, name)))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
